@@ -1,0 +1,233 @@
+//! Settings, read once at start from the environment and an optional TOML file.
+//!
+//! The environment wins over the file. Every problem names the setting.
+
+use crate::signature::{SecretError, SigningKey};
+use serde::Deserialize;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::Path;
+
+/// The listen address used when `SUPAHOOK_LISTEN_ADDR` is not set.
+pub const DEFAULT_LISTEN_ADDR: &str = "127.0.0.1:8080";
+
+/// A setting could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{setting} is not set")]
+    Missing { setting: &'static str },
+    #[error("{setting} is invalid: {reason}")]
+    Invalid {
+        setting: &'static str,
+        reason: String,
+    },
+    #[error("cannot read the config file {path}: {reason}")]
+    File { path: String, reason: String },
+}
+
+fn invalid(setting: &'static str, reason: impl fmt::Display) -> ConfigError {
+    ConfigError::Invalid {
+        setting,
+        reason: reason.to_string(),
+    }
+}
+
+/// A string that is never printed: not by `Debug`, not in logs.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretString(String);
+
+impl SecretString {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The value itself, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// Human-readable, for a terminal.
+    #[default]
+    Pretty,
+    /// One JSON object per line, for a log pipeline.
+    Json,
+}
+
+/// Every setting supahook reads.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `DATABASE_URL`
+    pub database_url: Option<SecretString>,
+    /// `SUPAHOOK_LISTEN_ADDR`
+    pub listen_addr: SocketAddr,
+    /// `SUPAHOOK_HOOK_SECRETS`: accepted signing secrets, newest and older during rotation.
+    pub hook_secrets: Vec<SigningKey>,
+    /// `SUPAHOOK_ADMIN_TOKEN`: bearer token for the read API.
+    pub admin_token: Option<SecretString>,
+    /// `SUPAHOOK_LOG_FORMAT`
+    pub log_format: LogFormat,
+    /// `RUST_LOG`
+    pub log_filter: String,
+    /// `SUPAHOOK_DB_POOL_SIZE`
+    pub db_pool_size: usize,
+    /// `SUPAHOOK_ALLOWED_EMAIL_DOMAINS`: when not empty, only these domains may sign up.
+    pub allowed_email_domains: Vec<String>,
+    /// `SUPAHOOK_BLOCKED_EMAIL_DOMAINS`: these domains may not sign up.
+    pub blocked_email_domains: Vec<String>,
+}
+
+/// The TOML file: the same settings, lower-case and without the `SUPAHOOK_` prefix.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    database_url: Option<String>,
+    listen_addr: Option<String>,
+    hook_secrets: Option<String>,
+    admin_token: Option<String>,
+    log_format: Option<String>,
+    log: Option<String>,
+    db_pool_size: Option<usize>,
+    allowed_email_domains: Option<Vec<String>>,
+    blocked_email_domains: Option<Vec<String>>,
+}
+
+/// The smallest admin token accepted; shorter ones are too easy to guess.
+const MIN_ADMIN_TOKEN_LEN: usize = 16;
+
+impl Settings {
+    /// Reads the process environment and, when given, the TOML file.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::from_sources(file, |name| std::env::var(name).ok())
+    }
+
+    /// Reads settings from `env` (a lookup by variable name) over the optional file.
+    pub fn from_sources(
+        file: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let file = match file {
+            Some(path) => read_file(path)?,
+            None => FileSettings::default(),
+        };
+        let env = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+
+        let listen_addr = env("SUPAHOOK_LISTEN_ADDR")
+            .or(file.listen_addr)
+            .unwrap_or_else(|| DEFAULT_LISTEN_ADDR.to_owned());
+        let listen_addr = listen_addr
+            .parse()
+            .map_err(|e| invalid("SUPAHOOK_LISTEN_ADDR", format!("{e} (expected host:port)")))?;
+
+        let hook_secrets = match env("SUPAHOOK_HOOK_SECRETS").or(file.hook_secrets) {
+            Some(list) => SigningKey::parse_list(&list).map_err(|e: SecretError| {
+                invalid(
+                    "SUPAHOOK_HOOK_SECRETS",
+                    format!("{e} (expected v1,whsec_<base64>, several separated by |)"),
+                )
+            })?,
+            None => Vec::new(),
+        };
+
+        let admin_token = env("SUPAHOOK_ADMIN_TOKEN").or(file.admin_token);
+        if let Some(token) = &admin_token
+            && token.len() < MIN_ADMIN_TOKEN_LEN
+        {
+            return Err(invalid(
+                "SUPAHOOK_ADMIN_TOKEN",
+                format!("must be at least {MIN_ADMIN_TOKEN_LEN} characters"),
+            ));
+        }
+
+        let log_format = match env("SUPAHOOK_LOG_FORMAT").or(file.log_format).as_deref() {
+            None | Some("pretty") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(invalid(
+                    "SUPAHOOK_LOG_FORMAT",
+                    format!("`{other}` is not `pretty` or `json`"),
+                ));
+            }
+        };
+
+        let db_pool_size = match env("SUPAHOOK_DB_POOL_SIZE") {
+            Some(v) => v.parse().map_err(|e| invalid("SUPAHOOK_DB_POOL_SIZE", e))?,
+            None => file.db_pool_size.unwrap_or(16),
+        };
+        if db_pool_size == 0 {
+            return Err(invalid("SUPAHOOK_DB_POOL_SIZE", "must be at least 1"));
+        }
+
+        Ok(Self {
+            database_url: env("DATABASE_URL")
+                .or(file.database_url)
+                .map(SecretString::new),
+            listen_addr,
+            hook_secrets,
+            admin_token: admin_token.map(SecretString::new),
+            log_format,
+            log_filter: env("RUST_LOG")
+                .or(file.log)
+                .unwrap_or_else(|| "info".to_owned()),
+            db_pool_size,
+            allowed_email_domains: domains(
+                env("SUPAHOOK_ALLOWED_EMAIL_DOMAINS"),
+                file.allowed_email_domains,
+            ),
+            blocked_email_domains: domains(
+                env("SUPAHOOK_BLOCKED_EMAIL_DOMAINS"),
+                file.blocked_email_domains,
+            ),
+        })
+    }
+
+    /// `DATABASE_URL`, which every command that touches the database needs.
+    pub fn require_database_url(&self) -> Result<&SecretString, ConfigError> {
+        self.database_url.as_ref().ok_or(ConfigError::Missing {
+            setting: "DATABASE_URL",
+        })
+    }
+
+    /// At least one hook secret, which `serve` needs to verify anything.
+    pub fn require_hook_secrets(&self) -> Result<&[SigningKey], ConfigError> {
+        if self.hook_secrets.is_empty() {
+            return Err(ConfigError::Missing {
+                setting: "SUPAHOOK_HOOK_SECRETS",
+            });
+        }
+        Ok(&self.hook_secrets)
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileSettings, ConfigError> {
+    let error = |reason: String| ConfigError::File {
+        path: path.display().to_string(),
+        reason,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| error(e.to_string()))?;
+    toml::from_str(&text).map_err(|e| error(e.to_string()))
+}
+
+fn domains(env: Option<String>, file: Option<Vec<String>>) -> Vec<String> {
+    let list = match env {
+        Some(csv) => csv.split(',').map(str::to_owned).collect(),
+        None => file.unwrap_or_default(),
+    };
+    list.iter()
+        .map(|d| d.trim().trim_start_matches('@').to_ascii_lowercase())
+        .filter(|d| !d.is_empty())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,256 @@
+//! The Auth Hook payloads supahook mirrors from: custom-access-token,
+//! before-user-created and after-user-created.
+//!
+//! These types are also the request schemas published in the OpenAPI spec,
+//! so their doc comments are written for the person reading `/docs`.
+
+use super::user_fields::{object_or_empty, provider, providers};
+use super::{
+    Activity, Delivery, HookKind, ParseError, UserChange, UserRecord, avatar_url, non_empty,
+    person_name, to_micros,
+};
+use chrono::{DateTime, Datelike, Utc};
+use poem_openapi::Object;
+use serde_json::Value;
+use uuid::Uuid;
+
+/// The envelope Supabase Auth puts on every hook call (Auth v2.187 and later).
+#[derive(Object, Debug, Clone)]
+pub struct HookMetadata {
+    /// Made once per hook invocation and kept on every retry, unlike `webhook-id`.
+    /// supahook uses it as the idempotency key.
+    pub uuid: Uuid,
+    /// When Supabase Auth invoked the hook (RFC 3339, any offset).
+    pub time: DateTime<Utc>,
+    /// The hook's name, for example `customize-access-token`.
+    pub name: Option<String>,
+    /// The IP address of the client whose request triggered the hook.
+    pub ip_address: Option<String>,
+}
+
+/// A Supabase Auth user as hooks send it. Fields not listed here are accepted and ignored.
+#[derive(Object, Debug, Clone)]
+pub struct AuthUser {
+    /// The user id. For OAuth, OIDC, SAML and Web3 sign-ups in before-user-created,
+    /// this id is temporary and is not the id the user will get.
+    pub id: Uuid,
+    /// Audience, usually `authenticated`.
+    pub aud: Option<String>,
+    /// Database role; empty before the user is saved.
+    pub role: Option<String>,
+    /// Lower-cased email; `""` when the user has none.
+    pub email: Option<String>,
+    /// E.164 digits without `+`; `""` when the user has none.
+    pub phone: Option<String>,
+    /// When the email address was confirmed.
+    pub email_confirmed_at: Option<DateTime<Utc>>,
+    /// When the phone number was confirmed.
+    pub phone_confirmed_at: Option<DateTime<Utc>>,
+    /// The last sign-in.
+    pub last_sign_in_at: Option<DateTime<Utc>>,
+    /// Provider data set by Supabase and admins: `provider`, `providers`, custom keys.
+    pub app_metadata: Option<Value>,
+    /// Data from sign-up or from the identity provider (names, avatar, ...).
+    pub user_metadata: Option<Value>,
+    /// When the user was created; `0001-01-01T00:00:00Z` before it is saved.
+    pub created_at: Option<DateTime<Utc>>,
+    /// When Supabase last changed the user; `0001-01-01T00:00:00Z` before it is saved.
+    pub updated_at: Option<DateTime<Utc>>,
+    /// Set when the user has been soft-deleted.
+    pub deleted_at: Option<DateTime<Utc>>,
+    /// Whether the user signed in anonymously.
+    pub is_anonymous: Option<bool>,
+}
+
+/// The claims of the access token being issued.
+/// Every claim, known or not, is returned unchanged in the answer.
+#[derive(Object, Debug, Clone)]
+pub struct AccessTokenClaims {
+    /// The user id.
+    pub sub: Option<String>,
+    /// Audience: a string, or (rarely) an array of strings.
+    pub aud: Option<Value>,
+    /// Expiry, Unix seconds.
+    pub exp: Option<i64>,
+    /// Issued at, Unix seconds. This is the version supahook orders updates by.
+    pub iat: i64,
+    /// Email, `""` when none.
+    pub email: Option<String>,
+    /// Phone, `""` when none.
+    pub phone: Option<String>,
+    /// The user's `app_metadata`.
+    pub app_metadata: Option<Value>,
+    /// The user's `user_metadata`.
+    pub user_metadata: Option<Value>,
+    /// Database role, usually `authenticated`.
+    pub role: Option<String>,
+    /// Authenticator assurance level, `aal1` or `aal2`.
+    pub aal: Option<String>,
+    /// The session this token belongs to.
+    pub session_id: Option<String>,
+    /// Whether the user signed in anonymously.
+    pub is_anonymous: Option<bool>,
+}
+
+/// Sent by Supabase Auth each time it issues an access token: every sign-in and every refresh.
+#[derive(Object, Debug, Clone)]
+pub struct CustomAccessTokenInput {
+    /// Absent from Supabase Auth versions before v2.187.
+    pub metadata: Option<HookMetadata>,
+    /// The user the token is for.
+    pub user_id: Uuid,
+    /// The claims Supabase Auth is about to sign.
+    pub claims: AccessTokenClaims,
+    /// How the user authenticated: `password`, `oauth`, `token_refresh`, `otp`, ...
+    pub authentication_method: Option<String>,
+}
+
+/// Sent by Supabase Auth before it saves a new user.
+#[derive(Object, Debug, Clone)]
+pub struct BeforeUserCreatedInput {
+    /// Who called and when.
+    pub metadata: HookMetadata,
+    /// The user about to be created.
+    pub user: AuthUser,
+}
+
+/// Sent by Supabase Auth after a new user has been committed (self-hosted Auth only).
+#[derive(Object, Debug, Clone)]
+pub struct AfterUserCreatedInput {
+    /// Who called and when.
+    pub metadata: HookMetadata,
+    /// The user as stored.
+    pub user: AuthUser,
+}
+
+fn idempotency_key(metadata: Option<&HookMetadata>, webhook_id: &str) -> String {
+    metadata.map_or_else(|| webhook_id.to_owned(), |m| m.uuid.to_string())
+}
+
+/// Go's zero time, which Supabase sends for a user not yet saved.
+fn is_real(t: &DateTime<Utc>) -> bool {
+    t.year() > 1
+}
+
+fn record_from_metadata(
+    id: Uuid,
+    version: DateTime<Utc>,
+    email: Option<&str>,
+    phone: Option<&str>,
+    user_metadata: Option<&Value>,
+    app_metadata: Option<&Value>,
+    is_anonymous: Option<bool>,
+) -> UserRecord {
+    let user_metadata = object_or_empty(user_metadata);
+    let app_metadata = object_or_empty(app_metadata);
+    UserRecord {
+        id,
+        version: to_micros(version),
+        email: non_empty(email),
+        phone: non_empty(phone),
+        name: person_name(&user_metadata),
+        avatar_url: avatar_url(&user_metadata),
+        auth_provider: provider(&app_metadata),
+        providers: providers(&app_metadata),
+        is_anonymous: is_anonymous.unwrap_or(false),
+        user_metadata,
+        app_metadata,
+        activity: None,
+        auth_created_at: None,
+        deleted_at: None,
+    }
+}
+
+impl AuthUser {
+    fn record(&self, version: DateTime<Utc>) -> UserRecord {
+        let mut record = record_from_metadata(
+            self.id,
+            version,
+            self.email.as_deref(),
+            self.phone.as_deref(),
+            self.user_metadata.as_ref(),
+            self.app_metadata.as_ref(),
+            self.is_anonymous,
+        );
+        record.activity = Some(Activity {
+            email_confirmed_at: self.email_confirmed_at.map(to_micros),
+            phone_confirmed_at: self.phone_confirmed_at.map(to_micros),
+            last_sign_in_at: self.last_sign_in_at.map(to_micros),
+        });
+        record.auth_created_at = self.created_at.filter(is_real).map(to_micros);
+        record.deleted_at = self.deleted_at.map(to_micros);
+        record
+    }
+
+    /// Whether the id in a before-user-created call is the one the user will keep:
+    /// true for email, phone, anonymous and invite sign-ups, false for OAuth, OIDC,
+    /// SAML and Web3, where Supabase makes a fresh id afterwards.
+    pub fn has_final_id(&self) -> bool {
+        let app_metadata = object_or_empty(self.app_metadata.as_ref());
+        self.is_anonymous == Some(true)
+            || matches!(provider(&app_metadata).as_deref(), Some("email" | "phone"))
+    }
+}
+
+impl CustomAccessTokenInput {
+    /// The mirror change: the user as the token's claims describe it, versioned by `iat`.
+    pub fn delivery(&self, webhook_id: &str) -> Result<Delivery, ParseError> {
+        let version = DateTime::from_timestamp(self.claims.iat, 0)
+            .ok_or_else(|| ParseError::Shape("claims.iat is not a valid Unix time".into()))?;
+        let c = &self.claims;
+        let user = record_from_metadata(
+            self.user_id,
+            version,
+            c.email.as_deref(),
+            c.phone.as_deref(),
+            c.user_metadata.as_ref(),
+            c.app_metadata.as_ref(),
+            c.is_anonymous,
+        );
+        Ok(Delivery {
+            hook: HookKind::CustomAccessToken,
+            idempotency_key: idempotency_key(self.metadata.as_ref(), webhook_id),
+            webhook_id: webhook_id.to_owned(),
+            change: UserChange::Upsert(Box::new(user)),
+        })
+    }
+}
+
+impl BeforeUserCreatedInput {
+    /// The mirror change: the new user when its id is final, otherwise nothing.
+    pub fn delivery(&self, webhook_id: &str) -> Delivery {
+        let change = if self.user.has_final_id() {
+            UserChange::Upsert(Box::new(self.user.record(self.metadata.time)))
+        } else {
+            UserChange::Skip("the id of an external-provider sign-up is temporary")
+        };
+        Delivery {
+            hook: HookKind::BeforeUserCreated,
+            idempotency_key: self.metadata.uuid.to_string(),
+            webhook_id: webhook_id.to_owned(),
+            change,
+        }
+    }
+
+    /// The email the sign-up policy is checked against, if any.
+    pub fn email(&self) -> Option<String> {
+        non_empty(self.user.email.as_deref())
+    }
+}
+
+impl AfterUserCreatedInput {
+    /// The mirror change: the committed user, versioned by its `updated_at`.
+    pub fn delivery(&self, webhook_id: &str) -> Delivery {
+        let version = self
+            .user
+            .updated_at
+            .filter(is_real)
+            .unwrap_or(self.metadata.time);
+        Delivery {
+            hook: HookKind::AfterUserCreated,
+            idempotency_key: self.metadata.uuid.to_string(),
+            webhook_id: webhook_id.to_owned(),
+            change: UserChange::Upsert(Box::new(self.user.record(version))),
+        }
+    }
+}

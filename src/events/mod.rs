@@ -1,0 +1,153 @@
+//! Parses verified hook payloads into domain changes.
+//!
+//! Everything past this module works with [`Delivery`] and [`UserRecord`],
+//! never with raw JSON.
+
+mod auth_hooks;
+mod user_fields;
+
+pub use auth_hooks::{
+    AfterUserCreatedInput, AuthUser, BeforeUserCreatedInput, CustomAccessTokenInput, HookMetadata,
+};
+pub use user_fields::{PersonName, avatar_url, person_name};
+
+use crate::signature::VerifiedBody;
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use poem_openapi::types::ParseFromJSON;
+use serde_json::Value;
+use uuid::Uuid;
+
+/// Which endpoint a delivery came through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HookKind {
+    /// `POST /hooks/custom-access-token`
+    CustomAccessToken,
+    /// `POST /hooks/before-user-created`
+    BeforeUserCreated,
+    /// `POST /hooks/after-user-created`
+    AfterUserCreated,
+}
+
+impl HookKind {
+    /// The name recorded in the delivery ledger and in logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CustomAccessToken => "custom-access-token",
+            Self::BeforeUserCreated => "before-user-created",
+            Self::AfterUserCreated => "after-user-created",
+        }
+    }
+}
+
+/// One verified delivery, reduced to what the mirror needs.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    /// Which endpoint received it.
+    pub hook: HookKind,
+    /// `metadata.uuid` when present (stable across Supabase's retries), else `webhook-id`.
+    pub idempotency_key: String,
+    /// The `webhook-id` header of this attempt.
+    pub webhook_id: String,
+    /// What the delivery asks of the mirror.
+    pub change: UserChange,
+}
+
+/// What a delivery asks of the mirror.
+#[derive(Debug, Clone)]
+pub enum UserChange {
+    /// Create or update the user from this snapshot.
+    Upsert(Box<UserRecord>),
+    /// Nothing to mirror (for example an OAuth sign-up whose id is throw-away).
+    Skip(&'static str),
+}
+
+impl UserChange {
+    /// The user this change is about, when there is one.
+    pub fn user_id(&self) -> Option<Uuid> {
+        match self {
+            Self::Upsert(user) => Some(user.id),
+            Self::Skip(_) => None,
+        }
+    }
+}
+
+/// A user as one event describes it, at one point in time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserRecord {
+    /// The Supabase user id.
+    pub id: Uuid,
+    /// The source time of this snapshot; an older snapshot never overwrites a newer one.
+    pub version: DateTime<Utc>,
+    /// `None` for an empty or absent email.
+    pub email: Option<String>,
+    /// `None` for an empty or absent phone.
+    pub phone: Option<String>,
+    /// Names taken from `user_metadata`.
+    pub name: PersonName,
+    /// `avatar_url`, else `picture`, from `user_metadata`.
+    pub avatar_url: Option<String>,
+    /// `app_metadata.provider`.
+    pub auth_provider: Option<String>,
+    /// `app_metadata.providers`.
+    pub providers: Vec<String>,
+    /// Anonymous sign-in.
+    pub is_anonymous: bool,
+    /// `user_metadata` as sent.
+    pub user_metadata: Value,
+    /// `app_metadata` as sent.
+    pub app_metadata: Value,
+    /// Confirmation and sign-in times, when this source carries them.
+    pub activity: Option<Activity>,
+    /// When Supabase created the user, when the source knows it.
+    pub auth_created_at: Option<DateTime<Utc>>,
+    /// Set when the source says the user is (soft) deleted.
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+/// Confirmation and sign-in times of a user.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Activity {
+    /// `email_confirmed_at`
+    pub email_confirmed_at: Option<DateTime<Utc>>,
+    /// `phone_confirmed_at`
+    pub phone_confirmed_at: Option<DateTime<Utc>>,
+    /// `last_sign_in_at`
+    pub last_sign_in_at: Option<DateTime<Utc>>,
+}
+
+/// A verified body that is not a valid payload.
+#[derive(Debug, thiserror::Error)]
+pub enum ParseError {
+    /// The bytes are not JSON.
+    #[error("the body is not valid JSON: {0}")]
+    Syntax(String),
+    /// JSON, but not the shape this endpoint takes; the message names the field.
+    #[error("{0}")]
+    Shape(String),
+}
+
+/// Parses a verified body into `T`, keeping the JSON value as well.
+pub fn parse<T: ParseFromJSON>(body: &VerifiedBody<'_>) -> Result<(T, Value), ParseError> {
+    let value: Value =
+        serde_json::from_slice(body.bytes).map_err(|e| ParseError::Syntax(e.to_string()))?;
+    let typed =
+        T::parse_from_json(Some(value.clone())).map_err(|e| ParseError::Shape(e.into_message()))?;
+    Ok((typed, value))
+}
+
+/// Timestamps are kept to the microsecond, the precision both databases store,
+/// so that a value read back compares equal to the one that was written.
+pub(crate) fn to_micros(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(t)
+}
+
+/// `""` and whitespace become `None`, as Supabase sends `""` for a NULL column.
+pub(crate) fn non_empty(value: Option<&str>) -> Option<String> {
+    value
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,201 @@
+//! The one place where errors become HTTP answers.
+//!
+//! Every error body has the shape of a Supabase hook error object:
+//! `{"error": {"http_code": 401, "code": "invalid_signature", "message": "..."}}`.
+
+use crate::events::ParseError;
+use crate::signature::SignatureError;
+use crate::storage::StorageError;
+use poem::http::StatusCode;
+use poem::{IntoResponse, Response};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object};
+
+/// Seconds a client should wait before retrying while the database is unavailable.
+pub const RETRY_AFTER_SECONDS: &str = "1";
+
+/// What went wrong.
+#[derive(Object, Debug, Clone)]
+pub struct ErrorDetail {
+    /// The HTTP status, repeated for clients that only see the body.
+    pub http_code: u16,
+    /// A stable, machine-readable code, such as `invalid_signature`.
+    pub code: String,
+    /// A sentence for people, naming the header, field or setting at fault.
+    pub message: String,
+}
+
+/// The body of every error answer.
+#[derive(Object, Debug, Clone)]
+pub struct ErrorBody {
+    /// What went wrong.
+    pub error: ErrorDetail,
+}
+
+impl ErrorBody {
+    fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Json<Self> {
+        Json(Self {
+            error: ErrorDetail {
+                http_code: status.as_u16(),
+                code: code.to_owned(),
+                message: message.into(),
+            },
+        })
+    }
+}
+
+/// Error answers of the API.
+#[derive(ApiResponse, Debug)]
+pub enum ErrorResponse {
+    /// The body is not valid JSON.
+    #[oai(status = 400)]
+    BadRequest(Json<ErrorBody>),
+    /// The signature or bearer token is missing or wrong. Nothing was written.
+    #[oai(status = 401)]
+    Unauthorized(Json<ErrorBody>),
+    /// No such resource.
+    #[oai(status = 404)]
+    NotFound(Json<ErrorBody>),
+    /// The body is larger than 1 MiB.
+    #[oai(status = 413)]
+    PayloadTooLarge(Json<ErrorBody>),
+    /// The body is not `application/json`.
+    #[oai(status = 415)]
+    UnsupportedMediaType(Json<ErrorBody>),
+    /// The JSON does not have the expected shape; the message names the field.
+    #[oai(status = 422)]
+    Unprocessable(Json<ErrorBody>),
+    /// An unexpected failure; the details are in the server log.
+    #[oai(status = 500)]
+    Internal(Json<ErrorBody>),
+    /// The database is unavailable. Nothing was written; retry after `Retry-After` seconds.
+    /// Supabase Auth retries a 503 only when this header is present.
+    #[oai(status = 503)]
+    Unavailable(
+        Json<ErrorBody>,
+        /// Seconds to wait before retrying.
+        #[oai(header = "Retry-After")]
+        String,
+    ),
+}
+
+impl ErrorResponse {
+    /// 401 for a request without a valid bearer token.
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::Unauthorized(ErrorBody::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            message,
+        ))
+    }
+
+    /// 404 for an unknown resource.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::NotFound(ErrorBody::new(StatusCode::NOT_FOUND, "not_found", message))
+    }
+
+    /// 422 for a body of the wrong shape.
+    pub fn unprocessable(message: impl Into<String>) -> Self {
+        Self::Unprocessable(ErrorBody::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_payload",
+            message,
+        ))
+    }
+
+    /// 503 with `Retry-After`.
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::Unavailable(
+            ErrorBody::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "database_unavailable",
+                message,
+            ),
+            RETRY_AFTER_SECONDS.to_owned(),
+        )
+    }
+}
+
+impl From<SignatureError> for ErrorResponse {
+    fn from(error: SignatureError) -> Self {
+        tracing::warn!(reason = %error, "delivery rejected: signature");
+        Self::Unauthorized(ErrorBody::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_signature",
+            error.to_string(),
+        ))
+    }
+}
+
+impl From<ParseError> for ErrorResponse {
+    fn from(error: ParseError) -> Self {
+        tracing::warn!(reason = %error, "delivery rejected: payload");
+        match error {
+            ParseError::Syntax(_) => Self::BadRequest(ErrorBody::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_json",
+                error.to_string(),
+            )),
+            ParseError::Shape(message) => Self::unprocessable(message),
+        }
+    }
+}
+
+impl From<StorageError> for ErrorResponse {
+    fn from(error: StorageError) -> Self {
+        tracing::error!(error = %error_chain(&error), "storage failed");
+        match error {
+            StorageError::Unavailable(_) => {
+                Self::unavailable("the database is unavailable; retry shortly")
+            }
+            _ => Self::Internal(ErrorBody::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                "an internal error occurred; see the server log",
+            )),
+        }
+    }
+}
+
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// Renders errors raised by the framework itself (unknown route, missing body,
+/// wrong content type, oversized body, bad path parameter) as JSON error bodies.
+pub async fn render(error: poem::Error) -> Response {
+    if error.is_from_response() {
+        return error.into_response();
+    }
+    let status = error.status();
+    let code = match status {
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::UNAUTHORIZED => "unauthorized",
+        s if s.is_client_error() => "bad_request",
+        _ => "internal_error",
+    };
+    let message = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => "the body is larger than 1 MiB".to_owned(),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            "the body must be sent with Content-Type: application/json".to_owned()
+        }
+        s if s.is_server_error() => {
+            tracing::error!(error = %error, "request failed");
+            "an internal error occurred; see the server log".to_owned()
+        }
+        _ => error.to_string(),
+    };
+    ErrorBody::new(status, code, message)
+        .with_status(status)
+        .into_response()
+}

@@ -1,0 +1,232 @@
+//! The Auth Hook endpoints Supabase Auth calls.
+//!
+//! Each handler runs the same pipeline: verify the signature over the raw bytes,
+//! parse into domain types, apply through the sync use-case, answer Supabase.
+
+use super::raw_json::RawJson;
+use super::{ApiTags, AppState, ErrorResponse};
+use crate::events::{self, AfterUserCreatedInput, BeforeUserCreatedInput, CustomAccessTokenInput};
+use crate::signature::{SignedHeaders, VerifiedBody};
+use poem::web::Data;
+use poem_openapi::param::Header;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use serde_json::Value;
+use std::sync::Arc;
+
+/// The Auth Hook endpoints.
+pub struct HooksApi;
+
+/// The answer to custom-access-token: the claims Supabase Auth will sign.
+#[derive(Object, Debug)]
+pub struct CustomAccessTokenOutput {
+    /// The input claims, every one kept unchanged.
+    pub claims: Value,
+}
+
+/// A refusal in the only form Supabase Auth passes on to the user: inside a 200 answer.
+#[derive(Object, Debug)]
+pub struct HookError {
+    /// The status Supabase Auth answers the signing-up client with.
+    pub http_code: u16,
+    /// The message the signing-up client sees.
+    pub message: String,
+}
+
+/// The answer to before-user-created and after-user-created.
+#[derive(Object, Debug, Default)]
+pub struct HookAnswer {
+    /// Present only when the sign-up is refused.
+    #[oai(skip_serializing_if_is_none)]
+    pub error: Option<HookError>,
+}
+
+/// Answers to custom-access-token.
+#[derive(ApiResponse)]
+pub enum CustomAccessTokenResponse {
+    /// The claims, unchanged. `Supahook-Outcome` says what the delivery did to the mirror.
+    #[oai(status = 200)]
+    Ok(
+        Json<CustomAccessTokenOutput>,
+        /// `created`, `updated`, `unchanged`, `stale` or `duplicate`.
+        #[oai(header = "Supahook-Outcome")]
+        String,
+    ),
+}
+
+/// Answers to before-user-created and after-user-created.
+#[derive(ApiResponse)]
+pub enum HookAnswerResponse {
+    /// `{}` lets Supabase Auth go on; `{"error": {...}}` refuses the sign-up.
+    /// `Supahook-Outcome` says what the delivery did to the mirror.
+    #[oai(status = 200)]
+    Ok(
+        Json<HookAnswer>,
+        /// `created`, `updated`, `unchanged`, `stale`, `duplicate`, `skipped` or `refused`.
+        #[oai(header = "Supahook-Outcome")]
+        String,
+    ),
+}
+
+fn verify<'a>(
+    state: &AppState,
+    id: &'a Header<Option<String>>,
+    timestamp: &'a Header<Option<String>>,
+    signature: &'a Header<Option<String>>,
+    body: &'a [u8],
+) -> Result<VerifiedBody<'a>, ErrorResponse> {
+    let headers = SignedHeaders {
+        id: id.0.as_deref(),
+        timestamp: timestamp.0.as_deref(),
+        signature: signature.0.as_deref(),
+    };
+    Ok(state
+        .verifier
+        .verify(headers, body, chrono::Utc::now().timestamp())?)
+}
+
+#[OpenApi(tag = "ApiTags::AuthHooks")]
+impl HooksApi {
+    /// Custom access token hook
+    ///
+    /// Supabase Auth calls this each time it issues an access token: every sign-in
+    /// and every refresh. supahook creates or updates the user from the claims, creates
+    /// the profile if it is missing, and answers with the claims unchanged.
+    /// Updates are ordered by `claims.iat`; retries are recognised by `metadata.uuid`.
+    #[oai(
+        path = "/hooks/custom-access-token",
+        method = "post",
+        operation_id = "customAccessToken"
+    )]
+    async fn custom_access_token(
+        &self,
+        state: Data<&Arc<AppState>>,
+        /// A new id on every attempt, part of the signed content.
+        #[oai(name = "webhook-id")]
+        webhook_id: Header<Option<String>>,
+        /// Unix seconds; must be within 5 minutes of the server clock.
+        #[oai(name = "webhook-timestamp")]
+        webhook_timestamp: Header<Option<String>>,
+        /// One or more `v1,<base64 HMAC-SHA256>` entries, one per configured secret.
+        #[oai(name = "webhook-signature")]
+        webhook_signature: Header<Option<String>>,
+        body: RawJson<CustomAccessTokenInput>,
+    ) -> Result<CustomAccessTokenResponse, ErrorResponse> {
+        let verified = verify(
+            &state,
+            &webhook_id,
+            &webhook_timestamp,
+            &webhook_signature,
+            &body.bytes,
+        )?;
+        let (input, mut raw) = events::parse::<CustomAccessTokenInput>(&verified)?;
+        let delivery = input.delivery(verified.webhook_id)?;
+        let outcome = state.sync.apply(&delivery).await?;
+        let claims = raw["claims"].take();
+        Ok(CustomAccessTokenResponse::Ok(
+            Json(CustomAccessTokenOutput { claims }),
+            outcome.as_str().to_owned(),
+        ))
+    }
+
+    /// Before user created hook
+    ///
+    /// Supabase Auth calls this before it saves a new user. When a sign-up policy is
+    /// set (`SUPAHOOK_ALLOWED_EMAIL_DOMAINS`, `SUPAHOOK_BLOCKED_EMAIL_DOMAINS`), a refused
+    /// sign-up gets a 200 answer with an `error` object, which Supabase Auth shows the user.
+    /// For email, phone, anonymous and invite sign-ups the user is mirrored at once;
+    /// OAuth, OIDC, SAML and Web3 sign-ups carry a temporary id, so nothing is written.
+    #[oai(
+        path = "/hooks/before-user-created",
+        method = "post",
+        operation_id = "beforeUserCreated"
+    )]
+    async fn before_user_created(
+        &self,
+        state: Data<&Arc<AppState>>,
+        /// A new id on every attempt, part of the signed content.
+        #[oai(name = "webhook-id")]
+        webhook_id: Header<Option<String>>,
+        /// Unix seconds; must be within 5 minutes of the server clock.
+        #[oai(name = "webhook-timestamp")]
+        webhook_timestamp: Header<Option<String>>,
+        /// One or more `v1,<base64 HMAC-SHA256>` entries, one per configured secret.
+        #[oai(name = "webhook-signature")]
+        webhook_signature: Header<Option<String>>,
+        body: RawJson<BeforeUserCreatedInput>,
+    ) -> Result<HookAnswerResponse, ErrorResponse> {
+        let verified = verify(
+            &state,
+            &webhook_id,
+            &webhook_timestamp,
+            &webhook_signature,
+            &body.bytes,
+        )?;
+        let (input, _) = events::parse::<BeforeUserCreatedInput>(&verified)?;
+        if let Err(refusal) = state.policy.check(input.email().as_deref()) {
+            tracing::info!(
+                hook = "before-user-created",
+                outcome = "refused",
+                "sign-up refused by policy"
+            );
+            let error = HookError {
+                http_code: 403,
+                message: refusal.0,
+            };
+            return Ok(HookAnswerResponse::Ok(
+                Json(HookAnswer { error: Some(error) }),
+                "refused".to_owned(),
+            ));
+        }
+        let outcome = state
+            .sync
+            .apply(&input.delivery(verified.webhook_id))
+            .await?;
+        Ok(HookAnswerResponse::Ok(
+            Json(HookAnswer::default()),
+            outcome.as_str().to_owned(),
+        ))
+    }
+
+    /// After user created hook
+    ///
+    /// Supabase Auth calls this after a new user is committed (self-hosted Auth, enabled
+    /// with `GOTRUE_HOOK_AFTER_USER_CREATED_*`). supahook upserts the user as stored,
+    /// ordered by its `updated_at`.
+    #[oai(
+        path = "/hooks/after-user-created",
+        method = "post",
+        operation_id = "afterUserCreated"
+    )]
+    async fn after_user_created(
+        &self,
+        state: Data<&Arc<AppState>>,
+        /// A new id on every attempt, part of the signed content.
+        #[oai(name = "webhook-id")]
+        webhook_id: Header<Option<String>>,
+        /// Unix seconds; must be within 5 minutes of the server clock.
+        #[oai(name = "webhook-timestamp")]
+        webhook_timestamp: Header<Option<String>>,
+        /// One or more `v1,<base64 HMAC-SHA256>` entries, one per configured secret.
+        #[oai(name = "webhook-signature")]
+        webhook_signature: Header<Option<String>>,
+        body: RawJson<AfterUserCreatedInput>,
+    ) -> Result<HookAnswerResponse, ErrorResponse> {
+        let verified = verify(
+            &state,
+            &webhook_id,
+            &webhook_timestamp,
+            &webhook_signature,
+            &body.bytes,
+        )?;
+        let (input, _) = events::parse::<AfterUserCreatedInput>(&verified)?;
+        let outcome = state
+            .sync
+            .apply(&input.delivery(verified.webhook_id))
+            .await?;
+        Ok(HookAnswerResponse::Ok(
+            Json(HookAnswer::default()),
+            outcome.as_str().to_owned(),
+        ))
+    }
+}

@@ -1,0 +1,76 @@
+//! The HTTP surface: Auth Hooks, the read API, health checks, the spec and `/docs`.
+
+mod error;
+mod health;
+mod hooks;
+mod raw_json;
+mod users;
+
+pub use error::{ErrorBody, ErrorResponse};
+
+use crate::config::SecretString;
+use crate::policy::SignUpPolicy;
+use crate::signature::Verifier;
+use crate::sync::Sync;
+use poem::{Endpoint, EndpointExt, Route};
+use poem_openapi::{OpenApiService, Tags};
+use std::sync::Arc;
+
+/// Everything a request handler needs, shared by all requests.
+pub struct AppState {
+    /// Checks hook signatures.
+    pub verifier: Verifier,
+    /// Applies deliveries to the mirror.
+    pub sync: Sync,
+    /// Which email domains may sign up.
+    pub policy: SignUpPolicy,
+    /// Bearer token of the read API; `None` turns the read API off.
+    pub admin_token: Option<SecretString>,
+}
+
+#[derive(Tags)]
+enum ApiTags {
+    /// Endpoints Supabase Auth calls, signed per the Standard Webhooks spec.
+    AuthHooks,
+    /// Read the mirror. Needs `Authorization: Bearer $SUPAHOOK_ADMIN_TOKEN`.
+    Users,
+    /// Liveness and readiness probes.
+    Health,
+}
+
+type Apis = (hooks::HooksApi, users::UsersApi, health::HealthApi);
+
+const DESCRIPTION: &str = "supahook keeps an application's own `users` table in step with \
+Supabase Auth. Supabase Auth calls the hook endpoints, signed per the Standard Webhooks spec; \
+supahook verifies each signature over the raw body and applies an idempotent, order-safe upsert.\n\n\
+Every error answer has the body `{\"error\": {\"http_code\", \"code\", \"message\"}}`.";
+
+/// The OpenAPI description of every endpoint.
+pub fn api_service() -> OpenApiService<Apis, ()> {
+    OpenApiService::new(
+        (hooks::HooksApi, users::UsersApi, health::HealthApi),
+        "supahook",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description(DESCRIPTION)
+}
+
+/// The spec as YAML, as checked in at `openapi/openapi.yaml`.
+pub fn spec_yaml() -> String {
+    api_service().spec_yaml()
+}
+
+/// The whole application, ready to serve.
+pub fn app(state: AppState) -> impl Endpoint {
+    let api = api_service();
+    let docs = api.swagger_ui();
+    let spec_json = api.spec_endpoint();
+    let spec_yaml = api.spec_endpoint_yaml();
+    Route::new()
+        .nest("/docs", docs)
+        .at("/openapi.json", spec_json)
+        .at("/openapi.yaml", spec_yaml)
+        .nest("/", api)
+        .data(Arc::new(state))
+        .catch_all_error(error::render)
+}

@@ -1,0 +1,18 @@
+//! supahook keeps an application's own `users` table in step with Supabase Auth.
+//!
+//! Data flows one way:
+//! [`http`] (poem-openapi) → [`signature`] (Standard Webhooks, pure) →
+//! [`events`] (payloads into domain types) → [`sync`] (the use-case) →
+//! [`storage`] (one transaction, deciding with [`mirror::plan`]).
+//! The CLI in [`cli`] enters at the same [`sync`] use-case.
+
+pub mod cli;
+pub mod config;
+pub mod events;
+pub mod http;
+pub mod mirror;
+pub mod policy;
+pub mod signature;
+pub mod storage;
+pub mod sync;
+pub mod telemetry;

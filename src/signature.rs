@@ -1,0 +1,210 @@
+//! Standard Webhooks signatures (HMAC-SHA256), as Supabase Auth sends them.
+//!
+//! Pure code: no HTTP types. The verifier is the only way to obtain a
+//! [`VerifiedBody`], so nothing can parse a payload before its bytes are checked.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+use std::fmt;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// How far a `webhook-timestamp` may be from our clock, in either direction.
+/// Every official Standard Webhooks library uses five minutes.
+pub const TOLERANCE_SECONDS: i64 = 300;
+
+/// Why a delivery's signature was not accepted.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SignatureError {
+    #[error("the {0} header is missing")]
+    MissingHeader(&'static str),
+    #[error("the webhook-timestamp header is not a Unix time in seconds")]
+    BadTimestamp,
+    #[error(
+        "the webhook-timestamp is more than {TOLERANCE_SECONDS} seconds away from the server clock"
+    )]
+    TimestampOutOfTolerance,
+    #[error("no signature in the webhook-signature header matches any configured secret")]
+    NoMatch,
+}
+
+/// A secret in the form `v1,whsec_<base64>` could not be used.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SecretError {
+    #[error("a secret must start with `v1,whsec_`")]
+    BadPrefix,
+    #[error("the part after `v1,whsec_` is not valid padded base64")]
+    BadBase64,
+    #[error("a secret must decode to between 24 and 66 bytes, this one has {0}")]
+    BadLength(usize),
+}
+
+/// One HMAC key, decoded from its `v1,whsec_<base64>` text. Never printed.
+#[derive(Clone)]
+pub struct SigningKey {
+    key: Vec<u8>,
+    text: String,
+}
+
+impl SigningKey {
+    /// Decodes a Supabase hook secret. The HMAC key is the base64-decoded bytes,
+    /// not the ASCII text, exactly as Supabase Auth derives it.
+    pub fn parse(secret: &str) -> Result<Self, SecretError> {
+        let secret = secret.trim();
+        let encoded = secret
+            .strip_prefix("v1,whsec_")
+            .ok_or(SecretError::BadPrefix)?;
+        let key = B64.decode(encoded).map_err(|_| SecretError::BadBase64)?;
+        if !(24..=66).contains(&key.len()) {
+            return Err(SecretError::BadLength(key.len()));
+        }
+        Ok(Self {
+            key,
+            text: secret.to_owned(),
+        })
+    }
+
+    /// Parses Supabase's `secrets` setting: one or more secrets separated by `|`.
+    pub fn parse_list(secrets: &str) -> Result<Vec<Self>, SecretError> {
+        secrets
+            .split('|')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(Self::parse)
+            .collect()
+    }
+
+    /// The secret in its `v1,whsec_<base64>` form, for tools that hand it on.
+    pub fn expose_text(&self) -> &str {
+        &self.text
+    }
+
+    fn mac(&self, id: &str, timestamp: &str, body: &[u8]) -> HmacSha256 {
+        let mut mac = HmacSha256::new_from_slice(&self.key).expect("HMAC takes keys of any length");
+        mac.update(id.as_bytes());
+        mac.update(b".");
+        mac.update(timestamp.as_bytes());
+        mac.update(b".");
+        mac.update(body);
+        mac
+    }
+
+    /// The `v1,<base64>` signature of one message.
+    pub fn sign(&self, id: &str, timestamp: i64, body: &[u8]) -> String {
+        let tag = self
+            .mac(id, &timestamp.to_string(), body)
+            .finalize()
+            .into_bytes();
+        format!("v1,{}", B64.encode(tag))
+    }
+}
+
+impl fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SigningKey(<redacted>)")
+    }
+}
+
+/// The three Standard Webhooks headers of one delivery, as received.
+#[derive(Debug, Clone, Copy)]
+pub struct SignedHeaders<'a> {
+    /// `webhook-id`
+    pub id: Option<&'a str>,
+    /// `webhook-timestamp`
+    pub timestamp: Option<&'a str>,
+    /// `webhook-signature`
+    pub signature: Option<&'a str>,
+}
+
+/// A body whose signature has been checked, with the delivery id it was signed under.
+#[derive(Debug)]
+pub struct VerifiedBody<'a> {
+    /// The `webhook-id` the sender signed.
+    pub webhook_id: &'a str,
+    /// The raw bytes, exactly as signed.
+    pub bytes: &'a [u8],
+}
+
+/// Checks Standard Webhooks signatures against every configured secret.
+#[derive(Debug, Clone)]
+pub struct Verifier {
+    keys: Vec<SigningKey>,
+}
+
+impl Verifier {
+    /// A verifier that accepts a signature made with any of `keys` (rotation).
+    pub fn new(keys: Vec<SigningKey>) -> Self {
+        Self { keys }
+    }
+
+    /// Verifies `body` against the headers at the time `now` (Unix seconds).
+    pub fn verify<'a>(
+        &self,
+        headers: SignedHeaders<'a>,
+        body: &'a [u8],
+        now: i64,
+    ) -> Result<VerifiedBody<'a>, SignatureError> {
+        let id = headers
+            .id
+            .ok_or(SignatureError::MissingHeader("webhook-id"))?;
+        let timestamp = headers
+            .timestamp
+            .ok_or(SignatureError::MissingHeader("webhook-timestamp"))?;
+        let signature = headers
+            .signature
+            .ok_or(SignatureError::MissingHeader("webhook-signature"))?;
+
+        let sent_at: i64 = timestamp
+            .trim()
+            .parse()
+            .map_err(|_| SignatureError::BadTimestamp)?;
+        if (now - sent_at).abs() > TOLERANCE_SECONDS {
+            return Err(SignatureError::TimestampOutOfTolerance);
+        }
+
+        let candidates: Vec<Vec<u8>> = v1_signatures(signature)
+            .filter_map(|s| B64.decode(s).ok())
+            .collect();
+        let matched = self.keys.iter().any(|key| {
+            candidates.iter().any(|tag| {
+                key.mac(id, timestamp.trim(), body)
+                    .verify_slice(tag)
+                    .is_ok()
+            })
+        });
+        if matched {
+            Ok(VerifiedBody {
+                webhook_id: id,
+                bytes: body,
+            })
+        } else {
+            Err(SignatureError::NoMatch)
+        }
+    }
+}
+
+/// The base64 parts of the `v1` entries in a signature header.
+///
+/// The spec separates entries with spaces; Supabase joins them with `", "`,
+/// which leaves a trailing comma on every entry but the last.
+fn v1_signatures(header: &str) -> impl Iterator<Item = &str> {
+    header.split_whitespace().filter_map(|entry| {
+        let (version, sig) = entry.trim_end_matches(',').split_once(',')?;
+        (version == "v1").then_some(sig)
+    })
+}
+
+/// Compares two shared secrets (bearer tokens) in constant time, without
+/// revealing their lengths: the SHA-256 digests are compared instead.
+pub fn same_secret(presented: &str, expected: &str) -> bool {
+    use sha2::Digest;
+    use subtle::ConstantTimeEq;
+    let a = Sha256::digest(presented.as_bytes());
+    let b = Sha256::digest(expected.as_bytes());
+    a.as_slice().ct_eq(b.as_slice()).into()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,109 @@
+//! The one narrow interface the rest of supahook uses to reach the database.
+//!
+//! Callers speak domain types ([`Delivery`], [`MirrorUser`], [`Outcome`]); each
+//! backend is its own module with its own schema, rows and migrations.
+
+mod postgres;
+
+use crate::events::Delivery;
+use crate::mirror::{MirrorUser, Outcome, Profile};
+use chrono::{DateTime, Utc};
+use std::time::Duration;
+use uuid::Uuid;
+
+/// How long a request waits for a pooled connection before reporting the database unavailable.
+/// Supabase gives a hook 5 seconds in all, so this stays well below.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// A storage failure, classified by what the caller can do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// The database cannot be reached right now; retrying later may work.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
+    /// A query failed for another reason.
+    #[error("a database query failed")]
+    Query(#[source] diesel::result::Error),
+    /// Migrations could not be applied.
+    #[error("database migrations failed: {0}")]
+    Migration(String),
+    /// The database URL cannot be used.
+    #[error("{0}")]
+    Config(String),
+}
+
+impl From<diesel::result::Error> for StorageError {
+    fn from(error: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match error {
+            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
+                Self::Unavailable(info.message().to_owned())
+            }
+            Error::BrokenTransactionManager => {
+                Self::Unavailable("the connection was lost mid-transaction".into())
+            }
+            other => Self::Query(other),
+        }
+    }
+}
+
+/// A mirrored user with its application-owned profile.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredUser {
+    /// The mirrored user.
+    pub user: MirrorUser,
+    /// Its profile; `None` only if the application removed it.
+    pub profile: Option<Profile>,
+}
+
+/// The storage backend in use.
+#[derive(Clone)]
+pub enum Storage {
+    /// PostgreSQL, the production backend.
+    Postgres(postgres::PgStore),
+}
+
+impl Storage {
+    /// Prepares a backend for `url` without connecting yet.
+    pub fn open(url: &str, pool_size: usize) -> Result<Self, StorageError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Self::Postgres(postgres::PgStore::new(url, pool_size)?));
+        }
+        Err(StorageError::Config(
+            "DATABASE_URL must be a postgres:// or postgresql:// URL".into(),
+        ))
+    }
+
+    /// Applies pending migrations; safe to run from several replicas at once.
+    pub async fn migrate(&self) -> Result<(), StorageError> {
+        match self {
+            Self::Postgres(store) => store.migrate().await,
+        }
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<(), StorageError> {
+        match self {
+            Self::Postgres(store) => store.ping().await,
+        }
+    }
+
+    /// Records the delivery and applies its change in one transaction.
+    /// A delivery whose idempotency key is already recorded changes nothing.
+    pub async fn apply(
+        &self,
+        delivery: &Delivery,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, StorageError> {
+        match self {
+            Self::Postgres(store) => store.apply(delivery, now).await,
+        }
+    }
+
+    /// The mirrored user with this id.
+    pub async fn find_user(&self, id: Uuid) -> Result<Option<StoredUser>, StorageError> {
+        match self {
+            Self::Postgres(store) => store.find_user(id).await,
+        }
+    }
+}

@@ -1,0 +1,50 @@
+//! Diesel table definitions for the PostgreSQL backend (matches `migrations/postgres`).
+
+diesel::table! {
+    users (id) {
+        id -> Uuid,
+        email -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        first_name -> Nullable<Text>,
+        last_name -> Nullable<Text>,
+        avatar_url -> Nullable<Text>,
+        auth_provider -> Nullable<Text>,
+        providers -> Array<Text>,
+        is_anonymous -> Bool,
+        email_confirmed_at -> Nullable<Timestamptz>,
+        phone_confirmed_at -> Nullable<Timestamptz>,
+        last_sign_in_at -> Nullable<Timestamptz>,
+        user_metadata -> Jsonb,
+        app_metadata -> Jsonb,
+        is_onboarded -> Bool,
+        auth_created_at -> Nullable<Timestamptz>,
+        source_updated_at -> Timestamptz,
+        deleted_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    profiles (user_id) {
+        user_id -> Uuid,
+        display_name -> Nullable<Text>,
+        avatar_url -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    webhook_events (idempotency_key) {
+        idempotency_key -> Text,
+        hook -> Text,
+        webhook_id -> Text,
+        user_id -> Nullable<Uuid>,
+        outcome -> Text,
+        received_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(profiles -> users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(users, profiles, webhook_events);

@@ -1,0 +1,65 @@
+//! The use-case every entry point shares: apply one verified delivery to the mirror.
+//!
+//! HTTP handlers and CLI commands both come through here, so the rules about
+//! time budgets and what gets logged live in one place.
+
+use crate::events::Delivery;
+use crate::mirror::Outcome;
+use crate::storage::{Storage, StorageError};
+use chrono::Utc;
+use std::time::{Duration, Instant};
+
+/// How long one delivery may take in the database. Supabase gives the whole hook
+/// call 5 seconds, so a slow database must give up early enough to answer 503.
+pub const APPLY_DEADLINE: Duration = Duration::from_secs(3);
+
+/// Applies deliveries to the mirror.
+#[derive(Clone)]
+pub struct Sync {
+    storage: Storage,
+}
+
+impl Sync {
+    /// A use-case over this storage.
+    pub fn new(storage: Storage) -> Self {
+        Self { storage }
+    }
+
+    /// The storage it writes to.
+    pub fn storage(&self) -> &Storage {
+        &self.storage
+    }
+
+    /// Records and applies one delivery, exactly once per idempotency key.
+    pub async fn apply(&self, delivery: &Delivery) -> Result<Outcome, StorageError> {
+        let started = Instant::now();
+        let result =
+            match tokio::time::timeout(APPLY_DEADLINE, self.storage.apply(delivery, Utc::now()))
+                .await
+            {
+                Ok(result) => result,
+                Err(_) => Err(StorageError::Unavailable(format!(
+                    "the database did not answer within {} s",
+                    APPLY_DEADLINE.as_secs()
+                ))),
+            };
+        let duration_ms = started.elapsed().as_millis() as u64;
+        let user_id = delivery.change.user_id().map(|id| id.to_string());
+        match &result {
+            Ok(outcome) => tracing::info!(
+                hook = delivery.hook.as_str(),
+                user_id,
+                outcome = outcome.as_str(),
+                duration_ms,
+                "delivery applied"
+            ),
+            Err(_) => tracing::debug!(
+                hook = delivery.hook.as_str(),
+                user_id,
+                duration_ms,
+                "delivery failed"
+            ),
+        }
+        result
+    }
+}
