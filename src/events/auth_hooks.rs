@@ -11,11 +11,12 @@ use super::{
 };
 use chrono::{DateTime, Datelike, Utc};
 use poem_openapi::Object;
+use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
 
 /// The envelope Supabase Auth puts on every hook call (Auth v2.187 and later).
-#[derive(Object, Debug, Clone)]
+#[derive(Object, Deserialize, Debug, Clone)]
 pub struct HookMetadata {
     /// Made once per hook invocation and kept on every retry, unlike `webhook-id`.
     /// supahook uses it as the idempotency key.
@@ -29,7 +30,7 @@ pub struct HookMetadata {
 }
 
 /// A Supabase Auth user as hooks send it. Fields not listed here are accepted and ignored.
-#[derive(Object, Debug, Clone)]
+#[derive(Object, Deserialize, Debug, Clone)]
 pub struct AuthUser {
     /// The user id. For OAuth, OIDC, SAML and Web3 sign-ups in before-user-created,
     /// this id is temporary and is not the id the user will get.
@@ -64,7 +65,7 @@ pub struct AuthUser {
 
 /// The claims of the access token being issued.
 /// Every claim, known or not, is returned unchanged in the answer.
-#[derive(Object, Debug, Clone)]
+#[derive(Object, Deserialize, Debug, Clone)]
 pub struct AccessTokenClaims {
     /// The user id.
     pub sub: Option<String>,
@@ -93,7 +94,7 @@ pub struct AccessTokenClaims {
 }
 
 /// Sent by Supabase Auth each time it issues an access token: every sign-in and every refresh.
-#[derive(Object, Debug, Clone)]
+#[derive(Object, Deserialize, Debug, Clone)]
 pub struct CustomAccessTokenInput {
     /// Absent from Supabase Auth versions before v2.187.
     pub metadata: Option<HookMetadata>,
@@ -106,7 +107,7 @@ pub struct CustomAccessTokenInput {
 }
 
 /// Sent by Supabase Auth before it saves a new user.
-#[derive(Object, Debug, Clone)]
+#[derive(Object, Deserialize, Debug, Clone)]
 pub struct BeforeUserCreatedInput {
     /// Who called and when.
     pub metadata: HookMetadata,
@@ -115,7 +116,7 @@ pub struct BeforeUserCreatedInput {
 }
 
 /// Sent by Supabase Auth after a new user has been committed (self-hosted Auth only).
-#[derive(Object, Debug, Clone)]
+#[derive(Object, Deserialize, Debug, Clone)]
 pub struct AfterUserCreatedInput {
     /// Who called and when.
     pub metadata: HookMetadata,

@@ -13,7 +13,7 @@ pub use user_fields::{PersonName, avatar_url, person_name};
 
 use crate::signature::VerifiedBody;
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
-use poem_openapi::types::ParseFromJSON;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -127,11 +127,17 @@ pub enum ParseError {
 }
 
 /// Parses a verified body into `T`, keeping the JSON value as well.
-pub fn parse<T: ParseFromJSON>(body: &VerifiedBody<'_>) -> Result<(T, Value), ParseError> {
+/// A shape error names the path of the offending field, such as `claims.iat`.
+pub fn parse<T: DeserializeOwned>(body: &VerifiedBody<'_>) -> Result<(T, Value), ParseError> {
     let value: Value =
         serde_json::from_slice(body.bytes).map_err(|e| ParseError::Syntax(e.to_string()))?;
-    let typed =
-        T::parse_from_json(Some(value.clone())).map_err(|e| ParseError::Shape(e.into_message()))?;
+    let typed = serde_path_to_error::deserialize(&value).map_err(|e| {
+        let path = e.path().to_string();
+        match path.as_str() {
+            "." => ParseError::Shape(e.into_inner().to_string()),
+            _ => ParseError::Shape(format!("{path}: {}", e.into_inner())),
+        }
+    })?;
     Ok((typed, value))
 }
 

@@ -1,0 +1,342 @@
+//! The Auth Hook endpoints against a real PostgreSQL: every fixture is mirrored,
+//! and deliveries apply exactly once and in order.
+
+mod support;
+
+use serde_json::json;
+use support::{TestApp, fixture, fixture_json, json, outcome};
+
+const ADA: &str = "3f1c2b7e-8d4a-4c6e-9b1f-2a7d5e9c0b14";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn custom_access_token_mirrors_the_user_and_returns_every_claim() {
+    let app = TestApp::spawn().await;
+    let body = fixture("custom-access-token.json");
+
+    let response = app.deliver("/hooks/custom-access-token", &body).await;
+
+    response.assert_status_is_ok();
+    response.assert_content_type("application/json; charset=utf-8");
+    assert_eq!(outcome(&response), "created");
+    let answer = json(response).await;
+    assert_eq!(
+        answer,
+        json!({ "claims": fixture_json("custom-access-token.json")["claims"] })
+    );
+    assert_eq!(
+        app.db.user_text(ADA, "email").await.as_deref(),
+        Some("ada.lovelace@example.com")
+    );
+    assert_eq!(
+        app.db.user_text(ADA, "phone").await,
+        None,
+        "an empty phone is stored as NULL"
+    );
+    assert_eq!(
+        app.db.user_text(ADA, "first_name").await.as_deref(),
+        Some("Ada")
+    );
+    assert_eq!(
+        app.db.user_text(ADA, "last_name").await.as_deref(),
+        Some("Lovelace")
+    );
+    assert_eq!(
+        app.db.user_text(ADA, "auth_provider").await.as_deref(),
+        Some("email")
+    );
+    assert_eq!(
+        app.db.user_text(ADA, "providers").await.as_deref(),
+        Some("{email}")
+    );
+    assert_eq!(
+        app.db
+            .user_text(ADA, "source_updated_at AT TIME ZONE 'UTC'")
+            .await
+            .as_deref(),
+        Some("2026-01-15 11:15:00"),
+        "versioned by claims.iat"
+    );
+    let profile = app
+        .db
+        .scalar(&format!("SELECT count(*) FROM profiles WHERE user_id = '{ADA}' AND display_name = 'Ada Lovelace'"))
+        .await;
+    assert_eq!(profile, 1);
+    assert_eq!(app.db.counts().await, [1, 1, 1]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn custom_access_token_accepts_an_array_audience_and_keeps_custom_claims() {
+    let app = TestApp::spawn().await;
+    let mut body = fixture_json("custom-access-token.json");
+    body["claims"]["aud"] = json!(["authenticated"]);
+    body["claims"]["tenant"] = json!({"id": 7});
+
+    let response = app
+        .deliver("/hooks/custom-access-token", body.to_string().as_bytes())
+        .await;
+
+    response.assert_status_is_ok();
+    assert_eq!(json(response).await["claims"], body["claims"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn before_user_created_mirrors_an_email_sign_up_and_allows_it() {
+    let app = TestApp::spawn().await;
+
+    let response = app
+        .deliver(
+            "/hooks/before-user-created",
+            &fixture("before-user-created.json"),
+        )
+        .await;
+
+    response.assert_status_is_ok();
+    assert_eq!(outcome(&response), "created");
+    assert_eq!(json(response).await, json!({}));
+    assert_eq!(
+        app.db.user_text(ADA, "email").await.as_deref(),
+        Some("ada.lovelace@example.com")
+    );
+    assert_eq!(
+        app.db.user_text(ADA, "auth_created_at").await,
+        None,
+        "Go's zero time is not a creation time"
+    );
+    assert_eq!(app.db.counts().await, [1, 1, 1]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_oauth_before_user_created_writes_nothing() {
+    let app = TestApp::spawn().await;
+
+    let response = app
+        .deliver(
+            "/hooks/before-user-created",
+            &fixture("before-user-created-oauth.json"),
+        )
+        .await;
+
+    response.assert_status_is_ok();
+    assert_eq!(outcome(&response), "skipped");
+    assert_eq!(json(response).await, json!({}));
+    assert_eq!(app.db.counts().await, [0, 0, 0]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn after_user_created_mirrors_the_committed_user() {
+    let app = TestApp::spawn().await;
+
+    let response = app
+        .deliver(
+            "/hooks/after-user-created",
+            &fixture("after-user-created.json"),
+        )
+        .await;
+
+    response.assert_status_is_ok();
+    assert_eq!(outcome(&response), "created");
+    assert_eq!(json(response).await, json!({}));
+    assert_eq!(
+        app.db
+            .user_text(ADA, "auth_created_at AT TIME ZONE 'UTC'")
+            .await
+            .as_deref(),
+        Some("2026-01-15 09:30:12.118347")
+    );
+    assert_eq!(
+        app.db
+            .user_text(ADA, "source_updated_at AT TIME ZONE 'UTC'")
+            .await
+            .as_deref(),
+        Some("2026-01-15 09:30:12.301901"),
+        "versioned by user.updated_at"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sign_up_from_a_blocked_domain_is_refused_in_a_200_and_writes_nothing() {
+    let app = TestApp::spawn_with(support::Options {
+        blocked_email_domains: vec!["example.com".into()],
+        ..Default::default()
+    })
+    .await;
+
+    let response = app
+        .deliver(
+            "/hooks/before-user-created",
+            &fixture("before-user-created.json"),
+        )
+        .await;
+
+    response.assert_status_is_ok();
+    assert_eq!(outcome(&response), "refused");
+    let answer = json(response).await;
+    assert_eq!(answer["error"]["http_code"], 403);
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not allowed")
+    );
+    assert_eq!(app.db.counts().await, [0, 0, 0]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_replayed_delivery_answers_the_same_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let body = fixture("custom-access-token.json");
+    let first = app.deliver("/hooks/custom-access-token", &body).await;
+    assert_eq!(outcome(&first), "created");
+    let first_answer = json(first).await;
+    let updated_at = app.db.user_text(ADA, "updated_at").await;
+
+    // Supabase retries with a new webhook-id but the same body and metadata.uuid.
+    let replay = app.deliver("/hooks/custom-access-token", &body).await;
+
+    replay.assert_status_is_ok();
+    assert_eq!(outcome(&replay), "duplicate");
+    assert_eq!(json(replay).await, first_answer);
+    assert_eq!(app.db.user_text(ADA, "updated_at").await, updated_at);
+    assert_eq!(app.db.counts().await, [1, 1, 1]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fifty_concurrent_copies_of_one_event_have_exactly_one_effect() {
+    let app = TestApp::spawn().await;
+    let body = fixture("before-user-created.json");
+
+    let responses = futures_util::future::join_all(
+        (0..50).map(|_| app.deliver("/hooks/before-user-created", &body)),
+    )
+    .await;
+
+    let outcomes: Vec<String> = responses.iter().map(outcome).collect();
+    assert!(
+        responses.iter().all(|r| r.0.status().is_success()),
+        "{outcomes:?}"
+    );
+    assert_eq!(
+        outcomes.iter().filter(|o| *o == "created").count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert_eq!(
+        outcomes.iter().filter(|o| *o == "duplicate").count(),
+        49,
+        "{outcomes:?}"
+    );
+    assert_eq!(app.db.counts().await, [1, 1, 1]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stale_delivery_never_overwrites_newer_data() {
+    let app = TestApp::spawn().await;
+    let mut newer = fixture_json("custom-access-token.json");
+    newer["metadata"]["uuid"] = json!("00000000-0000-4000-8000-000000000002");
+    newer["claims"]["iat"] = json!(1768475800);
+    newer["claims"]["email"] = json!("ada@newer.example.com");
+    let mut older = fixture_json("custom-access-token.json");
+    older["metadata"]["uuid"] = json!("00000000-0000-4000-8000-000000000001");
+    older["claims"]["email"] = json!("ada@older.example.com");
+
+    let first = app
+        .deliver("/hooks/custom-access-token", newer.to_string().as_bytes())
+        .await;
+    let late = app
+        .deliver("/hooks/custom-access-token", older.to_string().as_bytes())
+        .await;
+
+    assert_eq!(outcome(&first), "created");
+    late.assert_status_is_ok();
+    assert_eq!(outcome(&late), "stale");
+    assert_eq!(
+        app.db.user_text(ADA, "email").await.as_deref(),
+        Some("ada@newer.example.com")
+    );
+    assert_eq!(
+        app.db
+            .scalar("SELECT count(*) FROM webhook_events WHERE outcome = 'stale'")
+            .await,
+        1,
+        "the stale delivery is recorded in the ledger"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_newer_event_updates_the_mirror_but_never_application_owned_data() {
+    let app = TestApp::spawn().await;
+    app.deliver(
+        "/hooks/custom-access-token",
+        &fixture("custom-access-token.json"),
+    )
+    .await;
+    app.db
+        .execute(&format!(
+            "UPDATE users SET is_onboarded = true WHERE id = '{ADA}'"
+        ))
+        .await;
+    app.db
+        .execute(&format!(
+            "UPDATE profiles SET display_name = 'Countess' WHERE user_id = '{ADA}'"
+        ))
+        .await;
+    let mut renamed = fixture_json("custom-access-token.json");
+    renamed["metadata"]["uuid"] = json!("00000000-0000-4000-8000-00000000000a");
+    renamed["claims"]["iat"] = json!(1768476000);
+    renamed["claims"]["user_metadata"] = json!({"full_name": "Augusta Ada King"});
+
+    let response = app
+        .deliver("/hooks/custom-access-token", renamed.to_string().as_bytes())
+        .await;
+
+    assert_eq!(outcome(&response), "updated");
+    assert_eq!(
+        app.db.user_text(ADA, "first_name").await.as_deref(),
+        Some("Augusta")
+    );
+    assert_eq!(
+        app.db.user_text(ADA, "last_name").await.as_deref(),
+        Some("Ada King")
+    );
+    assert_eq!(
+        app.db.user_text(ADA, "is_onboarded").await.as_deref(),
+        Some("true")
+    );
+    let kept = app
+        .db
+        .scalar(&format!(
+            "SELECT count(*) FROM profiles WHERE user_id = '{ADA}' AND display_name = 'Countess'"
+        ))
+        .await;
+    assert_eq!(kept, 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_token_refresh_with_nothing_new_changes_no_mirrored_column() {
+    let app = TestApp::spawn().await;
+    app.deliver(
+        "/hooks/custom-access-token",
+        &fixture("custom-access-token.json"),
+    )
+    .await;
+    let updated_at = app.db.user_text(ADA, "updated_at").await;
+    let mut refresh = fixture_json("custom-access-token.json");
+    refresh["metadata"]["uuid"] = json!("00000000-0000-4000-8000-00000000000b");
+    refresh["claims"]["iat"] = json!(1768479300);
+    refresh["authentication_method"] = json!("token_refresh");
+
+    let response = app
+        .deliver("/hooks/custom-access-token", refresh.to_string().as_bytes())
+        .await;
+
+    assert_eq!(outcome(&response), "unchanged");
+    assert_eq!(app.db.user_text(ADA, "updated_at").await, updated_at);
+    assert_eq!(
+        app.db
+            .user_text(ADA, "source_updated_at AT TIME ZONE 'UTC'")
+            .await
+            .as_deref(),
+        Some("2026-01-15 12:15:00"),
+        "the version moves forward so older events stay stale"
+    );
+}

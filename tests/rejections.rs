@@ -1,0 +1,207 @@
+//! Bad deliveries get a clear JSON error and leave the database as it was.
+
+mod support;
+
+use supahook::storage::Storage;
+use support::{OTHER_SECRET, SECRET, TestApp, fixture, json, now};
+
+const PATH: &str = "/hooks/custom-access-token";
+
+async fn assert_error(
+    response: poem::test::TestResponse,
+    status: u16,
+    code: &str,
+) -> serde_json::Value {
+    assert_eq!(response.0.status().as_u16(), status);
+    let body = json(response).await;
+    assert_eq!(body["error"]["http_code"], status, "{body}");
+    assert_eq!(body["error"]["code"], code, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    body
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wrong_signature_is_401_and_writes_nothing() {
+    let app = TestApp::spawn().await;
+
+    let response = app
+        .deliver_signed(
+            PATH,
+            &fixture("custom-access-token.json"),
+            OTHER_SECRET,
+            now(),
+        )
+        .await;
+
+    assert_error(response, 401, "invalid_signature").await;
+    assert_eq!(app.db.counts().await, [0, 0, 0]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_old_timestamp_is_401_and_writes_nothing() {
+    let app = TestApp::spawn().await;
+
+    let response = app
+        .deliver_signed(
+            PATH,
+            &fixture("custom-access-token.json"),
+            SECRET,
+            now() - 301,
+        )
+        .await;
+
+    let body = assert_error(response, 401, "invalid_signature").await;
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("timestamp")
+    );
+    assert_eq!(app.db.counts().await, [0, 0, 0]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_signature_header_is_401_naming_it() {
+    let app = TestApp::spawn().await;
+
+    let response = app
+        .client
+        .post(PATH)
+        .header("content-type", "application/json")
+        .header("webhook-id", "msg_1")
+        .header("webhook-timestamp", now().to_string())
+        .body(fixture("custom-access-token.json"))
+        .send()
+        .await;
+
+    let body = assert_error(response, 401, "invalid_signature").await;
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("webhook-signature")
+    );
+    assert_eq!(app.db.counts().await, [0, 0, 0]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn malformed_json_is_400_and_writes_nothing() {
+    let app = TestApp::spawn().await;
+
+    let response = app.deliver(PATH, b"{\"user_id\": ").await;
+
+    assert_error(response, 400, "invalid_json").await;
+    assert_eq!(app.db.counts().await, [0, 0, 0]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wrong_shape_is_422_naming_the_field() {
+    let app = TestApp::spawn().await;
+    let mut body = support::fixture_json("custom-access-token.json");
+    body["user_id"] = serde_json::json!("not-a-uuid");
+
+    let response = app.deliver(PATH, body.to_string().as_bytes()).await;
+
+    let error = assert_error(response, 422, "invalid_payload").await;
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("user_id"),
+        "{error}"
+    );
+    assert_eq!(app.db.counts().await, [0, 0, 0]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_body_over_one_mebibyte_is_413_and_writes_nothing() {
+    let app = TestApp::spawn().await;
+    let padding = "x".repeat(2 * 1024 * 1024);
+    let body = format!("{{\"padding\": \"{padding}\"}}");
+
+    let response = app.deliver(PATH, body.as_bytes()).await;
+
+    assert_error(response, 413, "payload_too_large").await;
+    assert_eq!(app.db.counts().await, [0, 0, 0]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wrong_content_type_is_415() {
+    let app = TestApp::spawn().await;
+
+    let response = app
+        .client
+        .post(PATH)
+        .header("content-type", "text/plain")
+        .body(fixture("custom-access-token.json"))
+        .send()
+        .await;
+
+    assert_error(response, 415, "unsupported_media_type").await;
+    assert_eq!(app.db.counts().await, [0, 0, 0]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_json_content_type_with_charset_is_accepted() {
+    let app = TestApp::spawn().await;
+    let body = fixture("custom-access-token.json");
+    let id = "msg_charset";
+    let ts = now();
+    let signature = supahook::signature::SigningKey::parse(SECRET)
+        .unwrap()
+        .sign(id, ts, &body);
+
+    let response = app
+        .client
+        .post(PATH)
+        .header("content-type", "application/json; charset=utf-8")
+        .header("webhook-id", id)
+        .header("webhook-timestamp", ts.to_string())
+        .header("webhook-signature", signature)
+        .body(body)
+        .send()
+        .await;
+
+    response.assert_status_is_ok();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_database_outage_is_503_with_retry_after() {
+    let storage = Storage::open("postgres://postgres@127.0.0.1:1/unreachable", 2).unwrap();
+    let client = support::client_for(storage, support::Options::default());
+    let body = fixture("custom-access-token.json");
+    let id = "msg_outage";
+    let ts = now();
+    let signature = supahook::signature::SigningKey::parse(SECRET)
+        .unwrap()
+        .sign(id, ts, &body);
+
+    let response = client
+        .post(PATH)
+        .header("content-type", "application/json")
+        .header("webhook-id", id)
+        .header("webhook-timestamp", ts.to_string())
+        .header("webhook-signature", signature)
+        .body(body)
+        .send()
+        .await;
+
+    response.assert_header("retry-after", "1");
+    assert_error(response, 503, "database_unavailable").await;
+    let ready = client.get("/health/ready").send().await;
+    ready.assert_status(poem::http::StatusCode::SERVICE_UNAVAILABLE);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unknown_route_is_a_json_404() {
+    let app = TestApp::spawn().await;
+
+    let response = app.client.get("/hooks/nothing-here").send().await;
+
+    assert_error(response, 404, "not_found").await;
+}

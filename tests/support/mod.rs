@@ -1,0 +1,227 @@
+//! The test harness: a fresh PostgreSQL database per test, the real app on it,
+//! and signed deliveries. A database that cannot be reached fails the test.
+
+#![allow(dead_code)]
+
+use diesel::sql_types::BigInt;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use poem::EndpointExt;
+use poem::endpoint::BoxEndpoint;
+use poem::test::{TestClient, TestResponse};
+use supahook::http::{AppState, app};
+use supahook::policy::SignUpPolicy;
+use supahook::signature::{SigningKey, Verifier};
+use supahook::storage::Storage;
+use supahook::sync::Sync;
+use uuid::Uuid;
+
+/// The secret every test signs with.
+pub const SECRET: &str = "v1,whsec_x9S5JSS6PUCY0gi6J50BVjy1NvcPFWP37CWT4yCpy98=";
+/// A second secret that the app does not accept.
+pub const OTHER_SECRET: &str = "v1,whsec_/yNMaHaPP5sX873J6OQEznxFvOa0dod1Sc3t/kZYFsQ=";
+/// The read API's bearer token in tests.
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
+
+const DEFAULT_TEST_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// A fixture body from `tests/fixtures`.
+pub fn fixture(name: &str) -> Vec<u8> {
+    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"))
+}
+
+/// A fixture as JSON, to be edited before sending.
+pub fn fixture_json(name: &str) -> serde_json::Value {
+    serde_json::from_slice(&fixture(name)).unwrap()
+}
+
+/// A database created for one test and dropped after it.
+pub struct TestDb {
+    admin_url: String,
+    name: String,
+    pub url: String,
+}
+
+impl TestDb {
+    pub async fn create() -> Self {
+        let admin_url =
+            std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_TEST_DATABASE_URL.into());
+        let mut admin = AsyncPgConnection::establish(&admin_url)
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot reach PostgreSQL at TEST_DATABASE_URL={admin_url}: {e}\n\
+                 Run the tests with scripts/test.sh, which starts a private PostgreSQL, \
+                 or point TEST_DATABASE_URL at a running server."
+                )
+            });
+        let name = format!("supahook_test_{}", Uuid::new_v4().simple());
+        diesel::sql_query(format!("CREATE DATABASE \"{name}\""))
+            .execute(&mut admin)
+            .await
+            .expect("create the test database");
+        let (base, _) = admin_url
+            .rsplit_once('/')
+            .expect("TEST_DATABASE_URL ends in /<database>");
+        let url = format!("{base}/{name}");
+        Self {
+            admin_url,
+            name,
+            url,
+        }
+    }
+
+    /// A direct connection, for arranging and inspecting rows.
+    pub async fn connect(&self) -> AsyncPgConnection {
+        AsyncPgConnection::establish(&self.url)
+            .await
+            .expect("connect to the test database")
+    }
+
+    /// Runs one SQL statement.
+    pub async fn execute(&self, sql: &str) {
+        diesel::sql_query(sql)
+            .execute(&mut self.connect().await)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    /// The single bigint that `sql` selects.
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        diesel::select(diesel::dsl::sql::<BigInt>(&format!("({sql})")))
+            .get_result(&mut self.connect().await)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// Row counts of the three tables supahook writes, to prove nothing changed.
+    pub async fn counts(&self) -> [i64; 3] {
+        [
+            self.scalar("SELECT count(*) FROM users").await,
+            self.scalar("SELECT count(*) FROM profiles").await,
+            self.scalar("SELECT count(*) FROM webhook_events").await,
+        ]
+    }
+
+    /// The text of one column of one user, `None` for NULL or no such user.
+    pub async fn user_text(&self, id: &str, column: &str) -> Option<String> {
+        use diesel::sql_types::{Nullable, Text};
+        diesel::select(diesel::dsl::sql::<Nullable<Text>>(&format!(
+            "(SELECT ({column})::text FROM users WHERE id = '{id}')"
+        )))
+        .get_result(&mut self.connect().await)
+        .await
+        .unwrap()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let mut admin = AsyncPgConnection::establish(&admin_url).await?;
+                diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                    .execute(&mut admin)
+                    .await
+                    .map(drop)
+                    .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            eprintln!("warning: could not drop test database {}", self.name);
+        }
+    }
+}
+
+/// Knobs for the app under test.
+#[derive(Default)]
+pub struct Options {
+    pub allowed_email_domains: Vec<String>,
+    pub blocked_email_domains: Vec<String>,
+}
+
+/// The real application on its own database.
+pub struct TestApp {
+    pub db: TestDb,
+    pub client: TestClient<BoxEndpoint<'static>>,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(Options::default()).await
+    }
+
+    pub async fn spawn_with(options: Options) -> Self {
+        let db = TestDb::create().await;
+        let storage = Storage::open(&db.url, 8).expect("open storage");
+        storage.migrate().await.expect("migrate");
+        let client = client_for(storage, options);
+        Self { db, client }
+    }
+
+    /// Signs `body` with the test secret and posts it to `path`.
+    pub async fn deliver(&self, path: &str, body: &[u8]) -> TestResponse {
+        self.deliver_signed(path, body, SECRET, now()).await
+    }
+
+    /// Posts `body` signed with `secret` at Unix time `timestamp`.
+    pub async fn deliver_signed(
+        &self,
+        path: &str,
+        body: &[u8],
+        secret: &str,
+        timestamp: i64,
+    ) -> TestResponse {
+        let id = Uuid::new_v4().to_string();
+        let signature = SigningKey::parse(secret)
+            .unwrap()
+            .sign(&id, timestamp, body);
+        self.client
+            .post(path)
+            .header("content-type", "application/json")
+            .header("webhook-id", id)
+            .header("webhook-timestamp", timestamp.to_string())
+            .header("webhook-signature", signature)
+            .body(body.to_vec())
+            .send()
+            .await
+    }
+}
+
+/// A client for the real app over `storage`.
+pub fn client_for(storage: Storage, options: Options) -> TestClient<BoxEndpoint<'static>> {
+    let state = AppState {
+        verifier: Verifier::new(vec![SigningKey::parse(SECRET).unwrap()]),
+        sync: Sync::new(storage),
+        policy: SignUpPolicy::new(options.allowed_email_domains, options.blocked_email_domains),
+        admin_token: Some(supahook::config::SecretString::new(ADMIN_TOKEN)),
+    };
+    TestClient::new(app(state).map_to_response().boxed())
+}
+
+pub fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// The `Supahook-Outcome` header of a hook answer.
+pub fn outcome(response: &TestResponse) -> String {
+    response
+        .0
+        .headers()
+        .get("supahook-outcome")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("<none>")
+        .to_owned()
+}
+
+/// Reads a response's JSON body.
+pub async fn json(response: TestResponse) -> serde_json::Value {
+    let text = response.0.into_body().into_string().await.unwrap();
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
