@@ -3,6 +3,7 @@
 //! Callers speak domain types ([`Delivery`], [`MirrorUser`], [`Outcome`]); each
 //! backend is its own module with its own schema, rows and migrations.
 
+mod apply;
 mod postgres;
 
 use crate::events::Delivery;

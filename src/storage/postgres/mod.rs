@@ -3,9 +3,10 @@
 mod rows;
 mod schema;
 
+use super::apply::{self, LedgerEntry, MirrorTx};
 use super::{ACQUIRE_TIMEOUT, StorageError, StoredUser};
-use crate::events::{Delivery, UserChange, UserRecord};
-use crate::mirror::{self, MirrorUser, Outcome, Plan, Profile};
+use crate::events::Delivery;
+use crate::mirror::{MirrorUser, Outcome, Profile};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::pooled_connection::AsyncDieselConnectionManager;
@@ -76,34 +77,9 @@ impl PgStore {
         delivery: &Delivery,
         now: DateTime<Utc>,
     ) -> Result<Outcome, StorageError> {
-        let UserChange::Upsert(incoming) = &delivery.change else {
-            return Ok(Outcome::Skipped);
-        };
         let mut conn = self.conn().await?;
         conn.transaction::<_, StorageError, _>(async |conn| {
-            // The ledger row goes first: a concurrent copy of this delivery blocks on
-            // its primary key until we commit, then finds it and changes nothing.
-            let claimed = diesel::insert_into(webhook_events::table)
-                .values(NewDelivery {
-                    idempotency_key: &delivery.idempotency_key,
-                    hook: delivery.hook.as_str(),
-                    webhook_id: &delivery.webhook_id,
-                    user_id: Some(incoming.id),
-                    outcome: "pending",
-                    received_at: now,
-                })
-                .on_conflict_do_nothing()
-                .execute(conn)
-                .await?;
-            if claimed == 0 {
-                return Ok(Outcome::Duplicate);
-            }
-            let outcome = upsert_user(conn, incoming, now).await?;
-            diesel::update(webhook_events::table.find(&delivery.idempotency_key))
-                .set(webhook_events::outcome.eq(outcome.as_str()))
-                .execute(conn)
-                .await?;
-            Ok(outcome)
+            apply::delivery(&mut PgTx(conn), delivery, now).await
         })
         .await
     }
@@ -124,64 +100,69 @@ impl PgStore {
     }
 }
 
-async fn lock_user(
-    conn: &mut AsyncPgConnection,
-    id: Uuid,
-) -> Result<Option<MirrorUser>, StorageError> {
-    let row = users::table
-        .find(id)
-        .select(UserRow::as_select())
-        .for_update()
-        .first::<UserRow>(conn)
-        .await
-        .optional()?;
-    Ok(row.map(Into::into))
-}
+/// Row operations on one PostgreSQL connection inside a transaction.
+struct PgTx<'c>(&'c mut AsyncPgConnection);
 
-async fn upsert_user(
-    conn: &mut AsyncPgConnection,
-    incoming: &UserRecord,
-    now: DateTime<Utc>,
-) -> Result<Outcome, StorageError> {
-    let stored = match lock_user(conn, incoming.id).await? {
-        Some(stored) => stored,
-        None => {
-            let user = mirror::new_user(incoming, now);
-            let inserted = diesel::insert_into(users::table)
-                .values(UserRow::from(&user))
-                .on_conflict_do_nothing()
-                .execute(conn)
-                .await?;
-            if inserted == 1 {
-                diesel::insert_into(profiles::table)
-                    .values(ProfileRow::new(user.id, Profile::seed(&user)))
-                    .on_conflict_do_nothing()
-                    .execute(conn)
-                    .await?;
-                return Ok(Outcome::Created);
-            }
-            // Another transaction created the user between our read and insert.
-            lock_user(conn, incoming.id)
-                .await?
-                .ok_or(StorageError::Query(diesel::result::Error::NotFound))?
-        }
-    };
-    match mirror::plan(&stored, incoming, now) {
-        Plan::Update(next) => {
-            diesel::update(users::table.find(stored.id))
-                .set(UserChanges::from(&*next))
-                .execute(conn)
-                .await?;
-            Ok(Outcome::Updated)
-        }
-        Plan::Touch(version) => {
-            diesel::update(users::table.find(stored.id))
-                .set(users::source_updated_at.eq(version))
-                .execute(conn)
-                .await?;
-            Ok(Outcome::Unchanged)
-        }
-        Plan::Unchanged => Ok(Outcome::Unchanged),
-        Plan::Stale => Ok(Outcome::Stale),
+impl MirrorTx for PgTx<'_> {
+    async fn claim(&mut self, entry: LedgerEntry<'_>) -> Result<bool, StorageError> {
+        let inserted = diesel::insert_into(webhook_events::table)
+            .values(NewDelivery::from(entry))
+            .on_conflict_do_nothing()
+            .execute(self.0)
+            .await?;
+        Ok(inserted == 1)
+    }
+
+    async fn settle(&mut self, key: &str, outcome: Outcome) -> Result<(), StorageError> {
+        diesel::update(webhook_events::table.find(key))
+            .set(webhook_events::outcome.eq(outcome.as_str()))
+            .execute(self.0)
+            .await?;
+        Ok(())
+    }
+
+    async fn lock_user(&mut self, id: Uuid) -> Result<Option<MirrorUser>, StorageError> {
+        let row = users::table
+            .find(id)
+            .select(UserRow::as_select())
+            .for_update()
+            .first::<UserRow>(self.0)
+            .await
+            .optional()?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn insert_user(&mut self, user: &MirrorUser) -> Result<bool, StorageError> {
+        let inserted = diesel::insert_into(users::table)
+            .values(UserRow::from(user))
+            .on_conflict_do_nothing()
+            .execute(self.0)
+            .await?;
+        Ok(inserted == 1)
+    }
+
+    async fn insert_profile(&mut self, id: Uuid, profile: &Profile) -> Result<(), StorageError> {
+        diesel::insert_into(profiles::table)
+            .values(ProfileRow::new(id, profile.clone()))
+            .on_conflict_do_nothing()
+            .execute(self.0)
+            .await?;
+        Ok(())
+    }
+
+    async fn update_user(&mut self, user: &MirrorUser) -> Result<(), StorageError> {
+        diesel::update(users::table.find(user.id))
+            .set(UserChanges::from(user))
+            .execute(self.0)
+            .await?;
+        Ok(())
+    }
+
+    async fn touch_user(&mut self, id: Uuid, version: DateTime<Utc>) -> Result<(), StorageError> {
+        diesel::update(users::table.find(id))
+            .set(users::source_updated_at.eq(version))
+            .execute(self.0)
+            .await?;
+        Ok(())
     }
 }

@@ -2,6 +2,7 @@
 
 use super::schema::{profiles, users, webhook_events};
 use crate::mirror::{MirrorUser, Profile};
+use crate::storage::apply::LedgerEntry;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde_json::Value;
@@ -176,4 +177,17 @@ pub struct NewDelivery<'a> {
     pub user_id: Option<Uuid>,
     pub outcome: &'a str,
     pub received_at: DateTime<Utc>,
+}
+
+impl<'a> From<LedgerEntry<'a>> for NewDelivery<'a> {
+    fn from(e: LedgerEntry<'a>) -> Self {
+        Self {
+            idempotency_key: e.key,
+            hook: e.hook,
+            webhook_id: e.webhook_id,
+            user_id: e.user_id,
+            outcome: "pending",
+            received_at: e.received_at,
+        }
+    }
 }
