@@ -120,7 +120,11 @@ impl Settings {
             Some(path) => read_file(path)?,
             None => FileSettings::default(),
         };
-        let env = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+        let env = |name: &str| {
+            env(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
 
         let listen_addr = env("SUPAHOOK_LISTEN_ADDR")
             .or(file.listen_addr)

@@ -1,1 +1,239 @@
+use super::*;
+use std::collections::HashMap;
+use std::path::PathBuf;
 
+const SECRET_A: &str = "v1,whsec_x9S5JSS6PUCY0gi6J50BVjy1NvcPFWP37CWT4yCpy98=";
+const SECRET_B: &str = "v1,whsec_/yNMaHaPP5sX873J6OQEznxFvOa0dod1Sc3t/kZYFsQ=";
+const ADMIN_TOKEN: &str = "admin-token-7f3a9c2e41d8";
+const DATABASE_URL: &str = "postgres://supahook:pw-5c1e8b@db.internal:5432/app";
+
+fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+    settings_with_file(None, vars)
+}
+
+fn settings_with_file(file: Option<&Path>, vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+    let map: HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Settings::from_sources(file, |name| map.get(name).cloned())
+}
+
+fn error_text(vars: &[(&str, &str)]) -> String {
+    settings(vars)
+        .expect_err("the settings should be refused")
+        .to_string()
+}
+
+/// A config file in the temp directory, removed when dropped.
+struct TempFile(PathBuf);
+
+impl TempFile {
+    fn new(label: &str, contents: &str) -> Self {
+        let name = format!("supahook-{label}-{}.toml", std::process::id());
+        let path = std::env::temp_dir().join(name);
+        std::fs::write(&path, contents).unwrap();
+        Self(path)
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+#[test]
+fn nothing_set_gives_the_defaults() {
+    let s = settings(&[]).unwrap();
+
+    assert_eq!(s.listen_addr, DEFAULT_LISTEN_ADDR.parse().unwrap());
+    assert_eq!(s.listen_addr.to_string(), "127.0.0.1:8080");
+    assert_eq!(s.log_format, LogFormat::Pretty);
+    assert_eq!(s.log_filter, "info");
+    assert_eq!(s.db_pool_size, 16);
+    assert!(s.hook_secrets.is_empty());
+    assert!(s.database_url.is_none() && s.admin_token.is_none());
+    assert!(s.allowed_email_domains.is_empty() && s.blocked_email_domains.is_empty());
+}
+
+#[test]
+fn blank_variables_count_as_unset() {
+    let s = settings(&[("SUPAHOOK_LISTEN_ADDR", "  "), ("DATABASE_URL", "")]).unwrap();
+
+    assert_eq!(s.listen_addr.to_string(), "127.0.0.1:8080");
+    assert!(s.database_url.is_none());
+}
+
+#[test]
+fn two_secrets_separated_by_a_pipe_are_both_accepted() {
+    let both = format!("{SECRET_A}|{SECRET_B}");
+
+    let s = settings(&[("SUPAHOOK_HOOK_SECRETS", &both)]).unwrap();
+
+    let texts: Vec<&str> = s.hook_secrets.iter().map(|k| k.expose_text()).collect();
+    assert_eq!(texts, [SECRET_A, SECRET_B]);
+}
+
+#[test]
+fn a_bad_secret_names_the_setting_without_repeating_the_secret() {
+    let bad = [
+        "whsec_x9S5JSS6PUCY0gi6J50BVjy1NvcPFWP37CWT4yCpy98=",
+        "v1,whsec_c2hvcnQtc2VjcmV0LXRleHQ=",
+        "v1,whsec_not*base64*at*all",
+    ];
+    for secret in bad {
+        let list = format!("{SECRET_A}|{secret}");
+
+        let message = error_text(&[("SUPAHOOK_HOOK_SECRETS", &list)]);
+
+        assert!(message.contains("SUPAHOOK_HOOK_SECRETS"), "{message}");
+        assert!(!message.contains(secret.trim_start_matches("v1,whsec_")));
+        assert!(!message.contains("x9S5JSS6PUCY0gi6J50BVjy1NvcPFWP37CWT4yCpy98"));
+    }
+}
+
+#[test]
+fn an_address_without_a_port_names_the_listen_setting() {
+    let message = error_text(&[("SUPAHOOK_LISTEN_ADDR", "localhost")]);
+
+    assert!(message.contains("SUPAHOOK_LISTEN_ADDR"), "{message}");
+}
+
+#[test]
+fn an_unknown_log_format_names_the_setting() {
+    let message = error_text(&[("SUPAHOOK_LOG_FORMAT", "xml")]);
+
+    assert!(message.contains("SUPAHOOK_LOG_FORMAT"), "{message}");
+    let json = settings(&[("SUPAHOOK_LOG_FORMAT", "json")]).unwrap();
+    assert_eq!(json.log_format, LogFormat::Json);
+}
+
+#[test]
+fn an_admin_token_shorter_than_sixteen_characters_is_refused_without_being_shown() {
+    let message = error_text(&[("SUPAHOOK_ADMIN_TOKEN", "fifteen-chars!!")]);
+
+    assert!(message.contains("SUPAHOOK_ADMIN_TOKEN"), "{message}");
+    assert!(!message.contains("fifteen-chars!!"));
+    let sixteen = settings(&[("SUPAHOOK_ADMIN_TOKEN", "sixteen-chars!!!")]).unwrap();
+    assert_eq!(sixteen.admin_token.unwrap().expose(), "sixteen-chars!!!");
+}
+
+#[test]
+fn a_pool_size_of_zero_or_not_a_number_names_the_setting() {
+    for size in ["0", "many"] {
+        let message = error_text(&[("SUPAHOOK_DB_POOL_SIZE", size)]);
+
+        assert!(
+            message.contains("SUPAHOOK_DB_POOL_SIZE"),
+            "{size}: {message}"
+        );
+    }
+}
+
+#[test]
+fn required_settings_that_are_missing_are_named() {
+    let s = settings(&[]).unwrap();
+
+    let database = s.require_database_url().unwrap_err().to_string();
+    let secrets = s.require_hook_secrets().unwrap_err().to_string();
+
+    assert!(database.contains("DATABASE_URL"), "{database}");
+    assert!(secrets.contains("SUPAHOOK_HOOK_SECRETS"), "{secrets}");
+}
+
+#[test]
+fn required_settings_that_are_present_are_returned() {
+    let s = settings(&[
+        ("DATABASE_URL", DATABASE_URL),
+        ("SUPAHOOK_HOOK_SECRETS", SECRET_A),
+    ]);
+    let s = s.unwrap();
+
+    assert_eq!(s.require_database_url().unwrap().expose(), DATABASE_URL);
+    assert_eq!(s.require_hook_secrets().unwrap().len(), 1);
+}
+
+#[test]
+fn the_file_is_read_and_the_environment_wins_over_it() {
+    let file = TempFile::new(
+        "env-wins",
+        &format!(
+            "listen_addr = \"0.0.0.0:9000\"\nlog_format = \"json\"\nlog = \"debug\"\n\
+             db_pool_size = 4\nhook_secrets = \"{SECRET_A}\"\n\
+             allowed_email_domains = [\"@Example.COM\"]\n"
+        ),
+    );
+    let env = [
+        ("SUPAHOOK_LISTEN_ADDR", "127.0.0.1:7000"),
+        ("RUST_LOG", "warn"),
+    ];
+
+    let s = settings_with_file(Some(&file.0), &env).unwrap();
+
+    assert_eq!(s.listen_addr.to_string(), "127.0.0.1:7000");
+    assert_eq!(s.log_filter, "warn");
+    assert_eq!(s.log_format, LogFormat::Json);
+    assert_eq!(s.db_pool_size, 4);
+    assert_eq!(s.hook_secrets.len(), 1);
+    assert_eq!(s.allowed_email_domains, ["example.com"]);
+}
+
+#[test]
+fn an_unknown_key_in_the_file_is_an_error_naming_the_file() {
+    let file = TempFile::new("unknown-key", "listen_adress = \"0.0.0.0:9000\"\n");
+
+    let error = settings_with_file(Some(&file.0), &[]).unwrap_err();
+
+    let message = error.to_string();
+    assert!(matches!(error, ConfigError::File { .. }), "{message}");
+    assert!(message.contains(&file.0.display().to_string()), "{message}");
+    assert!(message.contains("listen_adress"), "{message}");
+}
+
+#[test]
+fn a_missing_file_is_an_error_naming_the_file() {
+    let path = std::env::temp_dir().join(format!("supahook-absent-{}.toml", std::process::id()));
+
+    let message = settings_with_file(Some(&path), &[])
+        .unwrap_err()
+        .to_string();
+
+    assert!(message.contains(&path.display().to_string()), "{message}");
+}
+
+#[test]
+fn debug_output_never_shows_a_secret() {
+    let s = settings(&[
+        ("DATABASE_URL", DATABASE_URL),
+        ("SUPAHOOK_ADMIN_TOKEN", ADMIN_TOKEN),
+        ("SUPAHOOK_HOOK_SECRETS", &format!("{SECRET_A}|{SECRET_B}")),
+    ])
+    .unwrap();
+
+    let debug = format!("{s:?} {s:#?}");
+
+    assert!(!debug.contains(ADMIN_TOKEN));
+    assert!(!debug.contains("pw-5c1e8b"));
+    assert!(!debug.contains("x9S5JSS6PUCY0gi6J50BVjy1NvcPFWP37CWT4yCpy98"));
+    assert!(!debug.contains("yNMaHaPP5sX873J6OQEznxFvOa0dod1Sc3t"));
+    assert!(
+        debug.contains("listen_addr"),
+        "the rest is still shown: {debug}"
+    );
+}
+
+#[test]
+fn domain_lists_are_trimmed_lower_cased_and_lose_a_leading_at() {
+    let s = settings(&[
+        (
+            "SUPAHOOK_ALLOWED_EMAIL_DOMAINS",
+            " Example.COM, @Corp.Example ,, ",
+        ),
+        ("SUPAHOOK_BLOCKED_EMAIL_DOMAINS", "@MAILINATOR.com"),
+    ])
+    .unwrap();
+
+    assert_eq!(s.allowed_email_domains, ["example.com", "corp.example"]);
+    assert_eq!(s.blocked_email_domains, ["mailinator.com"]);
+}
