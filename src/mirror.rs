@@ -98,6 +98,8 @@ pub enum Outcome {
     Skipped,
     /// The same event was already applied; nothing changed.
     Duplicate,
+    /// The user was marked deleted or removed.
+    Deleted,
 }
 
 impl Outcome {
@@ -110,6 +112,7 @@ impl Outcome {
             Self::Stale => "stale",
             Self::Skipped => "skipped",
             Self::Duplicate => "duplicate",
+            Self::Deleted => "deleted",
         }
     }
 }
@@ -214,6 +217,17 @@ fn merge(stored: &MirrorUser, incoming: &UserRecord, now: DateTime<Utc>) -> Mirr
         next.auth_created_at = incoming.auth_created_at;
     }
     next
+}
+
+/// The stored user marked deleted at `now`. A delete is final whatever its version,
+/// so the version only ever moves forward.
+pub fn mark_deleted(stored: &MirrorUser, version: DateTime<Utc>, now: DateTime<Utc>) -> MirrorUser {
+    MirrorUser {
+        deleted_at: Some(now),
+        source_updated_at: stored.source_updated_at.max(version),
+        updated_at: now,
+        ..stored.clone()
+    }
 }
 
 /// Equal in everything but the bookkeeping times.

@@ -26,6 +26,8 @@ pub enum HookKind {
     BeforeUserCreated,
     /// `POST /hooks/after-user-created`
     AfterUserCreated,
+    /// `POST /hooks/auth-users` (Database Webhook on `auth.users`)
+    AuthUsers,
 }
 
 impl HookKind {
@@ -35,6 +37,7 @@ impl HookKind {
             Self::CustomAccessToken => "custom-access-token",
             Self::BeforeUserCreated => "before-user-created",
             Self::AfterUserCreated => "after-user-created",
+            Self::AuthUsers => "auth-users",
         }
     }
 }
@@ -57,8 +60,27 @@ pub struct Delivery {
 pub enum UserChange {
     /// Create or update the user from this snapshot.
     Upsert(Box<UserRecord>),
+    /// The user was deleted upstream.
+    Delete {
+        /// The deleted user.
+        id: Uuid,
+        /// The last version known before the delete.
+        version: DateTime<Utc>,
+        /// Keep the row marked deleted, or remove it.
+        mode: DeleteMode,
+    },
     /// Nothing to mirror (for example an OAuth sign-up whose id is throw-away).
     Skip(&'static str),
+}
+
+/// What a delete upstream does to the mirror (`SUPAHOOK_ON_DELETE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DeleteMode {
+    /// Set `deleted_at` and keep the row, so application foreign keys stay valid.
+    #[default]
+    Soft,
+    /// Delete the row; its profile goes with it.
+    Hard,
 }
 
 impl UserChange {
@@ -66,6 +88,7 @@ impl UserChange {
     pub fn user_id(&self) -> Option<Uuid> {
         match self {
             Self::Upsert(user) => Some(user.id),
+            Self::Delete { id, .. } => Some(*id),
             Self::Skip(_) => None,
         }
     }

@@ -20,7 +20,7 @@ fn parse_as<T: DeserializeOwned>(body: impl AsRef<[u8]>) -> Result<T, ParseError
 fn upserted(delivery: &Delivery) -> &UserRecord {
     match &delivery.change {
         UserChange::Upsert(user) => user,
-        UserChange::Skip(why) => panic!("expected an upsert, got a skip: {why}"),
+        other => panic!("expected an upsert, got {other:?}"),
     }
 }
 

@@ -6,7 +6,7 @@
 //! lives here.
 
 use super::StorageError;
-use crate::events::{Delivery, UserChange, UserRecord};
+use crate::events::{DeleteMode, Delivery, UserChange, UserRecord};
 use crate::mirror::{self, MirrorUser, Outcome, Plan, Profile};
 use chrono::{DateTime, Utc};
 use std::future::Future;
@@ -62,6 +62,16 @@ pub trait MirrorTx: Send {
         &mut self,
         user: &MirrorUser,
     ) -> impl Future<Output = Result<(), StorageError>> + Send;
+    /// Removes the user row; its profile goes with it.
+    fn delete_user(&mut self, id: Uuid) -> impl Future<Output = Result<(), StorageError>> + Send;
+    /// Remembers that the user was deleted upstream.
+    fn bury(
+        &mut self,
+        id: Uuid,
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StorageError>> + Send;
+    /// Whether the user was deleted upstream.
+    fn is_buried(&mut self, id: Uuid) -> impl Future<Output = Result<bool, StorageError>> + Send;
     /// Moves `source_updated_at` forward and nothing else.
     fn touch_user(
         &mut self,
@@ -104,8 +114,31 @@ pub async fn change<T: MirrorTx>(
 ) -> Result<Outcome, StorageError> {
     match change {
         UserChange::Upsert(incoming) => upsert(tx, incoming, now).await,
+        UserChange::Delete { id, version, mode } => delete(tx, *id, *version, *mode, now).await,
         UserChange::Skip(_) => Ok(Outcome::Skipped),
     }
+}
+
+async fn delete<T: MirrorTx>(
+    tx: &mut T,
+    id: Uuid,
+    version: DateTime<Utc>,
+    mode: DeleteMode,
+    now: DateTime<Utc>,
+) -> Result<Outcome, StorageError> {
+    tx.bury(id, now).await?;
+    let Some(stored) = tx.lock_user(id).await? else {
+        return Ok(Outcome::Deleted);
+    };
+    match mode {
+        DeleteMode::Hard => tx.delete_user(id).await?,
+        DeleteMode::Soft if stored.deleted_at.is_some() => return Ok(Outcome::Unchanged),
+        DeleteMode::Soft => {
+            tx.update_user(&mirror::mark_deleted(&stored, version, now))
+                .await?
+        }
+    }
+    Ok(Outcome::Deleted)
 }
 
 async fn upsert<T: MirrorTx>(
@@ -115,6 +148,7 @@ async fn upsert<T: MirrorTx>(
 ) -> Result<Outcome, StorageError> {
     let stored = match tx.lock_user(incoming.id).await? {
         Some(stored) => stored,
+        None if tx.is_buried(incoming.id).await? => return Ok(Outcome::Stale),
         None => {
             let user = mirror::new_user(incoming, now);
             if tx.insert_user(&user).await? {

@@ -6,7 +6,7 @@
 mod apply;
 mod postgres;
 
-use crate::events::Delivery;
+use crate::events::{Delivery, UserChange};
 use crate::mirror::{MirrorUser, Outcome, Profile};
 use chrono::{DateTime, Utc};
 use std::time::Duration;
@@ -31,6 +31,44 @@ pub enum StorageError {
     /// The database URL cannot be used.
     #[error("{0}")]
     Config(String),
+}
+
+/// Inside a transaction: a real failure, or the deliberate rollback of a dry run.
+#[derive(Debug)]
+enum TxError {
+    Failed(StorageError),
+    DryRun(Outcome),
+}
+
+impl From<diesel::result::Error> for TxError {
+    fn from(error: diesel::result::Error) -> Self {
+        Self::Failed(error.into())
+    }
+}
+
+impl From<StorageError> for TxError {
+    fn from(error: StorageError) -> Self {
+        Self::Failed(error)
+    }
+}
+
+impl TxError {
+    /// Runs `change` and, for a dry run, turns its outcome into a rollback.
+    fn finish(result: Result<Outcome, StorageError>, dry_run: bool) -> Result<Outcome, Self> {
+        match result {
+            Ok(outcome) if dry_run => Err(Self::DryRun(outcome)),
+            Ok(outcome) => Ok(outcome),
+            Err(error) => Err(Self::Failed(error)),
+        }
+    }
+
+    /// The outcome a transaction reports after commit or deliberate rollback.
+    fn settle(result: Result<Outcome, Self>) -> Result<Outcome, StorageError> {
+        match result {
+            Ok(outcome) | Err(Self::DryRun(outcome)) => Ok(outcome),
+            Err(Self::Failed(error)) => Err(error),
+        }
+    }
 }
 
 impl From<diesel::result::Error> for StorageError {
@@ -98,6 +136,30 @@ impl Storage {
     ) -> Result<Outcome, StorageError> {
         match self {
             Self::Postgres(store) => store.apply(delivery, now).await,
+        }
+    }
+
+    /// Applies one change without a ledger row, as reconciliation does. With `dry_run`
+    /// the transaction is rolled back, so the outcome is reported and nothing is written.
+    pub async fn apply_change(
+        &self,
+        change: &UserChange,
+        now: DateTime<Utc>,
+        dry_run: bool,
+    ) -> Result<Outcome, StorageError> {
+        match self {
+            Self::Postgres(store) => store.apply_change(change, now, dry_run).await,
+        }
+    }
+
+    /// Ids of users not marked deleted, in id order, after `after`, at most `limit`.
+    pub async fn live_user_ids(
+        &self,
+        after: Option<Uuid>,
+        limit: usize,
+    ) -> Result<Vec<Uuid>, StorageError> {
+        match self {
+            Self::Postgres(store) => store.live_user_ids(after, limit).await,
         }
     }
 

@@ -4,8 +4,8 @@ mod rows;
 mod schema;
 
 use super::apply::{self, LedgerEntry, MirrorTx};
-use super::{ACQUIRE_TIMEOUT, StorageError, StoredUser};
-use crate::events::Delivery;
+use super::{ACQUIRE_TIMEOUT, StorageError, StoredUser, TxError};
+use crate::events::{Delivery, UserChange};
 use crate::mirror::{MirrorUser, Outcome, Profile};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -14,7 +14,7 @@ use diesel_async::pooled_connection::deadpool::{Object, Pool};
 use diesel_async::{AsyncConnection, AsyncMigrationHarness, AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use rows::{NewDelivery, ProfileRow, UserChanges, UserRow};
-use schema::{profiles, users, webhook_events};
+use schema::{deleted_users, profiles, users, webhook_events};
 use uuid::Uuid;
 
 const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -82,6 +82,39 @@ impl PgStore {
             apply::delivery(&mut PgTx(conn), delivery, now).await
         })
         .await
+    }
+
+    pub async fn apply_change(
+        &self,
+        change: &UserChange,
+        now: DateTime<Utc>,
+        dry_run: bool,
+    ) -> Result<Outcome, StorageError> {
+        let mut conn = self.conn().await?;
+        let result = conn
+            .transaction::<_, TxError, _>(async |conn| {
+                TxError::finish(apply::change(&mut PgTx(conn), change, now).await, dry_run)
+            })
+            .await;
+        TxError::settle(result)
+    }
+
+    pub async fn live_user_ids(
+        &self,
+        after: Option<Uuid>,
+        limit: usize,
+    ) -> Result<Vec<Uuid>, StorageError> {
+        let mut conn = self.conn().await?;
+        let mut query = users::table
+            .filter(users::deleted_at.is_null())
+            .select(users::id)
+            .order(users::id)
+            .limit(limit as i64)
+            .into_boxed();
+        if let Some(after) = after {
+            query = query.filter(users::id.gt(after));
+        }
+        Ok(query.load(&mut conn).await?)
     }
 
     pub async fn find_user(&self, id: Uuid) -> Result<Option<StoredUser>, StorageError> {
@@ -156,6 +189,32 @@ impl MirrorTx for PgTx<'_> {
             .execute(self.0)
             .await?;
         Ok(())
+    }
+
+    async fn delete_user(&mut self, id: Uuid) -> Result<(), StorageError> {
+        diesel::delete(users::table.find(id))
+            .execute(self.0)
+            .await?;
+        Ok(())
+    }
+
+    async fn bury(&mut self, id: Uuid, at: DateTime<Utc>) -> Result<(), StorageError> {
+        diesel::insert_into(deleted_users::table)
+            .values((deleted_users::id.eq(id), deleted_users::deleted_at.eq(at)))
+            .on_conflict_do_nothing()
+            .execute(self.0)
+            .await?;
+        Ok(())
+    }
+
+    async fn is_buried(&mut self, id: Uuid) -> Result<bool, StorageError> {
+        let found = deleted_users::table
+            .find(id)
+            .select(deleted_users::id)
+            .first::<Uuid>(self.0)
+            .await
+            .optional()?;
+        Ok(found.is_some())
     }
 
     async fn touch_user(&mut self, id: Uuid, version: DateTime<Utc>) -> Result<(), StorageError> {

@@ -47,4 +47,12 @@ diesel::table! {
 }
 
 diesel::joinable!(profiles -> users (user_id));
-diesel::allow_tables_to_appear_in_same_query!(users, profiles, webhook_events);
+
+diesel::table! {
+    deleted_users (id) {
+        id -> Uuid,
+        deleted_at -> Timestamptz,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(users, profiles, webhook_events, deleted_users);
