@@ -2,6 +2,7 @@
 //!
 //! The environment wins over the file. Every problem names the setting.
 
+use crate::events::DeleteMode;
 use crate::signature::{SecretError, SigningKey};
 use serde::Deserialize;
 use std::fmt;
@@ -75,6 +76,11 @@ pub struct Settings {
     pub hook_secrets: Vec<SigningKey>,
     /// `SUPAHOOK_ADMIN_TOKEN`: bearer token for the read API.
     pub admin_token: Option<SecretString>,
+    /// `SUPAHOOK_DB_WEBHOOK_TOKEN`: bearer token accepted on `/hooks/auth-users`
+    /// from Database Webhooks that cannot sign.
+    pub db_webhook_token: Option<SecretString>,
+    /// `SUPAHOOK_ON_DELETE`: what a delete upstream does to the mirror.
+    pub on_delete: DeleteMode,
     /// `SUPAHOOK_LOG_FORMAT`
     pub log_format: LogFormat,
     /// `RUST_LOG`
@@ -95,6 +101,8 @@ struct FileSettings {
     listen_addr: Option<String>,
     hook_secrets: Option<String>,
     admin_token: Option<String>,
+    db_webhook_token: Option<String>,
+    on_delete: Option<String>,
     log_format: Option<String>,
     log: Option<String>,
     db_pool_size: Option<usize>,
@@ -102,8 +110,8 @@ struct FileSettings {
     blocked_email_domains: Option<Vec<String>>,
 }
 
-/// The smallest admin token accepted; shorter ones are too easy to guess.
-const MIN_ADMIN_TOKEN_LEN: usize = 16;
+/// The shortest bearer token accepted; shorter ones are too easy to guess.
+const MIN_TOKEN_LEN: usize = 16;
 
 impl Settings {
     /// Reads the process environment and, when given, the TOML file.
@@ -143,15 +151,24 @@ impl Settings {
             None => Vec::new(),
         };
 
-        let admin_token = env("SUPAHOOK_ADMIN_TOKEN").or(file.admin_token);
-        if let Some(token) = &admin_token
-            && token.len() < MIN_ADMIN_TOKEN_LEN
-        {
-            return Err(invalid(
-                "SUPAHOOK_ADMIN_TOKEN",
-                format!("must be at least {MIN_ADMIN_TOKEN_LEN} characters"),
-            ));
-        }
+        let admin_token = token(
+            "SUPAHOOK_ADMIN_TOKEN",
+            env("SUPAHOOK_ADMIN_TOKEN").or(file.admin_token),
+        )?;
+        let db_webhook_token = token(
+            "SUPAHOOK_DB_WEBHOOK_TOKEN",
+            env("SUPAHOOK_DB_WEBHOOK_TOKEN").or(file.db_webhook_token),
+        )?;
+        let on_delete = match env("SUPAHOOK_ON_DELETE").or(file.on_delete).as_deref() {
+            None | Some("soft") => DeleteMode::Soft,
+            Some("hard") => DeleteMode::Hard,
+            Some(other) => {
+                return Err(invalid(
+                    "SUPAHOOK_ON_DELETE",
+                    format!("`{other}` is not `soft` or `hard`"),
+                ));
+            }
+        };
 
         let log_format = match env("SUPAHOOK_LOG_FORMAT").or(file.log_format).as_deref() {
             None | Some("pretty") => LogFormat::Pretty,
@@ -178,7 +195,9 @@ impl Settings {
                 .map(SecretString::new),
             listen_addr,
             hook_secrets,
-            admin_token: admin_token.map(SecretString::new),
+            admin_token,
+            db_webhook_token,
+            on_delete,
             log_format,
             log_filter: env("RUST_LOG")
                 .or(file.log)
@@ -210,6 +229,20 @@ impl Settings {
             });
         }
         Ok(&self.hook_secrets)
+    }
+}
+
+/// A bearer token setting, refused when too short to resist guessing.
+fn token(
+    setting: &'static str,
+    value: Option<String>,
+) -> Result<Option<SecretString>, ConfigError> {
+    match value {
+        Some(v) if v.chars().count() < MIN_TOKEN_LEN => Err(invalid(
+            setting,
+            format!("must be at least {MIN_TOKEN_LEN} characters"),
+        )),
+        other => Ok(other.map(SecretString::new)),
     }
 }
 

@@ -7,6 +7,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
+use std::borrow::Cow;
 use std::fmt;
 
 type HmacSha256 = Hmac<Sha256>;
@@ -28,6 +29,12 @@ pub enum SignatureError {
     TimestampOutOfTolerance,
     #[error("no signature in the webhook-signature header matches any configured secret")]
     NoMatch,
+    #[error("the bearer token is not valid")]
+    BadBearer,
+    #[error(
+        "the request carries neither a webhook-signature header nor an Authorization bearer token"
+    )]
+    NoCredentials,
 }
 
 /// A secret in the form `v1,whsec_<base64>` could not be used.
@@ -118,11 +125,12 @@ pub struct SignedHeaders<'a> {
     pub signature: Option<&'a str>,
 }
 
-/// A body whose signature has been checked, with the delivery id it was signed under.
+/// A body whose sender has been authenticated, with its delivery id.
 #[derive(Debug)]
 pub struct VerifiedBody<'a> {
-    /// The `webhook-id` the sender signed.
-    pub webhook_id: &'a str,
+    /// The `webhook-id` the sender signed, or for a bearer-token delivery without
+    /// one, `sha256:<hex>` of the body.
+    pub webhook_id: Cow<'a, str>,
     /// The raw bytes, exactly as signed.
     pub bytes: &'a [u8],
 }
@@ -176,13 +184,43 @@ impl Verifier {
         });
         if matched {
             Ok(VerifiedBody {
-                webhook_id: id,
+                webhook_id: Cow::Borrowed(id),
                 bytes: body,
             })
         } else {
             Err(SignatureError::NoMatch)
         }
     }
+}
+
+/// Authenticates a delivery by a shared bearer token (`Authorization: Bearer <token>`),
+/// for senders that cannot sign, such as webhooks made in the Supabase dashboard.
+pub fn verify_bearer<'a>(
+    authorization: &str,
+    expected: &str,
+    webhook_id: Option<&'a str>,
+    body: &'a [u8],
+) -> Result<VerifiedBody<'a>, SignatureError> {
+    let presented = authorization
+        .strip_prefix("Bearer ")
+        .or_else(|| authorization.strip_prefix("bearer "))
+        .unwrap_or("");
+    if !same_secret(presented.trim(), expected) {
+        return Err(SignatureError::BadBearer);
+    }
+    let webhook_id = match webhook_id {
+        Some(id) => Cow::Borrowed(id),
+        None => {
+            use sha2::Digest;
+            let digest = Sha256::digest(body);
+            let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+            Cow::Owned(format!("sha256:{hex}"))
+        }
+    };
+    Ok(VerifiedBody {
+        webhook_id,
+        bytes: body,
+    })
 }
 
 /// The base64 parts of the `v1` entries in a signature header.

@@ -23,6 +23,8 @@ pub async fn run(config: Option<&Path>) -> anyhow::Result<()> {
             settings.blocked_email_domains.clone(),
         ),
         admin_token: settings.admin_token.clone(),
+        db_webhook_token: settings.db_webhook_token.clone(),
+        on_delete: settings.on_delete,
     };
     if state.admin_token.is_none() {
         tracing::info!("SUPAHOOK_ADMIN_TOKEN is not set: the read API answers 401");

@@ -4,11 +4,13 @@
 //! never with raw JSON.
 
 mod auth_hooks;
+mod auth_users;
 mod user_fields;
 
 pub use auth_hooks::{
     AfterUserCreatedInput, AuthUser, BeforeUserCreatedInput, CustomAccessTokenInput, HookMetadata,
 };
+pub use auth_users::{AuthUserRow, AuthUsersChange, Operation};
 pub use user_fields::{PersonName, avatar_url, person_name};
 
 use crate::signature::VerifiedBody;

@@ -11,7 +11,7 @@ fn fixture(name: &str) -> Vec<u8> {
 /// Parses `body` as a `T`, dropping the kept JSON value.
 fn parse_as<T: DeserializeOwned>(body: impl AsRef<[u8]>) -> Result<T, ParseError> {
     let verified = VerifiedBody {
-        webhook_id: "wh_1",
+        webhook_id: "wh_1".into(),
         bytes: body.as_ref(),
     };
     parse::<T>(&verified).map(|(typed, _)| typed)

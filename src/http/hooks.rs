@@ -5,8 +5,10 @@
 
 use super::raw_json::RawJson;
 use super::{ApiTags, AppState, ErrorResponse};
-use crate::events::{self, AfterUserCreatedInput, BeforeUserCreatedInput, CustomAccessTokenInput};
-use crate::signature::{SignedHeaders, VerifiedBody};
+use crate::events::{
+    self, AfterUserCreatedInput, AuthUsersChange, BeforeUserCreatedInput, CustomAccessTokenInput,
+};
+use crate::signature::{SignatureError, SignedHeaders, VerifiedBody, verify_bearer};
 use poem::web::Data;
 use poem_openapi::param::Header;
 use poem_openapi::payload::Json;
@@ -62,7 +64,7 @@ pub enum HookAnswerResponse {
     #[oai(status = 200)]
     Ok(
         Json<HookAnswer>,
-        /// `created`, `updated`, `unchanged`, `stale`, `duplicate`, `skipped` or `refused`.
+        /// `created`, `updated`, `unchanged`, `stale`, `duplicate`, `skipped`, `deleted` or `refused`.
         #[oai(header = "Supahook-Outcome")]
         String,
     ),
@@ -120,7 +122,7 @@ impl HooksApi {
             &body.bytes,
         )?;
         let (input, mut raw) = events::parse::<CustomAccessTokenInput>(&verified)?;
-        let delivery = input.delivery(verified.webhook_id)?;
+        let delivery = input.delivery(&verified.webhook_id)?;
         let outcome = state.sync.apply(&delivery).await?;
         let claims = raw["claims"].take();
         Ok(CustomAccessTokenResponse::Ok(
@@ -180,7 +182,7 @@ impl HooksApi {
         }
         let outcome = state
             .sync
-            .apply(&input.delivery(verified.webhook_id))
+            .apply(&input.delivery(&verified.webhook_id))
             .await?;
         Ok(HookAnswerResponse::Ok(
             Json(HookAnswer::default()),
@@ -222,8 +224,66 @@ impl HooksApi {
         let (input, _) = events::parse::<AfterUserCreatedInput>(&verified)?;
         let outcome = state
             .sync
-            .apply(&input.delivery(verified.webhook_id))
+            .apply(&input.delivery(&verified.webhook_id))
             .await?;
+        Ok(HookAnswerResponse::Ok(
+            Json(HookAnswer::default()),
+            outcome.as_str().to_owned(),
+        ))
+    }
+
+    /// Database Webhook on auth.users
+    ///
+    /// Receives every INSERT, UPDATE and DELETE on `auth.users`, from the signed trigger in
+    /// `deploy/supabase` (Standard Webhooks headers, same secrets as the Auth Hooks) or, when
+    /// `SUPAHOOK_DB_WEBHOOK_TOKEN` is set, from a dashboard webhook sending
+    /// `Authorization: Bearer <token>`. Changes are ordered by `record.updated_at`; a soft delete
+    /// keeps the last real email and phone; a DELETE follows `SUPAHOOK_ON_DELETE` (`soft` keeps
+    /// the row with `deleted_at` set, `hard` removes it). Nothing older than a delete brings the
+    /// user back. Password hashes and tokens in the payload are never stored or logged.
+    #[oai(
+        path = "/hooks/auth-users",
+        method = "post",
+        operation_id = "authUsersWebhook",
+        tag = "ApiTags::DatabaseWebhooks"
+    )]
+    async fn auth_users(
+        &self,
+        state: Data<&Arc<AppState>>,
+        request: &poem::Request,
+        /// A fresh id per event, part of the signed content and the idempotency key.
+        #[oai(name = "webhook-id")]
+        webhook_id: Header<Option<String>>,
+        /// Unix seconds; must be within 5 minutes of the server clock.
+        #[oai(name = "webhook-timestamp")]
+        webhook_timestamp: Header<Option<String>>,
+        /// One or more `v1,<base64 HMAC-SHA256>` entries, space- or `", "`-separated.
+        #[oai(name = "webhook-signature")]
+        webhook_signature: Header<Option<String>>,
+        body: RawJson<AuthUsersChange>,
+    ) -> Result<HookAnswerResponse, ErrorResponse> {
+        let authorization = request.header("authorization");
+        let verified = match (&state.db_webhook_token, authorization) {
+            (Some(token), Some(presented)) => verify_bearer(
+                presented,
+                token.expose(),
+                webhook_id.0.as_deref(),
+                &body.bytes,
+            )?,
+            _ if webhook_signature.0.is_none() && authorization.is_none() => {
+                return Err(SignatureError::NoCredentials.into());
+            }
+            _ => verify(
+                &state,
+                &webhook_id,
+                &webhook_timestamp,
+                &webhook_signature,
+                &body.bytes,
+            )?,
+        };
+        let (input, _) = events::parse::<AuthUsersChange>(&verified)?;
+        let delivery = input.delivery(&verified.webhook_id, state.on_delete)?;
+        let outcome = state.sync.apply(&delivery).await?;
         Ok(HookAnswerResponse::Ok(
             Json(HookAnswer::default()),
             outcome.as_str().to_owned(),

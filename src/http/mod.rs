@@ -9,6 +9,7 @@ mod users;
 pub use error::{ErrorBody, ErrorResponse};
 
 use crate::config::SecretString;
+use crate::events::DeleteMode;
 use crate::policy::SignUpPolicy;
 use crate::signature::Verifier;
 use crate::sync::Sync;
@@ -26,12 +27,18 @@ pub struct AppState {
     pub policy: SignUpPolicy,
     /// Bearer token of the read API; `None` turns the read API off.
     pub admin_token: Option<SecretString>,
+    /// Bearer token accepted on `/hooks/auth-users` in place of a signature.
+    pub db_webhook_token: Option<SecretString>,
+    /// What a delete upstream does to the mirror.
+    pub on_delete: DeleteMode,
 }
 
 #[derive(Tags)]
 enum ApiTags {
     /// Endpoints Supabase Auth calls, signed per the Standard Webhooks spec.
     AuthHooks,
+    /// Database Webhooks on `auth.users`: updates and deletes.
+    DatabaseWebhooks,
     /// Read the mirror. Needs `Authorization: Bearer $SUPAHOOK_ADMIN_TOKEN`.
     Users,
     /// Liveness and readiness probes.

@@ -55,7 +55,7 @@ fn every_supabase_vector_signs_and_verifies() {
             .verify(headers(v), body, now)
             .unwrap_or_else(|e| panic!("{}: {e}", v["name"]));
         assert_eq!(
-            verified.webhook_id,
+            &*verified.webhook_id,
             v["headers"]["webhook-id"].as_str().unwrap()
         );
 

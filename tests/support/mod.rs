@@ -144,6 +144,8 @@ impl Drop for TestDb {
 pub struct Options {
     pub allowed_email_domains: Vec<String>,
     pub blocked_email_domains: Vec<String>,
+    pub db_webhook_token: Option<String>,
+    pub on_delete: supahook::events::DeleteMode,
 }
 
 /// The real application on its own database.
@@ -201,6 +203,10 @@ pub fn client_for(storage: Storage, options: Options) -> TestClient<BoxEndpoint<
         sync: Sync::new(storage),
         policy: SignUpPolicy::new(options.allowed_email_domains, options.blocked_email_domains),
         admin_token: Some(supahook::config::SecretString::new(ADMIN_TOKEN)),
+        db_webhook_token: options
+            .db_webhook_token
+            .map(supahook::config::SecretString::new),
+        on_delete: options.on_delete,
     };
     TestClient::new(app(state).map_to_response().boxed())
 }

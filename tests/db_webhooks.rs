@@ -1,0 +1,326 @@
+//! Database Webhooks on auth.users: updates, soft and hard deletes, ordering,
+//! bearer-token deliveries and the sensitive columns that must never be kept.
+
+mod support;
+
+use serde_json::{Value, json};
+use supahook::events::DeleteMode;
+use support::{ADMIN_TOKEN, Options, TestApp, fixture, fixture_json, json, outcome};
+
+const PATH: &str = "/hooks/auth-users";
+const ADA: &str = "3f1c2b7e-8d4a-4c6e-9b1f-2a7d5e9c0b14";
+const WEBHOOK_TOKEN: &str = "db-webhook-token-0123456789";
+
+/// The user as the read API returns it, `None` when unknown.
+async fn user(app: &TestApp, id: &str) -> Option<Value> {
+    let response = app
+        .client
+        .get(format!("/v1/users/{id}"))
+        .header("authorization", format!("Bearer {ADMIN_TOKEN}"))
+        .send()
+        .await;
+    match response.0.status().as_u16() {
+        200 => Some(json(response).await),
+        404 => None,
+        other => panic!("GET /v1/users/{id} answered {other}"),
+    }
+}
+
+async fn deliver(app: &TestApp, body: &Value) -> String {
+    let response = app.deliver(PATH, body.to_string().as_bytes()).await;
+    assert_eq!(response.0.status().as_u16(), 200, "{body}");
+    outcome(&response)
+}
+
+/// An INSERT or UPDATE of one user at `second` seconds past a fixed time.
+fn change(kind: &str, id: &str, second: u32, email: &str) -> Value {
+    let mut body = fixture_json("db-update-auth-users.json");
+    body["type"] = json!(kind);
+    body["record"]["id"] = json!(id);
+    body["record"]["email"] = json!(email);
+    body["record"]["updated_at"] = json!(format!(
+        "2026-03-01T10:{:02}:{:02}.000001+00:00",
+        second / 60,
+        second % 60
+    ));
+    if kind == "INSERT" {
+        body["old_record"] = Value::Null;
+    } else {
+        body["old_record"]["id"] = json!(id);
+    }
+    body
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_db_fixture_is_accepted_and_mirrored() {
+    let app = TestApp::spawn().await;
+
+    let insert = app
+        .deliver(PATH, &fixture("db-insert-auth-users.json"))
+        .await;
+    insert.assert_status_is_ok();
+    assert_eq!(outcome(&insert), "created");
+    assert_eq!(json(insert).await, json!({}));
+    assert_eq!(
+        user(&app, ADA).await.unwrap()["email_confirmed_at"],
+        Value::Null
+    );
+
+    let update = app
+        .deliver(PATH, &fixture("db-update-auth-users.json"))
+        .await;
+    assert_eq!(outcome(&update), "updated");
+    let confirmed = user(&app, ADA).await.unwrap();
+    assert_eq!(
+        confirmed["email_confirmed_at"],
+        "2026-01-15T09:41:05.660127+00:00"
+    );
+
+    let soft = app
+        .deliver(PATH, &fixture("db-update-auth-users-soft-delete.json"))
+        .await;
+    assert_eq!(outcome(&soft), "updated");
+    let deleted = user(&app, ADA).await.unwrap();
+    assert_eq!(deleted["deleted_at"], "2026-02-01T08:00:00.412237+00:00");
+    assert_eq!(
+        deleted["email"], "ada.lovelace@example.com",
+        "the real email survives the soft delete"
+    );
+
+    let delete = app
+        .deliver(PATH, &fixture("db-delete-auth-users.json"))
+        .await;
+    delete.assert_status_is_ok();
+    assert_eq!(outcome(&delete), "unchanged", "already deleted");
+    assert_eq!(app.db.counts().await, [1, 1, 4]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn shuffled_inserts_and_updates_for_many_users_converge_on_the_newest_state() {
+    let app = TestApp::spawn().await;
+    let ids: Vec<String> = (0..20)
+        .map(|n| format!("00000000-0000-4000-8000-{n:012}"))
+        .collect();
+    let mut events: Vec<Value> = Vec::new();
+    for id in &ids {
+        events.push(change("INSERT", id, 0, &format!("v0-{id}@example.com")));
+        for version in 1..=5 {
+            events.push(change(
+                "UPDATE",
+                id,
+                version * 7,
+                &format!("v{version}-{id}@example.com"),
+            ));
+        }
+    }
+    // A fixed pseudo-random order, so a failure can be replayed.
+    let mut seed: u64 = 0x5eed;
+    for i in (1..events.len()).rev() {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        events.swap(i, (seed >> 33) as usize % (i + 1));
+    }
+
+    for chunk in events.chunks(8) {
+        futures_util::future::join_all(chunk.iter().map(|e| deliver(&app, e))).await;
+    }
+
+    for id in &ids {
+        let mirrored = user(&app, id).await.unwrap();
+        assert_eq!(mirrored["email"], format!("v5-{id}@example.com"));
+        assert_eq!(
+            mirrored["source_updated_at"],
+            "2026-03-01T10:00:35.000001+00:00"
+        );
+    }
+    assert_eq!(app.db.counts().await, [20, 20, 120]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_soft_delete_keeps_the_real_email_and_later_updates_do_not_touch_it() {
+    let app = TestApp::spawn().await;
+    deliver(&app, &fixture_json("db-insert-auth-users.json")).await;
+    deliver(&app, &fixture_json("db-update-auth-users-soft-delete.json")).await;
+    // Supabase then empties the metadata in further UPDATEs.
+    let mut emptied = fixture_json("db-update-auth-users-soft-delete.json");
+    emptied["record"]["raw_user_meta_data"] = json!({});
+    emptied["record"]["updated_at"] = json!("2026-02-01T08:00:01.000000+00:00");
+
+    let later = deliver(&app, &emptied).await;
+
+    assert_eq!(later, "unchanged");
+    let mirrored = user(&app, ADA).await.unwrap();
+    assert_eq!(mirrored["email"], "ada.lovelace@example.com");
+    assert_eq!(mirrored["first_name"], "Ada");
+    assert!(mirrored["deleted_at"].is_string());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_soft_delete_mode_delete_keeps_the_row_and_a_stale_update_does_not_resurrect() {
+    let app = TestApp::spawn().await;
+    deliver(&app, &fixture_json("db-insert-auth-users.json")).await;
+
+    assert_eq!(
+        deliver(&app, &fixture_json("db-delete-auth-users.json")).await,
+        "deleted"
+    );
+    let late = deliver(&app, &fixture_json("db-update-auth-users.json")).await;
+
+    assert_eq!(late, "stale");
+    let mirrored = user(&app, ADA)
+        .await
+        .expect("the row is kept for foreign keys");
+    assert!(mirrored["deleted_at"].is_string());
+    assert_eq!(mirrored["email"], "ada.lovelace@example.com");
+    assert_eq!(mirrored["profile"]["display_name"], "Ada Lovelace");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hard_delete_removes_the_user_and_profile_and_nothing_older_brings_it_back() {
+    let app = TestApp::spawn_with(Options {
+        on_delete: DeleteMode::Hard,
+        ..Default::default()
+    })
+    .await;
+    deliver(&app, &fixture_json("db-insert-auth-users.json")).await;
+
+    assert_eq!(
+        deliver(&app, &fixture_json("db-delete-auth-users.json")).await,
+        "deleted"
+    );
+    assert_eq!(user(&app, ADA).await, None);
+    assert_eq!(app.db.counts().await[..2], [0, 0]);
+
+    let late = deliver(&app, &fixture_json("db-update-auth-users.json")).await;
+    assert_eq!(late, "stale");
+    assert_eq!(user(&app, ADA).await, None);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_delete_that_overtakes_the_insert_leaves_no_user() {
+    let app = TestApp::spawn().await;
+
+    assert_eq!(
+        deliver(&app, &fixture_json("db-delete-auth-users.json")).await,
+        "deleted"
+    );
+    assert_eq!(
+        deliver(&app, &fixture_json("db-insert-auth-users.json")).await,
+        "stale"
+    );
+
+    assert_eq!(user(&app, ADA).await, None);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn password_hashes_and_tokens_are_never_stored() {
+    let app = TestApp::spawn().await;
+    let mut insert = fixture_json("db-insert-auth-users.json");
+    for column in [
+        "confirmation_token",
+        "recovery_token",
+        "phone_change_token",
+        "reauthentication_token",
+    ] {
+        insert["record"][column] = json!(format!("{column}-SECRET-VALUE"));
+    }
+
+    deliver(&app, &insert).await;
+
+    let mirrored = user(&app, ADA).await.unwrap().to_string();
+    assert!(!mirrored.contains("$2a$"), "{mirrored}");
+    assert!(!mirrored.contains("SECRET-VALUE"), "{mirrored}");
+    assert!(!mirrored.contains("encrypted_password"), "{mirrored}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bearer_token_delivery_is_accepted_and_a_wrong_token_is_401() {
+    let app = TestApp::spawn_with(Options {
+        db_webhook_token: Some(WEBHOOK_TOKEN.into()),
+        ..Default::default()
+    })
+    .await;
+    let send = |token: &'static str| {
+        app.client
+            .post(PATH)
+            .header("content-type", "application/json")
+            .header("authorization", format!("Bearer {token}"))
+            .body(fixture("db-insert-auth-users.json"))
+            .send()
+    };
+
+    let wrong = send("not-the-db-webhook-token").await;
+    assert_eq!(wrong.0.status().as_u16(), 401);
+    assert_eq!(json(wrong).await["error"]["code"], "invalid_signature");
+    assert_eq!(app.db.counts().await, [0, 0, 0]);
+
+    let right = send(WEBHOOK_TOKEN).await;
+    right.assert_status_is_ok();
+    assert_eq!(outcome(&right), "created");
+    let again = send(WEBHOOK_TOKEN).await;
+    assert_eq!(
+        outcome(&again),
+        "duplicate",
+        "keyed by the body when there is no webhook-id"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_delivery_without_signature_or_token_is_401() {
+    let app = TestApp::spawn_with(Options {
+        db_webhook_token: Some(WEBHOOK_TOKEN.into()),
+        ..Default::default()
+    })
+    .await;
+
+    let response = app
+        .client
+        .post(PATH)
+        .header("content-type", "application/json")
+        .body(fixture("db-insert-auth-users.json"))
+        .send()
+        .await;
+
+    assert_eq!(response.0.status().as_u16(), 401);
+    assert_eq!(app.db.counts().await, [0, 0, 0]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_change_to_another_table_is_422_and_writes_nothing() {
+    let app = TestApp::spawn().await;
+    let mut other = fixture_json("db-insert-auth-users.json");
+    other["schema"] = json!("public");
+    other["table"] = json!("profiles");
+
+    let response = app.deliver(PATH, other.to_string().as_bytes()).await;
+
+    assert_eq!(response.0.status().as_u16(), 422);
+    let body = json(response).await;
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("auth.users"),
+        "{body}"
+    );
+    assert_eq!(app.db.counts().await, [0, 0, 0]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_insert_without_a_record_is_422_naming_it() {
+    let app = TestApp::spawn().await;
+    let mut empty = fixture_json("db-insert-auth-users.json");
+    empty["record"] = Value::Null;
+
+    let response = app.deliver(PATH, empty.to_string().as_bytes()).await;
+
+    assert_eq!(response.0.status().as_u16(), 422);
+    assert!(
+        json(response).await["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("record")
+    );
+    assert_eq!(app.db.counts().await, [0, 0, 0]);
+}
