@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs the test suite against a PostgreSQL server.
+# Runs the test suite against a PostgreSQL server, then the behaviour suites
+# (hooks, rejections, read_api) again on SQLite (SUPAHOOK_TEST_BACKEND=sqlite).
 #
 # Which server, in this order:
 #   1. TEST_DATABASE_URL, if set (it must be reachable);
@@ -167,4 +168,9 @@ log "using PostgreSQL at $(redact "$TEST_DATABASE_URL") ($which_pg)"
 
 status=0
 cargo test --locked "$@" || status=$?
+if [[ $status -eq 0 ]]; then
+    log "running the behaviour suites again on SQLite"
+    SUPAHOOK_TEST_BACKEND=sqlite cargo test --locked --test hooks --test rejections --test read_api "$@" ||
+        status=$?
+fi
 exit "$status"

@@ -3,7 +3,7 @@
 //! HTTP handlers and CLI commands both come through here, so the rules about
 //! time budgets and what gets logged live in one place.
 
-use crate::events::Delivery;
+use crate::events::{Delivery, UserChange};
 use crate::mirror::Outcome;
 use crate::storage::{Storage, StorageError};
 use chrono::Utc;
@@ -12,6 +12,11 @@ use std::time::{Duration, Instant};
 /// How long one delivery may take in the database. Supabase gives the whole hook
 /// call 5 seconds, so a slow database must give up early enough to answer 503.
 pub const APPLY_DEADLINE: Duration = Duration::from_secs(3);
+
+/// The current time at the precision the databases keep.
+fn now() -> chrono::DateTime<Utc> {
+    crate::events::to_micros(Utc::now())
+}
 
 /// Applies deliveries to the mirror.
 #[derive(Clone)]
@@ -30,13 +35,20 @@ impl Sync {
         &self.storage
     }
 
+    /// Applies one change found by reconciliation; with `dry_run` nothing is written.
+    pub async fn reconcile(
+        &self,
+        change: &UserChange,
+        dry_run: bool,
+    ) -> Result<Outcome, StorageError> {
+        self.storage.apply_change(change, now(), dry_run).await
+    }
+
     /// Records and applies one delivery, exactly once per idempotency key.
     pub async fn apply(&self, delivery: &Delivery) -> Result<Outcome, StorageError> {
         let started = Instant::now();
         let result =
-            match tokio::time::timeout(APPLY_DEADLINE, self.storage.apply(delivery, Utc::now()))
-                .await
-            {
+            match tokio::time::timeout(APPLY_DEADLINE, self.storage.apply(delivery, now())).await {
                 Ok(result) => result,
                 Err(_) => Err(StorageError::Unavailable(format!(
                     "the database did not answer within {} s",

@@ -1,12 +1,18 @@
-//! The Auth Hook endpoints against a real PostgreSQL: every fixture is mirrored,
+//! The Auth Hook endpoints against a real database: every fixture is mirrored,
 //! and deliveries apply exactly once and in order.
 
 mod support;
 
 use serde_json::json;
-use support::{TestApp, fixture, fixture_json, json, outcome};
+use supahook::mirror::MirrorUser;
+use support::{TestApp, fixture, fixture_json, json, outcome, utc};
 
 const ADA: &str = "3f1c2b7e-8d4a-4c6e-9b1f-2a7d5e9c0b14";
+
+/// Ada as the mirror holds her now.
+async fn mirrored_ada(app: &TestApp) -> MirrorUser {
+    app.db.user(ADA).await.expect("Ada is mirrored").user
+}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn custom_access_token_mirrors_the_user_and_returns_every_claim() {
@@ -23,37 +29,16 @@ async fn custom_access_token_mirrors_the_user_and_returns_every_claim() {
         answer,
         json!({ "claims": fixture_json("custom-access-token.json")["claims"] })
     );
+    let ada = mirrored_ada(&app).await;
+    assert_eq!(ada.email.as_deref(), Some("ada.lovelace@example.com"));
+    assert_eq!(ada.phone, None, "an empty phone is stored as NULL");
+    assert_eq!(ada.first_name.as_deref(), Some("Ada"));
+    assert_eq!(ada.last_name.as_deref(), Some("Lovelace"));
+    assert_eq!(ada.auth_provider.as_deref(), Some("email"));
+    assert_eq!(ada.providers, ["email"]);
     assert_eq!(
-        app.db.user_text(ADA, "email").await.as_deref(),
-        Some("ada.lovelace@example.com")
-    );
-    assert_eq!(
-        app.db.user_text(ADA, "phone").await,
-        None,
-        "an empty phone is stored as NULL"
-    );
-    assert_eq!(
-        app.db.user_text(ADA, "first_name").await.as_deref(),
-        Some("Ada")
-    );
-    assert_eq!(
-        app.db.user_text(ADA, "last_name").await.as_deref(),
-        Some("Lovelace")
-    );
-    assert_eq!(
-        app.db.user_text(ADA, "auth_provider").await.as_deref(),
-        Some("email")
-    );
-    assert_eq!(
-        app.db.user_text(ADA, "providers").await.as_deref(),
-        Some("{email}")
-    );
-    assert_eq!(
-        app.db
-            .user_text(ADA, "source_updated_at AT TIME ZONE 'UTC'")
-            .await
-            .as_deref(),
-        Some("2026-01-15 11:15:00"),
+        ada.source_updated_at,
+        utc("2026-01-15 11:15:00"),
         "versioned by claims.iat"
     );
     let profile = app
@@ -93,13 +78,10 @@ async fn before_user_created_mirrors_an_email_sign_up_and_allows_it() {
     response.assert_status_is_ok();
     assert_eq!(outcome(&response), "created");
     assert_eq!(json(response).await, json!({}));
+    let ada = mirrored_ada(&app).await;
+    assert_eq!(ada.email.as_deref(), Some("ada.lovelace@example.com"));
     assert_eq!(
-        app.db.user_text(ADA, "email").await.as_deref(),
-        Some("ada.lovelace@example.com")
-    );
-    assert_eq!(
-        app.db.user_text(ADA, "auth_created_at").await,
-        None,
+        ada.auth_created_at, None,
         "Go's zero time is not a creation time"
     );
     assert_eq!(app.db.counts().await, [1, 1, 1]);
@@ -136,19 +118,11 @@ async fn after_user_created_mirrors_the_committed_user() {
     response.assert_status_is_ok();
     assert_eq!(outcome(&response), "created");
     assert_eq!(json(response).await, json!({}));
+    let ada = mirrored_ada(&app).await;
+    assert_eq!(ada.auth_created_at, Some(utc("2026-01-15 09:30:12.118347")));
     assert_eq!(
-        app.db
-            .user_text(ADA, "auth_created_at AT TIME ZONE 'UTC'")
-            .await
-            .as_deref(),
-        Some("2026-01-15 09:30:12.118347")
-    );
-    assert_eq!(
-        app.db
-            .user_text(ADA, "source_updated_at AT TIME ZONE 'UTC'")
-            .await
-            .as_deref(),
-        Some("2026-01-15 09:30:12.301901"),
+        ada.source_updated_at,
+        utc("2026-01-15 09:30:12.301901"),
         "versioned by user.updated_at"
     );
 }
@@ -188,7 +162,7 @@ async fn a_replayed_delivery_answers_the_same_and_changes_nothing() {
     let first = app.deliver("/hooks/custom-access-token", &body).await;
     assert_eq!(outcome(&first), "created");
     let first_answer = json(first).await;
-    let updated_at = app.db.user_text(ADA, "updated_at").await;
+    let updated_at = mirrored_ada(&app).await.updated_at;
 
     // Supabase retries with a new webhook-id but the same body and metadata.uuid.
     let replay = app.deliver("/hooks/custom-access-token", &body).await;
@@ -196,7 +170,7 @@ async fn a_replayed_delivery_answers_the_same_and_changes_nothing() {
     replay.assert_status_is_ok();
     assert_eq!(outcome(&replay), "duplicate");
     assert_eq!(json(replay).await, first_answer);
-    assert_eq!(app.db.user_text(ADA, "updated_at").await, updated_at);
+    assert_eq!(mirrored_ada(&app).await.updated_at, updated_at);
     assert_eq!(app.db.counts().await, [1, 1, 1]);
 }
 
@@ -250,7 +224,7 @@ async fn a_stale_delivery_never_overwrites_newer_data() {
     late.assert_status_is_ok();
     assert_eq!(outcome(&late), "stale");
     assert_eq!(
-        app.db.user_text(ADA, "email").await.as_deref(),
+        mirrored_ada(&app).await.email.as_deref(),
         Some("ada@newer.example.com")
     );
     assert_eq!(
@@ -290,18 +264,10 @@ async fn a_newer_event_updates_the_mirror_but_never_application_owned_data() {
         .await;
 
     assert_eq!(outcome(&response), "updated");
-    assert_eq!(
-        app.db.user_text(ADA, "first_name").await.as_deref(),
-        Some("Augusta")
-    );
-    assert_eq!(
-        app.db.user_text(ADA, "last_name").await.as_deref(),
-        Some("Ada King")
-    );
-    assert_eq!(
-        app.db.user_text(ADA, "is_onboarded").await.as_deref(),
-        Some("true")
-    );
+    let ada = mirrored_ada(&app).await;
+    assert_eq!(ada.first_name.as_deref(), Some("Augusta"));
+    assert_eq!(ada.last_name.as_deref(), Some("Ada King"));
+    assert!(ada.is_onboarded, "is_onboarded belongs to the application");
     let kept = app
         .db
         .scalar(&format!(
@@ -319,7 +285,7 @@ async fn a_token_refresh_with_nothing_new_changes_no_mirrored_column() {
         &fixture("custom-access-token.json"),
     )
     .await;
-    let updated_at = app.db.user_text(ADA, "updated_at").await;
+    let updated_at = mirrored_ada(&app).await.updated_at;
     let mut refresh = fixture_json("custom-access-token.json");
     refresh["metadata"]["uuid"] = json!("00000000-0000-4000-8000-00000000000b");
     refresh["claims"]["iat"] = json!(1768479300);
@@ -330,13 +296,10 @@ async fn a_token_refresh_with_nothing_new_changes_no_mirrored_column() {
         .await;
 
     assert_eq!(outcome(&response), "unchanged");
-    assert_eq!(app.db.user_text(ADA, "updated_at").await, updated_at);
+    assert_eq!(mirrored_ada(&app).await.updated_at, updated_at);
     assert_eq!(
-        app.db
-            .user_text(ADA, "source_updated_at AT TIME ZONE 'UTC'")
-            .await
-            .as_deref(),
-        Some("2026-01-15 12:15:00"),
+        mirrored_ada(&app).await.source_updated_at,
+        utc("2026-01-15 12:15:00"),
         "the version moves forward so older events stay stale"
     );
 }

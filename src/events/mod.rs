@@ -168,7 +168,7 @@ pub fn parse<T: DeserializeOwned>(body: &VerifiedBody<'_>) -> Result<(T, Value),
 
 /// Timestamps are kept to the microsecond, the precision both databases store,
 /// so that a value read back compares equal to the one that was written.
-pub(crate) fn to_micros(t: DateTime<Utc>) -> DateTime<Utc> {
+pub fn to_micros(t: DateTime<Utc>) -> DateTime<Utc> {
     t.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(t)
 }
 

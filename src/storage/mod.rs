@@ -5,6 +5,7 @@
 
 mod apply;
 mod postgres;
+mod sqlite;
 
 use crate::events::{Delivery, UserChange};
 use crate::mirror::{MirrorUser, Outcome, Profile};
@@ -100,23 +101,38 @@ pub struct StoredUser {
 pub enum Storage {
     /// PostgreSQL, the production backend.
     Postgres(postgres::PgStore),
+    /// SQLite, one embedded database file.
+    Sqlite(sqlite::SqliteStore),
 }
 
 impl Storage {
-    /// Prepares a backend for `url` without connecting yet.
+    /// Prepares a backend for `url` without connecting yet: PostgreSQL for a
+    /// `postgres://` or `postgresql://` URL, a SQLite file for `sqlite://PATH`,
+    /// `sqlite:PATH` or a plain path (its directory is created if missing).
     pub fn open(url: &str, pool_size: usize) -> Result<Self, StorageError> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             return Ok(Self::Postgres(postgres::PgStore::new(url, pool_size)?));
         }
-        Err(StorageError::Config(
-            "DATABASE_URL must be a postgres:// or postgresql:// URL".into(),
-        ))
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"));
+        if let Some(path) = path {
+            return Ok(Self::Sqlite(sqlite::SqliteStore::new(path, pool_size)?));
+        }
+        match url_scheme(url) {
+            None => Ok(Self::Sqlite(sqlite::SqliteStore::new(url, pool_size)?)),
+            Some(scheme) => Err(StorageError::Config(format!(
+                "DATABASE_URL must be a postgres:// or postgresql:// URL (PostgreSQL), \
+                 or sqlite://PATH or a file path (SQLite); got a {scheme}: URL"
+            ))),
+        }
     }
 
     /// Applies pending migrations; safe to run from several replicas at once.
     pub async fn migrate(&self) -> Result<(), StorageError> {
         match self {
             Self::Postgres(store) => store.migrate().await,
+            Self::Sqlite(store) => store.migrate().await,
         }
     }
 
@@ -124,6 +140,7 @@ impl Storage {
     pub async fn ping(&self) -> Result<(), StorageError> {
         match self {
             Self::Postgres(store) => store.ping().await,
+            Self::Sqlite(store) => store.ping().await,
         }
     }
 
@@ -136,6 +153,7 @@ impl Storage {
     ) -> Result<Outcome, StorageError> {
         match self {
             Self::Postgres(store) => store.apply(delivery, now).await,
+            Self::Sqlite(store) => store.apply(delivery, now).await,
         }
     }
 
@@ -149,6 +167,7 @@ impl Storage {
     ) -> Result<Outcome, StorageError> {
         match self {
             Self::Postgres(store) => store.apply_change(change, now, dry_run).await,
+            Self::Sqlite(store) => store.apply_change(change, now, dry_run).await,
         }
     }
 
@@ -160,6 +179,7 @@ impl Storage {
     ) -> Result<Vec<Uuid>, StorageError> {
         match self {
             Self::Postgres(store) => store.live_user_ids(after, limit).await,
+            Self::Sqlite(store) => store.live_user_ids(after, limit).await,
         }
     }
 
@@ -167,6 +187,17 @@ impl Storage {
     pub async fn find_user(&self, id: Uuid) -> Result<Option<StoredUser>, StorageError> {
         match self {
             Self::Postgres(store) => store.find_user(id).await,
+            Self::Sqlite(store) => store.find_user(id).await,
         }
     }
+}
+
+/// The scheme of `url` when it has one (`mysql` in `mysql://…`); `None` for a
+/// file path. A single letter is a Windows drive, not a scheme.
+fn url_scheme(url: &str) -> Option<&str> {
+    let (scheme, _) = url.split_once(':')?;
+    let mut chars = scheme.chars();
+    let valid = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    (valid && scheme.len() > 1).then_some(scheme)
 }

@@ -1,17 +1,22 @@
-//! The test harness: a fresh PostgreSQL database per test, the real app on it,
-//! and signed deliveries. A database that cannot be reached fails the test.
+//! The test harness: a fresh database per test (PostgreSQL, or SQLite with
+//! `SUPAHOOK_TEST_BACKEND=sqlite`), the real app on it, and signed deliveries.
+//! A database that cannot be reached fails the test.
 
 #![allow(dead_code)]
 
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::SqliteConnection;
 use diesel::sql_types::BigInt;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use poem::EndpointExt;
 use poem::endpoint::BoxEndpoint;
 use poem::test::{TestClient, TestResponse};
+use std::path::PathBuf;
 use supahook::http::{AppState, app};
 use supahook::policy::SignUpPolicy;
 use supahook::signature::{SigningKey, Verifier};
-use supahook::storage::Storage;
+use supahook::storage::{Storage, StoredUser};
 use supahook::sync::Sync;
 use uuid::Uuid;
 
@@ -35,15 +40,51 @@ pub fn fixture_json(name: &str) -> serde_json::Value {
     serde_json::from_slice(&fixture(name)).unwrap()
 }
 
-/// A database created for one test and dropped after it.
+/// Which database the behaviour tests run on: `SUPAHOOK_TEST_BACKEND` is
+/// `postgres` (the default) or `sqlite`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+impl Backend {
+    pub fn from_env() -> Self {
+        match std::env::var("SUPAHOOK_TEST_BACKEND").as_deref() {
+            Err(_) | Ok("" | "postgres") => Self::Postgres,
+            Ok("sqlite") => Self::Sqlite,
+            Ok(other) => panic!("SUPAHOOK_TEST_BACKEND must be postgres or sqlite, not {other:?}"),
+        }
+    }
+}
+
+/// A database created for one test and dropped after it: a fresh PostgreSQL
+/// database from `TEST_DATABASE_URL`, or a SQLite file in a new temporary directory.
 pub struct TestDb {
-    admin_url: String,
-    name: String,
+    place: Place,
     pub url: String,
+}
+
+enum Place {
+    Postgres { admin_url: String, name: String },
+    Sqlite { dir: PathBuf },
+}
+
+/// A direct connection to a [`TestDb`].
+pub enum TestConn {
+    Postgres(Box<AsyncPgConnection>),
+    Sqlite(SyncConnectionWrapper<SqliteConnection>),
 }
 
 impl TestDb {
     pub async fn create() -> Self {
+        match Backend::from_env() {
+            Backend::Postgres => Self::create_postgres().await,
+            Backend::Sqlite => Self::create_sqlite(),
+        }
+    }
+
+    pub async fn create_postgres() -> Self {
         let admin_url =
             std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_TEST_DATABASE_URL.into());
         let mut admin = AsyncPgConnection::establish(&admin_url)
@@ -65,33 +106,63 @@ impl TestDb {
             .expect("TEST_DATABASE_URL ends in /<database>");
         let url = format!("{base}/{name}");
         Self {
-            admin_url,
-            name,
+            place: Place::Postgres { admin_url, name },
+            url,
+        }
+    }
+
+    fn create_sqlite() -> Self {
+        let dir = std::env::temp_dir().join(format!("supahook_test_{}", Uuid::new_v4().simple()));
+        std::fs::create_dir(&dir)
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+        let url = format!("sqlite://{}", dir.join("supahook.db").display());
+        Self {
+            place: Place::Sqlite { dir },
             url,
         }
     }
 
     /// A direct connection, for arranging and inspecting rows.
-    pub async fn connect(&self) -> AsyncPgConnection {
-        AsyncPgConnection::establish(&self.url)
-            .await
-            .expect("connect to the test database")
+    pub async fn connect(&self) -> TestConn {
+        match &self.place {
+            Place::Postgres { .. } => TestConn::Postgres(Box::new(
+                AsyncPgConnection::establish(&self.url)
+                    .await
+                    .expect("connect to the test database"),
+            )),
+            Place::Sqlite { dir } => {
+                let path = dir.join("supahook.db");
+                let mut conn = SyncConnectionWrapper::<SqliteConnection>::establish(
+                    path.to_str().expect("a UTF-8 temporary directory"),
+                )
+                .await
+                .expect("open the test database");
+                // The same rules as the app's own connections.
+                conn.batch_execute("PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;")
+                    .await
+                    .expect("configure the test connection");
+                TestConn::Sqlite(conn)
+            }
+        }
     }
 
     /// Runs one SQL statement.
     pub async fn execute(&self, sql: &str) {
-        diesel::sql_query(sql)
-            .execute(&mut self.connect().await)
-            .await
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        let result = match self.connect().await {
+            TestConn::Postgres(mut conn) => diesel::sql_query(sql).execute(&mut *conn).await,
+            TestConn::Sqlite(mut conn) => diesel::sql_query(sql).execute(&mut conn).await,
+        };
+        result.unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
 
     /// The single bigint that `sql` selects.
     pub async fn scalar(&self, sql: &str) -> i64 {
-        diesel::select(diesel::dsl::sql::<BigInt>(&format!("({sql})")))
-            .get_result(&mut self.connect().await)
-            .await
-            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        let query = diesel::select(diesel::dsl::sql::<BigInt>(&format!("({sql})")));
+        let result = match self.connect().await {
+            TestConn::Postgres(mut conn) => query.get_result(&mut *conn).await,
+            TestConn::Sqlite(mut conn) => query.get_result(&mut conn).await,
+        };
+        result.unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
 
     /// Row counts of the three tables supahook writes, to prove nothing changed.
@@ -103,40 +174,59 @@ impl TestDb {
         ]
     }
 
-    /// The text of one column of one user, `None` for NULL or no such user.
-    pub async fn user_text(&self, id: &str, column: &str) -> Option<String> {
-        use diesel::sql_types::{Nullable, Text};
-        diesel::select(diesel::dsl::sql::<Nullable<Text>>(&format!(
-            "(SELECT ({column})::text FROM users WHERE id = '{id}')"
-        )))
-        .get_result(&mut self.connect().await)
-        .await
-        .unwrap()
+    /// The stored user with this id, read back through the storage interface
+    /// so that assertions compare domain values on every backend.
+    pub async fn user(&self, id: &str) -> Option<StoredUser> {
+        let id: Uuid = id.parse().expect("a uuid");
+        Storage::open(&self.url, 1)
+            .expect("open storage")
+            .find_user(id)
+            .await
+            .expect("read the user")
     }
 }
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async {
-                let mut admin = AsyncPgConnection::establish(&admin_url).await?;
-                diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                    .execute(&mut admin)
-                    .await
-                    .map(drop)
-                    .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))
-            })
-        })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) {
-            eprintln!("warning: could not drop test database {}", self.name);
+        match &self.place {
+            Place::Postgres { admin_url, name } => drop_postgres(admin_url, name),
+            Place::Sqlite { dir } => {
+                if let Err(e) = std::fs::remove_dir_all(dir) {
+                    eprintln!("warning: could not remove {}: {e}", dir.display());
+                }
+            }
         }
     }
+}
+
+fn drop_postgres(admin_url: &str, name: &str) {
+    let admin_url = admin_url.to_owned();
+    let statement = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+    let dropped = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let mut admin = AsyncPgConnection::establish(&admin_url).await?;
+            diesel::sql_query(statement)
+                .execute(&mut admin)
+                .await
+                .map(drop)
+                .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))
+        })
+    })
+    .join();
+    if !matches!(dropped, Ok(Ok(()))) {
+        eprintln!("warning: could not drop test database {name}");
+    }
+}
+
+/// A UTC time written as `YYYY-MM-DD HH:MM:SS[.ffffff]`.
+pub fn utc(text: &str) -> DateTime<Utc> {
+    NaiveDateTime::parse_from_str(text, "%F %T%.f")
+        .unwrap_or_else(|e| panic!("{text}: {e}"))
+        .and_utc()
 }
 
 /// Knobs for the app under test.

@@ -1,0 +1,308 @@
+//! The SQLite backend: one database file, diesel's sync driver behind diesel-async.
+//!
+//! SQLite allows one writer at a time. Every write transaction starts with
+//! `BEGIN IMMEDIATE`, so it takes the write lock before its first read and
+//! concurrent deliveries queue up (for at most `busy_timeout`) instead of
+//! failing halfway through.
+
+mod rows;
+mod schema;
+
+use super::apply::{self, LedgerEntry, MirrorTx};
+use super::{ACQUIRE_TIMEOUT, StorageError, StoredUser, TxError};
+use crate::events::{Delivery, UserChange};
+use crate::mirror::{MirrorUser, Outcome, Profile};
+use chrono::{DateTime, Utc};
+use diesel::connection::{AnsiTransactionManager, TransactionManager};
+use diesel::prelude::*;
+use diesel_async::pooled_connection::deadpool::{Object, Pool};
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
+use diesel_async::{AsyncConnection, AsyncMigrationHarness, RunQueryDsl, SimpleAsyncConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use futures_util::FutureExt;
+use rows::{NewDelivery, ProfileRow, TextUuid, UserChanges, UserRow, micros};
+use schema::{deleted_users, profiles, users, webhook_events};
+use std::path::Path;
+use uuid::Uuid;
+
+const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+
+/// Set on every new connection. `busy_timeout` comes first so that switching
+/// the file to WAL also waits for other connections instead of failing.
+const PRAGMAS: &str = "PRAGMA busy_timeout = 5000; \
+                       PRAGMA journal_mode = WAL; \
+                       PRAGMA foreign_keys = ON; \
+                       PRAGMA synchronous = NORMAL;";
+
+type Conn = SyncConnectionWrapper<SqliteConnection>;
+
+/// A pool of connections to one SQLite database file.
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: Pool<Conn>,
+}
+
+impl SqliteStore {
+    /// Builds the pool for the file at `path`, creating its directory if missing;
+    /// connections (and the file) are opened on first use.
+    pub fn new(path: &str, pool_size: usize) -> Result<Self, StorageError> {
+        if path.is_empty() || path == ":memory:" {
+            return Err(StorageError::Config(
+                "DATABASE_URL must name a SQLite database file (an in-memory database \
+                 would be a different one on every pooled connection)"
+                    .into(),
+            ));
+        }
+        if let Some(dir) = Path::new(path)
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StorageError::Config(format!(
+                    "cannot create the directory {}: {e}",
+                    dir.display()
+                ))
+            })?;
+        }
+        let mut config = ManagerConfig::<Conn>::default();
+        config.custom_setup = Box::new(|path| connect(path).boxed());
+        let manager = AsyncDieselConnectionManager::<Conn>::new_with_config(path, config);
+        let pool = Pool::builder(manager)
+            .max_size(pool_size)
+            .build()
+            .map_err(|e| StorageError::Config(format!("cannot build the connection pool: {e}")))?;
+        Ok(Self { pool })
+    }
+
+    async fn conn(&self) -> Result<Object<Conn>, StorageError> {
+        match tokio::time::timeout(ACQUIRE_TIMEOUT, self.pool.get()).await {
+            Ok(Ok(conn)) => Ok(conn),
+            Ok(Err(e)) => Err(StorageError::Unavailable(e.to_string())),
+            Err(_) => Err(StorageError::Unavailable(
+                "timed out waiting for a database connection".into(),
+            )),
+        }
+    }
+
+    pub async fn migrate(&self) -> Result<(), StorageError> {
+        let mut conn = self.conn().await?;
+        // Holding the write lock for the whole run makes a second process
+        // migrating the same file wait, then find nothing pending.
+        conn.spawn_blocking(|c| {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")
+        })
+        .await
+        .map_err(busy)?;
+        let mut harness = AsyncMigrationHarness::new(conn);
+        let result = harness
+            .run_pending_migrations(MIGRATIONS)
+            .map(drop)
+            .map_err(|e| StorageError::Migration(e.to_string()));
+        let mut conn = harness.into_inner();
+        let succeeded = result.is_ok();
+        conn.spawn_blocking(move |c| match succeeded {
+            true => AnsiTransactionManager::commit_transaction(c),
+            false => AnsiTransactionManager::rollback_transaction(c),
+        })
+        .await
+        .map_err(busy)?;
+        result
+    }
+
+    pub async fn ping(&self) -> Result<(), StorageError> {
+        let mut conn = self.conn().await?;
+        diesel::sql_query("SELECT 1")
+            .execute(&mut conn)
+            .await
+            .map_err(busy)?;
+        Ok(())
+    }
+
+    pub async fn apply(
+        &self,
+        delivery: &Delivery,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, StorageError> {
+        let mut conn = self.conn().await?;
+        conn.immediate_transaction(async |conn| -> Result<Outcome, StorageError> {
+            apply::delivery(&mut SqliteTx(conn), delivery, now).await
+        })
+        .await
+        .map_err(busy)
+    }
+
+    pub async fn apply_change(
+        &self,
+        change: &UserChange,
+        now: DateTime<Utc>,
+        dry_run: bool,
+    ) -> Result<Outcome, StorageError> {
+        let mut conn = self.conn().await?;
+        let result = conn
+            .immediate_transaction(async |conn| -> Result<Outcome, TxError> {
+                TxError::finish(
+                    apply::change(&mut SqliteTx(conn), change, now).await,
+                    dry_run,
+                )
+            })
+            .await;
+        TxError::settle(result).map_err(busy)
+    }
+
+    pub async fn live_user_ids(
+        &self,
+        after: Option<Uuid>,
+        limit: usize,
+    ) -> Result<Vec<Uuid>, StorageError> {
+        let mut conn = self.conn().await?;
+        // Hyphenated lower-case hex sorts as text in the same order as PostgreSQL sorts uuids.
+        let mut query = users::table
+            .filter(users::deleted_at.is_null())
+            .select(users::id)
+            .order(users::id)
+            .limit(limit as i64)
+            .into_boxed();
+        if let Some(after) = after {
+            query = query.filter(users::id.gt(TextUuid(after)));
+        }
+        let ids: Vec<TextUuid> = query.load(&mut conn).await.map_err(busy)?;
+        Ok(ids.into_iter().map(|id| id.0).collect())
+    }
+
+    pub async fn find_user(&self, id: Uuid) -> Result<Option<StoredUser>, StorageError> {
+        let mut conn = self.conn().await?;
+        let found = users::table
+            .left_join(profiles::table)
+            .filter(users::id.eq(TextUuid(id)))
+            .select((UserRow::as_select(), Option::<ProfileRow>::as_select()))
+            .first::<(UserRow, Option<ProfileRow>)>(&mut conn)
+            .await
+            .optional()
+            .map_err(busy)?;
+        Ok(found.map(|(user, profile)| StoredUser {
+            user: user.into(),
+            profile: profile.map(Into::into),
+        }))
+    }
+}
+
+/// Opens one connection and applies [`PRAGMAS`].
+async fn connect(path: &str) -> ConnectionResult<Conn> {
+    let mut conn = Conn::establish(path).await?;
+    conn.batch_execute(PRAGMAS)
+        .await
+        .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
+    Ok(conn)
+}
+
+/// SQLite reports a lock it waited out `busy_timeout` for as an ordinary query
+/// error; it is a passing condition, so callers get [`StorageError::Unavailable`].
+fn busy(error: impl Into<StorageError>) -> StorageError {
+    let error = error.into();
+    match &error {
+        StorageError::Query(diesel::result::Error::DatabaseError(_, info))
+            if info.message().contains("is locked") =>
+        {
+            StorageError::Unavailable(info.message().to_owned())
+        }
+        _ => error,
+    }
+}
+
+/// Row operations on one SQLite connection inside an immediate transaction.
+struct SqliteTx<'c>(&'c mut Conn);
+
+impl MirrorTx for SqliteTx<'_> {
+    async fn claim(&mut self, entry: LedgerEntry<'_>) -> Result<bool, StorageError> {
+        let inserted = diesel::insert_into(webhook_events::table)
+            .values(NewDelivery::from(entry))
+            .on_conflict_do_nothing()
+            .execute(self.0)
+            .await?;
+        Ok(inserted == 1)
+    }
+
+    async fn settle(&mut self, key: &str, outcome: Outcome) -> Result<(), StorageError> {
+        diesel::update(webhook_events::table.find(key))
+            .set(webhook_events::outcome.eq(outcome.as_str()))
+            .execute(self.0)
+            .await?;
+        Ok(())
+    }
+
+    /// No `FOR UPDATE` in SQLite: the immediate transaction already holds the
+    /// database's only write lock, so no other writer can change the row.
+    async fn lock_user(&mut self, id: Uuid) -> Result<Option<MirrorUser>, StorageError> {
+        let row = users::table
+            .find(TextUuid(id))
+            .select(UserRow::as_select())
+            .first::<UserRow>(self.0)
+            .await
+            .optional()?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn insert_user(&mut self, user: &MirrorUser) -> Result<bool, StorageError> {
+        let inserted = diesel::insert_into(users::table)
+            .values(UserRow::from(user))
+            .on_conflict_do_nothing()
+            .execute(self.0)
+            .await?;
+        Ok(inserted == 1)
+    }
+
+    async fn insert_profile(&mut self, id: Uuid, profile: &Profile) -> Result<(), StorageError> {
+        diesel::insert_into(profiles::table)
+            .values(ProfileRow::new(id, profile.clone()))
+            .on_conflict_do_nothing()
+            .execute(self.0)
+            .await?;
+        Ok(())
+    }
+
+    async fn update_user(&mut self, user: &MirrorUser) -> Result<(), StorageError> {
+        diesel::update(users::table.find(TextUuid(user.id)))
+            .set(UserChanges::from(user))
+            .execute(self.0)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_user(&mut self, id: Uuid) -> Result<(), StorageError> {
+        diesel::delete(users::table.find(TextUuid(id)))
+            .execute(self.0)
+            .await?;
+        Ok(())
+    }
+
+    async fn bury(&mut self, id: Uuid, at: DateTime<Utc>) -> Result<(), StorageError> {
+        diesel::insert_into(deleted_users::table)
+            .values((
+                deleted_users::id.eq(TextUuid(id)),
+                deleted_users::deleted_at.eq(micros(at)),
+            ))
+            .on_conflict_do_nothing()
+            .execute(self.0)
+            .await?;
+        Ok(())
+    }
+
+    async fn is_buried(&mut self, id: Uuid) -> Result<bool, StorageError> {
+        let found = deleted_users::table
+            .find(TextUuid(id))
+            .select(deleted_users::id)
+            .first::<TextUuid>(self.0)
+            .await
+            .optional()?;
+        Ok(found.is_some())
+    }
+
+    async fn touch_user(&mut self, id: Uuid, version: DateTime<Utc>) -> Result<(), StorageError> {
+        diesel::update(users::table.find(TextUuid(id)))
+            .set(users::source_updated_at.eq(micros(version)))
+            .execute(self.0)
+            .await?;
+        Ok(())
+    }
+}

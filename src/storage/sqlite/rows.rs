@@ -1,0 +1,242 @@
+//! Row structs of the SQLite backend and their conversion to domain types.
+
+use super::schema::{profiles, users, webhook_events};
+use crate::mirror::{MirrorUser, Profile};
+use crate::storage::apply::LedgerEntry;
+use chrono::{DateTime, SubsecRound, Utc};
+use diesel::deserialize::{self, FromSql, FromSqlRow};
+use diesel::expression::AsExpression;
+use diesel::prelude::*;
+use diesel::serialize::{self, IsNull, Output, ToSql};
+use diesel::sql_types::Text;
+use diesel::sqlite::{Sqlite, SqliteValue};
+use serde_json::Value;
+use uuid::Uuid;
+
+/// `t` cut to whole microseconds, as PostgreSQL stores it, so that both
+/// backends read back the same value (and the text stays at most 6 digits).
+pub fn micros(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.trunc_subsecs(6)
+}
+
+/// A uuid stored as hyphenated lower-case text, the form PostgreSQL prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, AsExpression, FromSqlRow)]
+#[diesel(sql_type = Text)]
+pub struct TextUuid(pub Uuid);
+
+impl ToSql<Text, Sqlite> for TextUuid {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> serialize::Result {
+        out.set_value(self.0.hyphenated().to_string());
+        Ok(IsNull::No)
+    }
+}
+
+impl FromSql<Text, Sqlite> for TextUuid {
+    fn from_sql(value: SqliteValue<'_, '_, '_>) -> deserialize::Result<Self> {
+        let text = <String as FromSql<Text, Sqlite>>::from_sql(value)?;
+        Ok(Self(Uuid::parse_str(&text)?))
+    }
+}
+
+/// A list of strings stored as a JSON array in text.
+#[derive(Debug, Clone, PartialEq, Eq, AsExpression, FromSqlRow)]
+#[diesel(sql_type = Text)]
+pub struct JsonList(pub Vec<String>);
+
+impl ToSql<Text, Sqlite> for JsonList {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> serialize::Result {
+        out.set_value(serde_json::to_string(&self.0)?);
+        Ok(IsNull::No)
+    }
+}
+
+impl FromSql<Text, Sqlite> for JsonList {
+    fn from_sql(value: SqliteValue<'_, '_, '_>) -> deserialize::Result<Self> {
+        let text = <String as FromSql<Text, Sqlite>>::from_sql(value)?;
+        Ok(Self(serde_json::from_str(&text)?))
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = users, check_for_backend(Sqlite))]
+pub struct UserRow {
+    pub id: TextUuid,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub avatar_url: Option<String>,
+    pub auth_provider: Option<String>,
+    pub providers: JsonList,
+    pub is_anonymous: bool,
+    pub email_confirmed_at: Option<DateTime<Utc>>,
+    pub phone_confirmed_at: Option<DateTime<Utc>>,
+    pub last_sign_in_at: Option<DateTime<Utc>>,
+    pub user_metadata: Value,
+    pub app_metadata: Value,
+    pub is_onboarded: bool,
+    pub auth_created_at: Option<DateTime<Utc>>,
+    pub source_updated_at: DateTime<Utc>,
+    pub deleted_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The columns a sync may write; `is_onboarded` and `created_at` belong to the row's first insert.
+#[derive(Debug, Clone, AsChangeset)]
+#[diesel(table_name = users, treat_none_as_null = true)]
+pub struct UserChanges<'a> {
+    pub email: Option<&'a str>,
+    pub phone: Option<&'a str>,
+    pub first_name: Option<&'a str>,
+    pub last_name: Option<&'a str>,
+    pub avatar_url: Option<&'a str>,
+    pub auth_provider: Option<&'a str>,
+    pub providers: JsonList,
+    pub is_anonymous: bool,
+    pub email_confirmed_at: Option<DateTime<Utc>>,
+    pub phone_confirmed_at: Option<DateTime<Utc>>,
+    pub last_sign_in_at: Option<DateTime<Utc>>,
+    pub user_metadata: &'a Value,
+    pub app_metadata: &'a Value,
+    pub auth_created_at: Option<DateTime<Utc>>,
+    pub source_updated_at: DateTime<Utc>,
+    pub deleted_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl<'a> From<&'a MirrorUser> for UserChanges<'a> {
+    fn from(u: &'a MirrorUser) -> Self {
+        Self {
+            email: u.email.as_deref(),
+            phone: u.phone.as_deref(),
+            first_name: u.first_name.as_deref(),
+            last_name: u.last_name.as_deref(),
+            avatar_url: u.avatar_url.as_deref(),
+            auth_provider: u.auth_provider.as_deref(),
+            providers: JsonList(u.providers.clone()),
+            is_anonymous: u.is_anonymous,
+            email_confirmed_at: u.email_confirmed_at.map(micros),
+            phone_confirmed_at: u.phone_confirmed_at.map(micros),
+            last_sign_in_at: u.last_sign_in_at.map(micros),
+            user_metadata: &u.user_metadata,
+            app_metadata: &u.app_metadata,
+            auth_created_at: u.auth_created_at.map(micros),
+            source_updated_at: micros(u.source_updated_at),
+            deleted_at: u.deleted_at.map(micros),
+            updated_at: micros(u.updated_at),
+        }
+    }
+}
+
+impl From<UserRow> for MirrorUser {
+    fn from(r: UserRow) -> Self {
+        Self {
+            id: r.id.0,
+            email: r.email,
+            phone: r.phone,
+            first_name: r.first_name,
+            last_name: r.last_name,
+            avatar_url: r.avatar_url,
+            auth_provider: r.auth_provider,
+            providers: r.providers.0,
+            is_anonymous: r.is_anonymous,
+            email_confirmed_at: r.email_confirmed_at,
+            phone_confirmed_at: r.phone_confirmed_at,
+            last_sign_in_at: r.last_sign_in_at,
+            user_metadata: r.user_metadata,
+            app_metadata: r.app_metadata,
+            is_onboarded: r.is_onboarded,
+            auth_created_at: r.auth_created_at,
+            source_updated_at: r.source_updated_at,
+            deleted_at: r.deleted_at,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+impl From<&MirrorUser> for UserRow {
+    fn from(u: &MirrorUser) -> Self {
+        let u = u.clone();
+        Self {
+            id: TextUuid(u.id),
+            email: u.email,
+            phone: u.phone,
+            first_name: u.first_name,
+            last_name: u.last_name,
+            avatar_url: u.avatar_url,
+            auth_provider: u.auth_provider,
+            providers: JsonList(u.providers),
+            is_anonymous: u.is_anonymous,
+            email_confirmed_at: u.email_confirmed_at.map(micros),
+            phone_confirmed_at: u.phone_confirmed_at.map(micros),
+            last_sign_in_at: u.last_sign_in_at.map(micros),
+            user_metadata: u.user_metadata,
+            app_metadata: u.app_metadata,
+            is_onboarded: u.is_onboarded,
+            auth_created_at: u.auth_created_at.map(micros),
+            source_updated_at: micros(u.source_updated_at),
+            deleted_at: u.deleted_at.map(micros),
+            created_at: micros(u.created_at),
+            updated_at: micros(u.updated_at),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = profiles, check_for_backend(Sqlite))]
+pub struct ProfileRow {
+    pub user_id: TextUuid,
+    pub display_name: Option<String>,
+    pub avatar_url: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl ProfileRow {
+    pub fn new(user_id: Uuid, p: Profile) -> Self {
+        Self {
+            user_id: TextUuid(user_id),
+            display_name: p.display_name,
+            avatar_url: p.avatar_url,
+            created_at: micros(p.created_at),
+            updated_at: micros(p.updated_at),
+        }
+    }
+}
+
+impl From<ProfileRow> for Profile {
+    fn from(r: ProfileRow) -> Self {
+        Self {
+            display_name: r.display_name,
+            avatar_url: r.avatar_url,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = webhook_events)]
+pub struct NewDelivery<'a> {
+    pub idempotency_key: &'a str,
+    pub hook: &'a str,
+    pub webhook_id: &'a str,
+    pub user_id: Option<TextUuid>,
+    pub outcome: &'a str,
+    pub received_at: DateTime<Utc>,
+}
+
+impl<'a> From<LedgerEntry<'a>> for NewDelivery<'a> {
+    fn from(e: LedgerEntry<'a>) -> Self {
+        Self {
+            idempotency_key: e.key,
+            hook: e.hook,
+            webhook_id: e.webhook_id,
+            user_id: e.user_id.map(TextUuid),
+            outcome: "pending",
+            received_at: micros(e.received_at),
+        }
+    }
+}

@@ -1,0 +1,61 @@
+//! Diesel table definitions for the SQLite backend (matches `migrations/sqlite`).
+//!
+//! Uuids are hyphenated text, `providers` is a JSON array in text, and
+//! timestamps are text that diesel writes as UTC `%F %T%.f+00:00`.
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        email -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        first_name -> Nullable<Text>,
+        last_name -> Nullable<Text>,
+        avatar_url -> Nullable<Text>,
+        auth_provider -> Nullable<Text>,
+        providers -> Text,
+        is_anonymous -> Bool,
+        email_confirmed_at -> Nullable<TimestamptzSqlite>,
+        phone_confirmed_at -> Nullable<TimestamptzSqlite>,
+        last_sign_in_at -> Nullable<TimestamptzSqlite>,
+        user_metadata -> Json,
+        app_metadata -> Json,
+        is_onboarded -> Bool,
+        auth_created_at -> Nullable<TimestamptzSqlite>,
+        source_updated_at -> TimestamptzSqlite,
+        deleted_at -> Nullable<TimestamptzSqlite>,
+        created_at -> TimestamptzSqlite,
+        updated_at -> TimestamptzSqlite,
+    }
+}
+
+diesel::table! {
+    profiles (user_id) {
+        user_id -> Text,
+        display_name -> Nullable<Text>,
+        avatar_url -> Nullable<Text>,
+        created_at -> TimestamptzSqlite,
+        updated_at -> TimestamptzSqlite,
+    }
+}
+
+diesel::table! {
+    webhook_events (idempotency_key) {
+        idempotency_key -> Text,
+        hook -> Text,
+        webhook_id -> Text,
+        user_id -> Nullable<Text>,
+        outcome -> Text,
+        received_at -> TimestamptzSqlite,
+    }
+}
+
+diesel::joinable!(profiles -> users (user_id));
+
+diesel::table! {
+    deleted_users (id) {
+        id -> Text,
+        deleted_at -> TimestamptzSqlite,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(users, profiles, webhook_events, deleted_users);
