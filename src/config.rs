@@ -7,7 +7,10 @@ use crate::signature::{SecretError, SigningKey};
 use serde::Deserialize;
 use std::fmt;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// The data directory used when `SUPAHOOK_DATA_DIR` is not set.
+pub const DEFAULT_DATA_DIR: &str = "./data";
 
 /// The listen address used when `SUPAHOOK_LISTEN_ADDR` is not set.
 pub const DEFAULT_LISTEN_ADDR: &str = "127.0.0.1:8080";
@@ -68,8 +71,10 @@ pub enum LogFormat {
 /// Every setting supahook reads.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// `DATABASE_URL`
+    /// `DATABASE_URL`; when unset, a SQLite file in the data directory.
     pub database_url: Option<SecretString>,
+    /// `SUPAHOOK_DATA_DIR`: where the SQLite file and generated secrets live.
+    pub data_dir: PathBuf,
     /// `SUPAHOOK_LISTEN_ADDR`
     pub listen_addr: SocketAddr,
     /// `SUPAHOOK_HOOK_SECRETS`: accepted signing secrets, newest and older during rotation.
@@ -98,6 +103,7 @@ pub struct Settings {
 #[serde(deny_unknown_fields)]
 struct FileSettings {
     database_url: Option<String>,
+    data_dir: Option<String>,
     listen_addr: Option<String>,
     hook_secrets: Option<String>,
     admin_token: Option<String>,
@@ -193,6 +199,11 @@ impl Settings {
             database_url: env("DATABASE_URL")
                 .or(file.database_url)
                 .map(SecretString::new),
+            data_dir: PathBuf::from(
+                env("SUPAHOOK_DATA_DIR")
+                    .or(file.data_dir)
+                    .unwrap_or_else(|| DEFAULT_DATA_DIR.to_owned()),
+            ),
             listen_addr,
             hook_secrets,
             admin_token,
@@ -214,21 +225,15 @@ impl Settings {
         })
     }
 
-    /// `DATABASE_URL`, which every command that touches the database needs.
-    pub fn require_database_url(&self) -> Result<&SecretString, ConfigError> {
-        self.database_url.as_ref().ok_or(ConfigError::Missing {
-            setting: "DATABASE_URL",
+    /// The database to use: `DATABASE_URL`, or the embedded SQLite file
+    /// `supahook.db` in the data directory.
+    pub fn database_url(&self) -> SecretString {
+        self.database_url.clone().unwrap_or_else(|| {
+            SecretString::new(format!(
+                "sqlite://{}",
+                self.data_dir.join("supahook.db").display()
+            ))
         })
-    }
-
-    /// At least one hook secret, which `serve` needs to verify anything.
-    pub fn require_hook_secrets(&self) -> Result<&[SigningKey], ConfigError> {
-        if self.hook_secrets.is_empty() {
-            return Err(ConfigError::Missing {
-                setting: "SUPAHOOK_HOOK_SECRETS",
-            });
-        }
-        Ok(&self.hook_secrets)
     }
 }
 

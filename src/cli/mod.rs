@@ -2,7 +2,10 @@
 
 mod migrate;
 mod openapi;
+mod reconcile;
+mod replay;
 mod serve;
+mod sign;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -29,6 +32,12 @@ pub enum Command {
     Migrate,
     /// Print the OpenAPI spec as YAML.
     Openapi(openapi::Args),
+    /// Bring the mirror in line with auth.users in the Supabase database.
+    Reconcile(reconcile::Args),
+    /// Sign and send JSONL events to a running supahook (replay, smoke and load tests).
+    Replay(replay::Args),
+    /// Print the Standard Webhooks headers for one body, for curl.
+    Sign(sign::Args),
 }
 
 impl Cli {
@@ -36,6 +45,9 @@ impl Cli {
     pub async fn run(self) -> anyhow::Result<()> {
         match self.command {
             Some(Command::Openapi(args)) => openapi::run(args),
+            Some(Command::Replay(args)) => replay::run(self.config.as_deref(), args).await,
+            Some(Command::Sign(args)) => sign::run(self.config.as_deref(), args),
+            Some(Command::Reconcile(args)) => reconcile::run(self.config.as_deref(), args).await,
             Some(Command::Migrate) => migrate::run(self.config.as_deref()).await,
             Some(Command::Serve) | None => serve::run(self.config.as_deref()).await,
         }
@@ -50,9 +62,46 @@ fn load_settings(config: Option<&std::path::Path>) -> anyhow::Result<crate::conf
 }
 
 fn open_storage(settings: &crate::config::Settings) -> anyhow::Result<crate::storage::Storage> {
-    let url = settings.require_database_url()?;
+    let url = settings.database_url();
     Ok(crate::storage::Storage::open(
         url.expose(),
         settings.db_pool_size,
     )?)
+}
+
+/// The key to sign with: `--secret`, else the first configured secret, else the
+/// one `serve` generated in the data directory.
+fn signing_key(
+    settings: &crate::config::Settings,
+    explicit: Option<&str>,
+) -> anyhow::Result<crate::signature::SigningKey> {
+    use anyhow::Context;
+    if let Some(secret) = explicit {
+        return crate::signature::SigningKey::parse(secret).context("--secret");
+    }
+    if let Some(key) = settings.hook_secrets.first() {
+        return Ok(key.clone());
+    }
+    match crate::local_secrets::hook_secret(&settings.data_dir, false)? {
+        Some(local) => Ok(local.value),
+        None => anyhow::bail!(
+            "no secret to sign with: pass --secret, set SUPAHOOK_HOOK_SECRETS, \
+             or start `supahook serve` once to generate one in {}",
+            settings.data_dir.display()
+        ),
+    }
+}
+
+/// The contents of FILE, or of standard input for `-`.
+fn read_input(file: &str) -> anyhow::Result<String> {
+    use anyhow::Context;
+    use std::io::Read;
+    if file == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("cannot read standard input")?;
+        return Ok(text);
+    }
+    std::fs::read_to_string(file).with_context(|| format!("cannot read {file}"))
 }

@@ -1,8 +1,10 @@
 //! `supahook serve`: migrate, then serve until SIGINT or SIGTERM.
 
+use crate::config::{SecretString, Settings};
 use crate::http::{AppState, app};
+use crate::local_secrets;
 use crate::policy::SignUpPolicy;
-use crate::signature::Verifier;
+use crate::signature::{SigningKey, Verifier};
 use crate::sync::Sync;
 use poem::Server;
 use poem::listener::TcpListener;
@@ -11,7 +13,8 @@ use std::time::Duration;
 
 pub async fn run(config: Option<&Path>) -> anyhow::Result<()> {
     let settings = super::load_settings(config)?;
-    let verifier = Verifier::new(settings.require_hook_secrets()?.to_vec());
+    let verifier = Verifier::new(hook_secrets(&settings)?);
+    let admin_token = admin_token(&settings)?;
     let storage = super::open_storage(&settings)?;
     storage.migrate().await?;
 
@@ -22,18 +25,51 @@ pub async fn run(config: Option<&Path>) -> anyhow::Result<()> {
             settings.allowed_email_domains.clone(),
             settings.blocked_email_domains.clone(),
         ),
-        admin_token: settings.admin_token.clone(),
+        admin_token: Some(admin_token),
         db_webhook_token: settings.db_webhook_token.clone(),
         on_delete: settings.on_delete,
     };
-    if state.admin_token.is_none() {
-        tracing::info!("SUPAHOOK_ADMIN_TOKEN is not set: the read API answers 401");
-    }
     tracing::info!(addr = %settings.listen_addr, "serving; the API explorer is at /docs");
     Server::new(TcpListener::bind(settings.listen_addr))
         .run_with_graceful_shutdown(app(state), shutdown_signal(), Some(Duration::from_secs(10)))
         .await?;
     Ok(())
+}
+
+/// The configured secrets, or the one generated in the data directory on first start.
+fn hook_secrets(settings: &Settings) -> anyhow::Result<Vec<SigningKey>> {
+    if !settings.hook_secrets.is_empty() {
+        return Ok(settings.hook_secrets.clone());
+    }
+    let local =
+        local_secrets::hook_secret(&settings.data_dir, true)?.expect("created when missing");
+    let path = local.path.display();
+    if local.created {
+        tracing::info!(
+            file = %path,
+            "SUPAHOOK_HOOK_SECRETS is not set, so a hook secret was generated and saved. \
+             Give Supabase the same value: in supabase/config.toml set \
+             secrets = \"env(SUPAHOOK_HOOK_SECRETS)\" under [auth.hook.custom_access_token] and \
+             [auth.hook.before_user_created], and export SUPAHOOK_HOOK_SECRETS=\"$(cat {path})\""
+        );
+    } else {
+        tracing::info!(file = %path, "using the generated hook secret");
+    }
+    Ok(vec![local.value])
+}
+
+/// The configured admin token, or the one generated in the data directory.
+fn admin_token(settings: &Settings) -> anyhow::Result<SecretString> {
+    if let Some(token) = &settings.admin_token {
+        return Ok(token.clone());
+    }
+    let local =
+        local_secrets::admin_token(&settings.data_dir, true)?.expect("created when missing");
+    tracing::info!(
+        file = %local.path.display(),
+        "SUPAHOOK_ADMIN_TOKEN is not set: the read API takes the generated token in this file"
+    );
+    Ok(local.value)
 }
 
 async fn shutdown_signal() {

@@ -20,7 +20,11 @@ declare
 begin
   foreach r in array array['anon', 'authenticated', 'service_role', 'supabase_auth_admin'] loop
     if not exists (select 1 from pg_catalog.pg_roles where rolname = r) then
-      execute pg_catalog.format('create role %I nologin', r);
+      begin
+        execute pg_catalog.format('create role %I nologin', r);
+      exception when duplicate_object or unique_violation then
+        null; -- created meanwhile by a concurrent test; roles are cluster-wide
+      end;
     end if;
   end loop;
 end

@@ -1,0 +1,90 @@
+//! `supahook reconcile`: repair the mirror from the Supabase database's `auth.users`.
+
+use crate::config::SecretString;
+use crate::reconcile::{self, Options, Summary};
+use crate::source::AuthUsersSource;
+use crate::sync::Sync;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::Path;
+use std::time::Instant;
+
+/// Options of `supahook reconcile`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// PostgreSQL URL of the Supabase database (the one holding auth.users).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "SUPAHOOK_SOURCE_DATABASE_URL",
+        hide_env_values = true
+    )]
+    source_url: String,
+    /// Report what would change; write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Mark deleted the mirror users that no longer exist in auth.users.
+    #[arg(long)]
+    prune: bool,
+    /// Users applied at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    concurrency: u16,
+}
+
+pub async fn run(config: Option<&Path>, args: Args) -> anyhow::Result<()> {
+    let settings = super::load_settings(config)?;
+    let storage = super::open_storage(&settings)?;
+    storage.migrate().await?;
+    let source_url = SecretString::new(args.source_url);
+    let mut source = AuthUsersSource::connect(source_url.expose()).await?;
+    let total = source.count().await?;
+
+    let bar = ProgressBar::new(total).with_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} users  {per_sec}  eta {eta}")
+            .expect("a valid template"),
+    );
+    let options = Options {
+        dry_run: args.dry_run,
+        prune: args.prune,
+        concurrency: usize::from(args.concurrency),
+    };
+    let started = Instant::now();
+    let summary = reconcile::run(&mut source, &Sync::new(storage), options, |done| {
+        bar.set_position(done)
+    })
+    .await;
+    bar.finish_and_clear();
+    print!(
+        "{}",
+        report(&summary?, options, started.elapsed().as_secs_f64())
+    );
+    Ok(())
+}
+
+fn report(s: &Summary, options: Options, seconds: f64) -> String {
+    let pruned = match (options.prune, options.dry_run) {
+        (false, _) => "not pruned (use --prune)".to_owned(),
+        (true, true) => format!("{} would be marked deleted", s.pruned),
+        (true, false) => format!("{} marked deleted", s.pruned),
+    };
+    format!(
+        "reconciled {read} users from auth.users in {seconds:.1} s{dry}\n\
+         \x20 created           {created}\n\
+         \x20 updated           {updated}\n\
+         \x20 unchanged         {unchanged}\n\
+         \x20 skipped stale     {stale}\n\
+         \x20 skipped invalid   {skipped}\n\
+         \x20 deleted upstream  {deleted} ({pruned})\n",
+        read = s.read,
+        dry = if options.dry_run {
+            " (dry run: nothing written)"
+        } else {
+            ""
+        },
+        created = s.created,
+        updated = s.updated,
+        unchanged = s.unchanged,
+        stale = s.stale,
+        skipped = s.skipped,
+        deleted = s.deleted_upstream,
+    )
+}

@@ -1,0 +1,174 @@
+//! `supahook replay FILE`: sign and send JSONL events to a running supahook.
+
+use crate::replay::{self, Event, Tally, Verdict};
+use crate::signature::SigningKey;
+use anyhow::{Context, bail};
+use futures_util::StreamExt;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Options of `supahook replay`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// JSONL file of hook bodies (or `{"hook": ..., "body": ...}` lines); `-` reads standard input.
+    file: String,
+    /// Hook for lines that do not name one: custom-access-token, before-user-created,
+    /// after-user-created or auth-users. Without it, the hook is inferred from each body.
+    #[arg(long)]
+    hook: Option<String>,
+    /// Base URL of the supahook to send to; default: the local server (SUPAHOOK_LISTEN_ADDR).
+    #[arg(long)]
+    url: Option<String>,
+    /// Secret to sign with (`v1,whsec_...`); default: the configured or generated secret.
+    #[arg(long, hide_env_values = true)]
+    secret: Option<String>,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    concurrency: u16,
+    /// Requests started per second at most.
+    #[arg(long)]
+    rate: Option<f64>,
+    /// Print each request as a curl command instead of sending it.
+    #[arg(long)]
+    dry_run: bool,
+    /// Give every event a fresh metadata.uuid and webhook-id, so it counts as new.
+    #[arg(long)]
+    new_ids: bool,
+}
+
+pub async fn run(config: Option<&Path>, args: Args) -> anyhow::Result<()> {
+    let settings = super::load_settings(config)?;
+    let key = super::signing_key(&settings, args.secret.as_deref())?;
+    let url = args
+        .url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", settings.listen_addr));
+    if let Some(rate) = args.rate
+        && !(rate.is_finite() && rate > 0.0)
+    {
+        bail!("--rate must be a positive number of requests per second");
+    }
+    let text = super::read_input(&args.file)?;
+    let events = replay::parse_events(&text, args.hook.as_deref(), args.new_ids)?;
+
+    if args.dry_run {
+        use std::io::Write;
+        let now = chrono::Utc::now().timestamp();
+        let mut out = std::io::stdout().lock();
+        for event in &events {
+            // A closed pipe (`| head`) ends the listing quietly.
+            if writeln!(out, "{}", replay::curl(&url, event, &key, now)).is_err() {
+                break;
+            }
+        }
+        return Ok(());
+    }
+
+    let started = Instant::now();
+    let tally = send_all(&url, &key, &events, &args).await?;
+    let seconds = started.elapsed().as_secs_f64();
+    print!("{}", report(&tally, seconds));
+    if tally.failed() > 0 {
+        bail!(
+            "{} of {} deliveries failed ({} rejected, {} errors)",
+            tally.failed(),
+            tally.sent,
+            tally.rejected,
+            tally.errors
+        );
+    }
+    Ok(())
+}
+
+async fn send_all(
+    url: &str,
+    key: &SigningKey,
+    events: &[Event],
+    args: &Args,
+) -> anyhow::Result<Tally> {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .context("cannot build the HTTP client")?;
+    let bar = ProgressBar::new(events.len() as u64).with_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} events  {per_sec}")
+            .expect("a valid template"),
+    );
+    let mut pacing = args.rate.map(|rate| {
+        let mut interval = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        interval
+    });
+    let mut tally = Tally::default();
+    let mut in_flight = futures_util::stream::FuturesUnordered::new();
+    for event in events {
+        if in_flight.len() >= usize::from(args.concurrency)
+            && let Some((verdict, latency)) = in_flight.next().await
+        {
+            tally.record(verdict, latency);
+            bar.inc(1);
+        }
+        if let Some(interval) = pacing.as_mut() {
+            interval.tick().await;
+        }
+        in_flight.push(send(&client, url, key, event));
+    }
+    while let Some((verdict, latency)) = in_flight.next().await {
+        tally.record(verdict, latency);
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    Ok(tally)
+}
+
+async fn send(
+    client: &reqwest::Client,
+    url: &str,
+    key: &SigningKey,
+    event: &Event,
+) -> (Verdict, Duration) {
+    let started = Instant::now();
+    let mut request = client
+        .post(format!(
+            "{}/hooks/{}",
+            url.trim_end_matches('/'),
+            event.hook
+        ))
+        .header("content-type", "application/json")
+        .body(event.body.clone());
+    for (name, value) in replay::headers(event, key, chrono::Utc::now().timestamp()) {
+        request = request.header(name, value);
+    }
+    let verdict = match request.send().await {
+        Ok(response) => {
+            let outcome = response
+                .headers()
+                .get("supahook-outcome")
+                .and_then(|v| v.to_str().ok());
+            Verdict::of(response.status().as_u16(), outcome)
+        }
+        Err(error) => {
+            tracing::warn!(hook = %event.hook, error = %error, "delivery failed");
+            Verdict::Error
+        }
+    };
+    (verdict, started.elapsed())
+}
+
+fn report(t: &Tally, seconds: f64) -> String {
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    format!(
+        "sent        {}\naccepted    {}\nduplicates  {}\nstale       {}\nrejected    {}\nerrors      {}\n\
+         throughput  {:.0} requests/s over {seconds:.2} s\nlatency     p50 {:.1} ms, p99 {:.1} ms\n",
+        t.sent,
+        t.accepted,
+        t.duplicates,
+        t.stale,
+        t.rejected,
+        t.errors,
+        t.sent as f64 / seconds.max(f64::EPSILON),
+        ms(t.percentile(50.0)),
+        ms(t.percentile(99.0)),
+    )
+}

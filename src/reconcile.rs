@@ -1,0 +1,148 @@
+//! Repairs the mirror from `auth.users` itself, for the events pg_net dropped.
+//!
+//! Every row goes through the same use-case as a webhook, so reconciling an
+//! up-to-date mirror changes nothing.
+
+use crate::events::{DeleteMode, UserChange};
+use crate::mirror::Outcome;
+use crate::source::{AuthUsersSource, SourceError};
+use crate::storage::StorageError;
+use crate::sync::Sync;
+use chrono::DateTime;
+use futures_util::StreamExt;
+use std::collections::HashSet;
+use uuid::Uuid;
+
+/// Rows read from the source per query.
+pub const PAGE_SIZE: usize = 1000;
+
+/// How a reconciliation runs.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// Report what would change, write nothing.
+    pub dry_run: bool,
+    /// Mark deleted the mirror users that no longer exist upstream.
+    pub prune: bool,
+    /// Rows applied at once.
+    pub concurrency: usize,
+}
+
+/// What a reconciliation found and did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Rows read from `auth.users`.
+    pub read: u64,
+    /// Users the mirror did not have.
+    pub created: u64,
+    /// Users whose mirrored columns changed.
+    pub updated: u64,
+    /// Users already up to date.
+    pub unchanged: u64,
+    /// Rows older than what the mirror holds (a webhook was faster); not applied.
+    pub stale: u64,
+    /// Mirror users that no longer exist upstream.
+    pub deleted_upstream: u64,
+    /// Of those, how many were marked deleted (only with `prune`).
+    pub pruned: u64,
+    /// Rows that could not be used (for example no `updated_at` and no `created_at`).
+    pub skipped: u64,
+}
+
+/// A reconciliation failed part-way.
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    /// Reading the source failed.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    /// Writing the mirror failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+impl Summary {
+    fn count(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Created => self.created += 1,
+            Outcome::Updated | Outcome::Deleted => self.updated += 1,
+            Outcome::Unchanged | Outcome::Duplicate => self.unchanged += 1,
+            Outcome::Stale => self.stale += 1,
+            Outcome::Skipped => self.skipped += 1,
+        }
+    }
+}
+
+/// Applies every row of `auth.users` to the mirror; `progress` is called with the
+/// number of rows done after each page.
+pub async fn run(
+    source: &mut AuthUsersSource,
+    sync: &Sync,
+    options: Options,
+    progress: impl Fn(u64),
+) -> Result<Summary, ReconcileError> {
+    let mut summary = Summary::default();
+    let mut upstream: HashSet<Uuid> = HashSet::new();
+    let mut after = None;
+    loop {
+        let page = source.page(after, PAGE_SIZE).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        summary.read += page.len() as u64;
+        upstream.extend(page.iter().map(|row| row.id));
+        let changes: Vec<Option<UserChange>> = page
+            .iter()
+            .map(|row| row.record().ok().map(|r| UserChange::Upsert(Box::new(r))))
+            .collect();
+        let outcomes: Vec<Result<Outcome, StorageError>> =
+            futures_util::stream::iter(changes.iter())
+                .map(|change| async move {
+                    match change {
+                        Some(change) => sync.reconcile(change, options.dry_run).await,
+                        None => Ok(Outcome::Skipped),
+                    }
+                })
+                .buffer_unordered(options.concurrency.max(1))
+                .collect()
+                .await;
+        for outcome in outcomes {
+            summary.count(outcome?);
+        }
+        progress(summary.read);
+    }
+    prune(source, sync, &upstream, options, &mut summary).await?;
+    Ok(summary)
+}
+
+/// Finds mirror users missing upstream. Each candidate is looked up once more, so a
+/// user created upstream after its page was read is not taken for a deleted one.
+async fn prune(
+    source: &mut AuthUsersSource,
+    sync: &Sync,
+    upstream: &HashSet<Uuid>,
+    options: Options,
+    summary: &mut Summary,
+) -> Result<(), ReconcileError> {
+    let mut after = None;
+    loop {
+        let ids = sync.storage().live_user_ids(after, PAGE_SIZE).await?;
+        let Some(last) = ids.last() else {
+            return Ok(());
+        };
+        after = Some(*last);
+        for id in ids.into_iter().filter(|id| !upstream.contains(id)) {
+            if source.contains(id).await? {
+                continue;
+            }
+            summary.deleted_upstream += 1;
+            if options.prune {
+                let change = UserChange::Delete {
+                    id,
+                    version: DateTime::UNIX_EPOCH,
+                    mode: DeleteMode::Soft,
+                };
+                if sync.reconcile(&change, options.dry_run).await? == Outcome::Deleted {
+                    summary.pruned += 1;
+                }
+            }
+        }
+    }
+}

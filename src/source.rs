@@ -1,0 +1,128 @@
+//! Reads `auth.users` from the Supabase database, page by page, for `reconcile`.
+//!
+//! Only the mirrored columns are selected; the password hash and tokens never
+//! leave the source database.
+
+use crate::events::AuthUserRow;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use serde_json::Value;
+use uuid::Uuid;
+
+mod schema {
+    diesel::table! {
+        auth.users (id) {
+            id -> Uuid,
+            email -> Nullable<Text>,
+            phone -> Nullable<Text>,
+            raw_user_meta_data -> Nullable<Jsonb>,
+            raw_app_meta_data -> Nullable<Jsonb>,
+            is_anonymous -> Bool,
+            email_confirmed_at -> Nullable<Timestamptz>,
+            phone_confirmed_at -> Nullable<Timestamptz>,
+            last_sign_in_at -> Nullable<Timestamptz>,
+            created_at -> Nullable<Timestamptz>,
+            updated_at -> Nullable<Timestamptz>,
+            deleted_at -> Nullable<Timestamptz>,
+        }
+    }
+}
+
+use schema::users;
+
+/// The source database could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// No connection could be made.
+    #[error("cannot connect to the source database: {0}")]
+    Connect(#[from] diesel::ConnectionError),
+    /// A query failed (for example: no `auth.users` table).
+    #[error("cannot read auth.users from the source database: {0}")]
+    Query(#[from] diesel::result::Error),
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
+struct SourceRow {
+    id: Uuid,
+    email: Option<String>,
+    phone: Option<String>,
+    raw_user_meta_data: Option<Value>,
+    raw_app_meta_data: Option<Value>,
+    is_anonymous: bool,
+    email_confirmed_at: Option<DateTime<Utc>>,
+    phone_confirmed_at: Option<DateTime<Utc>>,
+    last_sign_in_at: Option<DateTime<Utc>>,
+    created_at: Option<DateTime<Utc>>,
+    updated_at: Option<DateTime<Utc>>,
+    deleted_at: Option<DateTime<Utc>>,
+}
+
+impl From<SourceRow> for AuthUserRow {
+    fn from(r: SourceRow) -> Self {
+        Self {
+            id: r.id,
+            email: r.email,
+            phone: r.phone,
+            raw_user_meta_data: r.raw_user_meta_data,
+            raw_app_meta_data: r.raw_app_meta_data,
+            is_anonymous: Some(r.is_anonymous),
+            email_confirmed_at: r.email_confirmed_at,
+            phone_confirmed_at: r.phone_confirmed_at,
+            last_sign_in_at: r.last_sign_in_at,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            deleted_at: r.deleted_at,
+        }
+    }
+}
+
+/// A connection to the Supabase database.
+pub struct AuthUsersSource {
+    conn: AsyncPgConnection,
+}
+
+impl AuthUsersSource {
+    /// Connects to the source database.
+    pub async fn connect(url: &str) -> Result<Self, SourceError> {
+        Ok(Self {
+            conn: AsyncPgConnection::establish(url).await?,
+        })
+    }
+
+    /// How many rows `auth.users` holds.
+    pub async fn count(&mut self) -> Result<u64, SourceError> {
+        let n: i64 = users::table.count().get_result(&mut self.conn).await?;
+        Ok(n.max(0) as u64)
+    }
+
+    /// Whether a user with this id exists upstream.
+    pub async fn contains(&mut self, id: Uuid) -> Result<bool, SourceError> {
+        let found: Option<Uuid> = users::table
+            .find(id)
+            .select(users::id)
+            .first(&mut self.conn)
+            .await
+            .optional()?;
+        Ok(found.is_some())
+    }
+
+    /// Up to `limit` rows with an id greater than `after`, in id order.
+    pub async fn page(
+        &mut self,
+        after: Option<Uuid>,
+        limit: usize,
+    ) -> Result<Vec<AuthUserRow>, SourceError> {
+        let mut query = users::table
+            .select(SourceRow::as_select())
+            .order(users::id)
+            .limit(limit as i64)
+            .into_boxed();
+        if let Some(after) = after {
+            query = query.filter(users::id.gt(after));
+        }
+        let rows: Vec<SourceRow> = query.load(&mut self.conn).await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+}

@@ -1,0 +1,181 @@
+//! `reconcile` against a stand-in auth.users: it mirrors everything, changes
+//! nothing the second time, repairs drift, and prunes only when asked.
+
+mod support;
+#[path = "support/upstream.rs"]
+mod upstream;
+
+use std::time::Instant;
+use supahook::reconcile::{self, Options, Summary};
+use supahook::source::AuthUsersSource;
+use supahook::storage::Storage;
+use supahook::sync::Sync;
+use support::{TestApp, TestDb, fixture};
+
+const OPTIONS: Options = Options {
+    dry_run: false,
+    prune: false,
+    concurrency: 8,
+};
+
+async fn mirror(db: &TestDb) -> Sync {
+    let storage = Storage::open(&db.url, 8).unwrap();
+    storage.migrate().await.unwrap();
+    Sync::new(storage)
+}
+
+async fn reconcile_once(source: &TestDb, sync: &Sync, options: Options) -> Summary {
+    let mut reader = AuthUsersSource::connect(&source.url).await.unwrap();
+    reconcile::run(&mut reader, sync, options, |_| {})
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ten_thousand_users_are_mirrored_and_a_second_run_finds_them_unchanged() {
+    let source = upstream::supabase_db(false).await;
+    upstream::insert_users(&source, 1, 10_000).await;
+    let target = TestDb::create().await;
+    let sync = mirror(&target).await;
+
+    let started = Instant::now();
+    let first = reconcile_once(&source, &sync, OPTIONS).await;
+    let first_seconds = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    let second = reconcile_once(&source, &sync, OPTIONS).await;
+    eprintln!(
+        "reconcile of 10000 users: first run {first_seconds:.2} s, second run {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    assert_eq!(
+        first,
+        Summary {
+            read: 10_000,
+            created: 10_000,
+            ..Summary::default()
+        }
+    );
+    assert_eq!(
+        second,
+        Summary {
+            read: 10_000,
+            unchanged: 10_000,
+            ..Summary::default()
+        }
+    );
+    assert_eq!(target.counts().await[..2], [10_000, 10_000]);
+    let id = upstream::user_id(&source, 4242).await;
+    let user = target.user(&id).await.unwrap().user;
+    assert_eq!(user.email.as_deref(), Some("user4242@example.com"));
+    assert_eq!(user.first_name.as_deref(), Some("User"));
+    assert_eq!(user.last_name.as_deref(), Some("4242"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dry_run_reports_and_writes_nothing() {
+    let source = upstream::supabase_db(false).await;
+    upstream::insert_users(&source, 1, 50).await;
+    let target = TestDb::create().await;
+    let sync = mirror(&target).await;
+
+    let summary = reconcile_once(
+        &source,
+        &sync,
+        Options {
+            dry_run: true,
+            ..OPTIONS
+        },
+    )
+    .await;
+
+    assert_eq!(summary.created, 50);
+    assert_eq!(target.counts().await, [0, 0, 0]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn drift_is_repaired_and_a_newer_mirror_row_is_left_alone() {
+    let source = upstream::supabase_db(false).await;
+    upstream::insert_users(&source, 1, 3).await;
+    let target = TestDb::create().await;
+    let sync = mirror(&target).await;
+    reconcile_once(&source, &sync, OPTIONS).await;
+    let changed = upstream::user_id(&source, 1).await;
+    let raced = upstream::user_id(&source, 2).await;
+    // A change pg_net never delivered:
+    source
+        .execute(&format!(
+            "UPDATE auth.users SET email = 'renamed@example.com', updated_at = '2026-06-01T00:00:00Z' WHERE id = '{changed}'"
+        ))
+        .await;
+    // A row the mirror already knows a newer version of (a webhook was faster):
+    target
+        .execute(&format!(
+            "UPDATE users SET source_updated_at = '2027-01-01 00:00:00+00:00' WHERE id = '{raced}'"
+        ))
+        .await;
+
+    let summary = reconcile_once(&source, &sync, OPTIONS).await;
+
+    assert_eq!(
+        (summary.updated, summary.stale, summary.unchanged),
+        (1, 1, 1)
+    );
+    let user = target.user(&changed).await.unwrap().user;
+    assert_eq!(user.email.as_deref(), Some("renamed@example.com"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn users_missing_upstream_are_reported_and_pruned_only_when_asked() {
+    let source = upstream::supabase_db(false).await;
+    upstream::insert_users(&source, 1, 5).await;
+    let app = TestApp::spawn().await;
+    app.deliver(
+        "/hooks/custom-access-token",
+        &fixture("custom-access-token.json"),
+    )
+    .await;
+    let sync = mirror(&app.db).await;
+    let gone = "3f1c2b7e-8d4a-4c6e-9b1f-2a7d5e9c0b14";
+
+    let report = reconcile_once(&source, &sync, OPTIONS).await;
+    assert_eq!((report.deleted_upstream, report.pruned), (1, 0));
+    assert!(app.db.user(gone).await.unwrap().user.deleted_at.is_none());
+
+    let pruning = Options {
+        prune: true,
+        ..OPTIONS
+    };
+    let pruned = reconcile_once(&source, &sync, pruning).await;
+    assert_eq!((pruned.deleted_upstream, pruned.pruned), (1, 1));
+    let user = app.db.user(gone).await.unwrap().user;
+    assert!(user.deleted_at.is_some());
+    assert_eq!(user.email.as_deref(), Some("ada.lovelace@example.com"));
+
+    let again = reconcile_once(&source, &sync, pruning).await;
+    assert_eq!((again.deleted_upstream, again.unchanged), (0, 5));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_cli_prints_a_summary() {
+    let source = upstream::supabase_db(false).await;
+    upstream::insert_users(&source, 1, 25).await;
+    let target = TestDb::create().await;
+
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_supahook"))
+        .args(["reconcile", "--source-url", &source.url])
+        .env("DATABASE_URL", &target.url)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run supahook reconcile");
+
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("reconciled 25 users"), "{stdout}");
+    assert!(stdout.contains("created           25"), "{stdout}");
+    assert_eq!(target.counts().await[0], 25);
+}
