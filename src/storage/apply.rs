@@ -30,7 +30,8 @@ pub struct LedgerEntry<'a> {
 /// Row operations inside one open transaction.
 pub trait MirrorTx: Send {
     /// Inserts the ledger row with outcome `pending`; `false` when the key exists.
-    /// Blocks while a concurrent transaction holds the same key.
+    /// A concurrent transaction claiming the same key waits until this one ends
+    /// (PostgreSQL: the primary key's row lock; SQLite: the single write lock).
     fn claim(
         &mut self,
         entry: LedgerEntry<'_>,

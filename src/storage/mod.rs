@@ -201,3 +201,52 @@ fn url_scheme(url: &str) -> Option<&str> {
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
     (valid && scheme.len() > 1).then_some(scheme)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_url_scheme_is_told_apart_from_a_file_path() {
+        assert_eq!(url_scheme("mysql://db/x"), Some("mysql"));
+        assert_eq!(url_scheme("postgresql+ssl://db"), Some("postgresql+ssl"));
+        assert_eq!(url_scheme("./data/supahook.db"), None);
+        assert_eq!(url_scheme("/var/lib/supahook.db"), None);
+        assert_eq!(
+            url_scheme("C:/data/supahook.db"),
+            None,
+            "a drive letter is not a scheme"
+        );
+    }
+
+    #[test]
+    fn an_unsupported_database_url_is_refused_naming_the_setting() {
+        let Err(error) = Storage::open("mysql://root@localhost/app", 4) else {
+            panic!("a mysql URL was accepted");
+        };
+        let message = error.to_string();
+        assert!(
+            message.contains("DATABASE_URL") && message.contains("mysql"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn postgres_and_sqlite_urls_pick_their_backend() {
+        let dir = std::env::temp_dir().join(format!("supahook-open-{}", Uuid::new_v4().simple()));
+        let file = dir.join("nested/mirror.db");
+
+        let pg = Storage::open("postgres://postgres@127.0.0.1:5432/app", 4).unwrap();
+        let sqlite_url = Storage::open(&format!("sqlite://{}", file.display()), 4).unwrap();
+        let plain_path = Storage::open(file.to_str().unwrap(), 4).unwrap();
+
+        assert!(matches!(pg, Storage::Postgres(_)));
+        assert!(matches!(sqlite_url, Storage::Sqlite(_)));
+        assert!(matches!(plain_path, Storage::Sqlite(_)));
+        assert!(
+            file.parent().unwrap().is_dir(),
+            "the parent directory is created"
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
