@@ -9,12 +9,13 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use std::borrow::Cow;
 use std::fmt;
+use std::time::Duration;
 
 type HmacSha256 = Hmac<Sha256>;
 
 /// How far a `webhook-timestamp` may be from our clock, in either direction.
 /// Every official Standard Webhooks library uses five minutes.
-pub const TOLERANCE_SECONDS: i64 = 300;
+pub const TOLERANCE: Duration = Duration::from_secs(300);
 
 /// Why a delivery's signature was not accepted.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -23,10 +24,8 @@ pub enum SignatureError {
     MissingHeader(&'static str),
     #[error("the webhook-timestamp header is not a Unix time in seconds")]
     BadTimestamp,
-    #[error(
-        "the webhook-timestamp is more than {TOLERANCE_SECONDS} seconds away from the server clock"
-    )]
-    TimestampOutOfTolerance,
+    #[error("the webhook-timestamp is too far from the server clock ({0} s allowed either way)")]
+    TimestampOutOfTolerance(u64),
     #[error("no signature in the webhook-signature header matches any configured secret")]
     NoMatch,
     #[error("the bearer token is not valid")]
@@ -147,12 +146,24 @@ impl Verifier {
         Self { keys }
     }
 
-    /// Verifies `body` against the headers at the time `now` (Unix seconds).
+    /// Verifies `body` against the headers at the time `now` (Unix seconds), with the
+    /// standard tolerance of [`TOLERANCE`] either way.
     pub fn verify<'a>(
         &self,
         headers: SignedHeaders<'a>,
         body: &'a [u8],
         now: i64,
+    ) -> Result<VerifiedBody<'a>, SignatureError> {
+        self.verify_within(headers, body, now, TOLERANCE)
+    }
+
+    /// Verifies `body` allowing the timestamp to be up to `tolerance` away from `now`.
+    pub fn verify_within<'a>(
+        &self,
+        headers: SignedHeaders<'a>,
+        body: &'a [u8],
+        now: i64,
+        tolerance: Duration,
     ) -> Result<VerifiedBody<'a>, SignatureError> {
         let id = headers
             .id
@@ -168,8 +179,8 @@ impl Verifier {
             .trim()
             .parse()
             .map_err(|_| SignatureError::BadTimestamp)?;
-        if (now - sent_at).abs() > TOLERANCE_SECONDS {
-            return Err(SignatureError::TimestampOutOfTolerance);
+        if now.abs_diff(sent_at) > tolerance.as_secs() {
+            return Err(SignatureError::TimestampOutOfTolerance(tolerance.as_secs()));
         }
 
         let candidates: Vec<Vec<u8>> = v1_signatures(signature)

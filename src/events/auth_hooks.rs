@@ -124,6 +124,17 @@ pub struct AfterUserCreatedInput {
     pub user: AuthUser,
 }
 
+/// A hook configured with the wrong URI would be applied with the wrong rules (an
+/// OAuth sign-up's temporary id mirrored as real, say), so the name must match.
+fn expect_name(metadata: Option<&HookMetadata>, expected: &str) -> Result<(), ParseError> {
+    match metadata.and_then(|m| m.name.as_deref()) {
+        Some(name) if name != expected => Err(ParseError::Shape(format!(
+            "metadata.name: this endpoint takes the `{expected}` hook, not `{name}`; check the hook's URI"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 fn idempotency_key(metadata: Option<&HookMetadata>, webhook_id: &str) -> String {
     metadata.map_or_else(|| webhook_id.to_owned(), |m| m.uuid.to_string())
 }
@@ -196,6 +207,7 @@ impl AuthUser {
 impl CustomAccessTokenInput {
     /// The mirror change: the user as the token's claims describe it, versioned by `iat`.
     pub fn delivery(&self, webhook_id: &str) -> Result<Delivery, ParseError> {
+        expect_name(self.metadata.as_ref(), "customize-access-token")?;
         let version = DateTime::from_timestamp(self.claims.iat, 0)
             .ok_or_else(|| ParseError::Shape("claims.iat is not a valid Unix time".into()))?;
         let c = &self.claims;
@@ -219,18 +231,19 @@ impl CustomAccessTokenInput {
 
 impl BeforeUserCreatedInput {
     /// The mirror change: the new user when its id is final, otherwise nothing.
-    pub fn delivery(&self, webhook_id: &str) -> Delivery {
+    pub fn delivery(&self, webhook_id: &str) -> Result<Delivery, ParseError> {
+        expect_name(Some(&self.metadata), "before-user-created")?;
         let change = if self.user.has_final_id() {
             UserChange::Upsert(Box::new(self.user.record(self.metadata.time)))
         } else {
             UserChange::Skip("the id of an external-provider sign-up is temporary")
         };
-        Delivery {
+        Ok(Delivery {
             hook: HookKind::BeforeUserCreated,
             idempotency_key: self.metadata.uuid.to_string(),
             webhook_id: webhook_id.to_owned(),
             change,
-        }
+        })
     }
 
     /// The email the sign-up policy is checked against, if any.
@@ -241,17 +254,18 @@ impl BeforeUserCreatedInput {
 
 impl AfterUserCreatedInput {
     /// The mirror change: the committed user, versioned by its `updated_at`.
-    pub fn delivery(&self, webhook_id: &str) -> Delivery {
+    pub fn delivery(&self, webhook_id: &str) -> Result<Delivery, ParseError> {
+        expect_name(Some(&self.metadata), "after-user-created")?;
         let version = self
             .user
             .updated_at
             .filter(is_real)
             .unwrap_or(self.metadata.time);
-        Delivery {
+        Ok(Delivery {
             hook: HookKind::AfterUserCreated,
             idempotency_key: self.metadata.uuid.to_string(),
             webhook_id: webhook_id.to_owned(),
             change: UserChange::Upsert(Box::new(self.user.record(version))),
-        }
+        })
     }
 }

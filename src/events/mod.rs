@@ -151,6 +151,17 @@ pub enum ParseError {
     Shape(String),
 }
 
+impl ParseError {
+    /// Where in the body the problem is (`claims.iat`), without the offending value,
+    /// so it can be logged; `body` for a syntax error.
+    pub fn field(&self) -> &str {
+        match self {
+            Self::Syntax(_) => "body",
+            Self::Shape(message) => message.split_once(": ").map_or("body", |(field, _)| field),
+        }
+    }
+}
+
 /// Parses a verified body into `T`, keeping the JSON value as well.
 /// A shape error names the path of the offending field, such as `claims.iat`.
 pub fn parse<T: DeserializeOwned>(body: &VerifiedBody<'_>) -> Result<(T, Value), ParseError> {

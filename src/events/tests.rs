@@ -63,7 +63,7 @@ fn an_email_sign_up_before_creation_upserts_the_user_named_from_full_name() {
     let body = fixture("before-user-created.json");
     let input = parse_as::<BeforeUserCreatedInput>(&body).unwrap();
 
-    let delivery = input.delivery("wh_1");
+    let delivery = input.delivery("wh_1").unwrap();
 
     assert_eq!(delivery.hook, HookKind::BeforeUserCreated);
     assert_eq!(delivery.idempotency_key, input.metadata.uuid.to_string());
@@ -80,7 +80,7 @@ fn an_oauth_sign_up_before_creation_is_skipped_because_its_id_is_temporary() {
     let body = fixture("before-user-created-oauth.json");
     let input = parse_as::<BeforeUserCreatedInput>(&body).unwrap();
 
-    let delivery = input.delivery("wh_1");
+    let delivery = input.delivery("wh_1").unwrap();
 
     assert!(matches!(delivery.change, UserChange::Skip(_)));
     assert_eq!(delivery.change.user_id(), None);
@@ -91,7 +91,7 @@ fn an_after_user_created_call_is_versioned_by_the_users_updated_at() {
     let body = fixture("after-user-created.json");
     let input = parse_as::<AfterUserCreatedInput>(&body).unwrap();
 
-    let delivery = input.delivery("wh_1");
+    let delivery = input.delivery("wh_1").unwrap();
 
     assert_eq!(delivery.hook, HookKind::AfterUserCreated);
     assert_eq!(delivery.idempotency_key, input.metadata.uuid.to_string());
@@ -246,4 +246,25 @@ fn non_empty_turns_blank_text_into_none_and_trims_the_rest() {
     assert_eq!(non_empty(Some("  ")), None);
     assert_eq!(non_empty(None), None);
     assert_eq!(non_empty(Some(" 4155 ")).as_deref(), Some("4155"));
+}
+
+#[test]
+fn a_hook_sent_to_the_wrong_endpoint_is_a_shape_error_naming_metadata_name() {
+    let input =
+        parse_as::<AfterUserCreatedInput>(fixture("before-user-created-oauth.json")).unwrap();
+
+    let error = input.delivery("wh_1").unwrap_err();
+
+    assert_shape_error_naming(&error, "metadata.name");
+}
+
+#[test]
+fn the_field_of_a_shape_error_is_its_path_without_the_value() {
+    let mut body = custom_access_token_json();
+    body["claims"]["email"] = json!(42);
+
+    let error = parse_as::<CustomAccessTokenInput>(body.to_string()).unwrap_err();
+
+    assert_eq!(error.field(), "claims.email");
+    assert_eq!(ParseError::Syntax("x".into()).field(), "body");
 }

@@ -129,7 +129,8 @@ impl From<SignatureError> for ErrorResponse {
 
 impl From<ParseError> for ErrorResponse {
     fn from(error: ParseError) -> Self {
-        tracing::warn!(reason = %error, "delivery rejected: payload");
+        // The field's path only: a shape error's message can quote the value (an email).
+        tracing::warn!(field = error.field(), "delivery rejected: payload");
         match error {
             ParseError::Syntax(_) => Self::BadRequest(ErrorBody::new(
                 StatusCode::BAD_REQUEST,

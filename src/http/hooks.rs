@@ -8,13 +8,14 @@ use super::{ApiTags, AppState, ErrorResponse};
 use crate::events::{
     self, AfterUserCreatedInput, AuthUsersChange, BeforeUserCreatedInput, CustomAccessTokenInput,
 };
-use crate::signature::{SignatureError, SignedHeaders, VerifiedBody, verify_bearer};
+use crate::signature::{SignatureError, SignedHeaders, TOLERANCE, VerifiedBody, verify_bearer};
 use poem::web::Data;
 use poem_openapi::param::Header;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde_json::Value;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// The Auth Hook endpoints.
 pub struct HooksApi;
@@ -70,21 +71,28 @@ pub enum HookAnswerResponse {
     ),
 }
 
+/// How old a signed Database Webhook may be. `pg_net` sends after commit from a
+/// background worker and never retries, so a busy database can send minutes late;
+/// replays stay harmless because each `webhook-id` applies once and older rows are stale.
+const DB_WEBHOOK_TOLERANCE: Duration = Duration::from_secs(3600);
+
 fn verify<'a>(
     state: &AppState,
     id: &'a Header<Option<String>>,
     timestamp: &'a Header<Option<String>>,
     signature: &'a Header<Option<String>>,
     body: &'a [u8],
+    tolerance: Duration,
 ) -> Result<VerifiedBody<'a>, ErrorResponse> {
     let headers = SignedHeaders {
         id: id.0.as_deref(),
         timestamp: timestamp.0.as_deref(),
         signature: signature.0.as_deref(),
     };
+    let now = chrono::Utc::now().timestamp();
     Ok(state
         .verifier
-        .verify(headers, body, chrono::Utc::now().timestamp())?)
+        .verify_within(headers, body, now, tolerance)?)
 }
 
 #[OpenApi(tag = "ApiTags::AuthHooks")]
@@ -120,6 +128,7 @@ impl HooksApi {
             &webhook_timestamp,
             &webhook_signature,
             &body.bytes,
+            TOLERANCE,
         )?;
         let (input, mut raw) = events::parse::<CustomAccessTokenInput>(&verified)?;
         let delivery = input.delivery(&verified.webhook_id)?;
@@ -163,6 +172,7 @@ impl HooksApi {
             &webhook_timestamp,
             &webhook_signature,
             &body.bytes,
+            TOLERANCE,
         )?;
         let (input, _) = events::parse::<BeforeUserCreatedInput>(&verified)?;
         if let Err(refusal) = state.policy.check(input.email().as_deref()) {
@@ -182,7 +192,7 @@ impl HooksApi {
         }
         let outcome = state
             .sync
-            .apply(&input.delivery(&verified.webhook_id))
+            .apply(&input.delivery(&verified.webhook_id)?)
             .await?;
         Ok(HookAnswerResponse::Ok(
             Json(HookAnswer::default()),
@@ -220,11 +230,12 @@ impl HooksApi {
             &webhook_timestamp,
             &webhook_signature,
             &body.bytes,
+            TOLERANCE,
         )?;
         let (input, _) = events::parse::<AfterUserCreatedInput>(&verified)?;
         let outcome = state
             .sync
-            .apply(&input.delivery(&verified.webhook_id))
+            .apply(&input.delivery(&verified.webhook_id)?)
             .await?;
         Ok(HookAnswerResponse::Ok(
             Json(HookAnswer::default()),
@@ -279,6 +290,7 @@ impl HooksApi {
                 &webhook_timestamp,
                 &webhook_signature,
                 &body.bytes,
+                DB_WEBHOOK_TOLERANCE,
             )?,
         };
         let (input, _) = events::parse::<AuthUsersChange>(&verified)?;

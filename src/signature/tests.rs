@@ -112,10 +112,28 @@ fn a_timestamp_past_the_tolerance_is_rejected_both_ways() {
     let verifier = verifier_for(&v);
     for now in [ts + 301, ts - 301] {
         let err = verifier.verify(headers(&v), body, now).unwrap_err();
-        assert_eq!(err, SignatureError::TimestampOutOfTolerance);
+        assert_eq!(err, SignatureError::TimestampOutOfTolerance(300));
     }
     assert!(verifier.verify(headers(&v), body, ts + 300).is_ok());
     assert!(verifier.verify(headers(&v), body, ts - 300).is_ok());
+}
+
+#[test]
+fn an_extreme_timestamp_is_rejected_without_overflow() {
+    let v = vector("single-secret-before-user-created");
+    let body = v["body"].as_str().unwrap().as_bytes();
+    let now = v["verify_with_now"].as_i64().unwrap();
+    for extreme in [i64::MIN, i64::MAX, -1] {
+        let text = extreme.to_string();
+        let mut h = headers(&v);
+        h.timestamp = Some(&text);
+        let err = verifier_for(&v).verify(h, body, now).unwrap_err();
+        assert_eq!(
+            err,
+            SignatureError::TimestampOutOfTolerance(300),
+            "{extreme}"
+        );
+    }
 }
 
 #[test]
