@@ -43,8 +43,12 @@ pub struct MirrorUser {
     pub is_onboarded: bool,
     /// When Supabase created the user, when known.
     pub auth_created_at: Option<DateTime<Utc>>,
-    /// The source time of the newest event applied.
+    /// The source time of the newest event applied to the identity columns
+    /// (email, phone, names, metadata); older events do not change them.
     pub source_updated_at: DateTime<Utc>,
+    /// The source time of the newest full snapshot of the `auth.users` row applied to
+    /// the confirmation, sign-in, creation and delete times; `None` until one arrives.
+    pub activity_updated_at: Option<DateTime<Utc>>,
     /// When the user was deleted upstream.
     pub deleted_at: Option<DateTime<Utc>>,
     /// When the mirror row was created.
@@ -122,9 +126,14 @@ impl Outcome {
 pub enum Plan {
     /// Replace the stored user with this one.
     Update(Box<MirrorUser>),
-    /// Nothing mirrored changed, but the event is newer: move `source_updated_at` forward
+    /// Nothing mirrored changed, but the event is newer: move the versions forward
     /// so an older event arriving later is still recognised as stale.
-    Touch(DateTime<Utc>),
+    Touch {
+        /// The new identity version.
+        source_updated_at: DateTime<Utc>,
+        /// The new snapshot version.
+        activity_updated_at: Option<DateTime<Utc>>,
+    },
     /// The event is no newer and changes nothing.
     Unchanged,
     /// The event is older than what is stored; applying it would lose newer data.
@@ -133,24 +142,52 @@ pub enum Plan {
 
 /// Decides how `incoming` changes `stored`.
 ///
-/// Ordering rule: an event whose version is older than the stored `source_updated_at`
-/// is stale. A deleted user stays deleted: nothing brings it back.
+/// Ordering rule: an event changes only the parts it is newer for (see [`Freshness`]);
+/// one newer for none of them is stale. A deleted user stays deleted.
 pub fn plan(stored: &MirrorUser, incoming: &UserRecord, now: DateTime<Utc>) -> Plan {
-    if incoming.version < stored.source_updated_at {
+    let fresh = Freshness::of(stored, incoming);
+    if !fresh.identity && !fresh.activity {
         return Plan::Stale;
     }
     if stored.deleted_at.is_some() {
         return Plan::Unchanged;
     }
-    let next = merge(stored, incoming, now);
-    if same_content(&next, stored) {
-        if incoming.version > stored.source_updated_at {
-            Plan::Touch(incoming.version)
-        } else {
-            Plan::Unchanged
+    let next = merge(stored, incoming, fresh, now);
+    if !same_content(&next, stored) {
+        return Plan::Update(Box::new(next));
+    }
+    if (next.source_updated_at, next.activity_updated_at)
+        != (stored.source_updated_at, stored.activity_updated_at)
+    {
+        return Plan::Touch {
+            source_updated_at: next.source_updated_at,
+            activity_updated_at: next.activity_updated_at,
+        };
+    }
+    Plan::Unchanged
+}
+
+/// Which parts of the stored user an event is new enough to change.
+///
+/// Two versions, because sources see different parts of a user: token claims carry
+/// the identity (email, phone, metadata) but not confirmation, sign-in or delete
+/// times, which only full snapshots of the `auth.users` row carry. A token issued
+/// after a row change must not make that change stale: its confirmation still applies.
+#[derive(Debug, Clone, Copy)]
+struct Freshness {
+    identity: bool,
+    activity: bool,
+}
+
+impl Freshness {
+    fn of(stored: &MirrorUser, incoming: &UserRecord) -> Self {
+        Self {
+            identity: incoming.version >= stored.source_updated_at,
+            activity: incoming.activity.is_some()
+                && stored
+                    .activity_updated_at
+                    .is_none_or(|v| incoming.version >= v),
         }
-    } else {
-        Plan::Update(Box::new(next))
     }
 }
 
@@ -174,57 +211,67 @@ pub fn new_user(incoming: &UserRecord, now: DateTime<Utc>) -> MirrorUser {
         is_onboarded: false,
         auth_created_at: None,
         source_updated_at: incoming.version,
+        activity_updated_at: None,
         deleted_at: None,
         created_at: now,
         updated_at: now,
     };
-    if incoming.deleted_at.is_some() {
-        // Soft delete replaces email and phone by hashes; never store those.
-        return MirrorUser {
-            deleted_at: incoming.deleted_at,
-            auth_created_at: incoming.auth_created_at,
-            ..blank
-        };
-    }
-    merge(&blank, incoming, now)
+    let fresh = Freshness {
+        identity: true,
+        activity: incoming.activity.is_some(),
+    };
+    merge(&blank, incoming, fresh, now)
 }
 
-fn merge(stored: &MirrorUser, incoming: &UserRecord, now: DateTime<Utc>) -> MirrorUser {
+fn merge(
+    stored: &MirrorUser,
+    incoming: &UserRecord,
+    fresh: Freshness,
+    now: DateTime<Utc>,
+) -> MirrorUser {
     let mut next = stored.clone();
-    next.source_updated_at = incoming.version;
     next.updated_at = now;
-    if incoming.deleted_at.is_some() {
-        // Keep the last real identity; Supabase overwrites it with hashes on soft delete.
-        next.deleted_at = incoming.deleted_at;
-        return next;
+    // Soft delete replaces email and phone by hashes and empties the metadata:
+    // keep the last real identity.
+    if fresh.identity && incoming.deleted_at.is_none() {
+        next.source_updated_at = incoming.version;
+        next.email = incoming.email.clone();
+        next.phone = incoming.phone.clone();
+        next.first_name = incoming.name.first.clone();
+        next.last_name = incoming.name.last.clone();
+        next.avatar_url = incoming.avatar_url.clone();
+        next.auth_provider = incoming.auth_provider.clone();
+        next.providers = incoming.providers.clone();
+        next.is_anonymous = incoming.is_anonymous;
+        next.user_metadata = incoming.user_metadata.clone();
+        next.app_metadata = incoming.app_metadata.clone();
+    } else if fresh.identity {
+        next.source_updated_at = incoming.version;
     }
-    next.email = incoming.email.clone();
-    next.phone = incoming.phone.clone();
-    next.first_name = incoming.name.first.clone();
-    next.last_name = incoming.name.last.clone();
-    next.avatar_url = incoming.avatar_url.clone();
-    next.auth_provider = incoming.auth_provider.clone();
-    next.providers = incoming.providers.clone();
-    next.is_anonymous = incoming.is_anonymous;
-    next.user_metadata = incoming.user_metadata.clone();
-    next.app_metadata = incoming.app_metadata.clone();
-    if let Some(activity) = &incoming.activity {
+    if let Some(activity) = incoming.activity.as_ref().filter(|_| fresh.activity) {
+        next.activity_updated_at = Some(incoming.version);
         next.email_confirmed_at = activity.email_confirmed_at;
         next.phone_confirmed_at = activity.phone_confirmed_at;
         next.last_sign_in_at = activity.last_sign_in_at;
-    }
-    if incoming.auth_created_at.is_some() {
-        next.auth_created_at = incoming.auth_created_at;
+        next.deleted_at = incoming.deleted_at;
+        if incoming.auth_created_at.is_some() {
+            next.auth_created_at = incoming.auth_created_at;
+        }
     }
     next
 }
 
 /// The stored user marked deleted at `now`. A delete is final whatever its version,
-/// so the version only ever moves forward.
+/// so the versions only ever move forward.
 pub fn mark_deleted(stored: &MirrorUser, version: DateTime<Utc>, now: DateTime<Utc>) -> MirrorUser {
     MirrorUser {
         deleted_at: Some(now),
         source_updated_at: stored.source_updated_at.max(version),
+        activity_updated_at: Some(
+            stored
+                .activity_updated_at
+                .map_or(version, |v| v.max(version)),
+        ),
         updated_at: now,
         ..stored.clone()
     }
@@ -234,6 +281,7 @@ pub fn mark_deleted(stored: &MirrorUser, version: DateTime<Utc>, now: DateTime<U
 fn same_content(a: &MirrorUser, b: &MirrorUser) -> bool {
     let bookkeeping = |u: &MirrorUser| MirrorUser {
         source_updated_at: DateTime::UNIX_EPOCH,
+        activity_updated_at: None,
         updated_at: DateTime::UNIX_EPOCH,
         ..u.clone()
     };

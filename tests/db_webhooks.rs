@@ -324,3 +324,31 @@ async fn an_insert_without_a_record_is_422_naming_it() {
     );
     assert_eq!(app.db.counts().await, [0, 0, 0]);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_late_row_change_still_confirms_the_email_after_a_newer_token() {
+    let app = TestApp::spawn().await;
+    deliver(&app, &fixture_json("db-insert-auth-users.json")).await;
+    // The token (iat 11:15) overtakes the row change that confirmed the email at 09:41.
+    let token = app
+        .deliver(
+            "/hooks/custom-access-token",
+            &fixture("custom-access-token.json"),
+        )
+        .await;
+    assert_eq!(outcome(&token), "updated");
+
+    let late = deliver(&app, &fixture_json("db-update-auth-users.json")).await;
+
+    assert_eq!(late, "updated");
+    let mirrored = user(&app, ADA).await.unwrap();
+    assert_eq!(
+        mirrored["email_confirmed_at"],
+        "2026-01-15T09:41:05.660127+00:00"
+    );
+    assert_eq!(
+        mirrored["user_metadata"]["email_verified"], true,
+        "the newer token's identity is kept"
+    );
+    assert_eq!(mirrored["source_updated_at"], "2026-01-15T11:15:00+00:00");
+}

@@ -111,7 +111,7 @@ async fn drift_is_repaired_and_a_newer_mirror_row_is_left_alone() {
     // A row the mirror already knows a newer version of (a webhook was faster):
     target
         .execute(&format!(
-            "UPDATE users SET source_updated_at = '2027-01-01 00:00:00+00:00' WHERE id = '{raced}'"
+            "UPDATE users SET source_updated_at = '2027-01-01 00:00:00+00:00', activity_updated_at = '2027-01-01 00:00:00+00:00' WHERE id = '{raced}'"
         ))
         .await;
 

@@ -121,11 +121,12 @@ pub struct UserRecord {
     pub user_metadata: Value,
     /// `app_metadata` as sent.
     pub app_metadata: Value,
-    /// Confirmation and sign-in times, when this source carries them.
+    /// Confirmation and sign-in times. Present only in full snapshots of the user
+    /// row (Database Webhooks, reconcile, the user-created hooks), never in token claims.
     pub activity: Option<Activity>,
     /// When Supabase created the user, when the source knows it.
     pub auth_created_at: Option<DateTime<Utc>>,
-    /// Set when the source says the user is (soft) deleted.
+    /// Set when the snapshot says the user is (soft) deleted.
     pub deleted_at: Option<DateTime<Utc>>,
 }
 

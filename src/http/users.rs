@@ -70,8 +70,11 @@ pub struct UserView {
     pub is_onboarded: bool,
     /// When Supabase created the user, when known.
     pub auth_created_at: Option<DateTime<Utc>>,
-    /// The source time of the newest event applied.
+    /// The source time of the newest event applied to the identity columns.
     pub source_updated_at: DateTime<Utc>,
+    /// The source time of the newest `auth.users` row snapshot applied to the
+    /// confirmation, sign-in and delete times.
+    pub activity_updated_at: Option<DateTime<Utc>>,
     /// When the user was deleted in Supabase.
     pub deleted_at: Option<DateTime<Utc>>,
     /// When supahook first mirrored the user.
@@ -113,6 +116,7 @@ impl From<StoredUser> for UserView {
             is_onboarded,
             auth_created_at,
             source_updated_at,
+            activity_updated_at,
             deleted_at,
             created_at,
             updated_at,
@@ -135,6 +139,7 @@ impl From<StoredUser> for UserView {
             is_onboarded,
             auth_created_at,
             source_updated_at,
+            activity_updated_at,
             deleted_at,
             created_at,
             updated_at,

@@ -64,6 +64,7 @@ fn stored() -> MirrorUser {
         is_onboarded: true,
         auth_created_at: Some(t("09:30:12.118347")),
         source_updated_at: t(STORED),
+        activity_updated_at: Some(t(STORED)),
         deleted_at: None,
         created_at: t(ROW_CREATED),
         updated_at: t(ROW_CREATED),
@@ -119,8 +120,64 @@ fn an_identical_event_of_the_same_version_changes_nothing() {
 fn a_newer_identical_event_only_moves_the_version_forward() {
     assert_eq!(
         plan(&stored(), &record(t(LATER)), t(NOW)),
-        Plan::Touch(t(LATER))
+        Plan::Touch {
+            source_updated_at: t(LATER),
+            activity_updated_at: Some(t(LATER)),
+        }
     );
+}
+
+/// Token claims: the identity only, no confirmation, sign-in or delete times.
+fn claims(version: DateTime<Utc>) -> UserRecord {
+    UserRecord {
+        activity: None,
+        auth_created_at: None,
+        ..record(version)
+    }
+}
+
+#[test]
+fn a_late_row_snapshot_still_applies_its_confirmation_after_a_newer_token() {
+    // A token at LATER moved the identity version on; the row change that
+    // confirmed the phone (at an earlier time) arrives afterwards.
+    let after_token = MirrorUser {
+        source_updated_at: t(LATER),
+        ..stored()
+    };
+    let mut late_row = record(t("10:30:00"));
+    late_row.email = Some("stale@example.com".into());
+    late_row.activity.as_mut().unwrap().phone_confirmed_at = Some(t("10:30:00"));
+
+    let next = updated(plan(&after_token, &late_row, t(NOW)));
+
+    assert_eq!(next.phone_confirmed_at, Some(t("10:30:00")));
+    assert_eq!(next.activity_updated_at, Some(t("10:30:00")));
+    assert_eq!(
+        next.email.as_deref(),
+        Some("ada.lovelace@example.com"),
+        "the newer token's identity stays"
+    );
+    assert_eq!(next.source_updated_at, t(LATER));
+}
+
+#[test]
+fn token_claims_never_advance_the_row_snapshot_version() {
+    let incoming = UserRecord {
+        email: Some("ada@analytical.example".into()),
+        ..claims(t(LATER))
+    };
+
+    let next = updated(plan(&stored(), &incoming, t(NOW)));
+
+    assert_eq!(next.source_updated_at, t(LATER));
+    assert_eq!(next.activity_updated_at, Some(t(STORED)));
+    assert_eq!(next.email_confirmed_at, stored().email_confirmed_at);
+}
+
+#[test]
+fn an_event_older_than_both_versions_is_stale_even_with_activity() {
+    assert_eq!(plan(&stored(), &record(t(EARLIER)), t(NOW)), Plan::Stale);
+    assert_eq!(plan(&stored(), &claims(t(EARLIER)), t(NOW)), Plan::Stale);
 }
 
 #[test]
@@ -182,6 +239,7 @@ fn a_new_user_takes_the_events_fields_and_is_not_onboarded() {
         MirrorUser {
             is_onboarded: false,
             source_updated_at: t(LATER),
+            activity_updated_at: Some(t(LATER)),
             created_at: t(NOW),
             updated_at: t(NOW),
             ..stored()

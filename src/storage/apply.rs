@@ -73,11 +73,12 @@ pub trait MirrorTx: Send {
     ) -> impl Future<Output = Result<(), StorageError>> + Send;
     /// Whether the user was deleted upstream.
     fn is_buried(&mut self, id: Uuid) -> impl Future<Output = Result<bool, StorageError>> + Send;
-    /// Moves `source_updated_at` forward and nothing else.
+    /// Moves the two versions forward and nothing else.
     fn touch_user(
         &mut self,
         id: Uuid,
-        version: DateTime<Utc>,
+        source_updated_at: DateTime<Utc>,
+        activity_updated_at: Option<DateTime<Utc>>,
     ) -> impl Future<Output = Result<(), StorageError>> + Send;
 }
 
@@ -167,8 +168,12 @@ async fn upsert<T: MirrorTx>(
             tx.update_user(&next).await?;
             Ok(Outcome::Updated)
         }
-        Plan::Touch(version) => {
-            tx.touch_user(stored.id, version).await?;
+        Plan::Touch {
+            source_updated_at,
+            activity_updated_at,
+        } => {
+            tx.touch_user(stored.id, source_updated_at, activity_updated_at)
+                .await?;
             Ok(Outcome::Unchanged)
         }
         Plan::Unchanged => Ok(Outcome::Unchanged),

@@ -217,9 +217,17 @@ impl MirrorTx for PgTx<'_> {
         Ok(found.is_some())
     }
 
-    async fn touch_user(&mut self, id: Uuid, version: DateTime<Utc>) -> Result<(), StorageError> {
+    async fn touch_user(
+        &mut self,
+        id: Uuid,
+        source_updated_at: DateTime<Utc>,
+        activity_updated_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StorageError> {
         diesel::update(users::table.find(id))
-            .set(users::source_updated_at.eq(version))
+            .set((
+                users::source_updated_at.eq(source_updated_at),
+                users::activity_updated_at.eq(activity_updated_at),
+            ))
             .execute(self.0)
             .await?;
         Ok(())

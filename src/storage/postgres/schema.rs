@@ -19,6 +19,7 @@ diesel::table! {
         is_onboarded -> Bool,
         auth_created_at -> Nullable<Timestamptz>,
         source_updated_at -> Timestamptz,
+        activity_updated_at -> Nullable<Timestamptz>,
         deleted_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,

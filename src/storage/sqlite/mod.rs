@@ -298,9 +298,17 @@ impl MirrorTx for SqliteTx<'_> {
         Ok(found.is_some())
     }
 
-    async fn touch_user(&mut self, id: Uuid, version: DateTime<Utc>) -> Result<(), StorageError> {
+    async fn touch_user(
+        &mut self,
+        id: Uuid,
+        source_updated_at: DateTime<Utc>,
+        activity_updated_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StorageError> {
         diesel::update(users::table.find(TextUuid(id)))
-            .set(users::source_updated_at.eq(micros(version)))
+            .set((
+                users::source_updated_at.eq(micros(source_updated_at)),
+                users::activity_updated_at.eq(activity_updated_at.map(micros)),
+            ))
             .execute(self.0)
             .await?;
         Ok(())

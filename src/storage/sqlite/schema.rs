@@ -22,6 +22,7 @@ diesel::table! {
         is_onboarded -> Bool,
         auth_created_at -> Nullable<TimestamptzSqlite>,
         source_updated_at -> TimestamptzSqlite,
+        activity_updated_at -> Nullable<TimestamptzSqlite>,
         deleted_at -> Nullable<TimestamptzSqlite>,
         created_at -> TimestamptzSqlite,
         updated_at -> TimestamptzSqlite,
