@@ -352,3 +352,29 @@ async fn a_late_row_change_still_confirms_the_email_after_a_newer_token() {
     );
     assert_eq!(mirrored["source_updated_at"], "2026-01-15T11:15:00+00:00");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_delete_racing_the_first_insert_never_leaves_a_live_user() {
+    let app = TestApp::spawn().await;
+    let ids: Vec<String> = (0..40)
+        .map(|n| format!("00000000-0000-4000-9000-{n:012}"))
+        .collect();
+    let mut events = Vec::new();
+    for id in &ids {
+        events.push(change("INSERT", id, 0, &format!("{id}@example.com")));
+        let mut delete = fixture_json("db-delete-auth-users.json");
+        delete["old_record"]["id"] = json!(id);
+        events.push(delete);
+    }
+
+    futures_util::future::join_all(events.iter().map(|e| deliver(&app, e))).await;
+
+    for id in &ids {
+        if let Some(mirrored) = user(&app, id).await {
+            assert!(
+                mirrored["deleted_at"].is_string(),
+                "{id} is live after its delete"
+            );
+        }
+    }
+}

@@ -42,6 +42,9 @@ pub trait MirrorTx: Send {
         key: &str,
         outcome: Outcome,
     ) -> impl Future<Output = Result<(), StorageError>> + Send;
+    /// Serialises every change to this user id until the transaction ends, even
+    /// while no row exists yet (a delete racing the first insert).
+    fn lock_id(&mut self, id: Uuid) -> impl Future<Output = Result<(), StorageError>> + Send;
     /// Reads the user and locks its row until the transaction ends.
     fn lock_user(
         &mut self,
@@ -114,6 +117,9 @@ pub async fn change<T: MirrorTx>(
     change: &UserChange,
     now: DateTime<Utc>,
 ) -> Result<Outcome, StorageError> {
+    if let Some(id) = change.user_id() {
+        tx.lock_id(id).await?;
+    }
     match change {
         UserChange::Upsert(incoming) => upsert(tx, incoming, now).await,
         UserChange::Delete { id, version, mode } => delete(tx, *id, *version, *mode, now).await,

@@ -22,6 +22,9 @@ const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 /// Replicas starting together take this advisory lock so only one migrates at a time.
 const MIGRATION_LOCK_KEY: i64 = 0x7375_7061_686f_6f6b; // "supahook"
 
+/// The first key of the per-user advisory locks taken by every change.
+const USER_LOCK_CLASS: i32 = 0x7375_7061; // "supa"
+
 /// A pool of PostgreSQL connections.
 #[derive(Clone)]
 pub struct PgStore {
@@ -149,6 +152,16 @@ impl MirrorTx for PgTx<'_> {
     async fn settle(&mut self, key: &str, outcome: Outcome) -> Result<(), StorageError> {
         diesel::update(webhook_events::table.find(key))
             .set(webhook_events::outcome.eq(outcome.as_str()))
+            .execute(self.0)
+            .await?;
+        Ok(())
+    }
+
+    async fn lock_id(&mut self, id: Uuid) -> Result<(), StorageError> {
+        // Two-key form: its own key space, apart from the migration lock.
+        diesel::sql_query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+            .bind::<diesel::sql_types::Integer, _>(USER_LOCK_CLASS)
+            .bind::<diesel::sql_types::Text, _>(id.to_string())
             .execute(self.0)
             .await?;
         Ok(())

@@ -233,6 +233,11 @@ impl MirrorTx for SqliteTx<'_> {
 
     /// No `FOR UPDATE` in SQLite: the immediate transaction already holds the
     /// database's only write lock, so no other writer can change the row.
+    async fn lock_id(&mut self, _id: Uuid) -> Result<(), StorageError> {
+        // The IMMEDIATE transaction already holds the database's only write lock.
+        Ok(())
+    }
+
     async fn lock_user(&mut self, id: Uuid) -> Result<Option<MirrorUser>, StorageError> {
         let row = users::table
             .find(TextUuid(id))
