@@ -205,3 +205,48 @@ async fn an_unknown_route_is_a_json_404() {
 
     assert_error(response, 404, "not_found").await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_locked_user_is_503_in_time_and_the_retry_applies_once_the_lock_is_gone() {
+    use diesel_async::SimpleAsyncConnection;
+    let app = TestApp::spawn().await;
+    app.deliver(PATH, &fixture("custom-access-token.json"))
+        .await;
+    let mut newer = support::fixture_json("custom-access-token.json");
+    newer["metadata"]["uuid"] = serde_json::json!("00000000-0000-4000-8000-0000000000aa");
+    newer["claims"]["iat"] = serde_json::json!(1768476000);
+    newer["claims"]["email"] = serde_json::json!("ada@newer.example.com");
+    let body = newer.to_string();
+    // Another session holds the user's row (PostgreSQL) or the write lock (SQLite).
+    let mut holder = app.db.connect().await;
+    match &mut holder {
+        support::TestConn::Postgres(conn) => conn
+            .batch_execute("BEGIN; SELECT 1 FROM users WHERE id = '3f1c2b7e-8d4a-4c6e-9b1f-2a7d5e9c0b14' FOR UPDATE;")
+            .await
+            .unwrap(),
+        support::TestConn::Sqlite(conn) => conn.batch_execute("BEGIN IMMEDIATE;").await.unwrap(),
+    }
+
+    let started = std::time::Instant::now();
+    let blocked = app.deliver(PATH, body.as_bytes()).await;
+    let waited = started.elapsed();
+
+    blocked.assert_header("retry-after", "1");
+    assert_error(blocked, 503, "database_unavailable").await;
+    // A contract bound, not a benchmark: Supabase abandons the whole call at 5 s.
+    assert!(
+        waited < std::time::Duration::from_secs(5),
+        "answered after {waited:?}"
+    );
+    match &mut holder {
+        support::TestConn::Postgres(conn) => conn.batch_execute("ROLLBACK;").await.unwrap(),
+        support::TestConn::Sqlite(conn) => conn.batch_execute("ROLLBACK;").await.unwrap(),
+    }
+    let retry = app.deliver(PATH, body.as_bytes()).await;
+    retry.assert_status_is_ok();
+    assert_eq!(
+        support::outcome(&retry),
+        "updated",
+        "the failed attempt left no ledger row"
+    );
+}

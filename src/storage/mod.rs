@@ -14,8 +14,8 @@ use std::time::Duration;
 use uuid::Uuid;
 
 /// How long a request waits for a pooled connection before reporting the database unavailable.
-/// Supabase gives a hook 5 seconds in all, so this stays well below.
-pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+/// Supabase gives a hook 5 seconds in all, retries included, so this stays well below.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_millis(1000);
 
 /// A storage failure, classified by what the caller can do about it.
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +81,12 @@ impl From<diesel::result::Error> for StorageError {
             }
             Error::BrokenTransactionManager => {
                 Self::Unavailable("the connection was lost mid-transaction".into())
+            }
+            // PostgreSQL's statement_timeout and lock_timeout: a busy database, not a bug.
+            Error::DatabaseError(_, info)
+                if info.message().starts_with("canceling statement due to") =>
+            {
+                Self::Unavailable(info.message().to_owned())
             }
             other => Self::Query(other),
         }

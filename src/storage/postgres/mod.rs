@@ -9,10 +9,14 @@ use crate::events::{Delivery, UserChange};
 use crate::mirror::{MirrorUser, Outcome, Profile};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use diesel::{ConnectionError, ConnectionResult};
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
-use diesel_async::{AsyncConnection, AsyncMigrationHarness, AsyncPgConnection, RunQueryDsl};
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::{
+    AsyncConnection, AsyncMigrationHarness, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection,
+};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use futures_util::FutureExt;
 use rows::{NewDelivery, ProfileRow, UserChanges, UserRow};
 use schema::{deleted_users, profiles, users, webhook_events};
 use uuid::Uuid;
@@ -34,7 +38,10 @@ pub struct PgStore {
 impl PgStore {
     /// Builds the pool; connections are opened on first use.
     pub fn new(url: &str, pool_size: usize) -> Result<Self, StorageError> {
-        let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
+        let mut config = ManagerConfig::<AsyncPgConnection>::default();
+        config.custom_setup = Box::new(|url| connect(url).boxed());
+        let manager =
+            AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config);
         let pool = Pool::builder(manager)
             .max_size(pool_size)
             .build()
@@ -134,6 +141,22 @@ impl PgStore {
             profile: profile.map(Into::into),
         }))
     }
+}
+
+/// Limits set on every connection, so that one stuck request cannot hold locks
+/// that every later event for the same user would queue behind: statements and
+/// lock waits give up inside the sync deadline (the caller answers 503), and a
+/// transaction abandoned by a timed-out request is ended by the server.
+const SESSION_LIMITS: &str = "SET statement_timeout = '1500ms'; \
+                              SET lock_timeout = '1000ms'; \
+                              SET idle_in_transaction_session_timeout = '5s';";
+
+async fn connect(url: &str) -> ConnectionResult<AsyncPgConnection> {
+    let mut conn = AsyncPgConnection::establish(url).await?;
+    conn.batch_execute(SESSION_LIMITS)
+        .await
+        .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
+    Ok(conn)
 }
 
 /// Row operations on one PostgreSQL connection inside a transaction.

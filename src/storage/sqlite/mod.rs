@@ -30,7 +30,9 @@ const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 
 /// Set on every new connection. `busy_timeout` comes first so that switching
 /// the file to WAL also waits for other connections instead of failing.
-const PRAGMAS: &str = "PRAGMA busy_timeout = 5000; \
+/// The busy timeout stays below the sync deadline, so a waiting writer gives up
+/// (503, retried by Supabase) before the request is abandoned mid-transaction.
+const PRAGMAS: &str = "PRAGMA busy_timeout = 1000; \
                        PRAGMA journal_mode = WAL; \
                        PRAGMA foreign_keys = ON; \
                        PRAGMA synchronous = NORMAL;";
