@@ -86,10 +86,14 @@ pub struct Settings {
     pub db_webhook_token: Option<SecretString>,
     /// `SUPAHOOK_ON_DELETE`: what a delete upstream does to the mirror.
     pub on_delete: DeleteMode,
+    /// `SUPAHOOK_LEDGER_RETENTION_DAYS`: how long delivery keys are kept (0: forever).
+    pub ledger_retention_days: u32,
     /// `SUPAHOOK_LOG_FORMAT`
     pub log_format: LogFormat,
     /// `RUST_LOG`
     pub log_filter: String,
+    /// `SUPAHOOK_SOURCE_DATABASE_URL`: the Supabase database `reconcile` reads.
+    pub source_database_url: Option<SecretString>,
     /// `SUPAHOOK_DB_POOL_SIZE`
     pub db_pool_size: usize,
     /// `SUPAHOOK_ALLOWED_EMAIL_DOMAINS`: when not empty, only these domains may sign up.
@@ -110,8 +114,10 @@ struct FileSettings {
     db_webhook_token: Option<String>,
     on_delete: Option<String>,
     log_format: Option<String>,
-    log: Option<String>,
+    rust_log: Option<String>,
+    source_database_url: Option<String>,
     db_pool_size: Option<usize>,
+    ledger_retention_days: Option<u32>,
     allowed_email_domains: Option<Vec<String>>,
     blocked_email_domains: Option<Vec<String>>,
 }
@@ -187,6 +193,20 @@ impl Settings {
             }
         };
 
+        let log_filter = env("RUST_LOG")
+            .or(file.rust_log)
+            .unwrap_or_else(|| "info".to_owned());
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&log_filter) {
+            return Err(invalid("RUST_LOG", e));
+        }
+
+        let ledger_retention_days = match env("SUPAHOOK_LEDGER_RETENTION_DAYS") {
+            Some(v) => v
+                .parse()
+                .map_err(|e| invalid("SUPAHOOK_LEDGER_RETENTION_DAYS", e))?,
+            None => file.ledger_retention_days.unwrap_or(7),
+        };
+
         let db_pool_size = match env("SUPAHOOK_DB_POOL_SIZE") {
             Some(v) => v.parse().map_err(|e| invalid("SUPAHOOK_DB_POOL_SIZE", e))?,
             None => file.db_pool_size.unwrap_or(16),
@@ -210,10 +230,12 @@ impl Settings {
             db_webhook_token,
             on_delete,
             log_format,
-            log_filter: env("RUST_LOG")
-                .or(file.log)
-                .unwrap_or_else(|| "info".to_owned()),
+            log_filter,
+            source_database_url: env("SUPAHOOK_SOURCE_DATABASE_URL")
+                .or(file.source_database_url)
+                .map(SecretString::new),
             db_pool_size,
+            ledger_retention_days,
             allowed_email_domains: domains(
                 env("SUPAHOOK_ALLOWED_EMAIL_DOMAINS"),
                 file.allowed_email_domains,

@@ -8,9 +8,10 @@ use crate::mirror::Outcome;
 use crate::source::{AuthUsersSource, SourceError};
 use crate::storage::StorageError;
 use crate::sync::Sync;
-use chrono::DateTime;
+use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use std::collections::HashSet;
+use std::time::Duration;
 use uuid::Uuid;
 
 /// Rows read from the source per query.
@@ -23,6 +24,9 @@ pub struct Options {
     pub dry_run: bool,
     /// Mark deleted the mirror users that no longer exist upstream.
     pub prune: bool,
+    /// Mirror users younger than this are never taken for deleted: they may still be
+    /// signing up (before-user-created mirrors them before `auth.users` has the row).
+    pub prune_grace: Duration,
     /// Rows applied at once.
     pub concurrency: usize,
 }
@@ -112,8 +116,9 @@ pub async fn run(
     Ok(summary)
 }
 
-/// Finds mirror users missing upstream. Each candidate is looked up once more, so a
-/// user created upstream after its page was read is not taken for a deleted one.
+/// Finds mirror users missing upstream. Users mirrored within the grace period are
+/// left alone, and each candidate is looked up once more, so a user created upstream
+/// after its page was read is not taken for a deleted one.
 async fn prune(
     source: &mut AuthUsersSource,
     sync: &Sync,
@@ -121,9 +126,16 @@ async fn prune(
     options: Options,
     summary: &mut Summary,
 ) -> Result<(), ReconcileError> {
+    let grace = chrono::TimeDelta::from_std(options.prune_grace).unwrap_or(chrono::TimeDelta::MAX);
+    let mirrored_before = Utc::now()
+        .checked_sub_signed(grace)
+        .unwrap_or(DateTime::UNIX_EPOCH);
     let mut after = None;
     loop {
-        let ids = sync.storage().live_user_ids(after, PAGE_SIZE).await?;
+        let ids = sync
+            .storage()
+            .live_user_ids(after, PAGE_SIZE, mirrored_before)
+            .await?;
         let Some(last) = ids.last() else {
             return Ok(());
         };

@@ -303,3 +303,30 @@ async fn a_token_refresh_with_nothing_new_changes_no_mirrored_column() {
         "the version moves forward so older events stay stale"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn delivery_records_past_the_retention_are_forgotten_and_a_late_copy_stays_harmless() {
+    let app = TestApp::spawn().await;
+    let body = fixture("custom-access-token.json");
+    app.deliver("/hooks/custom-access-token", &body).await;
+    let storage = supahook::storage::Storage::open(&app.db.url, 2).unwrap();
+    let now = chrono::Utc::now();
+
+    let kept = storage
+        .forget_deliveries(now - chrono::TimeDelta::days(7))
+        .await
+        .unwrap();
+    let removed = storage
+        .forget_deliveries(now + chrono::TimeDelta::seconds(1))
+        .await
+        .unwrap();
+
+    assert_eq!((kept, removed), (0, 1));
+    assert_eq!(app.db.counts().await, [1, 1, 0]);
+    let late_copy = app.deliver("/hooks/custom-access-token", &body).await;
+    assert_eq!(
+        outcome(&late_copy),
+        "unchanged",
+        "same version: nothing to apply"
+    );
+}

@@ -18,6 +18,7 @@ fn every_endpoint_is_documented_with_its_schemas() {
         ("/hooks/custom-access-token", "post"),
         ("/hooks/before-user-created", "post"),
         ("/hooks/after-user-created", "post"),
+        ("/hooks/auth-users", "post"),
         ("/v1/users/{id}", "get"),
         ("/health/live", "get"),
         ("/health/ready", "get"),
@@ -45,6 +46,7 @@ fn every_endpoint_is_documented_with_its_schemas() {
         "CustomAccessTokenInput",
         "BeforeUserCreatedInput",
         "AfterUserCreatedInput",
+        "AuthUsersChange",
         "UserView",
         "ErrorBody",
     ] {

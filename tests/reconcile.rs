@@ -15,6 +15,7 @@ use support::{TestApp, TestDb, fixture};
 const OPTIONS: Options = Options {
     dry_run: false,
     prune: false,
+    prune_grace: std::time::Duration::ZERO,
     concurrency: 8,
 };
 
@@ -154,6 +155,35 @@ async fn users_missing_upstream_are_reported_and_pruned_only_when_asked() {
 
     let again = reconcile_once(&source, &sync, pruning).await;
     assert_eq!((again.deleted_upstream, again.unchanged), (0, 5));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_user_still_signing_up_is_not_pruned_within_the_grace_period() {
+    let source = upstream::supabase_db(false).await;
+    upstream::insert_users(&source, 1, 2).await;
+    let app = TestApp::spawn().await;
+    // Mirrored by before-user-created; auth.users does not have the row yet.
+    app.deliver(
+        "/hooks/before-user-created",
+        &fixture("before-user-created.json"),
+    )
+    .await;
+    let sync = mirror(&app.db).await;
+    let grace = Options {
+        prune: true,
+        prune_grace: std::time::Duration::from_secs(3600),
+        ..OPTIONS
+    };
+
+    let summary = reconcile_once(&source, &sync, grace).await;
+
+    assert_eq!((summary.deleted_upstream, summary.pruned), (0, 0));
+    let ada = app
+        .db
+        .user("3f1c2b7e-8d4a-4c6e-9b1f-2a7d5e9c0b14")
+        .await
+        .unwrap();
+    assert!(ada.user.deleted_at.is_none());
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -4,6 +4,7 @@ use crate::config::SecretString;
 use crate::reconcile::{self, Options, Summary};
 use crate::source::AuthUsersSource;
 use crate::sync::Sync;
+use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::Path;
 use std::time::Instant;
@@ -11,20 +12,20 @@ use std::time::Instant;
 /// Options of `supahook reconcile`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// PostgreSQL URL of the Supabase database (the one holding auth.users).
-    #[arg(
-        long,
-        value_name = "URL",
-        env = "SUPAHOOK_SOURCE_DATABASE_URL",
-        hide_env_values = true
-    )]
-    source_url: String,
+    /// PostgreSQL URL of the Supabase database (the one holding auth.users);
+    /// default: SUPAHOOK_SOURCE_DATABASE_URL.
+    #[arg(long, value_name = "URL")]
+    source_url: Option<String>,
     /// Report what would change; write nothing.
     #[arg(long)]
     dry_run: bool,
     /// Mark deleted the mirror users that no longer exist in auth.users.
     #[arg(long)]
     prune: bool,
+    /// With --prune: leave alone mirror users mirrored less than this many minutes ago
+    /// (they may still be signing up).
+    #[arg(long, value_name = "MINUTES", default_value_t = 60)]
+    prune_grace: u64,
     /// Users applied at once.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
     concurrency: u16,
@@ -34,7 +35,13 @@ pub async fn run(config: Option<&Path>, args: Args) -> anyhow::Result<()> {
     let settings = super::load_settings(config)?;
     let storage = super::open_storage(&settings)?;
     storage.migrate().await?;
-    let source_url = SecretString::new(args.source_url);
+    let source_url = match args.source_url {
+        Some(url) => SecretString::new(url),
+        None => settings
+            .source_database_url
+            .clone()
+            .context("no source database: pass --source-url or set SUPAHOOK_SOURCE_DATABASE_URL")?,
+    };
     let mut source = AuthUsersSource::connect(source_url.expose()).await?;
     let total = source.count().await?;
 
@@ -45,6 +52,7 @@ pub async fn run(config: Option<&Path>, args: Args) -> anyhow::Result<()> {
     let options = Options {
         dry_run: args.dry_run,
         prune: args.prune,
+        prune_grace: std::time::Duration::from_secs(args.prune_grace * 60),
         concurrency: usize::from(args.concurrency),
     };
     let started = Instant::now();

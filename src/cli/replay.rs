@@ -21,7 +21,7 @@ pub struct Args {
     #[arg(long)]
     url: Option<String>,
     /// Secret to sign with (`v1,whsec_...`); default: the configured or generated secret.
-    #[arg(long, hide_env_values = true)]
+    #[arg(long)]
     secret: Option<String>,
     /// Requests in flight at once.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=1024))]

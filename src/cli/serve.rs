@@ -5,6 +5,7 @@ use crate::http::{AppState, app};
 use crate::local_secrets;
 use crate::policy::SignUpPolicy;
 use crate::signature::{SigningKey, Verifier};
+use crate::storage::Storage;
 use crate::sync::Sync;
 use poem::Server;
 use poem::listener::TcpListener;
@@ -29,11 +30,29 @@ pub async fn run(config: Option<&Path>) -> anyhow::Result<()> {
         db_webhook_token: settings.db_webhook_token.clone(),
         on_delete: settings.on_delete,
     };
+    if settings.ledger_retention_days > 0 {
+        let days = settings.ledger_retention_days;
+        tokio::spawn(forget_old_deliveries(state.sync.storage().clone(), days));
+    }
     tracing::info!(addr = %settings.listen_addr, "serving; the API explorer is at /docs");
     Server::new(TcpListener::bind(settings.listen_addr))
         .run_with_graceful_shutdown(app(state), shutdown_signal(), Some(Duration::from_secs(10)))
         .await?;
     Ok(())
+}
+
+/// Once an hour, removes ledger rows older than `days`: a delivery key only has to
+/// outlive Supabase's retries (seconds) and deliberate replays.
+async fn forget_old_deliveries(storage: Storage, days: u32) {
+    let mut hourly = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        hourly.tick().await;
+        let before = chrono::Utc::now() - chrono::TimeDelta::days(i64::from(days));
+        match storage.forget_deliveries(before).await {
+            Ok(removed) => tracing::info!(removed, days, "old delivery records removed"),
+            Err(error) => tracing::warn!(error = %error, "could not remove old delivery records"),
+        }
+    }
 }
 
 /// The configured secrets, or the one generated in the data directory on first start.

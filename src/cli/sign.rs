@@ -9,7 +9,7 @@ pub struct Args {
     /// The body to sign, exactly as it will be sent; `-` reads standard input.
     file: String,
     /// Secret to sign with (`v1,whsec_...`); default: the configured or generated secret.
-    #[arg(long, hide_env_values = true)]
+    #[arg(long)]
     secret: Option<String>,
     /// The webhook-id to sign under; default: a fresh one.
     #[arg(long)]

@@ -164,7 +164,7 @@ fn the_file_is_read_and_the_environment_wins_over_it() {
     let file = TempFile::new(
         "env-wins",
         &format!(
-            "listen_addr = \"0.0.0.0:9000\"\nlog_format = \"json\"\nlog = \"debug\"\n\
+            "listen_addr = \"0.0.0.0:9000\"\nlog_format = \"json\"\nrust_log = \"debug\"\n\
              db_pool_size = 4\nhook_secrets = \"{SECRET_A}\"\n\
              allowed_email_domains = [\"@Example.COM\"]\n"
         ),
@@ -241,4 +241,13 @@ fn domain_lists_are_trimmed_lower_cased_and_lose_a_leading_at() {
 
     assert_eq!(s.allowed_email_domains, ["example.com", "corp.example"]);
     assert_eq!(s.blocked_email_domains, ["mailinator.com"]);
+}
+
+#[test]
+fn an_invalid_log_filter_names_rust_log() {
+    let error = settings(&[("RUST_LOG", "supahook=loud")])
+        .unwrap_err()
+        .to_string();
+
+    assert!(error.contains("RUST_LOG"), "{error}");
 }

@@ -16,6 +16,14 @@ pub struct HealthStatus {
     pub status: String,
 }
 
+/// Liveness answers.
+#[derive(ApiResponse)]
+pub enum LiveResponse {
+    /// The process is serving requests.
+    #[oai(status = 200)]
+    Live(Json<HealthStatus>),
+}
+
 /// Readiness answers.
 #[derive(ApiResponse)]
 pub enum ReadyResponse {
@@ -39,8 +47,8 @@ impl HealthApi {
     ///
     /// 200 while the process is serving requests. Does not touch the database.
     #[oai(path = "/health/live", method = "get", operation_id = "live")]
-    async fn live(&self) -> Json<HealthStatus> {
-        status("ok")
+    async fn live(&self) -> LiveResponse {
+        LiveResponse::Live(status("ok"))
     }
 
     /// Readiness

@@ -177,15 +177,29 @@ impl Storage {
         }
     }
 
-    /// Ids of users not marked deleted, in id order, after `after`, at most `limit`.
+    /// Ids of users not marked deleted and mirrored before `created_before`, in id
+    /// order, after `after`, at most `limit`.
     pub async fn live_user_ids(
         &self,
         after: Option<Uuid>,
         limit: usize,
+        created_before: DateTime<Utc>,
     ) -> Result<Vec<Uuid>, StorageError> {
         match self {
-            Self::Postgres(store) => store.live_user_ids(after, limit).await,
-            Self::Sqlite(store) => store.live_user_ids(after, limit).await,
+            Self::Postgres(store) => store.live_user_ids(after, limit, created_before).await,
+            Self::Sqlite(store) => store.live_user_ids(after, limit, created_before).await,
+        }
+    }
+
+    /// Removes ledger rows received before `received_before`; returns how many.
+    /// A key only has to outlive the retries and replays of its delivery.
+    pub async fn forget_deliveries(
+        &self,
+        received_before: DateTime<Utc>,
+    ) -> Result<usize, StorageError> {
+        match self {
+            Self::Postgres(store) => store.forget_deliveries(received_before).await,
+            Self::Sqlite(store) => store.forget_deliveries(received_before).await,
         }
     }
 

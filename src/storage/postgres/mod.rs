@@ -113,10 +113,12 @@ impl PgStore {
         &self,
         after: Option<Uuid>,
         limit: usize,
+        created_before: DateTime<Utc>,
     ) -> Result<Vec<Uuid>, StorageError> {
         let mut conn = self.conn().await?;
         let mut query = users::table
             .filter(users::deleted_at.is_null())
+            .filter(users::created_at.lt(created_before))
             .select(users::id)
             .order(users::id)
             .limit(limit as i64)
@@ -125,6 +127,19 @@ impl PgStore {
             query = query.filter(users::id.gt(after));
         }
         Ok(query.load(&mut conn).await?)
+    }
+
+    pub async fn forget_deliveries(
+        &self,
+        received_before: DateTime<Utc>,
+    ) -> Result<usize, StorageError> {
+        let mut conn = self.conn().await?;
+        let deleted = diesel::delete(
+            webhook_events::table.filter(webhook_events::received_at.lt(received_before)),
+        )
+        .execute(&mut conn)
+        .await?;
+        Ok(deleted)
     }
 
     pub async fn find_user(&self, id: Uuid) -> Result<Option<StoredUser>, StorageError> {

@@ -156,11 +156,13 @@ impl SqliteStore {
         &self,
         after: Option<Uuid>,
         limit: usize,
+        created_before: DateTime<Utc>,
     ) -> Result<Vec<Uuid>, StorageError> {
         let mut conn = self.conn().await?;
         // Hyphenated lower-case hex sorts as text in the same order as PostgreSQL sorts uuids.
         let mut query = users::table
             .filter(users::deleted_at.is_null())
+            .filter(users::created_at.lt(micros(created_before)))
             .select(users::id)
             .order(users::id)
             .limit(limit as i64)
@@ -170,6 +172,20 @@ impl SqliteStore {
         }
         let ids: Vec<TextUuid> = query.load(&mut conn).await.map_err(busy)?;
         Ok(ids.into_iter().map(|id| id.0).collect())
+    }
+
+    pub async fn forget_deliveries(
+        &self,
+        received_before: DateTime<Utc>,
+    ) -> Result<usize, StorageError> {
+        let mut conn = self.conn().await?;
+        let deleted = diesel::delete(
+            webhook_events::table.filter(webhook_events::received_at.lt(micros(received_before))),
+        )
+        .execute(&mut conn)
+        .await
+        .map_err(busy)?;
+        Ok(deleted)
     }
 
     pub async fn find_user(&self, id: Uuid) -> Result<Option<StoredUser>, StorageError> {
