@@ -14,6 +14,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 users=${1:-10000}
 runs=${2:-3}
 admin_url=${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+export PGOPTIONS="-c client_min_messages=warning"
 base=${admin_url%/*}
 trap 'psql -q "$admin_url" -c "DROP DATABASE IF EXISTS supahook_bench_source" -c "DROP DATABASE IF EXISTS supahook_bench_mirror"' EXIT
 

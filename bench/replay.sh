@@ -16,6 +16,7 @@ events=${1:-5000}
 concurrency=${2:-16}
 runs=${3:-3}
 admin_url=${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+export PGOPTIONS="-c client_min_messages=warning"
 port=18181
 work=$(mktemp -d)
 server=""

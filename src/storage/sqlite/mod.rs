@@ -24,6 +24,7 @@ use futures_util::FutureExt;
 use rows::{NewDelivery, ProfileRow, TextUuid, UserChanges, UserRow, micros};
 use schema::{deleted_users, profiles, users, webhook_events};
 use std::path::Path;
+use std::sync::Arc;
 use uuid::Uuid;
 
 const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -43,6 +44,10 @@ type Conn = SyncConnectionWrapper<SqliteConnection>;
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: Pool<Conn>,
+    /// SQLite has one writer. Its busy handler polls and is not fair, so under load a
+    /// writer can starve past the deadline; this process's writers queue here in
+    /// arrival order instead, and `busy_timeout` only covers other processes.
+    writer: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl SqliteStore {
@@ -74,7 +79,10 @@ impl SqliteStore {
             .max_size(pool_size)
             .build()
             .map_err(|e| StorageError::Config(format!("cannot build the connection pool: {e}")))?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            writer: Arc::default(),
+        })
     }
 
     async fn conn(&self) -> Result<Object<Conn>, StorageError> {
@@ -126,6 +134,7 @@ impl SqliteStore {
         delivery: &Delivery,
         now: DateTime<Utc>,
     ) -> Result<Outcome, StorageError> {
+        let _turn = self.writer.lock().await;
         let mut conn = self.conn().await?;
         conn.immediate_transaction(async |conn| -> Result<Outcome, StorageError> {
             apply::delivery(&mut SqliteTx(conn), delivery, now).await
@@ -140,6 +149,7 @@ impl SqliteStore {
         now: DateTime<Utc>,
         dry_run: bool,
     ) -> Result<Outcome, StorageError> {
+        let _turn = self.writer.lock().await;
         let mut conn = self.conn().await?;
         let result = conn
             .immediate_transaction(async |conn| -> Result<Outcome, TxError> {
