@@ -1,5 +1,6 @@
 //! The HTTP surface: Auth Hooks, the read API, health checks, the spec and `/docs`.
 
+mod db_webhooks;
 mod error;
 mod health;
 mod hooks;
@@ -45,7 +46,12 @@ enum ApiTags {
     Health,
 }
 
-type Apis = (hooks::HooksApi, users::UsersApi, health::HealthApi);
+type Apis = (
+    hooks::HooksApi,
+    db_webhooks::DbWebhooksApi,
+    users::UsersApi,
+    health::HealthApi,
+);
 
 const DESCRIPTION: &str = "supahook keeps an application's own `users` table in step with \
 Supabase Auth. Supabase Auth calls the hook endpoints, signed per the Standard Webhooks spec; \
@@ -55,7 +61,12 @@ Every error answer has the body `{\"error\": {\"http_code\", \"code\", \"message
 /// The OpenAPI description of every endpoint.
 pub fn api_service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
-        (hooks::HooksApi, users::UsersApi, health::HealthApi),
+        (
+            hooks::HooksApi,
+            db_webhooks::DbWebhooksApi,
+            users::UsersApi,
+            health::HealthApi,
+        ),
         "supahook",
         env!("CARGO_PKG_VERSION"),
     )

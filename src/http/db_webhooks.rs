@@ -1,0 +1,82 @@
+//! The Database Webhook endpoint: changes to `auth.users`.
+
+use super::hooks::{HookAnswer, HookAnswerResponse, verify};
+use super::raw_json::RawJson;
+use super::{ApiTags, AppState, ErrorResponse};
+use crate::events::{self, AuthUsersChange};
+use crate::signature::{SignatureError, verify_bearer};
+use poem::web::Data;
+use poem_openapi::OpenApi;
+use poem_openapi::param::Header;
+use poem_openapi::payload::Json;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The Database Webhook endpoint.
+pub struct DbWebhooksApi;
+
+/// How old a signed Database Webhook may be. `pg_net` sends after commit from a
+/// background worker and never retries, so a busy database can send minutes late;
+/// replays stay harmless because each `webhook-id` applies once and older rows are stale.
+const DB_WEBHOOK_TOLERANCE: Duration = Duration::from_secs(3600);
+
+#[OpenApi(tag = "ApiTags::DatabaseWebhooks")]
+impl DbWebhooksApi {
+    /// Database Webhook on auth.users
+    ///
+    /// Receives every INSERT, UPDATE and DELETE on `auth.users`, from the signed trigger in
+    /// `deploy/supabase` (Standard Webhooks headers, same secrets as the Auth Hooks) or, when
+    /// `SUPAHOOK_DB_WEBHOOK_TOKEN` is set, from a dashboard webhook sending
+    /// `Authorization: Bearer <token>`. Changes are ordered by `record.updated_at`; a soft delete
+    /// keeps the last real email and phone; a DELETE follows `SUPAHOOK_ON_DELETE` (`soft` keeps
+    /// the row with `deleted_at` set, `hard` removes it). Nothing older than a delete brings the
+    /// user back. Password hashes and tokens in the payload are never stored or logged.
+    #[oai(
+        path = "/hooks/auth-users",
+        method = "post",
+        operation_id = "authUsersWebhook"
+    )]
+    async fn auth_users(
+        &self,
+        state: Data<&Arc<AppState>>,
+        request: &poem::Request,
+        /// A fresh id per event, part of the signed content and the idempotency key.
+        #[oai(name = "webhook-id")]
+        webhook_id: Header<Option<String>>,
+        /// Unix seconds; must be within 5 minutes of the server clock.
+        #[oai(name = "webhook-timestamp")]
+        webhook_timestamp: Header<Option<String>>,
+        /// One or more `v1,<base64 HMAC-SHA256>` entries, space- or `", "`-separated.
+        #[oai(name = "webhook-signature")]
+        webhook_signature: Header<Option<String>>,
+        body: RawJson<AuthUsersChange>,
+    ) -> Result<HookAnswerResponse, ErrorResponse> {
+        let authorization = request.header("authorization");
+        let verified = match (&state.db_webhook_token, authorization) {
+            (Some(token), Some(presented)) => verify_bearer(
+                presented,
+                token.expose(),
+                webhook_id.0.as_deref(),
+                &body.bytes,
+            )?,
+            _ if webhook_signature.0.is_none() && authorization.is_none() => {
+                return Err(SignatureError::NoCredentials.into());
+            }
+            _ => verify(
+                &state,
+                &webhook_id,
+                &webhook_timestamp,
+                &webhook_signature,
+                &body.bytes,
+                DB_WEBHOOK_TOLERANCE,
+            )?,
+        };
+        let (input, _) = events::parse::<AuthUsersChange>(&verified)?;
+        let delivery = input.delivery(&verified.webhook_id, state.on_delete)?;
+        let outcome = state.sync.apply(&delivery).await?;
+        Ok(HookAnswerResponse::Ok(
+            Json(HookAnswer::default()),
+            outcome.as_str().to_owned(),
+        ))
+    }
+}
