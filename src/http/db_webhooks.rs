@@ -43,7 +43,7 @@ impl DbWebhooksApi {
         /// A fresh id per event, part of the signed content and the idempotency key.
         #[oai(name = "webhook-id")]
         webhook_id: Header<Option<String>>,
-        /// Unix seconds; must be within 5 minutes of the server clock.
+        /// Unix seconds; must be within an hour of the server clock (pg_net can send late).
         #[oai(name = "webhook-timestamp")]
         webhook_timestamp: Header<Option<String>>,
         /// One or more `v1,<base64 HMAC-SHA256>` entries, space- or `", "`-separated.
