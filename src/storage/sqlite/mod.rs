@@ -7,11 +7,14 @@
 
 mod rows;
 mod schema;
+mod tx;
 
-use super::apply::{self, LedgerEntry, MirrorTx};
+use tx::SqliteTx;
+
+use super::apply;
 use super::{ACQUIRE_TIMEOUT, StorageError, StoredUser, TxError};
 use crate::events::{Delivery, UserChange};
-use crate::mirror::{MirrorUser, Outcome, Profile};
+use crate::mirror::Outcome;
 use chrono::{DateTime, Utc};
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::prelude::*;
@@ -21,8 +24,8 @@ use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 use diesel_async::{AsyncConnection, AsyncMigrationHarness, RunQueryDsl, SimpleAsyncConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use futures_util::FutureExt;
-use rows::{NewDelivery, ProfileRow, TextUuid, UserChanges, UserRow, micros};
-use schema::{deleted_users, profiles, users, webhook_events};
+use rows::{ProfileRow, TextUuid, UserRow, micros};
+use schema::{profiles, users, webhook_events};
 use std::path::Path;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -38,7 +41,7 @@ const PRAGMAS: &str = "PRAGMA busy_timeout = 1000; \
                        PRAGMA foreign_keys = ON; \
                        PRAGMA synchronous = NORMAL;";
 
-type Conn = SyncConnectionWrapper<SqliteConnection>;
+pub(super) type Conn = SyncConnectionWrapper<SqliteConnection>;
 
 /// A pool of connections to one SQLite database file.
 #[derive(Clone)]
@@ -226,7 +229,7 @@ async fn connect(path: &str) -> ConnectionResult<Conn> {
 
 /// SQLite reports a lock it waited out `busy_timeout` for as an ordinary query
 /// error; it is a passing condition, so callers get [`StorageError::Unavailable`].
-fn busy(error: impl Into<StorageError>) -> StorageError {
+pub(super) fn busy(error: impl Into<StorageError>) -> StorageError {
     let error = error.into();
     match &error {
         StorageError::Query(diesel::result::Error::DatabaseError(_, info))
@@ -235,115 +238,5 @@ fn busy(error: impl Into<StorageError>) -> StorageError {
             StorageError::Unavailable(info.message().to_owned())
         }
         _ => error,
-    }
-}
-
-/// Row operations on one SQLite connection inside an immediate transaction.
-struct SqliteTx<'c>(&'c mut Conn);
-
-impl MirrorTx for SqliteTx<'_> {
-    async fn claim(&mut self, entry: LedgerEntry<'_>) -> Result<bool, StorageError> {
-        let inserted = diesel::insert_into(webhook_events::table)
-            .values(NewDelivery::from(entry))
-            .on_conflict_do_nothing()
-            .execute(self.0)
-            .await?;
-        Ok(inserted == 1)
-    }
-
-    async fn settle(&mut self, key: &str, outcome: Outcome) -> Result<(), StorageError> {
-        diesel::update(webhook_events::table.find(key))
-            .set(webhook_events::outcome.eq(outcome.as_str()))
-            .execute(self.0)
-            .await?;
-        Ok(())
-    }
-
-    /// No `FOR UPDATE` in SQLite: the immediate transaction already holds the
-    /// database's only write lock, so no other writer can change the row.
-    async fn lock_id(&mut self, _id: Uuid) -> Result<(), StorageError> {
-        // The IMMEDIATE transaction already holds the database's only write lock.
-        Ok(())
-    }
-
-    async fn lock_user(&mut self, id: Uuid) -> Result<Option<MirrorUser>, StorageError> {
-        let row = users::table
-            .find(TextUuid(id))
-            .select(UserRow::as_select())
-            .first::<UserRow>(self.0)
-            .await
-            .optional()?;
-        Ok(row.map(Into::into))
-    }
-
-    async fn insert_user(&mut self, user: &MirrorUser) -> Result<bool, StorageError> {
-        let inserted = diesel::insert_into(users::table)
-            .values(UserRow::from(user))
-            .on_conflict_do_nothing()
-            .execute(self.0)
-            .await?;
-        Ok(inserted == 1)
-    }
-
-    async fn insert_profile(&mut self, id: Uuid, profile: &Profile) -> Result<(), StorageError> {
-        diesel::insert_into(profiles::table)
-            .values(ProfileRow::new(id, profile.clone()))
-            .on_conflict_do_nothing()
-            .execute(self.0)
-            .await?;
-        Ok(())
-    }
-
-    async fn update_user(&mut self, user: &MirrorUser) -> Result<(), StorageError> {
-        diesel::update(users::table.find(TextUuid(user.id)))
-            .set(UserChanges::from(user))
-            .execute(self.0)
-            .await?;
-        Ok(())
-    }
-
-    async fn delete_user(&mut self, id: Uuid) -> Result<(), StorageError> {
-        diesel::delete(users::table.find(TextUuid(id)))
-            .execute(self.0)
-            .await?;
-        Ok(())
-    }
-
-    async fn bury(&mut self, id: Uuid, at: DateTime<Utc>) -> Result<(), StorageError> {
-        diesel::insert_into(deleted_users::table)
-            .values((
-                deleted_users::id.eq(TextUuid(id)),
-                deleted_users::deleted_at.eq(micros(at)),
-            ))
-            .on_conflict_do_nothing()
-            .execute(self.0)
-            .await?;
-        Ok(())
-    }
-
-    async fn is_buried(&mut self, id: Uuid) -> Result<bool, StorageError> {
-        let found = deleted_users::table
-            .find(TextUuid(id))
-            .select(deleted_users::id)
-            .first::<TextUuid>(self.0)
-            .await
-            .optional()?;
-        Ok(found.is_some())
-    }
-
-    async fn touch_user(
-        &mut self,
-        id: Uuid,
-        source_updated_at: DateTime<Utc>,
-        activity_updated_at: Option<DateTime<Utc>>,
-    ) -> Result<(), StorageError> {
-        diesel::update(users::table.find(TextUuid(id)))
-            .set((
-                users::source_updated_at.eq(micros(source_updated_at)),
-                users::activity_updated_at.eq(activity_updated_at.map(micros)),
-            ))
-            .execute(self.0)
-            .await?;
-        Ok(())
     }
 }
