@@ -1,55 +1,15 @@
-//! Database Webhooks on auth.users: updates, soft and hard deletes, ordering,
-//! bearer-token deliveries and the sensitive columns that must never be kept.
+//! Database Webhooks on auth.users: updates, soft and hard deletes, bearer-token
+//! deliveries and the sensitive columns that must never be kept.
 
 mod support;
 
 use serde_json::{Value, json};
 use supahook::events::DeleteMode;
-use support::{ADMIN_TOKEN, Options, TestApp, fixture, fixture_json, json, outcome};
+use support::webhooks::{PATH, deliver, user};
+use support::{Options, TestApp, fixture, fixture_json, json, outcome};
 
-const PATH: &str = "/hooks/auth-users";
 const ADA: &str = "3f1c2b7e-8d4a-4c6e-9b1f-2a7d5e9c0b14";
 const WEBHOOK_TOKEN: &str = "db-webhook-token-0123456789";
-
-/// The user as the read API returns it, `None` when unknown.
-async fn user(app: &TestApp, id: &str) -> Option<Value> {
-    let response = app
-        .client
-        .get(format!("/v1/users/{id}"))
-        .header("authorization", format!("Bearer {ADMIN_TOKEN}"))
-        .send()
-        .await;
-    match response.0.status().as_u16() {
-        200 => Some(json(response).await),
-        404 => None,
-        other => panic!("GET /v1/users/{id} answered {other}"),
-    }
-}
-
-async fn deliver(app: &TestApp, body: &Value) -> String {
-    let response = app.deliver(PATH, body.to_string().as_bytes()).await;
-    assert_eq!(response.0.status().as_u16(), 200, "{body}");
-    outcome(&response)
-}
-
-/// An INSERT or UPDATE of one user at `second` seconds past a fixed time.
-fn change(kind: &str, id: &str, second: u32, email: &str) -> Value {
-    let mut body = fixture_json("db-update-auth-users.json");
-    body["type"] = json!(kind);
-    body["record"]["id"] = json!(id);
-    body["record"]["email"] = json!(email);
-    body["record"]["updated_at"] = json!(format!(
-        "2026-03-01T10:{:02}:{:02}.000001+00:00",
-        second / 60,
-        second % 60
-    ));
-    if kind == "INSERT" {
-        body["old_record"] = Value::Null;
-    } else {
-        body["old_record"]["id"] = json!(id);
-    }
-    body
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_db_fixture_is_accepted_and_mirrored() {
@@ -93,48 +53,6 @@ async fn every_db_fixture_is_accepted_and_mirrored() {
     delete.assert_status_is_ok();
     assert_eq!(outcome(&delete), "unchanged", "already deleted");
     assert_eq!(app.db.counts().await, [1, 1, 4]);
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn shuffled_inserts_and_updates_for_many_users_converge_on_the_newest_state() {
-    let app = TestApp::spawn().await;
-    let ids: Vec<String> = (0..20)
-        .map(|n| format!("00000000-0000-4000-8000-{n:012}"))
-        .collect();
-    let mut events: Vec<Value> = Vec::new();
-    for id in &ids {
-        events.push(change("INSERT", id, 0, &format!("v0-{id}@example.com")));
-        for version in 1..=5 {
-            events.push(change(
-                "UPDATE",
-                id,
-                version * 7,
-                &format!("v{version}-{id}@example.com"),
-            ));
-        }
-    }
-    // A fixed pseudo-random order, so a failure can be replayed.
-    let mut seed: u64 = 0x5eed;
-    for i in (1..events.len()).rev() {
-        seed = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        events.swap(i, (seed >> 33) as usize % (i + 1));
-    }
-
-    for chunk in events.chunks(8) {
-        futures_util::future::join_all(chunk.iter().map(|e| deliver(&app, e))).await;
-    }
-
-    for id in &ids {
-        let mirrored = user(&app, id).await.unwrap();
-        assert_eq!(mirrored["email"], format!("v5-{id}@example.com"));
-        assert_eq!(
-            mirrored["source_updated_at"],
-            "2026-03-01T10:00:35.000001+00:00"
-        );
-    }
-    assert_eq!(app.db.counts().await, [20, 20, 120]);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -194,22 +112,6 @@ async fn a_hard_delete_removes_the_user_and_profile_and_nothing_older_brings_it_
 
     let late = deliver(&app, &fixture_json("db-update-auth-users.json")).await;
     assert_eq!(late, "stale");
-    assert_eq!(user(&app, ADA).await, None);
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn a_delete_that_overtakes_the_insert_leaves_no_user() {
-    let app = TestApp::spawn().await;
-
-    assert_eq!(
-        deliver(&app, &fixture_json("db-delete-auth-users.json")).await,
-        "deleted"
-    );
-    assert_eq!(
-        deliver(&app, &fixture_json("db-insert-auth-users.json")).await,
-        "stale"
-    );
-
     assert_eq!(user(&app, ADA).await, None);
 }
 
@@ -323,58 +225,4 @@ async fn an_insert_without_a_record_is_422_naming_it() {
             .contains("record")
     );
     assert_eq!(app.db.counts().await, [0, 0, 0]);
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn a_late_row_change_still_confirms_the_email_after_a_newer_token() {
-    let app = TestApp::spawn().await;
-    deliver(&app, &fixture_json("db-insert-auth-users.json")).await;
-    // The token (iat 11:15) overtakes the row change that confirmed the email at 09:41.
-    let token = app
-        .deliver(
-            "/hooks/custom-access-token",
-            &fixture("custom-access-token.json"),
-        )
-        .await;
-    assert_eq!(outcome(&token), "updated");
-
-    let late = deliver(&app, &fixture_json("db-update-auth-users.json")).await;
-
-    assert_eq!(late, "updated");
-    let mirrored = user(&app, ADA).await.unwrap();
-    assert_eq!(
-        mirrored["email_confirmed_at"],
-        "2026-01-15T09:41:05.660127+00:00"
-    );
-    assert_eq!(
-        mirrored["user_metadata"]["email_verified"], true,
-        "the newer token's identity is kept"
-    );
-    assert_eq!(mirrored["source_updated_at"], "2026-01-15T11:15:00+00:00");
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn a_delete_racing_the_first_insert_never_leaves_a_live_user() {
-    let app = TestApp::spawn().await;
-    let ids: Vec<String> = (0..40)
-        .map(|n| format!("00000000-0000-4000-9000-{n:012}"))
-        .collect();
-    let mut events = Vec::new();
-    for id in &ids {
-        events.push(change("INSERT", id, 0, &format!("{id}@example.com")));
-        let mut delete = fixture_json("db-delete-auth-users.json");
-        delete["old_record"]["id"] = json!(id);
-        events.push(delete);
-    }
-
-    futures_util::future::join_all(events.iter().map(|e| deliver(&app, e))).await;
-
-    for id in &ids {
-        if let Some(mirrored) = user(&app, id).await {
-            assert!(
-                mirrored["deleted_at"].is_string(),
-                "{id} is live after its delete"
-            );
-        }
-    }
 }

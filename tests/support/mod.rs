@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod webhooks;
+
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::SqliteConnection;
 use diesel::sql_types::BigInt;
