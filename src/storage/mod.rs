@@ -17,6 +17,20 @@ use uuid::Uuid;
 /// Supabase gives a hook 5 seconds in all, retries included, so this stays well below.
 pub const ACQUIRE_TIMEOUT: Duration = Duration::from_millis(1000);
 
+/// Waits at most [`ACQUIRE_TIMEOUT`] for a pooled connection (`get`: the pool's own
+/// checkout); a pool that cannot supply one in time means the database is unavailable.
+async fn checkout<T, E: std::fmt::Display>(
+    get: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<T, StorageError> {
+    match tokio::time::timeout(ACQUIRE_TIMEOUT, get).await {
+        Ok(Ok(conn)) => Ok(conn),
+        Ok(Err(e)) => Err(StorageError::Unavailable(e.to_string())),
+        Err(_) => Err(StorageError::Unavailable(
+            "timed out waiting for a database connection".into(),
+        )),
+    }
+}
+
 /// A storage failure, classified by what the caller can do about it.
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {

@@ -12,7 +12,7 @@ mod tx;
 use tx::SqliteTx;
 
 use super::apply;
-use super::{ACQUIRE_TIMEOUT, StorageError, StoredUser, TxError};
+use super::{StorageError, StoredUser, TxError};
 use crate::events::{Delivery, UserChange};
 use crate::mirror::Outcome;
 use chrono::{DateTime, Utc};
@@ -89,13 +89,7 @@ impl SqliteStore {
     }
 
     async fn conn(&self) -> Result<Object<Conn>, StorageError> {
-        match tokio::time::timeout(ACQUIRE_TIMEOUT, self.pool.get()).await {
-            Ok(Ok(conn)) => Ok(conn),
-            Ok(Err(e)) => Err(StorageError::Unavailable(e.to_string())),
-            Err(_) => Err(StorageError::Unavailable(
-                "timed out waiting for a database connection".into(),
-            )),
-        }
+        super::checkout(self.pool.get()).await
     }
 
     pub async fn migrate(&self) -> Result<(), StorageError> {
