@@ -41,16 +41,14 @@ async fn no_secret_token_signature_or_password_hash_is_ever_logged() {
         .unwrap()
         .sign("msg_logged", timestamp, body.as_bytes());
 
-    let accepted = app
-        .client
-        .post("/hooks/auth-users")
-        .header("content-type", "application/json")
-        .header("webhook-id", "msg_logged")
-        .header("webhook-timestamp", timestamp.to_string())
-        .header("webhook-signature", &signature)
-        .body(body.clone())
-        .send()
-        .await;
+    let accepted = support::signed_request(
+        &app.client,
+        "/hooks/auth-users",
+        body.as_bytes(),
+        support::Signing::new("msg_logged", SECRET, timestamp),
+    )
+    .send()
+    .await;
     let rejected = app
         .deliver_signed("/hooks/auth-users", body.as_bytes(), OTHER_SECRET, now())
         .await;

@@ -149,23 +149,19 @@ async fn a_wrong_content_type_is_415() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_json_content_type_with_charset_is_accepted() {
     let app = TestApp::spawn().await;
-    let body = fixture("custom-access-token.json");
-    let id = "msg_charset";
-    let ts = now();
-    let signature = supahook::signature::SigningKey::parse(SECRET)
-        .unwrap()
-        .sign(id, ts, &body);
+    let signing = support::Signing {
+        content_type: "application/json; charset=utf-8",
+        ..support::Signing::new("msg_charset", SECRET, now())
+    };
 
-    let response = app
-        .client
-        .post(PATH)
-        .header("content-type", "application/json; charset=utf-8")
-        .header("webhook-id", id)
-        .header("webhook-timestamp", ts.to_string())
-        .header("webhook-signature", signature)
-        .body(body)
-        .send()
-        .await;
+    let response = support::signed_request(
+        &app.client,
+        PATH,
+        &fixture("custom-access-token.json"),
+        signing,
+    )
+    .send()
+    .await;
 
     response.assert_status_is_ok();
 }
@@ -174,22 +170,12 @@ async fn a_json_content_type_with_charset_is_accepted() {
 async fn a_database_outage_is_503_with_retry_after() {
     let storage = Storage::open("postgres://postgres@127.0.0.1:1/unreachable", 2).unwrap();
     let client = support::client_for(storage, support::Options::default());
-    let body = fixture("custom-access-token.json");
-    let id = "msg_outage";
-    let ts = now();
-    let signature = supahook::signature::SigningKey::parse(SECRET)
-        .unwrap()
-        .sign(id, ts, &body);
+    let signing = support::Signing::new("msg_outage", SECRET, now());
 
-    let response = client
-        .post(PATH)
-        .header("content-type", "application/json")
-        .header("webhook-id", id)
-        .header("webhook-timestamp", ts.to_string())
-        .header("webhook-signature", signature)
-        .body(body)
-        .send()
-        .await;
+    let response =
+        support::signed_request(&client, PATH, &fixture("custom-access-token.json"), signing)
+            .send()
+            .await;
 
     response.assert_header("retry-after", "1");
     assert_error(response, 503, "database_unavailable").await;

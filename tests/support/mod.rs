@@ -13,7 +13,7 @@ use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use poem::EndpointExt;
 use poem::endpoint::BoxEndpoint;
-use poem::test::{TestClient, TestResponse};
+use poem::test::{TestClient, TestRequestBuilder, TestResponse};
 use std::path::PathBuf;
 use supahook::http::{AppState, app};
 use supahook::policy::SignUpPolicy;
@@ -273,19 +273,59 @@ impl TestApp {
         timestamp: i64,
     ) -> TestResponse {
         let id = Uuid::new_v4().to_string();
-        let signature = SigningKey::parse(secret)
-            .unwrap()
-            .sign(&id, timestamp, body);
-        self.client
-            .post(path)
-            .header("content-type", "application/json")
-            .header("webhook-id", id)
-            .header("webhook-timestamp", timestamp.to_string())
-            .header("webhook-signature", signature)
-            .body(body.to_vec())
-            .send()
-            .await
+        signed_request(
+            &self.client,
+            path,
+            body,
+            Signing::new(&id, secret, timestamp),
+        )
+        .send()
+        .await
     }
+}
+
+/// How a test signs one request.
+pub struct Signing<'a> {
+    /// The `webhook-id`.
+    pub id: &'a str,
+    /// The secret, `v1,whsec_...`.
+    pub secret: &'a str,
+    /// The `webhook-timestamp`.
+    pub timestamp: i64,
+    /// The `Content-Type` sent.
+    pub content_type: &'a str,
+}
+
+impl<'a> Signing<'a> {
+    /// Signed under `id` with `secret` at `timestamp`, sent as `application/json`.
+    pub fn new(id: &'a str, secret: &'a str, timestamp: i64) -> Self {
+        Self {
+            id,
+            secret,
+            timestamp,
+            content_type: "application/json",
+        }
+    }
+}
+
+/// A POST of `body` to `path` with the three Standard Webhooks headers, ready to send.
+pub fn signed_request<'c>(
+    client: &'c TestClient<BoxEndpoint<'static>>,
+    path: &str,
+    body: &[u8],
+    signing: Signing<'_>,
+) -> TestRequestBuilder<'c, BoxEndpoint<'static>> {
+    let signature =
+        SigningKey::parse(signing.secret)
+            .unwrap()
+            .sign(signing.id, signing.timestamp, body);
+    client
+        .post(path)
+        .header("content-type", signing.content_type)
+        .header("webhook-id", signing.id)
+        .header("webhook-timestamp", signing.timestamp.to_string())
+        .header("webhook-signature", signature)
+        .body(body.to_vec())
 }
 
 /// A client for the real app over `storage`.
