@@ -143,3 +143,49 @@ async fn a_delete_racing_the_first_insert_never_leaves_a_live_user() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_soft_delete_that_arrives_first_keeps_the_real_email_and_names() {
+    let app = TestApp::spawn().await;
+
+    let outcomes = [
+        deliver(&app, &fixture_json("db-update-auth-users-soft-delete.json")).await,
+        deliver(&app, &fixture_json("db-insert-auth-users.json")).await,
+        deliver(&app, &fixture_json("db-update-auth-users.json")).await,
+    ];
+
+    assert_eq!(outcomes, ["deleted", "stale", "stale"]);
+    let mirrored = user(&app, ADA).await.unwrap();
+    assert_eq!(mirrored["email"], "ada.lovelace@example.com");
+    assert_eq!(
+        (&mirrored["first_name"], &mirrored["last_name"]),
+        (&json!("Ada"), &json!("Lovelace"))
+    );
+    assert_eq!(mirrored["deleted_at"], "2026-02-01T08:00:00.412237+00:00");
+    assert_eq!(
+        mirrored["email_confirmed_at"],
+        "2026-01-15T09:41:05.660127+00:00"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_delete_between_updates_ends_with_the_newest_email_and_name() {
+    let app = TestApp::spawn().await;
+    let mut delete = fixture_json("db-delete-auth-users.json");
+    delete["old_record"]["email"] = json!("ada.king@example.com");
+    delete["old_record"]["raw_user_meta_data"] = json!({ "full_name": "Augusta Ada King" });
+    let mut middle = change("UPDATE", ADA, 0, "ada.middle@example.com");
+    middle["record"]["updated_at"] = json!("2026-01-15T10:00:00+00:00");
+
+    let outcomes = [
+        deliver(&app, &fixture_json("db-insert-auth-users.json")).await,
+        deliver(&app, &delete).await,
+        deliver(&app, &middle).await,
+    ];
+
+    assert_eq!(outcomes, ["created", "deleted", "stale"]);
+    let mirrored = user(&app, ADA).await.unwrap();
+    assert_eq!(mirrored["email"], "ada.king@example.com");
+    assert_eq!(mirrored["first_name"], "Augusta");
+    assert!(mirrored["deleted_at"].is_string());
+}
