@@ -8,10 +8,12 @@
 
 pub mod cli;
 pub mod config;
+pub mod error_chain;
 pub mod events;
 pub mod http;
 pub mod local_secrets;
 pub mod mirror;
+pub mod pg_connect;
 pub mod policy;
 pub mod reconcile;
 pub mod replay;
@@ -20,3 +22,4 @@ pub mod source;
 pub mod storage;
 pub mod sync;
 pub mod telemetry;
+pub mod tls;

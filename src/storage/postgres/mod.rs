@@ -10,18 +10,20 @@ use super::apply;
 use super::{StorageError, StoredUser, TxError};
 use crate::events::{Delivery, UserChange};
 use crate::mirror::Outcome;
+use crate::pg_connect::PgTarget;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::{ConnectionError, ConnectionResult};
-use diesel_async::pooled_connection::deadpool::{Object, Pool};
+use diesel_async::pooled_connection::deadpool::{Object, Pool, PoolError};
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
 use diesel_async::{
     AsyncConnection, AsyncMigrationHarness, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection,
 };
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
-use futures_util::FutureExt;
+use futures_util::{FutureExt, TryFutureExt};
 use rows::{ProfileRow, UserRow};
 use schema::{profiles, users, webhook_events};
+use std::sync::Arc;
 use uuid::Uuid;
 
 const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -37,9 +39,13 @@ pub struct PgStore {
 
 impl PgStore {
     /// Builds the pool; connections are opened on first use.
+    /// The URL is checked here, so a bad one stops the start before anything else.
     pub fn new(url: &str, pool_size: usize) -> Result<Self, StorageError> {
+        let target = Arc::new(
+            PgTarget::parse(url).map_err(|e| StorageError::Config(format!("DATABASE_URL: {e}")))?,
+        );
         let mut config = ManagerConfig::<AsyncPgConnection>::default();
-        config.custom_setup = Box::new(|url| connect(url).boxed());
+        config.custom_setup = Box::new(move |_url| connect(target.clone()).boxed());
         let manager =
             AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config);
         let pool = Pool::builder(manager)
@@ -50,7 +56,12 @@ impl PgStore {
     }
 
     async fn conn(&self) -> Result<Object<AsyncPgConnection>, StorageError> {
-        super::checkout(self.pool.get()).await
+        // The connection error itself, without deadpool's wrapping.
+        let get = self.pool.get().map_err(|error| match error {
+            PoolError::Backend(cause) => cause.to_string(),
+            other => other.to_string(),
+        });
+        super::checkout(get).await
     }
 
     pub async fn migrate(&self) -> Result<(), StorageError> {
@@ -160,8 +171,8 @@ const SESSION_LIMITS: &str = "SET statement_timeout = '1500ms'; \
                               SET lock_timeout = '1000ms'; \
                               SET idle_in_transaction_session_timeout = '5s';";
 
-async fn connect(url: &str) -> ConnectionResult<AsyncPgConnection> {
-    let mut conn = AsyncPgConnection::establish(url).await?;
+async fn connect(target: Arc<PgTarget>) -> ConnectionResult<AsyncPgConnection> {
+    let mut conn = target.connect().await?;
     conn.batch_execute(SESSION_LIMITS)
         .await
         .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
