@@ -43,7 +43,7 @@ pub async fn run(config: Option<&Path>, args: Args) -> anyhow::Result<()> {
     let url = args
         .url
         .clone()
-        .unwrap_or_else(|| format!("http://{}", settings.listen_addr));
+        .unwrap_or_else(|| settings.listen_addr.local_url());
     if let Some(rate) = args.rate
         && !(rate.is_finite() && rate > 0.0)
     {

@@ -7,17 +7,19 @@ use crate::policy::SignUpPolicy;
 use crate::signature::{SigningKey, Verifier};
 use crate::storage::Storage;
 use crate::sync::Sync;
+use anyhow::Context;
 use poem::Server;
-use poem::listener::TcpListener;
+use poem::listener::{Acceptor, Listener, TcpListener};
 use std::path::Path;
 use std::time::Duration;
 
 pub async fn run(config: Option<&Path>) -> anyhow::Result<()> {
     let settings = super::load_settings(config)?;
+    // A bad DATABASE_URL stops the start before any secret file is written.
+    let storage = super::open_storage(&settings)?;
     let verifier = Verifier::new(hook_secrets(&settings)?);
     let admin_token = admin_token(&settings)?;
-    let storage = super::open_storage(&settings)?;
-    storage.migrate().await?;
+    super::migrate::apply(&storage).await?;
 
     let state = AppState {
         verifier,
@@ -34,10 +36,26 @@ pub async fn run(config: Option<&Path>) -> anyhow::Result<()> {
         let days = settings.ledger_retention_days;
         tokio::spawn(forget_old_deliveries(state.sync.storage().clone(), days));
     }
-    tracing::info!(addr = %settings.listen_addr, "serving; the API explorer is at /docs");
-    Server::new(TcpListener::bind(settings.listen_addr))
-        .run_with_graceful_shutdown(app(state), shutdown_signal(), Some(Duration::from_secs(10)))
-        .await?;
+    let addr = &settings.listen_addr;
+    let acceptor = TcpListener::bind(addr.to_string())
+        .into_acceptor()
+        .await
+        .with_context(|| format!("cannot listen on {addr} (SUPAHOOK_LISTEN_ADDR)"))?;
+    let bound: Vec<String> = acceptor
+        .local_addr()
+        .iter()
+        .map(|a| match a.as_socket_addr() {
+            Some(socket) => socket.to_string(),
+            None => a.to_string(),
+        })
+        .collect();
+    tracing::info!(addr = %bound.join(", "), "serving; the API explorer is at /docs");
+    let grace = settings.shutdown_timeout;
+    Server::new_with_acceptor(acceptor)
+        .run_with_graceful_shutdown(app(state), shutdown_signal(grace), Some(grace))
+        .await
+        .context("the server stopped with an error")?;
+    tracing::info!("stopped");
     Ok(())
 }
 
@@ -91,7 +109,9 @@ fn admin_token(settings: &Settings) -> anyhow::Result<SecretString> {
     Ok(local.value)
 }
 
-async fn shutdown_signal() {
+/// Resolves on SIGINT or SIGTERM; the server then stops accepting and gives the
+/// requests in flight up to `grace` to finish.
+async fn shutdown_signal(grace: Duration) {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -110,5 +130,8 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = terminate => {},
     }
-    tracing::info!("shutting down");
+    tracing::info!(
+        grace_seconds = grace.as_secs(),
+        "shutting down: no new connections; finishing the requests in flight"
+    );
 }

@@ -64,7 +64,7 @@ impl PgStore {
         super::checkout(get).await
     }
 
-    pub async fn migrate(&self) -> Result<(), StorageError> {
+    pub async fn migrate(&self) -> Result<Vec<String>, StorageError> {
         let mut conn = self.conn().await?;
         diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
             .execute(&mut conn)
@@ -72,7 +72,7 @@ impl PgStore {
         let mut harness = AsyncMigrationHarness::new(conn);
         let result = harness
             .run_pending_migrations(MIGRATIONS)
-            .map(drop)
+            .map(|applied| applied.iter().map(ToString::to_string).collect())
             .map_err(|e| StorageError::Migration(e.to_string()));
         let mut conn = harness.into_inner();
         diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))
