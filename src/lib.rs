@@ -17,6 +17,7 @@ pub mod pg_connect;
 pub mod policy;
 pub mod reconcile;
 pub mod replay;
+pub mod shutdown;
 pub mod signature;
 pub mod source;
 pub mod storage;

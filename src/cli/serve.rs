@@ -4,6 +4,7 @@ use crate::config::{SecretString, Settings};
 use crate::http::{AppState, app};
 use crate::local_secrets;
 use crate::policy::SignUpPolicy;
+use crate::shutdown;
 use crate::signature::{SigningKey, Verifier};
 use crate::storage::Storage;
 use crate::sync::Sync;
@@ -51,8 +52,9 @@ pub async fn run(config: Option<&Path>) -> anyhow::Result<()> {
         .collect();
     tracing::info!(addr = %bound.join(", "), "serving; the API explorer is at /docs");
     let grace = settings.shutdown_timeout;
-    Server::new_with_acceptor(acceptor)
-        .run_with_graceful_shutdown(app(state), shutdown_signal(grace), Some(grace))
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    Server::new_with_acceptor(shutdown::StopAccepting::new(acceptor, stopping))
+        .run_with_graceful_shutdown(app(state), shutdown::signal(stop, grace), Some(grace))
         .await
         .context("the server stopped with an error")?;
     tracing::info!("stopped");
@@ -107,31 +109,4 @@ fn admin_token(settings: &Settings) -> anyhow::Result<SecretString> {
         "SUPAHOOK_ADMIN_TOKEN is not set: the read API takes the generated token in this file"
     );
     Ok(local.value)
-}
-
-/// Resolves on SIGINT or SIGTERM; the server then stops accepting and gives the
-/// requests in flight up to `grace` to finish.
-async fn shutdown_signal(grace: Duration) {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    tracing::info!(
-        grace_seconds = grace.as_secs(),
-        "shutting down: no new connections; finishing the requests in flight"
-    );
 }

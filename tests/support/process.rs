@@ -76,6 +76,13 @@ pub struct Serve {
 impl Serve {
     /// Starts `serve` on a free port and waits until `/health/ready` answers 200.
     pub fn start(dir: &Path, env: &[(&str, &str)]) -> Self {
+        let mut serve = Self::spawn(dir, env);
+        serve.wait_until_ready();
+        serve
+    }
+
+    /// Starts `serve` on a free port without waiting for it.
+    pub fn spawn(dir: &Path, env: &[(&str, &str)]) -> Self {
         let port = free_port();
         let addr = format!("127.0.0.1:{port}");
         let log = dir.join(format!("serve-{port}.log"));
@@ -86,12 +93,11 @@ impl Serve {
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .expect("start supahook serve");
-        let mut serve = Self { child, addr, log };
-        serve.wait_until_ready();
-        serve
+        Self { child, addr, log }
     }
 
-    fn wait_until_ready(&mut self) {
+    /// Waits until `/health/ready` answers 200; fails if the process exits first.
+    pub fn wait_until_ready(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
