@@ -2,7 +2,7 @@
 //!
 //! The environment wins over the file. Every problem names the setting.
 
-use crate::events::DeleteMode;
+use crate::mirror::DeleteMode;
 use crate::signature::{SecretError, SigningKey};
 use serde::Deserialize;
 use std::fmt;

@@ -24,14 +24,13 @@ pub async fn run(config: Option<&Path>) -> anyhow::Result<()> {
 
     let state = AppState {
         verifier,
-        sync: Sync::new(storage),
+        sync: Sync::new(storage).with_delete_mode(settings.on_delete),
         policy: SignUpPolicy::new(
             settings.allowed_email_domains.clone(),
             settings.blocked_email_domains.clone(),
         ),
         admin_token: Some(admin_token),
         db_webhook_token: settings.db_webhook_token.clone(),
-        on_delete: settings.on_delete,
     };
     if settings.ledger_retention_days > 0 {
         let days = settings.ledger_retention_days;

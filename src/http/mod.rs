@@ -10,7 +10,6 @@ mod users;
 pub use error::{ErrorBody, ErrorResponse};
 
 use crate::config::SecretString;
-use crate::events::DeleteMode;
 use crate::policy::SignUpPolicy;
 use crate::signature::Verifier;
 use crate::sync::Sync;
@@ -30,8 +29,6 @@ pub struct AppState {
     pub admin_token: Option<SecretString>,
     /// Bearer token accepted on `/hooks/auth-users` in place of a signature.
     pub db_webhook_token: Option<SecretString>,
-    /// What a delete upstream does to the mirror.
-    pub on_delete: DeleteMode,
 }
 
 #[derive(Tags)]

@@ -237,7 +237,7 @@ pub struct Options {
     pub allowed_email_domains: Vec<String>,
     pub blocked_email_domains: Vec<String>,
     pub db_webhook_token: Option<String>,
-    pub on_delete: supahook::events::DeleteMode,
+    pub on_delete: supahook::mirror::DeleteMode,
 }
 
 /// The real application on its own database.
@@ -332,13 +332,12 @@ pub fn signed_request<'c>(
 pub fn client_for(storage: Storage, options: Options) -> TestClient<BoxEndpoint<'static>> {
     let state = AppState {
         verifier: Verifier::new(vec![SigningKey::parse(SECRET).unwrap()]),
-        sync: Sync::new(storage),
+        sync: Sync::new(storage).with_delete_mode(options.on_delete),
         policy: SignUpPolicy::new(options.allowed_email_domains, options.blocked_email_domains),
         admin_token: Some(supahook::config::SecretString::new(ADMIN_TOKEN)),
         db_webhook_token: options
             .db_webhook_token
             .map(supahook::config::SecretString::new),
-        on_delete: options.on_delete,
     };
     TestClient::new(app(state).map_to_response().boxed())
 }

@@ -9,7 +9,7 @@ use tx::PgTx;
 use super::apply;
 use super::{StorageError, StoredUser, TxError};
 use crate::events::{Delivery, UserChange};
-use crate::mirror::Outcome;
+use crate::mirror::{DeleteMode, Outcome};
 use crate::pg_connect::PgTarget;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -21,8 +21,7 @@ use diesel_async::{
 };
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use futures_util::{FutureExt, TryFutureExt};
-use rows::{ProfileRow, UserRow};
-use schema::{profiles, users, webhook_events};
+use schema::{users, webhook_events};
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -90,11 +89,12 @@ impl PgStore {
     pub async fn apply(
         &self,
         delivery: &Delivery,
+        mode: DeleteMode,
         now: DateTime<Utc>,
     ) -> Result<Outcome, StorageError> {
         let mut conn = self.conn().await?;
         conn.transaction::<_, StorageError, _>(async |conn| {
-            apply::delivery(&mut PgTx(conn), delivery, now).await
+            apply::delivery(&mut PgTx(conn), delivery, mode, now).await
         })
         .await
     }
@@ -102,13 +102,15 @@ impl PgStore {
     pub async fn apply_change(
         &self,
         change: &UserChange,
+        mode: DeleteMode,
         now: DateTime<Utc>,
         dry_run: bool,
     ) -> Result<Outcome, StorageError> {
         let mut conn = self.conn().await?;
         let result = conn
             .transaction::<_, TxError, _>(async |conn| {
-                TxError::finish(apply::change(&mut PgTx(conn), change, now).await, dry_run)
+                let outcome = apply::change(&mut PgTx(conn), change, mode, now).await;
+                TxError::finish(outcome, dry_run)
             })
             .await;
         TxError::settle(result)
@@ -148,18 +150,7 @@ impl PgStore {
     }
 
     pub async fn find_user(&self, id: Uuid) -> Result<Option<StoredUser>, StorageError> {
-        let mut conn = self.conn().await?;
-        let found = users::table
-            .left_join(profiles::table)
-            .filter(users::id.eq(id))
-            .select((UserRow::as_select(), Option::<ProfileRow>::as_select()))
-            .first::<(UserRow, Option<ProfileRow>)>(&mut conn)
-            .await
-            .optional()?;
-        Ok(found.map(|(user, profile)| StoredUser {
-            user: user.into(),
-            profile: profile.map(Into::into),
-        }))
+        tx::read_user(&mut *self.conn().await?, id).await
     }
 }
 

@@ -53,6 +53,7 @@ diesel::table! {
     deleted_users (id) {
         id -> Uuid,
         deleted_at -> Timestamptz,
+        removed -> Bool,
     }
 }
 

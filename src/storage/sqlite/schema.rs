@@ -56,6 +56,7 @@ diesel::table! {
     deleted_users (id) {
         id -> Text,
         deleted_at -> TimestamptzSqlite,
+        removed -> Bool,
     }
 }
 
