@@ -12,9 +12,9 @@ mod tx;
 use tx::SqliteTx;
 
 use super::apply;
-use super::{StorageError, StoredUser, TxError};
-use crate::events::{Delivery, UserChange};
-use crate::mirror::{DeleteMode, Outcome};
+use super::apply::{Applied, Request};
+use super::{StorageError, StoredUser};
+use crate::mirror::DeleteMode;
 use chrono::{DateTime, Utc};
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::prelude::*;
@@ -75,6 +75,7 @@ impl SqliteStore {
                 ))
             })?;
         }
+        create_private(Path::new(path))?;
         let mut config = ManagerConfig::<Conn>::default();
         config.custom_setup = Box::new(|path| connect(path).boxed());
         let manager = AsyncDieselConnectionManager::<Conn>::new_with_config(path, config);
@@ -92,7 +93,7 @@ impl SqliteStore {
         super::checkout(self.pool.get()).await
     }
 
-    pub async fn migrate(&self) -> Result<(), StorageError> {
+    pub async fn migrate(&self) -> Result<Vec<String>, StorageError> {
         let mut conn = self.conn().await?;
         // Holding the write lock for the whole run makes a second process
         // migrating the same file wait, then find nothing pending.
@@ -104,7 +105,7 @@ impl SqliteStore {
         let mut harness = AsyncMigrationHarness::new(conn);
         let result = harness
             .run_pending_migrations(MIGRATIONS)
-            .map(drop)
+            .map(|applied| applied.iter().map(ToString::to_string).collect())
             .map_err(|e| StorageError::Migration(e.to_string()));
         let mut conn = harness.into_inner();
         let succeeded = result.is_ok();
@@ -126,37 +127,29 @@ impl SqliteStore {
         Ok(())
     }
 
-    pub async fn apply(
+    /// Applies `requests` in one transaction (see [`apply::batch`]); rolled back at the
+    /// end with `commit == false`.
+    pub async fn batch(
         &self,
-        delivery: &Delivery,
+        requests: &[Request<'_>],
         mode: DeleteMode,
         now: DateTime<Utc>,
-    ) -> Result<Outcome, StorageError> {
+        commit: bool,
+    ) -> Result<Vec<Applied>, StorageError> {
         let _turn = self.writer.lock().await;
         let mut conn = self.conn().await?;
-        conn.immediate_transaction(async |conn| -> Result<Outcome, StorageError> {
-            apply::delivery(&mut SqliteTx(conn), delivery, mode, now).await
-        })
-        .await
-        .map_err(busy)
-    }
-
-    pub async fn apply_change(
-        &self,
-        change: &UserChange,
-        mode: DeleteMode,
-        now: DateTime<Utc>,
-        dry_run: bool,
-    ) -> Result<Outcome, StorageError> {
-        let _turn = self.writer.lock().await;
-        let mut conn = self.conn().await?;
-        let result = conn
-            .immediate_transaction(async |conn| -> Result<Outcome, TxError> {
-                let outcome = apply::change(&mut SqliteTx(conn), change, mode, now).await;
-                TxError::finish(outcome, dry_run)
-            })
-            .await;
-        TxError::settle(result).map_err(busy)
+        let result = apply::batch(&mut SqliteTx(&mut conn), requests, mode, now, commit).await;
+        if result.is_err() {
+            // End the transaction if it is still open, or drop the connection.
+            let ended = match conn.batch_execute("ROLLBACK").await {
+                Ok(()) => true,
+                Err(e) => e.to_string().contains("no transaction is active"),
+            };
+            if !ended {
+                drop(Object::take(conn));
+            }
+        }
+        result.map_err(busy)
     }
 
     pub async fn live_user_ids(
@@ -222,5 +215,22 @@ pub(super) fn busy(error: impl Into<StorageError>) -> StorageError {
             StorageError::Unavailable(info.message().to_owned())
         }
         _ => error,
+    }
+}
+
+/// Creates the database file readable by its owner only (it holds emails and phone
+/// numbers); SQLite gives its journal files the same mode. An existing file is left as it is.
+fn create_private(path: &Path) -> Result<(), StorageError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(StorageError::Config(format!(
+            "cannot create the database file {}: {e}",
+            path.display()
+        ))),
     }
 }
