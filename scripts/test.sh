@@ -172,7 +172,7 @@ failed_step=""
 cargo test --locked "$@" || { status=$?; failed_step="cargo test on PostgreSQL"; }
 if [[ $status -eq 0 ]]; then
     log "running the behaviour suites again on SQLite"
-    SUPAHOOK_TEST_BACKEND=sqlite cargo test --locked --test hooks --test rejections --test read_api --test db_webhooks --test ordering --test convergence "$@" ||
+    SUPAHOOK_TEST_BACKEND=sqlite cargo test --locked --test hooks --test rejections --test read_api --test db_webhooks --test ordering --test convergence --test fast_path --test group_commit "$@" ||
         { status=$?; failed_step="the behaviour suites on SQLite"; }
 fi
 if [[ $status -eq 0 ]]; then

@@ -51,11 +51,13 @@ pub async fn run(config: Option<&Path>) -> anyhow::Result<()> {
         .collect();
     tracing::info!(addr = %bound.join(", "), "serving; the API explorer is at /docs");
     let grace = settings.shutdown_timeout;
+    let sync = state.sync.clone();
     let (stop, stopping) = tokio::sync::watch::channel(false);
     Server::new_with_acceptor(shutdown::StopAccepting::new(acceptor, stopping))
         .run_with_graceful_shutdown(app(state), shutdown::signal(stop, grace), Some(grace))
         .await
         .context("the server stopped with an error")?;
+    sync.flush().await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -244,6 +244,8 @@ pub struct Options {
 pub struct TestApp {
     pub db: TestDb,
     pub client: TestClient<BoxEndpoint<'static>>,
+    /// The app's use-case, to flush what the token fast path keeps for later.
+    pub sync: Sync,
 }
 
 impl TestApp {
@@ -255,13 +257,14 @@ impl TestApp {
         let db = TestDb::create().await;
         let storage = Storage::open(&db.url, 8).expect("open storage");
         storage.migrate().await.expect("migrate");
-        let client = client_for(storage, options);
-        Self { db, client }
+        let sync = Sync::new(storage).with_delete_mode(options.on_delete);
+        let client = client_with(sync.clone(), options);
+        Self { db, client, sync }
     }
 
     /// Signs `body` with the test secret and posts it to `path`.
     pub async fn deliver(&self, path: &str, body: &[u8]) -> TestResponse {
-        self.deliver_signed(path, body, SECRET, now()).await
+        send(&self.client, path, body).await
     }
 
     /// Posts `body` signed with `secret` at Unix time `timestamp`.
@@ -328,11 +331,28 @@ pub fn signed_request<'c>(
         .body(body.to_vec())
 }
 
+/// The in-process client of the real app.
+pub type Client = TestClient<BoxEndpoint<'static>>;
+
+/// Signs `body` with the test secret, under a new `webhook-id`, and posts it to `path`.
+pub async fn send(client: &Client, path: &str, body: &[u8]) -> TestResponse {
+    let id = Uuid::new_v4().to_string();
+    signed_request(client, path, body, Signing::new(&id, SECRET, now()))
+        .send()
+        .await
+}
+
 /// A client for the real app over `storage`.
 pub fn client_for(storage: Storage, options: Options) -> TestClient<BoxEndpoint<'static>> {
+    let sync = Sync::new(storage).with_delete_mode(options.on_delete);
+    client_with(sync, options)
+}
+
+/// A client for the real app over `sync`, which the test keeps (to flush it, say).
+pub fn client_with(sync: Sync, options: Options) -> TestClient<BoxEndpoint<'static>> {
     let state = AppState {
         verifier: Verifier::new(vec![SigningKey::parse(SECRET).unwrap()]),
-        sync: Sync::new(storage).with_delete_mode(options.on_delete),
+        sync,
         policy: SignUpPolicy::new(options.allowed_email_domains, options.blocked_email_domains),
         admin_token: Some(supahook::config::SecretString::new(ADMIN_TOKEN)),
         db_webhook_token: options
