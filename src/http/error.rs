@@ -4,6 +4,7 @@
 //! `{"error": {"http_code": 401, "code": "invalid_signature", "message": "..."}}`.
 
 use crate::events::ParseError;
+use crate::jwt::TokenError;
 use crate::signature::SignatureError;
 use crate::storage::StorageError;
 use poem::http::StatusCode;
@@ -47,7 +48,7 @@ impl ErrorBody {
 /// Error answers of the API.
 #[derive(ApiResponse, Debug)]
 pub enum ErrorResponse {
-    /// The body is not valid JSON.
+    /// The body is not valid JSON, or a parameter is invalid; the message names it.
     #[oai(status = 400)]
     BadRequest(Json<ErrorBody>),
     /// The signature or bearer token is missing or wrong. Nothing was written.
@@ -89,6 +90,24 @@ impl ErrorResponse {
         ))
     }
 
+    /// 400 for a query or path parameter that cannot be used; the message starts with its name.
+    pub fn invalid_parameter(name: &str, problem: &str) -> Self {
+        Self::BadRequest(ErrorBody::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_parameter",
+            format!("{name}: {problem}"),
+        ))
+    }
+
+    /// 401 for a refused access token.
+    pub fn invalid_token(message: impl Into<String>) -> Self {
+        Self::Unauthorized(ErrorBody::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+            message,
+        ))
+    }
+
     /// 404 for an unknown resource.
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::NotFound(ErrorBody::new(StatusCode::NOT_FOUND, "not_found", message))
@@ -124,6 +143,23 @@ impl From<SignatureError> for ErrorResponse {
             "invalid_signature",
             error.to_string(),
         ))
+    }
+}
+
+impl From<TokenError> for ErrorResponse {
+    fn from(error: TokenError) -> Self {
+        tracing::info!(reason = %error, "access token refused");
+        match error {
+            TokenError::KeysUnavailable => Self::Unavailable(
+                ErrorBody::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "keys_unavailable",
+                    error.to_string(),
+                ),
+                RETRY_AFTER_SECONDS.to_owned(),
+            ),
+            _ => Self::invalid_token(error.to_string()),
+        }
     }
 }
 

@@ -5,7 +5,13 @@
 
 mod apply;
 mod postgres;
+mod read;
 mod sqlite;
+
+pub use read::{
+    DeliveryCursor, DeliveryFilter, DeliveryRecord, ProfileChanges, ProfileClaim, ProfileDetails,
+    UserDetails, UserFilter,
+};
 
 use crate::events::{Delivery, UserChange};
 use crate::mirror::{MirrorUser, Outcome, Profile};

@@ -1,5 +1,6 @@
 //! The PostgreSQL backend: diesel-async over a deadpool pool.
 
+mod read;
 mod rows;
 mod schema;
 mod tx;

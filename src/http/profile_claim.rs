@@ -1,0 +1,1 @@
+//! The profile claim custom-access-token adds to the access token.
