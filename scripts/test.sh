@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the test suite against a PostgreSQL server, then the behaviour suites
-# (hooks, rejections, read_api, db_webhooks, ordering, users_sync) again on SQLite (SUPAHOOK_TEST_BACKEND=sqlite).
+# (hooks, rejections, read_api, db_webhooks, ordering, users_sync, users_api) again on SQLite (SUPAHOOK_TEST_BACKEND=sqlite).
 #
 # Which server, in this order:
 #   1. TEST_DATABASE_URL, if set (it must be reachable);
@@ -170,7 +170,7 @@ status=0
 cargo test --locked "$@" || status=$?
 if [[ $status -eq 0 ]]; then
     log "running the behaviour suites again on SQLite"
-    SUPAHOOK_TEST_BACKEND=sqlite cargo test --locked --test hooks --test rejections --test read_api --test db_webhooks --test ordering --test users_sync "$@" ||
+    SUPAHOOK_TEST_BACKEND=sqlite cargo test --locked --test hooks --test rejections --test read_api --test db_webhooks --test ordering --test users_sync --test users_api "$@" ||
         status=$?
 fi
 exit "$status"

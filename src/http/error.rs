@@ -9,8 +9,12 @@ use crate::signature::SignatureError;
 use crate::storage::StorageError;
 use poem::http::StatusCode;
 use poem::{IntoResponse, Response};
+use poem_openapi::error::ParsePathError;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object};
+
+/// The one path parameter of the API: a user id.
+pub const PATH_PARAMETER: &str = "id";
 
 /// Seconds a client should wait before retrying while the database is unavailable.
 pub const RETRY_AFTER_SECONDS: &str = "1";
@@ -210,6 +214,11 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 pub async fn render(error: poem::Error) -> Response {
     if error.is_from_response() {
         return error.into_response();
+    }
+    // poem-openapi names path parameters by position (`param0`) in its error. Every
+    // path of this API takes one parameter, the user id `id`, so the error names it.
+    if let Some(ParsePathError { reason, .. }) = error.downcast_ref::<ParsePathError>() {
+        return ErrorResponse::invalid_parameter(PATH_PARAMETER, reason).into_response();
     }
     let status = error.status();
     let code = match status {
