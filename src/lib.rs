@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod events;
 pub mod http;
+pub mod http_client;
 pub mod jwt;
 pub mod local_secrets;
 pub mod mirror;

@@ -2,7 +2,7 @@
 
 use crate::replay::{self, Event, Tally, Verdict};
 use crate::signature::SigningKey;
-use anyhow::{Context, bail};
+use anyhow::bail;
 use futures_util::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::Path;
@@ -87,10 +87,8 @@ async fn send_all(
     events: &[Event],
     args: &Args,
 ) -> anyhow::Result<Tally> {
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .context("cannot build the HTTP client")?;
+    let client = crate::http_client::client(Duration::from_secs(10))
+        .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))?;
     let bar = ProgressBar::new(events.len() as u64).with_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} events  {per_sec}")
             .expect("a valid template"),

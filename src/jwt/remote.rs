@@ -8,7 +8,7 @@
 use super::TokenError;
 use super::keys::{KeySet, VerificationKey};
 use jsonwebtoken::Algorithm;
-use std::sync::{Arc, RwLock};
+use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
 /// How long one fetch of the key set may take.
@@ -53,7 +53,7 @@ impl RemoteKeys {
     pub fn new(url: String, min_interval: Duration) -> Result<Self, String> {
         Ok(Self {
             url,
-            client: http_client()?,
+            client: crate::http_client::client(FETCH_TIMEOUT)?,
             min_interval,
             cache: RwLock::default(),
             fetching: tokio::sync::Mutex::new(()),
@@ -139,24 +139,4 @@ impl RemoteKeys {
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
-}
-
-/// An HTTP client with a timeout, speaking HTTPS through rustls (ring) with the
-/// Mozilla root certificates, so it needs no system certificate store.
-fn http_client() -> Result<reqwest::Client, String> {
-    let roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
-        .timeout(FETCH_TIMEOUT)
-        .connect_timeout(FETCH_TIMEOUT)
-        .build()
-        .map_err(|e| e.to_string())
 }
