@@ -170,7 +170,7 @@ status=0
 cargo test --locked "$@" || status=$?
 if [[ $status -eq 0 ]]; then
     log "running the behaviour suites again on SQLite"
-    SUPAHOOK_TEST_BACKEND=sqlite cargo test --locked --test hooks --test rejections --test read_api --test db_webhooks --test ordering --test users_sync --test users_api "$@" ||
+    SUPAHOOK_TEST_BACKEND=sqlite cargo test --locked --test hooks --test rejections --test read_api --test db_webhooks --test ordering --test convergence --test users_sync --test users_api "$@" ||
         status=$?
 fi
 exit "$status"

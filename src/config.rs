@@ -6,7 +6,7 @@ mod session;
 
 pub use session::{DEFAULT_AUDIENCE, JwtSettings};
 
-use crate::events::DeleteMode;
+use crate::mirror::DeleteMode;
 use crate::signature::{SecretError, SigningKey};
 use serde::Deserialize;
 use std::fmt;

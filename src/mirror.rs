@@ -1,9 +1,19 @@
-//! The mirrored user and the rule that decides how an event changes it.
+//! The mirrored user and the rule that decides how a delivery changes it.
 //!
-//! Pure code: storage backends read the stored row inside their transaction,
-//! ask [`plan`] what to do, and write exactly that.
+//! Pure code: storage reads the user's current state inside its transaction,
+//! asks [`plan`] what to write, and writes exactly that.
+//!
+//! The rule ([`merge`]): the mirror's end state is a function of the set of
+//! deliveries, not of their order, their copies, or which replica applied them.
+//! Deletes are final; each version family (identity, activity) holds its newest
+//! snapshot; a delete's last real state is a snapshot like any other.
 
-use crate::events::UserRecord;
+mod merge;
+mod plan;
+
+pub use merge::new_user;
+pub use plan::{Current, Decision, ProfileWrite, Tombstone, UserWrite, plan};
+
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use uuid::Uuid;
@@ -47,9 +57,9 @@ pub struct MirrorUser {
     /// (email, phone, names, metadata); older events do not change them.
     pub source_updated_at: DateTime<Utc>,
     /// The source time of the newest full snapshot of the `auth.users` row applied to
-    /// the confirmation, sign-in, creation and delete times; `None` until one arrives.
+    /// the confirmation and sign-in times; `None` until one arrives.
     pub activity_updated_at: Option<DateTime<Utc>>,
-    /// When the user was deleted upstream.
+    /// When the user was deleted upstream (the earliest delete seen); final once set.
     pub deleted_at: Option<DateTime<Utc>>,
     /// When the mirror row was created.
     pub created_at: DateTime<Utc>,
@@ -57,7 +67,9 @@ pub struct MirrorUser {
     pub updated_at: DateTime<Utc>,
 }
 
-/// The profile the application owns; supahook only creates it, once.
+/// The profile the application owns. supahook seeds its name and avatar from the
+/// user's identity and keeps them in step while they still hold the seeded values;
+/// once the application changes them, they are the application's.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Profile {
     /// Name shown in the application.
@@ -71,7 +83,7 @@ pub struct Profile {
 }
 
 impl Profile {
-    /// The first profile of a new user, seeded from its identity data.
+    /// The profile seeded from `user`'s identity data.
     pub fn seed(user: &MirrorUser) -> Self {
         let parts: Vec<&str> = [&user.first_name, &user.last_name]
             .into_iter()
@@ -85,6 +97,17 @@ impl Profile {
             updated_at: user.created_at,
         }
     }
+}
+
+/// What a delete upstream does to the mirror (`SUPAHOOK_ON_DELETE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DeleteMode {
+    /// Set `deleted_at` and keep the row, so application foreign keys stay valid.
+    #[default]
+    Soft,
+    /// Remove the row of a user removed from `auth.users`; its profile goes with it.
+    /// A soft-deleted user keeps its row, marked deleted.
+    Hard,
 }
 
 /// What one delivery did to the mirror.
@@ -121,172 +144,7 @@ impl Outcome {
     }
 }
 
-/// What to write for one event about a user who is already stored.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Plan {
-    /// Replace the stored user with this one.
-    Update(Box<MirrorUser>),
-    /// Nothing mirrored changed, but the event is newer: move the versions forward
-    /// so an older event arriving later is still recognised as stale.
-    Touch {
-        /// The new identity version.
-        source_updated_at: DateTime<Utc>,
-        /// The new snapshot version.
-        activity_updated_at: Option<DateTime<Utc>>,
-    },
-    /// The event is no newer and changes nothing.
-    Unchanged,
-    /// The event is older than what is stored; applying it would lose newer data.
-    Stale,
-}
-
-/// Decides how `incoming` changes `stored`.
-///
-/// Ordering rule: an event changes only the parts it is newer for (see [`Freshness`]);
-/// one newer for none of them is stale. A deleted user stays deleted.
-pub fn plan(stored: &MirrorUser, incoming: &UserRecord, now: DateTime<Utc>) -> Plan {
-    let fresh = Freshness::of(stored, incoming);
-    if !fresh.identity && !fresh.activity {
-        return Plan::Stale;
-    }
-    if stored.deleted_at.is_some() {
-        return Plan::Unchanged;
-    }
-    let next = merge(stored, incoming, fresh, now);
-    if !same_content(&next, stored) {
-        return Plan::Update(Box::new(next));
-    }
-    if (next.source_updated_at, next.activity_updated_at)
-        != (stored.source_updated_at, stored.activity_updated_at)
-    {
-        return Plan::Touch {
-            source_updated_at: next.source_updated_at,
-            activity_updated_at: next.activity_updated_at,
-        };
-    }
-    Plan::Unchanged
-}
-
-/// Which parts of the stored user an event is new enough to change.
-///
-/// Two versions, because sources see different parts of a user: token claims carry
-/// the identity (email, phone, metadata) but not confirmation, sign-in or delete
-/// times, which only full snapshots of the `auth.users` row carry. A token issued
-/// after a row change must not make that change stale: its confirmation still applies.
-#[derive(Debug, Clone, Copy)]
-struct Freshness {
-    identity: bool,
-    activity: bool,
-}
-
-impl Freshness {
-    fn of(stored: &MirrorUser, incoming: &UserRecord) -> Self {
-        Self {
-            identity: incoming.version >= stored.source_updated_at,
-            activity: incoming.activity.is_some()
-                && stored
-                    .activity_updated_at
-                    .is_none_or(|v| incoming.version >= v),
-        }
-    }
-}
-
-/// The row for a user seen for the first time.
-pub fn new_user(incoming: &UserRecord, now: DateTime<Utc>) -> MirrorUser {
-    let blank = MirrorUser {
-        id: incoming.id,
-        email: None,
-        phone: None,
-        first_name: None,
-        last_name: None,
-        avatar_url: None,
-        auth_provider: None,
-        providers: Vec::new(),
-        is_anonymous: false,
-        email_confirmed_at: None,
-        phone_confirmed_at: None,
-        last_sign_in_at: None,
-        user_metadata: Value::Object(Default::default()),
-        app_metadata: Value::Object(Default::default()),
-        is_onboarded: false,
-        auth_created_at: None,
-        source_updated_at: incoming.version,
-        activity_updated_at: None,
-        deleted_at: None,
-        created_at: now,
-        updated_at: now,
-    };
-    let fresh = Freshness {
-        identity: true,
-        activity: incoming.activity.is_some(),
-    };
-    merge(&blank, incoming, fresh, now)
-}
-
-fn merge(
-    stored: &MirrorUser,
-    incoming: &UserRecord,
-    fresh: Freshness,
-    now: DateTime<Utc>,
-) -> MirrorUser {
-    let mut next = stored.clone();
-    next.updated_at = now;
-    // Soft delete replaces email and phone by hashes and empties the metadata:
-    // keep the last real identity.
-    if fresh.identity && incoming.deleted_at.is_none() {
-        next.source_updated_at = incoming.version;
-        next.email = incoming.email.clone();
-        next.phone = incoming.phone.clone();
-        next.first_name = incoming.name.first.clone();
-        next.last_name = incoming.name.last.clone();
-        next.avatar_url = incoming.avatar_url.clone();
-        next.auth_provider = incoming.auth_provider.clone();
-        next.providers = incoming.providers.clone();
-        next.is_anonymous = incoming.is_anonymous;
-        next.user_metadata = incoming.user_metadata.clone();
-        next.app_metadata = incoming.app_metadata.clone();
-    } else if fresh.identity {
-        next.source_updated_at = incoming.version;
-    }
-    if let Some(activity) = incoming.activity.as_ref().filter(|_| fresh.activity) {
-        next.activity_updated_at = Some(incoming.version);
-        next.email_confirmed_at = activity.email_confirmed_at;
-        next.phone_confirmed_at = activity.phone_confirmed_at;
-        next.last_sign_in_at = activity.last_sign_in_at;
-        next.deleted_at = incoming.deleted_at;
-        if incoming.auth_created_at.is_some() {
-            next.auth_created_at = incoming.auth_created_at;
-        }
-    }
-    next
-}
-
-/// The stored user marked deleted at `now`. A delete is final whatever its version,
-/// so the versions only ever move forward.
-pub fn mark_deleted(stored: &MirrorUser, version: DateTime<Utc>, now: DateTime<Utc>) -> MirrorUser {
-    MirrorUser {
-        deleted_at: Some(now),
-        source_updated_at: stored.source_updated_at.max(version),
-        activity_updated_at: Some(
-            stored
-                .activity_updated_at
-                .map_or(version, |v| v.max(version)),
-        ),
-        updated_at: now,
-        ..stored.clone()
-    }
-}
-
-/// Equal in everything but the bookkeeping times.
-fn same_content(a: &MirrorUser, b: &MirrorUser) -> bool {
-    let bookkeeping = |u: &MirrorUser| MirrorUser {
-        source_updated_at: DateTime::UNIX_EPOCH,
-        activity_updated_at: None,
-        updated_at: DateTime::UNIX_EPOCH,
-        ..u.clone()
-    };
-    bookkeeping(a) == bookkeeping(b)
-}
-
+#[cfg(test)]
+mod order_tests;
 #[cfg(test)]
 mod tests;

@@ -3,9 +3,9 @@
 //! Every row goes through the same use-case as a webhook, so reconciling an
 //! up-to-date mirror changes nothing.
 
-use crate::events::{DeleteMode, UserChange};
+use crate::events::{Deletion, UserChange, row_change, to_micros};
 use crate::mirror::Outcome;
-use crate::source::{AuthUsersSource, SourceError};
+use crate::source::{AuthUsersSource, SourceError, SourceUser};
 use crate::storage::StorageError;
 use crate::sync::Sync;
 use chrono::{DateTime, Utc};
@@ -22,7 +22,8 @@ pub const PAGE_SIZE: usize = 1000;
 pub struct Options {
     /// Report what would change, write nothing.
     pub dry_run: bool,
-    /// Mark deleted the mirror users that no longer exist upstream.
+    /// Treat mirror users that no longer exist upstream as deleted there
+    /// (kept marked deleted, or removed with `SUPAHOOK_ON_DELETE=hard`).
     pub prune: bool,
     /// Mirror users younger than this are never taken for deleted: they may still be
     /// signing up (before-user-created mirrors them before `auth.users` has the row).
@@ -89,13 +90,10 @@ pub async fn run(
     loop {
         let page = source.page(after, PAGE_SIZE).await?;
         let Some(last) = page.last() else { break };
-        after = Some(last.id);
+        after = Some(last.row.id);
         summary.read += page.len() as u64;
-        upstream.extend(page.iter().map(|row| row.id));
-        let changes: Vec<Option<UserChange>> = page
-            .iter()
-            .map(|row| row.record().ok().map(|r| UserChange::Upsert(Box::new(r))))
-            .collect();
+        upstream.extend(page.iter().map(|user| user.row.id));
+        let changes: Vec<Option<UserChange>> = page.iter().map(source_change).collect();
         let outcomes: Vec<Result<Outcome, StorageError>> =
             futures_util::stream::iter(changes.iter())
                 .map(|change| async move {
@@ -114,6 +112,18 @@ pub async fn run(
     }
     prune(source, sync, &upstream, options, &mut summary).await?;
     Ok(summary)
+}
+
+/// What a row read from `auth.users` asks of the mirror. Its version is the time of
+/// its last change when the signed trigger recorded one, which orders it after every
+/// token issued before a direct SQL edit; otherwise the row's `updated_at`. `None`
+/// for a row with neither `updated_at` nor `created_at`.
+fn source_change(user: &SourceUser) -> Option<UserChange> {
+    let version = match user.changed_at {
+        Some(changed_at) => changed_at,
+        None => user.row.auth_version().ok()?,
+    };
+    Some(row_change(&user.row, to_micros(version)))
 }
 
 /// Finds mirror users missing upstream. Users mirrored within the grace period are
@@ -146,11 +156,12 @@ async fn prune(
             }
             summary.deleted_upstream += 1;
             if options.prune {
-                let change = UserChange::Delete {
+                let change = UserChange::Delete(Box::new(Deletion {
                     id,
-                    version: DateTime::UNIX_EPOCH,
-                    mode: DeleteMode::Soft,
-                };
+                    at: None,
+                    removed: true,
+                    last: None,
+                }));
                 if sync.reconcile(&change, options.dry_run).await? == Outcome::Deleted {
                     summary.pruned += 1;
                 }

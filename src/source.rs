@@ -27,9 +27,18 @@ mod schema {
             deleted_at -> Nullable<Timestamptz>,
         }
     }
+
+    diesel::table! {
+        supahook.user_versions (id) {
+            id -> Uuid,
+            changed_at -> Timestamptz,
+        }
+    }
+
+    diesel::allow_tables_to_appear_in_same_query!(users, user_versions);
 }
 
-use schema::users;
+use schema::{user_versions, users};
 
 /// The source database could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -78,17 +87,33 @@ impl From<SourceRow> for AuthUserRow {
     }
 }
 
+/// One row of `auth.users` with the time of its last change, when supahook's
+/// trigger recorded it.
+#[derive(Debug, Clone)]
+pub struct SourceUser {
+    /// The row's mirrored columns.
+    pub row: AuthUserRow,
+    /// From `supahook.user_versions`; `None` for rows the trigger has not seen change.
+    pub changed_at: Option<DateTime<Utc>>,
+}
+
 /// A connection to the Supabase database.
 pub struct AuthUsersSource {
     conn: AsyncPgConnection,
+    /// Whether the signed trigger's `supahook.user_versions` table exists there.
+    has_versions: bool,
 }
 
 impl AuthUsersSource {
     /// Connects to the source database.
     pub async fn connect(url: &str) -> Result<Self, SourceError> {
-        Ok(Self {
-            conn: AsyncPgConnection::establish(url).await?,
-        })
+        let mut conn = AsyncPgConnection::establish(url).await?;
+        let has_versions = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(
+            "to_regclass('supahook.user_versions') IS NOT NULL",
+        ))
+        .get_result(&mut conn)
+        .await?;
+        Ok(Self { conn, has_versions })
     }
 
     /// How many rows `auth.users` holds.
@@ -113,16 +138,38 @@ impl AuthUsersSource {
         &mut self,
         after: Option<Uuid>,
         limit: usize,
-    ) -> Result<Vec<AuthUserRow>, SourceError> {
-        let mut query = users::table
-            .select(SourceRow::as_select())
+    ) -> Result<Vec<SourceUser>, SourceError> {
+        let after = after.unwrap_or(Uuid::nil());
+        if !self.has_versions {
+            let rows: Vec<SourceRow> = users::table
+                .select(SourceRow::as_select())
+                .filter(users::id.gt(after))
+                .order(users::id)
+                .limit(limit as i64)
+                .load(&mut self.conn)
+                .await?;
+            return Ok(rows
+                .into_iter()
+                .map(|row| SourceUser {
+                    row: row.into(),
+                    changed_at: None,
+                })
+                .collect());
+        }
+        let rows: Vec<(SourceRow, Option<DateTime<Utc>>)> = users::table
+            .left_join(user_versions::table.on(user_versions::id.eq(users::id)))
+            .select((SourceRow::as_select(), user_versions::changed_at.nullable()))
+            .filter(users::id.gt(after))
             .order(users::id)
             .limit(limit as i64)
-            .into_boxed();
-        if let Some(after) = after {
-            query = query.filter(users::id.gt(after));
-        }
-        let rows: Vec<SourceRow> = query.load(&mut self.conn).await?;
-        Ok(rows.into_iter().map(Into::into).collect())
+            .load(&mut self.conn)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(row, changed_at)| SourceUser {
+                row: row.into(),
+                changed_at,
+            })
+            .collect())
     }
 }

@@ -4,7 +4,7 @@
 //! time budgets and what gets logged live in one place.
 
 use crate::events::{Delivery, UserChange};
-use crate::mirror::Outcome;
+use crate::mirror::{DeleteMode, Outcome};
 use crate::storage::{Storage, StorageError};
 use chrono::Utc;
 use std::time::{Duration, Instant};
@@ -23,12 +23,24 @@ fn now() -> chrono::DateTime<Utc> {
 #[derive(Clone)]
 pub struct Sync {
     storage: Storage,
+    on_delete: DeleteMode,
 }
 
 impl Sync {
-    /// A use-case over this storage.
+    /// A use-case over this storage; users removed upstream are kept marked deleted.
     pub fn new(storage: Storage) -> Self {
-        Self { storage }
+        Self {
+            storage,
+            on_delete: DeleteMode::Soft,
+        }
+    }
+
+    /// The same use-case, treating users removed upstream per `mode` (`SUPAHOOK_ON_DELETE`).
+    pub fn with_delete_mode(self, mode: DeleteMode) -> Self {
+        Self {
+            on_delete: mode,
+            ..self
+        }
     }
 
     /// The storage it writes to.
@@ -42,20 +54,26 @@ impl Sync {
         change: &UserChange,
         dry_run: bool,
     ) -> Result<Outcome, StorageError> {
-        self.storage.apply_change(change, now(), dry_run).await
+        self.storage
+            .apply_change(change, self.on_delete, now(), dry_run)
+            .await
     }
 
     /// Records and applies one delivery, exactly once per idempotency key.
     pub async fn apply(&self, delivery: &Delivery) -> Result<Outcome, StorageError> {
         let started = Instant::now();
-        let result =
-            match tokio::time::timeout(APPLY_DEADLINE, self.storage.apply(delivery, now())).await {
-                Ok(result) => result,
-                Err(_) => Err(StorageError::Unavailable(format!(
-                    "the database did not answer within {} s",
-                    APPLY_DEADLINE.as_secs()
-                ))),
-            };
+        let result = match tokio::time::timeout(
+            APPLY_DEADLINE,
+            self.storage.apply(delivery, self.on_delete, now()),
+        )
+        .await
+        {
+            Ok(result) => result,
+            Err(_) => Err(StorageError::Unavailable(format!(
+                "the database did not answer within {} s",
+                APPLY_DEADLINE.as_secs()
+            ))),
+        };
         let duration_ms = started.elapsed().as_millis() as u64;
         let user_id = delivery.change.user_id().map(|id| id.to_string());
         match &result {

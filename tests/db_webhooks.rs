@@ -4,7 +4,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use supahook::events::DeleteMode;
+use supahook::mirror::DeleteMode;
 use support::webhooks::{PATH, deliver, user};
 use support::{Options, TestApp, fixture, fixture_json, json, outcome};
 
@@ -39,7 +39,7 @@ async fn every_db_fixture_is_accepted_and_mirrored() {
     let soft = app
         .deliver(PATH, &fixture("db-update-auth-users-soft-delete.json"))
         .await;
-    assert_eq!(outcome(&soft), "updated");
+    assert_eq!(outcome(&soft), "deleted");
     let deleted = user(&app, ADA).await.unwrap();
     assert_eq!(deleted["deleted_at"], "2026-02-01T08:00:00.412237+00:00");
     assert_eq!(

@@ -4,8 +4,9 @@
 mod support;
 
 use serde_json::{Value, json};
+use supahook::mirror::DeleteMode;
 use support::webhooks::{change, deliver, user};
-use support::{TestApp, fixture, fixture_json, outcome};
+use support::{Options, TestApp, fixture, fixture_json, outcome};
 
 const ADA: &str = "3f1c2b7e-8d4a-4c6e-9b1f-2a7d5e9c0b14";
 
@@ -51,20 +52,42 @@ async fn shuffled_inserts_and_updates_for_many_users_converge_on_the_newest_stat
     assert_eq!(app.db.counts().await, [20, 20, 120]);
 }
 
+/// Delivers Ada's DELETE, then her (older) INSERT; returns both outcomes.
+async fn delete_then_insert(app: &TestApp) -> [String; 2] {
+    [
+        deliver(app, &fixture_json("db-delete-auth-users.json")).await,
+        deliver(app, &fixture_json("db-insert-auth-users.json")).await,
+    ]
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn a_delete_that_overtakes_the_insert_leaves_no_user() {
+async fn a_delete_that_overtakes_the_insert_leaves_the_user_marked_deleted_with_its_last_values() {
     let app = TestApp::spawn().await;
 
+    assert_eq!(delete_then_insert(&app).await, ["deleted", "stale"]);
+
+    let mirrored = user(&app, ADA).await.expect("a row marked deleted");
+    assert!(mirrored["deleted_at"].is_string(), "{mirrored}");
+    assert_eq!(mirrored["email"], "ada.lovelace@example.com");
+    assert_eq!(mirrored["first_name"], "Ada");
     assert_eq!(
-        deliver(&app, &fixture_json("db-delete-auth-users.json")).await,
-        "deleted"
+        mirrored["source_updated_at"], "2026-01-15T11:15:00.198012+00:00",
+        "the delete's old_record is the newest snapshot"
     );
-    assert_eq!(
-        deliver(&app, &fixture_json("db-insert-auth-users.json")).await,
-        "stale"
-    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_delete_that_overtakes_the_insert_leaves_no_user_in_hard_mode() {
+    let app = TestApp::spawn_with(Options {
+        on_delete: DeleteMode::Hard,
+        ..Options::default()
+    })
+    .await;
+
+    assert_eq!(delete_then_insert(&app).await, ["deleted", "stale"]);
 
     assert_eq!(user(&app, ADA).await, None);
+    assert_eq!(app.db.counts().await, [0, 0, 2]);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -119,4 +142,50 @@ async fn a_delete_racing_the_first_insert_never_leaves_a_live_user() {
             );
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_soft_delete_that_arrives_first_keeps_the_real_email_and_names() {
+    let app = TestApp::spawn().await;
+
+    let outcomes = [
+        deliver(&app, &fixture_json("db-update-auth-users-soft-delete.json")).await,
+        deliver(&app, &fixture_json("db-insert-auth-users.json")).await,
+        deliver(&app, &fixture_json("db-update-auth-users.json")).await,
+    ];
+
+    assert_eq!(outcomes, ["deleted", "stale", "stale"]);
+    let mirrored = user(&app, ADA).await.unwrap();
+    assert_eq!(mirrored["email"], "ada.lovelace@example.com");
+    assert_eq!(
+        (&mirrored["first_name"], &mirrored["last_name"]),
+        (&json!("Ada"), &json!("Lovelace"))
+    );
+    assert_eq!(mirrored["deleted_at"], "2026-02-01T08:00:00.412237+00:00");
+    assert_eq!(
+        mirrored["email_confirmed_at"],
+        "2026-01-15T09:41:05.660127+00:00"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_delete_between_updates_ends_with_the_newest_email_and_name() {
+    let app = TestApp::spawn().await;
+    let mut delete = fixture_json("db-delete-auth-users.json");
+    delete["old_record"]["email"] = json!("ada.king@example.com");
+    delete["old_record"]["raw_user_meta_data"] = json!({ "full_name": "Augusta Ada King" });
+    let mut middle = change("UPDATE", ADA, 0, "ada.middle@example.com");
+    middle["record"]["updated_at"] = json!("2026-01-15T10:00:00+00:00");
+
+    let outcomes = [
+        deliver(&app, &fixture_json("db-insert-auth-users.json")).await,
+        deliver(&app, &delete).await,
+        deliver(&app, &middle).await,
+    ];
+
+    assert_eq!(outcomes, ["created", "deleted", "stale"]);
+    let mirrored = user(&app, ADA).await.unwrap();
+    assert_eq!(mirrored["email"], "ada.king@example.com");
+    assert_eq!(mirrored["first_name"], "Augusta");
+    assert!(mirrored["deleted_at"].is_string());
 }

@@ -7,7 +7,12 @@ mod upstream;
 
 use diesel::QueryableByName;
 use diesel::sql_types::Text;
+use diesel_async::SimpleAsyncConnection;
+use supahook::reconcile;
 use supahook::signature::{SignedHeaders, SigningKey, Verifier};
+use supahook::source::AuthUsersSource;
+use supahook::storage::Storage;
+use supahook::sync::Sync;
 use support::{SECRET, TestApp, json, now, outcome};
 
 const ID: &str = "6f0e2b1c-3d4a-4b5c-8d6e-7f8091a2b3c4";
@@ -31,9 +36,28 @@ async fn sent(db: &support::TestDb) -> Vec<Sent> {
         .expect("read the captured requests")
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn what_the_trigger_sends_verifies_and_is_mirrored() {
-    let source = upstream::supabase_db(true).await;
+/// Posts a captured request to the app as pg_net would; returns its outcome.
+async fn forward(app: &TestApp, request: &Sent) -> String {
+    let headers: serde_json::Value = serde_json::from_str(&request.headers).unwrap();
+    let header = |name: &str| headers[name].as_str().unwrap_or_default().to_owned();
+    let response = app
+        .client
+        .post("/hooks/auth-users")
+        .header("content-type", header("Content-Type"))
+        .header("webhook-id", header("webhook-id"))
+        .header("webhook-timestamp", header("webhook-timestamp"))
+        .header("webhook-signature", header("webhook-signature"))
+        .body(request.body.clone())
+        .send()
+        .await;
+    response.assert_status_is_ok();
+    let outcome = outcome(&response);
+    assert_eq!(json(response).await, serde_json::json!({}));
+    outcome
+}
+
+/// Stores the secret and URL the trigger reads from Vault.
+async fn configure_vault(source: &support::TestDb) {
     source
         .execute(&format!(
             "INSERT INTO vault.decrypted_secrets (name, decrypted_secret) VALUES
@@ -41,6 +65,12 @@ async fn what_the_trigger_sends_verifies_and_is_mirrored() {
                  ('supahook_webhook_url', 'http://127.0.0.1:8080/hooks/auth-users')"
         ))
         .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn what_the_trigger_sends_verifies_and_is_mirrored() {
+    let source = upstream::supabase_db(true).await;
+    configure_vault(&source).await;
     source
         .execute(&format!(
             "INSERT INTO auth.users (instance_id, id, aud, role, email, encrypted_password,
@@ -84,19 +114,7 @@ async fn what_the_trigger_sends_verifies_and_is_mirrored() {
         verifier
             .verify(signed, request.body.as_bytes(), now())
             .expect("the trigger's signature verifies over the exact body");
-        let response = app
-            .client
-            .post("/hooks/auth-users")
-            .header("content-type", header("Content-Type"))
-            .header("webhook-id", header("webhook-id"))
-            .header("webhook-timestamp", header("webhook-timestamp"))
-            .header("webhook-signature", header("webhook-signature"))
-            .body(request.body.clone())
-            .send()
-            .await;
-        response.assert_status_is_ok();
-        outcomes.push(outcome(&response));
-        assert_eq!(json(response).await, serde_json::json!({}));
+        outcomes.push(forward(&app, request).await);
     }
 
     assert_eq!(outcomes, ["created", "updated", "deleted"]);
@@ -104,8 +122,22 @@ async fn what_the_trigger_sends_verifies_and_is_mirrored() {
     assert_eq!(user.user.email.as_deref(), Some("zoe@example.com"));
     assert_eq!(user.user.first_name.as_deref(), Some("Zoë"));
     assert_eq!(user.user.user_metadata["bio"], "<b>R&D</b>");
-    assert!(user.user.email_confirmed_at.is_some());
-    assert!(user.user.deleted_at.is_some());
+    let body = |n: usize| serde_json::from_str::<serde_json::Value>(&requests[n].body).unwrap();
+    let time = |v: &serde_json::Value| {
+        v.as_str()
+            .unwrap()
+            .parse::<chrono::DateTime<chrono::Utc>>()
+            .unwrap()
+    };
+    assert_eq!(
+        user.user.email_confirmed_at,
+        Some(time(&body(1)["record"]["email_confirmed_at"]))
+    );
+    assert_eq!(
+        user.user.deleted_at,
+        Some(time(&body(2)["changed_at"])),
+        "a DELETE is dated by the time of the change"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -120,4 +152,136 @@ async fn without_a_vault_secret_the_trigger_sends_nothing_and_sign_ups_still_wor
 
     assert_eq!(source.scalar("SELECT count(*) FROM auth.users").await, 1);
     assert!(sent(&source).await.is_empty());
+}
+
+/// Ada's sign-up as Supabase Auth writes it, with `updated_at` in the past.
+async fn sign_up(source: &support::TestDb) {
+    source
+        .execute(&format!(
+            "INSERT INTO auth.users (instance_id, id, aud, role, email, raw_app_meta_data,
+                 raw_user_meta_data, created_at, updated_at)
+             VALUES ('00000000-0000-0000-0000-000000000000', '{ID}', 'authenticated',
+                 'authenticated', 'ada@example.com',
+                 '{{\"provider\": \"email\", \"providers\": [\"email\"]}}',
+                 '{{\"full_name\": \"Ada Lovelace\"}}',
+                 '2026-01-01 00:00:00+00', '2026-01-01 00:00:00+00')"
+        ))
+        .await;
+}
+
+/// A token refresh for Ada issued now, with the claims she signed up with.
+async fn refresh_token(app: &TestApp) -> String {
+    let mut body = support::fixture_json("custom-access-token.json");
+    body["metadata"]["uuid"] = serde_json::json!(uuid::Uuid::new_v4());
+    body["user_id"] = serde_json::json!(ID);
+    body["claims"]["sub"] = serde_json::json!(ID);
+    body["claims"]["email"] = serde_json::json!("ada@example.com");
+    body["claims"]["user_metadata"] = serde_json::json!({ "full_name": "Ada Lovelace" });
+    body["claims"]["iat"] = serde_json::json!(now());
+    let response = app
+        .deliver("/hooks/custom-access-token", body.to_string().as_bytes())
+        .await;
+    response.assert_status_is_ok();
+    outcome(&response)
+}
+
+/// An admin's edit in SQL, which leaves `updated_at` alone.
+async fn edit_email_in_sql(source: &support::TestDb) {
+    source
+        .execute(&format!(
+            "UPDATE auth.users SET email = 'ada.king@example.com' WHERE id = '{ID}'"
+        ))
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_email_changed_by_direct_sql_after_a_token_refresh_reaches_the_mirror() {
+    let source = upstream::supabase_db(true).await;
+    configure_vault(&source).await;
+    let app = TestApp::spawn().await;
+    sign_up(&source).await;
+    forward(&app, &sent(&source).await[0]).await;
+    refresh_token(&app).await;
+
+    edit_email_in_sql(&source).await;
+    let edit = &sent(&source).await[1];
+
+    assert!(
+        edit.body
+            .contains("\"updated_at\": \"2026-01-01T00:00:00+00:00\""),
+        "the edit left updated_at alone: {}",
+        edit.body
+    );
+    assert_eq!(forward(&app, edit).await, "updated");
+    let user = app.db.user(ID).await.unwrap().user;
+    assert_eq!(user.email.as_deref(), Some("ada.king@example.com"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reconcile_repairs_a_lost_trigger_event_after_a_token_refresh() {
+    let source = upstream::supabase_db(true).await;
+    configure_vault(&source).await;
+    let app = TestApp::spawn().await;
+    sign_up(&source).await;
+    forward(&app, &sent(&source).await[0]).await;
+    refresh_token(&app).await;
+    edit_email_in_sql(&source).await; // pg_net never delivers this one
+
+    let storage = Storage::open(&app.db.url, 4).unwrap();
+    let mut reader = AuthUsersSource::connect(&source.url).await.unwrap();
+    let summary = reconcile::run(&mut reader, &Sync::new(storage), OPTIONS, |_| {})
+        .await
+        .unwrap();
+
+    assert_eq!((summary.read, summary.updated), (1, 1));
+    let user = app.db.user(ID).await.unwrap().user;
+    assert_eq!(user.email.as_deref(), Some("ada.king@example.com"));
+}
+
+const OPTIONS: reconcile::Options = reconcile::Options {
+    dry_run: false,
+    prune: false,
+    prune_grace: std::time::Duration::ZERO,
+    concurrency: 1,
+};
+
+/// A role like `postgres` on Supabase: ALL privileges on `auth.users`, not its owner.
+const NON_OWNER: &str = "supahook_test_migrator";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_migration_applies_twice_as_a_role_with_all_privileges_that_does_not_own_auth_users() {
+    let source = upstream::supabase_db(false).await;
+    configure_vault(&source).await;
+    let database = source.url.rsplit('/').next().unwrap().to_owned();
+    let mut conn = upstream::connect(&source).await;
+    conn.batch_execute(&format!(
+        "DO $$ BEGIN CREATE ROLE {NON_OWNER} NOLOGIN;
+         EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
+         GRANT ALL ON auth.users TO {NON_OWNER};
+             GRANT USAGE ON SCHEMA auth, vault, net, extensions TO {NON_OWNER};
+             GRANT CREATE ON DATABASE \"{database}\" TO {NON_OWNER};
+             GRANT SELECT ON vault.decrypted_secrets TO {NON_OWNER};
+             GRANT SELECT, INSERT ON net.captured_requests TO {NON_OWNER};
+             GRANT USAGE ON SEQUENCE net.captured_requests_id_seq TO {NON_OWNER};"
+    ))
+    .await
+    .expect("create the non-owner role");
+    let as_non_owner = |sql: &str| format!("SET ROLE {NON_OWNER}; {sql}; RESET ROLE;");
+
+    let cannot_alter = conn
+        .batch_execute(&as_non_owner("ALTER TABLE auth.users ADD COLUMN x int"))
+        .await;
+    conn.batch_execute("RESET ROLE").await.unwrap();
+    let first = conn.batch_execute(&as_non_owner(upstream::TRIGGER)).await;
+    let second = conn.batch_execute(&as_non_owner(upstream::TRIGGER)).await;
+
+    let error = cannot_alter.expect_err("the role must not own auth.users");
+    assert!(error.to_string().contains("must be owner"), "{error}");
+    first.expect("the first apply");
+    second.expect("the second apply");
+    sign_up(&source).await;
+    let requests = sent(&source).await;
+    assert_eq!(requests.len(), 1, "one trigger, one request");
+    let app = TestApp::spawn().await;
+    assert_eq!(forward(&app, &requests[0]).await, "created");
 }

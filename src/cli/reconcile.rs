@@ -19,7 +19,8 @@ pub struct Args {
     /// Report what would change; write nothing.
     #[arg(long)]
     dry_run: bool,
-    /// Mark deleted the mirror users that no longer exist in auth.users.
+    /// Treat mirror users that no longer exist in auth.users as deleted there
+    /// (marked deleted, or removed with SUPAHOOK_ON_DELETE=hard).
     #[arg(long)]
     prune: bool,
     /// With --prune: leave alone mirror users mirrored less than this many minutes ago
@@ -56,9 +57,12 @@ pub async fn run(config: Option<&Path>, args: Args) -> anyhow::Result<()> {
         concurrency: usize::from(args.concurrency),
     };
     let started = Instant::now();
-    let summary = reconcile::run(&mut source, &Sync::new(storage), options, |done| {
-        bar.set_position(done)
-    })
+    let summary = reconcile::run(
+        &mut source,
+        &Sync::new(storage).with_delete_mode(settings.on_delete),
+        options,
+        |done| bar.set_position(done),
+    )
     .await;
     bar.finish_and_clear();
     print!(

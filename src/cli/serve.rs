@@ -22,14 +22,13 @@ pub async fn run(config: Option<&Path>) -> anyhow::Result<()> {
 
     let state = AppState {
         verifier,
-        sync: Sync::new(storage),
+        sync: Sync::new(storage).with_delete_mode(settings.on_delete),
         policy: SignUpPolicy::new(
             settings.allowed_email_domains.clone(),
             settings.blocked_email_domains.clone(),
         ),
         admin_token: Some(admin_token),
         db_webhook_token: settings.db_webhook_token.clone(),
-        on_delete: settings.on_delete,
         tokens: TokenVerifier::new(&settings.jwt, jwt::MIN_INTERVAL)
             .map_err(|e| anyhow::anyhow!("cannot set up access token checks: {e}"))?,
         cors_origins: settings.cors_origins.clone(),

@@ -169,7 +169,6 @@ fn record_from_metadata(
         app_metadata,
         activity: None,
         auth_created_at: None,
-        deleted_at: None,
     }
 }
 
@@ -190,7 +189,6 @@ impl AuthUser {
             last_sign_in_at: self.last_sign_in_at.map(to_micros),
         });
         record.auth_created_at = self.created_at.filter(is_real).map(to_micros);
-        record.deleted_at = self.deleted_at.map(to_micros);
         record
     }
 

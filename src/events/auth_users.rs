@@ -5,7 +5,7 @@
 
 use super::user_fields::{object_or_empty, provider, providers};
 use super::{
-    Activity, DeleteMode, Delivery, HookKind, ParseError, UserChange, UserRecord, avatar_url,
+    Activity, Deletion, Delivery, HookKind, ParseError, UserChange, UserRecord, avatar_url,
     non_empty, person_name, to_micros,
 };
 use chrono::{DateTime, Utc};
@@ -45,14 +45,12 @@ pub struct AuthUserRow {
 }
 
 impl AuthUserRow {
-    /// The row as a versioned snapshot: `updated_at`, else `created_at`.
-    pub fn record(&self) -> Result<UserRecord, ParseError> {
-        let version = self.updated_at.or(self.created_at).ok_or_else(|| {
-            ParseError::Shape("updated_at: both updated_at and created_at are null".into())
-        })?;
+    /// The row as a snapshot at `version`. Its `deleted_at` is not read here: a
+    /// soft-deleted row holds hashes, not the user's email and phone (see [`row_change`]).
+    pub fn snapshot(&self, version: DateTime<Utc>) -> UserRecord {
         let user_metadata = object_or_empty(self.raw_user_meta_data.as_ref());
         let app_metadata = object_or_empty(self.raw_app_meta_data.as_ref());
-        Ok(UserRecord {
+        UserRecord {
             id: self.id,
             version: to_micros(version),
             email: non_empty(self.email.as_deref()),
@@ -70,8 +68,29 @@ impl AuthUserRow {
                 last_sign_in_at: self.last_sign_in_at.map(to_micros),
             }),
             auth_created_at: self.created_at.map(to_micros),
-            deleted_at: self.deleted_at.map(to_micros),
+        }
+    }
+
+    /// The version Supabase Auth gave the row: `updated_at`, else `created_at`.
+    /// Direct SQL edits do not move it.
+    pub fn auth_version(&self) -> Result<DateTime<Utc>, ParseError> {
+        self.updated_at.or(self.created_at).ok_or_else(|| {
+            ParseError::Shape("updated_at: both updated_at and created_at are null".into())
         })
+    }
+}
+
+/// What the current state of one `auth.users` row asks of the mirror, at `version`:
+/// a snapshot, or for a soft-deleted row a soft delete (its email and phone are hashes).
+pub fn row_change(row: &AuthUserRow, version: DateTime<Utc>) -> UserChange {
+    match row.deleted_at {
+        None => UserChange::Upsert(Box::new(row.snapshot(version))),
+        Some(at) => UserChange::Delete(Box::new(Deletion {
+            id: row.id,
+            at: Some(to_micros(at)),
+            removed: false,
+            last: None,
+        })),
     }
 }
 
@@ -104,16 +123,17 @@ pub struct AuthUsersChange {
     pub record: Option<AuthUserRow>,
     /// The row before the change; `null` for `INSERT`.
     pub old_record: Option<AuthUserRow>,
+    /// When the change happened in the database (`clock_timestamp()` in the trigger).
+    /// Sent by supahook's signed trigger, not by dashboard webhooks. When present,
+    /// changes are ordered by it, so a direct SQL edit, which leaves `updated_at` alone,
+    /// still counts as newer than the tokens issued before it.
+    pub changed_at: Option<DateTime<Utc>>,
 }
 
 impl AuthUsersChange {
     /// The mirror change this event asks for. The key is the `webhook-id`, which
     /// supahook's trigger makes fresh for each event.
-    pub fn delivery(
-        &self,
-        webhook_id: &str,
-        on_delete: DeleteMode,
-    ) -> Result<Delivery, ParseError> {
+    pub fn delivery(&self, webhook_id: &str) -> Result<Delivery, ParseError> {
         if (self.schema.as_str(), self.table.as_str()) != ("auth", "users") {
             return Err(ParseError::Shape(format!(
                 "schema, table: this endpoint takes changes to auth.users, not {}.{}",
@@ -125,18 +145,25 @@ impl AuthUsersChange {
                 let row = self.record.as_ref().ok_or_else(|| {
                     ParseError::Shape("record: required for INSERT and UPDATE".into())
                 })?;
-                UserChange::Upsert(Box::new(row.record()?))
+                match row_change(row, self.version_of(row)?) {
+                    UserChange::Delete(mut deletion) => {
+                        deletion.last = self.last_real_state()?;
+                        UserChange::Delete(deletion)
+                    }
+                    upsert => upsert,
+                }
             }
             Operation::Delete => {
                 let row = self
                     .old_record
                     .as_ref()
                     .ok_or_else(|| ParseError::Shape("old_record: required for DELETE".into()))?;
-                UserChange::Delete {
+                UserChange::Delete(Box::new(Deletion {
                     id: row.id,
-                    version: row.record()?.version,
-                    mode: on_delete,
-                }
+                    at: row.deleted_at.or(self.changed_at).map(to_micros),
+                    removed: true,
+                    last: self.last_real_state()?,
+                }))
             }
         };
         Ok(Delivery {
@@ -145,5 +172,33 @@ impl AuthUsersChange {
             webhook_id: webhook_id.to_owned(),
             change,
         })
+    }
+
+    /// The version of `record`: the time of the change when the trigger sent it,
+    /// else the row's own `updated_at`.
+    fn version_of(&self, record: &AuthUserRow) -> Result<DateTime<Utc>, ParseError> {
+        match self.changed_at {
+            Some(changed_at) => Ok(changed_at),
+            None => record.auth_version(),
+        }
+    }
+
+    /// `old_record` as a snapshot, unless it too is soft-deleted. Its version is the
+    /// instant before the change when the trigger sent the change's time (the row held
+    /// these values until then), else its own `updated_at`.
+    fn last_real_state(&self) -> Result<Option<UserRecord>, ParseError> {
+        let Some(old) = self.old_record.as_ref().filter(|r| r.deleted_at.is_none()) else {
+            return Ok(None);
+        };
+        let version = match self.changed_at {
+            Some(changed_at) => {
+                let changed_at = to_micros(changed_at);
+                changed_at
+                    .checked_sub_signed(chrono::TimeDelta::microseconds(1))
+                    .unwrap_or(changed_at)
+            }
+            None => old.auth_version()?,
+        };
+        Ok(Some(old.snapshot(version)))
     }
 }

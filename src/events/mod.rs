@@ -11,7 +11,7 @@ mod user_fields;
 pub use auth_hooks::{
     AfterUserCreatedInput, AuthUser, BeforeUserCreatedInput, CustomAccessTokenInput, HookMetadata,
 };
-pub use auth_users::{AuthUserRow, AuthUsersChange, Operation};
+pub use auth_users::{AuthUserRow, AuthUsersChange, Operation, row_change};
 pub use session::session_delivery;
 pub use user_fields::{PersonName, avatar_url, person_name};
 
@@ -65,29 +65,26 @@ pub struct Delivery {
 /// What a delivery asks of the mirror.
 #[derive(Debug, Clone)]
 pub enum UserChange {
-    /// Create or update the user from this snapshot.
+    /// The user as a snapshot at one version: create it, or update the parts it is newer for.
     Upsert(Box<UserRecord>),
     /// The user was deleted upstream.
-    Delete {
-        /// The deleted user.
-        id: Uuid,
-        /// The last version known before the delete.
-        version: DateTime<Utc>,
-        /// Keep the row marked deleted, or remove it.
-        mode: DeleteMode,
-    },
+    Delete(Box<Deletion>),
     /// Nothing to mirror (for example an OAuth sign-up whose id is throw-away).
     Skip(&'static str),
 }
 
-/// What a delete upstream does to the mirror (`SUPAHOOK_ON_DELETE`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum DeleteMode {
-    /// Set `deleted_at` and keep the row, so application foreign keys stay valid.
-    #[default]
-    Soft,
-    /// Delete the row; its profile goes with it.
-    Hard,
+/// A user deleted upstream: removed from `auth.users`, or soft-deleted there.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Deletion {
+    /// The deleted user.
+    pub id: Uuid,
+    /// When it was deleted, when the event says; `None` means the time it is applied.
+    pub at: Option<DateTime<Utc>>,
+    /// `true` when the row left `auth.users` (a DELETE), `false` for a soft delete.
+    pub removed: bool,
+    /// The user's last real state before the delete, when the event carries it
+    /// (the `old_record`, at its own version).
+    pub last: Option<UserRecord>,
 }
 
 impl UserChange {
@@ -95,7 +92,7 @@ impl UserChange {
     pub fn user_id(&self) -> Option<Uuid> {
         match self {
             Self::Upsert(user) => Some(user.id),
-            Self::Delete { id, .. } => Some(*id),
+            Self::Delete(deletion) => Some(deletion.id),
             Self::Skip(_) => None,
         }
     }
@@ -131,8 +128,6 @@ pub struct UserRecord {
     pub activity: Option<Activity>,
     /// When Supabase created the user, when the source knows it.
     pub auth_created_at: Option<DateTime<Utc>>,
-    /// Set when the snapshot says the user is (soft) deleted.
-    pub deleted_at: Option<DateTime<Utc>>,
 }
 
 /// Confirmation and sign-in times of a user.

@@ -27,10 +27,13 @@ impl DbWebhooksApi {
     /// Receives every INSERT, UPDATE and DELETE on `auth.users`, from the signed trigger in
     /// `deploy/supabase` (Standard Webhooks headers, same secrets as the Auth Hooks) or, when
     /// `SUPAHOOK_DB_WEBHOOK_TOKEN` is set, from a dashboard webhook sending
-    /// `Authorization: Bearer <token>`. Changes are ordered by `record.updated_at`; a soft delete
-    /// keeps the last real email and phone; a DELETE follows `SUPAHOOK_ON_DELETE` (`soft` keeps
-    /// the row with `deleted_at` set, `hard` removes it). Nothing older than a delete brings the
-    /// user back. Password hashes and tokens in the payload are never stored or logged.
+    /// `Authorization: Bearer <token>`. Changes from the signed trigger are ordered by
+    /// `changed_at`, the time of the change in the database, so direct SQL edits count too;
+    /// dashboard webhooks are ordered by `record.updated_at`. The order of arrival never
+    /// matters: deletes are final, and the newest snapshot of each user wins. A soft delete
+    /// keeps the last real email and phone; a DELETE follows `SUPAHOOK_ON_DELETE` (`soft`
+    /// keeps the row with `deleted_at` set, `hard` removes it). Password hashes and tokens in
+    /// the payload are never stored or logged.
     #[oai(
         path = "/hooks/auth-users",
         method = "post",
@@ -72,7 +75,7 @@ impl DbWebhooksApi {
             )?,
         };
         let (input, _) = events::parse::<AuthUsersChange>(&verified)?;
-        let delivery = input.delivery(&verified.webhook_id, state.on_delete)?;
+        let delivery = input.delivery(&verified.webhook_id)?;
         let outcome = state.sync.apply(&delivery).await?;
         Ok(HookAnswerResponse::Ok(
             Json(HookAnswer::default()),

@@ -19,7 +19,6 @@ mod users;
 pub use error::{ErrorBody, ErrorResponse};
 
 use crate::config::SecretString;
-use crate::events::DeleteMode;
 use crate::jwt::TokenVerifier;
 use crate::policy::SignUpPolicy;
 use crate::signature::Verifier;
@@ -40,8 +39,6 @@ pub struct AppState {
     pub admin_token: Option<SecretString>,
     /// Bearer token accepted on `/hooks/auth-users` in place of a signature.
     pub db_webhook_token: Option<SecretString>,
-    /// What a delete upstream does to the mirror.
-    pub on_delete: DeleteMode,
     /// Checks the access tokens presented to the sync endpoint; `None` turns it off.
     pub tokens: Option<TokenVerifier>,
     /// Browser origins allowed to call the sync endpoint (`*` for any).

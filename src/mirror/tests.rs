@@ -1,5 +1,5 @@
 use super::*;
-use crate::events::{Activity, PersonName};
+use crate::events::{Activity, Deletion, PersonName, UserChange, UserRecord};
 use serde_json::json;
 
 /// A time on the day of the fixtures, from `hh:mm:ss[.ffffff]`.
@@ -40,7 +40,6 @@ fn record(version: DateTime<Utc>) -> UserRecord {
             last_sign_in_at: Some(t("09:45:00")),
         }),
         auth_created_at: Some(t("09:30:12.118347")),
-        deleted_at: None,
     }
 }
 
@@ -71,16 +70,51 @@ fn stored() -> MirrorUser {
     }
 }
 
-fn stored_deleted() -> MirrorUser {
-    MirrorUser {
-        deleted_at: Some(t(STORED)),
-        ..stored()
+/// Ada stored with the profile seeded from her identity.
+fn current() -> Current {
+    Current {
+        user: Some(stored()),
+        profile: Some(Profile::seed(&stored())),
+        tombstone: None,
     }
 }
 
-fn updated(plan: Plan) -> MirrorUser {
-    match plan {
-        Plan::Update(user) => *user,
+/// Ada soft-deleted upstream at `STORED`.
+fn current_deleted() -> Current {
+    Current {
+        user: Some(MirrorUser {
+            deleted_at: Some(t(STORED)),
+            ..stored()
+        }),
+        tombstone: Some(Tombstone {
+            deleted_at: t(STORED),
+            removed: false,
+        }),
+        ..current()
+    }
+}
+
+fn upsert(record: UserRecord) -> UserChange {
+    UserChange::Upsert(Box::new(record))
+}
+
+fn deletion(at: &str, removed: bool, last: Option<UserRecord>) -> UserChange {
+    UserChange::Delete(Box::new(Deletion {
+        id: ada_id(),
+        at: Some(t(at)),
+        removed,
+        last,
+    }))
+}
+
+/// The decision in soft mode at `NOW`.
+fn decide(current: &Current, change: &UserChange) -> Decision {
+    plan(current, change, DeleteMode::Soft, t(NOW))
+}
+
+fn updated(decision: Decision) -> MirrorUser {
+    match decision.user {
+        UserWrite::Update(user) => *user,
         other => panic!("expected an update, got {other:?}"),
     }
 }
@@ -92,8 +126,10 @@ fn a_newer_event_with_a_new_email_updates_the_user_and_keeps_application_fields(
         ..record(t(LATER))
     };
 
-    let next = updated(plan(&stored(), &incoming, t(NOW)));
+    let decision = decide(&current(), &upsert(incoming));
 
+    assert_eq!(decision.outcome, Outcome::Updated);
+    let next = updated(decision);
     assert_eq!(next.email.as_deref(), Some("ada@analytical.example"));
     assert_eq!(next.source_updated_at, t(LATER));
     assert_eq!(next.updated_at, t(NOW));
@@ -102,32 +138,71 @@ fn a_newer_event_with_a_new_email_updates_the_user_and_keeps_application_fields(
 }
 
 #[test]
-fn an_older_event_is_stale() {
+fn an_older_event_is_stale_and_writes_nothing() {
     let incoming = UserRecord {
         email: Some("old@example.com".into()),
         ..record(t(EARLIER))
     };
 
-    assert_eq!(plan(&stored(), &incoming, t(NOW)), Plan::Stale);
+    let decision = decide(&current(), &upsert(incoming));
+
+    assert_eq!(decision.outcome, Outcome::Stale);
+    assert_eq!(decision.user, UserWrite::Keep);
+    assert_eq!((decision.profile, decision.tombstone), (None, None));
 }
 
 #[test]
 fn an_identical_event_of_the_same_version_changes_nothing() {
-    assert_eq!(plan(&stored(), &record(t(STORED)), t(NOW)), Plan::Unchanged);
+    let decision = decide(&current(), &upsert(record(t(STORED))));
+
+    assert_eq!(decision.outcome, Outcome::Unchanged);
+    assert_eq!(decision.user, UserWrite::Keep);
 }
 
 #[test]
-fn a_newer_identical_event_only_moves_the_version_forward() {
-    assert_eq!(
-        plan(&stored(), &record(t(LATER)), t(NOW)),
-        Plan::Touch {
-            source_updated_at: t(LATER),
-            activity_updated_at: Some(t(LATER)),
-        }
-    );
+fn a_newer_identical_event_only_moves_the_versions_forward() {
+    let decision = decide(&current(), &upsert(record(t(LATER))));
+
+    assert_eq!(decision.outcome, Outcome::Unchanged);
+    let next = updated(decision);
+    assert_eq!(next.source_updated_at, t(LATER));
+    assert_eq!(next.activity_updated_at, Some(t(LATER)));
+    assert_eq!(next.updated_at, t(ROW_CREATED), "content did not change");
 }
 
-/// Token claims: the identity only, no confirmation, sign-in or delete times.
+#[test]
+fn at_equal_versions_the_greater_content_wins_whichever_arrives_first() {
+    let a = UserRecord {
+        email: Some("a@example.com".into()),
+        ..record(t(LATER))
+    };
+    let b = UserRecord {
+        email: Some("b@example.com".into()),
+        ..record(t(LATER))
+    };
+
+    let a_then_b = updated(decide(&current(), &upsert(a.clone())));
+    let a_then_b = decide(
+        &Current {
+            user: Some(a_then_b),
+            ..current()
+        },
+        &upsert(b.clone()),
+    );
+    let b_then_a = updated(decide(&current(), &upsert(b)));
+    let b_then_a = decide(
+        &Current {
+            user: Some(b_then_a),
+            ..current()
+        },
+        &upsert(a),
+    );
+
+    assert_eq!(updated(a_then_b).email.as_deref(), Some("b@example.com"));
+    assert_eq!(b_then_a.user, UserWrite::Keep, "b stays");
+}
+
+/// Token claims: the identity only, no confirmation or sign-in times.
 fn claims(version: DateTime<Utc>) -> UserRecord {
     UserRecord {
         activity: None,
@@ -140,15 +215,18 @@ fn claims(version: DateTime<Utc>) -> UserRecord {
 fn a_late_row_snapshot_still_applies_its_confirmation_after_a_newer_token() {
     // A token at LATER moved the identity version on; the row change that
     // confirmed the phone (at an earlier time) arrives afterwards.
-    let after_token = MirrorUser {
-        source_updated_at: t(LATER),
-        ..stored()
+    let after_token = Current {
+        user: Some(MirrorUser {
+            source_updated_at: t(LATER),
+            ..stored()
+        }),
+        ..current()
     };
     let mut late_row = record(t("10:30:00"));
     late_row.email = Some("stale@example.com".into());
     late_row.activity.as_mut().unwrap().phone_confirmed_at = Some(t("10:30:00"));
 
-    let next = updated(plan(&after_token, &late_row, t(NOW)));
+    let next = updated(decide(&after_token, &upsert(late_row)));
 
     assert_eq!(next.phone_confirmed_at, Some(t("10:30:00")));
     assert_eq!(next.activity_updated_at, Some(t("10:30:00")));
@@ -167,7 +245,7 @@ fn token_claims_never_advance_the_row_snapshot_version() {
         ..claims(t(LATER))
     };
 
-    let next = updated(plan(&stored(), &incoming, t(NOW)));
+    let next = updated(decide(&current(), &upsert(incoming)));
 
     assert_eq!(next.source_updated_at, t(LATER));
     assert_eq!(next.activity_updated_at, Some(t(STORED)));
@@ -176,8 +254,14 @@ fn token_claims_never_advance_the_row_snapshot_version() {
 
 #[test]
 fn an_event_older_than_both_versions_is_stale_even_with_activity() {
-    assert_eq!(plan(&stored(), &record(t(EARLIER)), t(NOW)), Plan::Stale);
-    assert_eq!(plan(&stored(), &claims(t(EARLIER)), t(NOW)), Plan::Stale);
+    assert_eq!(
+        decide(&current(), &upsert(record(t(EARLIER)))).outcome,
+        Outcome::Stale
+    );
+    assert_eq!(
+        decide(&current(), &upsert(claims(t(EARLIER)))).outcome,
+        Outcome::Stale
+    );
 }
 
 #[test]
@@ -188,7 +272,7 @@ fn an_event_without_activity_keeps_the_stored_confirmation_and_sign_in_times() {
         ..record(t(LATER))
     };
 
-    let next = updated(plan(&stored(), &incoming, t(NOW)));
+    let next = updated(decide(&current(), &upsert(incoming)));
 
     assert_eq!(next.phone, None);
     assert_eq!(next.email_confirmed_at, stored().email_confirmed_at);
@@ -196,37 +280,141 @@ fn an_event_without_activity_keeps_the_stored_confirmation_and_sign_in_times() {
 }
 
 #[test]
-fn a_soft_delete_sets_deleted_at_and_keeps_the_real_email_and_phone() {
-    let incoming = UserRecord {
-        email: Some("9f86d081884c7d659a2feaa0c55ad015@deleted.example".into()),
-        phone: Some("0c55ad015a3bf4f1b2b0b822cd15d6c1".into()),
-        deleted_at: Some(t(LATER)),
-        ..record(t(LATER))
-    };
+fn the_earliest_known_creation_time_is_kept_whatever_the_versions() {
+    let mut older = record(t(EARLIER));
+    older.auth_created_at = Some(t("09:00:00"));
 
-    let next = updated(plan(&stored(), &incoming, t(NOW)));
+    let next = updated(decide(&current(), &upsert(older)));
 
-    assert_eq!(next.deleted_at, Some(t(LATER)));
+    assert_eq!(next.auth_created_at, Some(t("09:00:00")));
     assert_eq!(next.email, stored().email);
-    assert_eq!(next.phone, stored().phone);
-    assert_eq!(next.source_updated_at, t(LATER));
 }
 
 #[test]
-fn a_deleted_user_is_never_revived_by_a_newer_event() {
+fn a_soft_delete_marks_the_user_deleted_and_keeps_the_real_email_and_phone() {
+    let decision = decide(&current(), &deletion(LATER, false, Some(record(t(STORED)))));
+
+    assert_eq!(decision.outcome, Outcome::Deleted);
+    assert_eq!(
+        decision.tombstone,
+        Some(Tombstone {
+            deleted_at: t(LATER),
+            removed: false
+        })
+    );
+    let next = updated(decision);
+    assert_eq!(next.deleted_at, Some(t(LATER)));
+    assert_eq!((next.email, next.phone), (stored().email, stored().phone));
+}
+
+#[test]
+fn a_deleted_user_stays_deleted_but_still_takes_a_newer_real_snapshot() {
     let incoming = UserRecord {
         email: Some("ada@analytical.example".into()),
         ..record(t(LATER))
     };
 
-    assert_eq!(plan(&stored_deleted(), &incoming, t(NOW)), Plan::Unchanged);
+    let decision = decide(&current_deleted(), &upsert(incoming));
+
+    assert_eq!(decision.outcome, Outcome::Updated);
+    let next = updated(decision);
+    assert_eq!(next.deleted_at, Some(t(STORED)));
+    assert_eq!(next.email.as_deref(), Some("ada@analytical.example"));
 }
 
 #[test]
 fn an_older_event_about_a_deleted_user_is_stale() {
+    let decision = decide(&current_deleted(), &upsert(record(t(EARLIER))));
+
+    assert_eq!(decision.outcome, Outcome::Stale);
+    assert_eq!(decision.user, UserWrite::Keep);
+}
+
+#[test]
+fn the_earliest_delete_time_wins_and_a_removal_is_remembered() {
+    let decision = decide(&current_deleted(), &deletion(EARLIER, true, None));
+
     assert_eq!(
-        plan(&stored_deleted(), &record(t(EARLIER)), t(NOW)),
-        Plan::Stale
+        decision.tombstone,
+        Some(Tombstone {
+            deleted_at: t(EARLIER),
+            removed: true
+        })
+    );
+    assert_eq!(updated(decision).deleted_at, Some(t(EARLIER)));
+}
+
+#[test]
+fn a_delete_first_in_soft_mode_creates_the_user_marked_deleted_from_its_last_state() {
+    let decision = decide(
+        &Current::default(),
+        &deletion(LATER, true, Some(record(t(STORED)))),
+    );
+
+    assert_eq!(decision.outcome, Outcome::Deleted);
+    let UserWrite::Insert(user) = decision.user else {
+        panic!("expected an insert, got {:?}", decision.user);
+    };
+    assert_eq!(user.deleted_at, Some(t(LATER)));
+    assert_eq!(user.email, stored().email);
+    assert_eq!(
+        decision.profile,
+        Some(ProfileWrite::Create(Profile::seed(&user)))
+    );
+}
+
+#[test]
+fn in_hard_mode_a_removed_user_has_no_row_whatever_arrives() {
+    let hard =
+        |current: &Current, change: &UserChange| plan(current, change, DeleteMode::Hard, t(NOW));
+    let removed = deletion(LATER, true, Some(record(t(STORED))));
+
+    let on_row = hard(&current(), &removed);
+    let first = hard(&Current::default(), &removed);
+    let tombstone = first.tombstone;
+    let late = hard(
+        &Current {
+            tombstone,
+            ..Current::default()
+        },
+        &upsert(record(t(NOW))),
+    );
+
+    assert_eq!(
+        (on_row.outcome, on_row.user),
+        (Outcome::Deleted, UserWrite::Remove)
+    );
+    assert_eq!(
+        (first.outcome, first.user),
+        (Outcome::Deleted, UserWrite::Keep)
+    );
+    assert_eq!((late.outcome, late.user), (Outcome::Stale, UserWrite::Keep));
+}
+
+#[test]
+fn in_hard_mode_a_soft_deleted_user_keeps_its_row_marked_deleted() {
+    let decision = plan(
+        &current(),
+        &deletion(LATER, false, None),
+        DeleteMode::Hard,
+        t(NOW),
+    );
+
+    assert_eq!(updated(decision).deleted_at, Some(t(LATER)));
+}
+
+#[test]
+fn a_delete_without_a_time_is_dated_when_it_is_applied() {
+    let change = UserChange::Delete(Box::new(Deletion {
+        id: ada_id(),
+        at: None,
+        removed: true,
+        last: None,
+    }));
+
+    assert_eq!(
+        updated(decide(&current(), &change)).deleted_at,
+        Some(t(NOW))
     );
 }
 
@@ -248,18 +436,33 @@ fn a_new_user_takes_the_events_fields_and_is_not_onboarded() {
 }
 
 #[test]
-fn a_user_first_seen_deleted_stores_no_email_or_phone() {
-    let incoming = UserRecord {
-        deleted_at: Some(t(LATER)),
+fn a_seeded_profile_follows_a_new_name_until_the_application_changes_it() {
+    let renamed = UserRecord {
+        user_metadata: json!({ "full_name": "Augusta Ada King" }),
+        name: PersonName {
+            first: Some("Augusta".into()),
+            last: Some("Ada King".into()),
+        },
         ..record(t(LATER))
     };
+    let edited = Current {
+        profile: Some(Profile {
+            display_name: Some("Countess of Lovelace".into()),
+            ..Profile::seed(&stored())
+        }),
+        ..current()
+    };
 
-    let user = new_user(&incoming, t(NOW));
+    let follows = decide(&current(), &upsert(renamed.clone())).profile;
+    let kept = decide(&edited, &upsert(renamed)).profile;
 
-    assert_eq!(user.deleted_at, Some(t(LATER)));
-    assert_eq!(user.email, None);
-    assert_eq!(user.phone, None);
-    assert_eq!(user.auth_created_at, incoming.auth_created_at);
+    let Some(ProfileWrite::Follow { from, to }) = follows else {
+        panic!("expected the profile to follow, got {follows:?}");
+    };
+    assert_eq!(from, Profile::seed(&stored()));
+    assert_eq!(to.display_name.as_deref(), Some("Augusta Ada King"));
+    assert_eq!(to.updated_at, t(NOW));
+    assert_eq!(kept, None, "an application's name is left alone");
 }
 
 #[test]
@@ -299,6 +502,7 @@ fn outcomes_have_the_names_the_ledger_records() {
         (Outcome::Stale, "stale"),
         (Outcome::Skipped, "skipped"),
         (Outcome::Duplicate, "duplicate"),
+        (Outcome::Deleted, "deleted"),
     ];
 
     for (outcome, name) in names {

@@ -1,13 +1,16 @@
 //! How a change is applied, written once for every backend.
 //!
 //! A backend opens a transaction and hands this module a [`MirrorTx`]: the
-//! handful of row operations it knows how to run. The order of those
-//! operations, which is what makes deliveries exactly-once and order-safe,
-//! lives here.
+//! handful of row operations it knows how to run. This module claims the
+//! delivery, loads the user's state, asks [`mirror::plan`] what to write and
+//! writes it: the order that makes deliveries exactly-once and order-safe.
 
 use super::StorageError;
-use crate::events::{DeleteMode, Delivery, UserChange, UserRecord};
-use crate::mirror::{self, MirrorUser, Outcome, Plan, Profile};
+use crate::events::{Delivery, UserChange};
+use crate::mirror::{
+    self, Current, Decision, DeleteMode, MirrorUser, Outcome, Profile, ProfileWrite, Tombstone,
+    UserWrite,
+};
 use chrono::{DateTime, Utc};
 use std::future::Future;
 use uuid::Uuid;
@@ -43,24 +46,13 @@ pub trait MirrorTx: Send {
         outcome: Outcome,
     ) -> impl Future<Output = Result<(), StorageError>> + Send;
     /// Serialises every change to this user id until the transaction ends, even
-    /// while no row exists yet (a delete racing the first insert).
-    fn lock_id(&mut self, id: Uuid) -> impl Future<Output = Result<(), StorageError>> + Send;
-    /// Reads the user and locks its row until the transaction ends.
-    fn lock_user(
-        &mut self,
-        id: Uuid,
-    ) -> impl Future<Output = Result<Option<MirrorUser>, StorageError>> + Send;
+    /// while no row exists yet, and reads the user's row, profile and tombstone.
+    fn load(&mut self, id: Uuid) -> impl Future<Output = Result<Current, StorageError>> + Send;
     /// Inserts a new user; `false` when a row with its id already exists.
     fn insert_user(
         &mut self,
         user: &MirrorUser,
     ) -> impl Future<Output = Result<bool, StorageError>> + Send;
-    /// Inserts a profile unless the user already has one.
-    fn insert_profile(
-        &mut self,
-        id: Uuid,
-        profile: &Profile,
-    ) -> impl Future<Output = Result<(), StorageError>> + Send;
     /// Writes every synced column of `user`; never `is_onboarded` or `created_at`.
     fn update_user(
         &mut self,
@@ -68,20 +60,25 @@ pub trait MirrorTx: Send {
     ) -> impl Future<Output = Result<(), StorageError>> + Send;
     /// Removes the user row; its profile goes with it.
     fn delete_user(&mut self, id: Uuid) -> impl Future<Output = Result<(), StorageError>> + Send;
-    /// Remembers that the user was deleted upstream.
-    fn bury(
+    /// Inserts a profile unless the user already has one.
+    fn insert_profile(
         &mut self,
         id: Uuid,
-        at: DateTime<Utc>,
+        profile: &Profile,
     ) -> impl Future<Output = Result<(), StorageError>> + Send;
-    /// Whether the user was deleted upstream.
-    fn is_buried(&mut self, id: Uuid) -> impl Future<Output = Result<bool, StorageError>> + Send;
-    /// Moves the two versions forward and nothing else.
-    fn touch_user(
+    /// Sets the profile's name, avatar and `updated_at` to `to`'s, only while its
+    /// name and avatar are still `from`'s (the application may have just changed them).
+    fn follow_profile(
         &mut self,
         id: Uuid,
-        source_updated_at: DateTime<Utc>,
-        activity_updated_at: Option<DateTime<Utc>>,
+        from: &Profile,
+        to: &Profile,
+    ) -> impl Future<Output = Result<(), StorageError>> + Send;
+    /// Stores the user's tombstone with these values.
+    fn put_tombstone(
+        &mut self,
+        id: Uuid,
+        tombstone: Tombstone,
     ) -> impl Future<Output = Result<(), StorageError>> + Send;
 }
 
@@ -89,6 +86,7 @@ pub trait MirrorTx: Send {
 pub async fn delivery<T: MirrorTx>(
     tx: &mut T,
     delivery: &Delivery,
+    mode: DeleteMode,
     now: DateTime<Utc>,
 ) -> Result<Outcome, StorageError> {
     if let UserChange::Skip(_) = delivery.change {
@@ -106,7 +104,7 @@ pub async fn delivery<T: MirrorTx>(
     if !tx.claim(entry).await? {
         return Ok(Outcome::Duplicate);
     }
-    let outcome = change(tx, &delivery.change, now).await?;
+    let outcome = change(tx, &delivery.change, mode, now).await?;
     tx.settle(&delivery.idempotency_key, outcome).await?;
     Ok(outcome)
 }
@@ -115,74 +113,40 @@ pub async fn delivery<T: MirrorTx>(
 pub async fn change<T: MirrorTx>(
     tx: &mut T,
     change: &UserChange,
-    now: DateTime<Utc>,
-) -> Result<Outcome, StorageError> {
-    if let Some(id) = change.user_id() {
-        tx.lock_id(id).await?;
-    }
-    match change {
-        UserChange::Upsert(incoming) => upsert(tx, incoming, now).await,
-        UserChange::Delete { id, version, mode } => delete(tx, *id, *version, *mode, now).await,
-        UserChange::Skip(_) => Ok(Outcome::Skipped),
-    }
-}
-
-async fn delete<T: MirrorTx>(
-    tx: &mut T,
-    id: Uuid,
-    version: DateTime<Utc>,
     mode: DeleteMode,
     now: DateTime<Utc>,
 ) -> Result<Outcome, StorageError> {
-    tx.bury(id, now).await?;
-    let Some(stored) = tx.lock_user(id).await? else {
-        return Ok(Outcome::Deleted);
+    let Some(id) = change.user_id() else {
+        return Ok(Outcome::Skipped);
     };
-    match mode {
-        DeleteMode::Hard => tx.delete_user(id).await?,
-        DeleteMode::Soft if stored.deleted_at.is_some() => return Ok(Outcome::Unchanged),
-        DeleteMode::Soft => {
-            tx.update_user(&mirror::mark_deleted(&stored, version, now))
-                .await?
-        }
-    }
-    Ok(Outcome::Deleted)
+    let current = tx.load(id).await?;
+    let decision = mirror::plan(&current, change, mode, now);
+    write(tx, id, &decision).await?;
+    Ok(decision.outcome)
 }
 
-async fn upsert<T: MirrorTx>(
-    tx: &mut T,
-    incoming: &UserRecord,
-    now: DateTime<Utc>,
-) -> Result<Outcome, StorageError> {
-    let stored = match tx.lock_user(incoming.id).await? {
-        Some(stored) => stored,
-        None if tx.is_buried(incoming.id).await? => return Ok(Outcome::Stale),
-        None => {
-            let user = mirror::new_user(incoming, now);
-            if tx.insert_user(&user).await? {
-                tx.insert_profile(user.id, &Profile::seed(&user)).await?;
-                return Ok(Outcome::Created);
+async fn write<T: MirrorTx>(tx: &mut T, id: Uuid, decision: &Decision) -> Result<(), StorageError> {
+    match &decision.user {
+        UserWrite::Keep => {}
+        UserWrite::Insert(user) => {
+            // The id is locked and was read as absent, so only a row written around
+            // supahook can be in the way; the retry will see it.
+            if !tx.insert_user(user).await? {
+                return Err(StorageError::Unavailable(
+                    "a user row appeared mid-transaction; retry".into(),
+                ));
             }
-            // Another transaction created the user between our read and our insert.
-            tx.lock_user(incoming.id).await?.ok_or_else(|| {
-                StorageError::Unavailable("a user row vanished mid-transaction".into())
-            })?
         }
-    };
-    match mirror::plan(&stored, incoming, now) {
-        Plan::Update(next) => {
-            tx.update_user(&next).await?;
-            Ok(Outcome::Updated)
-        }
-        Plan::Touch {
-            source_updated_at,
-            activity_updated_at,
-        } => {
-            tx.touch_user(stored.id, source_updated_at, activity_updated_at)
-                .await?;
-            Ok(Outcome::Unchanged)
-        }
-        Plan::Unchanged => Ok(Outcome::Unchanged),
-        Plan::Stale => Ok(Outcome::Stale),
+        UserWrite::Update(user) => tx.update_user(user).await?,
+        UserWrite::Remove => tx.delete_user(id).await?,
     }
+    match &decision.profile {
+        None => {}
+        Some(ProfileWrite::Create(profile)) => tx.insert_profile(id, profile).await?,
+        Some(ProfileWrite::Follow { from, to }) => tx.follow_profile(id, from, to).await?,
+    }
+    if let Some(tombstone) = decision.tombstone {
+        tx.put_tombstone(id, tombstone).await?;
+    }
+    Ok(())
 }

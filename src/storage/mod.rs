@@ -14,7 +14,7 @@ pub use read::{
 };
 
 use crate::events::{Delivery, UserChange};
-use crate::mirror::{MirrorUser, Outcome, Profile};
+use crate::mirror::{DeleteMode, MirrorUser, Outcome, Profile};
 use chrono::{DateTime, Utc};
 use std::time::Duration;
 use uuid::Uuid;
@@ -170,16 +170,17 @@ impl Storage {
         }
     }
 
-    /// Records the delivery and applies its change in one transaction.
+    /// Records the delivery and applies its change in one transaction, deletes per `mode`.
     /// A delivery whose idempotency key is already recorded changes nothing.
     pub async fn apply(
         &self,
         delivery: &Delivery,
+        mode: DeleteMode,
         now: DateTime<Utc>,
     ) -> Result<Outcome, StorageError> {
         match self {
-            Self::Postgres(store) => store.apply(delivery, now).await,
-            Self::Sqlite(store) => store.apply(delivery, now).await,
+            Self::Postgres(store) => store.apply(delivery, mode, now).await,
+            Self::Sqlite(store) => store.apply(delivery, mode, now).await,
         }
     }
 
@@ -188,12 +189,13 @@ impl Storage {
     pub async fn apply_change(
         &self,
         change: &UserChange,
+        mode: DeleteMode,
         now: DateTime<Utc>,
         dry_run: bool,
     ) -> Result<Outcome, StorageError> {
         match self {
-            Self::Postgres(store) => store.apply_change(change, now, dry_run).await,
-            Self::Sqlite(store) => store.apply_change(change, now, dry_run).await,
+            Self::Postgres(store) => store.apply_change(change, mode, now, dry_run).await,
+            Self::Sqlite(store) => store.apply_change(change, mode, now, dry_run).await,
         }
     }
 

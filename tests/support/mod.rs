@@ -240,7 +240,7 @@ pub struct Options {
     pub allowed_email_domains: Vec<String>,
     pub blocked_email_domains: Vec<String>,
     pub db_webhook_token: Option<String>,
-    pub on_delete: supahook::events::DeleteMode,
+    pub on_delete: supahook::mirror::DeleteMode,
     /// Token checks for the sync endpoint; `None` uses [`Options::jwt_secret_only`].
     pub jwt: Option<JwtSettings>,
     /// How often the JWKS may be fetched; the production interval when `None`.
@@ -360,13 +360,12 @@ pub fn signed_request<'c>(
 pub fn client_for(storage: Storage, options: Options) -> TestClient<BoxEndpoint<'static>> {
     let state = AppState {
         verifier: Verifier::new(vec![SigningKey::parse(SECRET).unwrap()]),
-        sync: Sync::new(storage),
+        sync: Sync::new(storage).with_delete_mode(options.on_delete),
         policy: SignUpPolicy::new(options.allowed_email_domains, options.blocked_email_domains),
         admin_token: Some(supahook::config::SecretString::new(ADMIN_TOKEN)),
         db_webhook_token: options
             .db_webhook_token
             .map(supahook::config::SecretString::new),
-        on_delete: options.on_delete,
         tokens: TokenVerifier::new(
             &options.jwt.unwrap_or_else(Options::jwt_secret_only),
             options

@@ -8,7 +8,8 @@ use diesel::sql_types::Text;
 use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 
 const STAND_INS: &str = include_str!("../sql/supabase_stand_ins.sql");
-const TRIGGER: &str =
+/// supahook's signed-trigger migration.
+pub const TRIGGER: &str =
     include_str!("../../deploy/supabase/migrations/20260101000000_supahook_auth_users_webhook.sql");
 
 /// A fresh PostgreSQL database that looks like a Supabase project's.

@@ -11,11 +11,19 @@
 -- Several secrets may be given, separated by '|', to rotate without downtime;
 -- the request then carries one signature per secret, separated by a space.
 --
+-- Each payload carries "changed_at", the time of the change itself
+-- (clock_timestamp() in the trigger), and supahook orders the events by it: a
+-- direct SQL edit leaves auth.users.updated_at alone, but still happens after the
+-- tokens issued before it. The same time is kept per user in
+-- supahook.user_versions, so that `supahook reconcile` can repair a lost event.
+--
 -- The trigger never aborts the Auth transaction: when a secret is missing or the
 -- request cannot be queued it raises a WARNING and the user change goes ahead.
 -- pg_net sends each request once, after commit, and does not retry.
 --
--- Safe to apply more than once.
+-- Safe to apply more than once, also as a role that holds ALL privileges on
+-- auth.users without owning it (the "postgres" role on Supabase): nothing here
+-- drops or alters the table or its trigger.
 
 -- Extensions ----------------------------------------------------------------
 
@@ -59,6 +67,17 @@ $$;
 create schema if not exists supahook;
 comment on schema supahook is 'supahook: signed webhook from auth.users to the supahook service';
 revoke all on schema supahook from public;
+
+-- supahook.user_versions ----------------------------------------------------
+-- The time of the last change to each user, written by the trigger in the same
+-- transaction as the change, so a snapshot read by reconcile carries the version
+-- of the row it reads.
+create table if not exists supahook.user_versions (
+  id         uuid primary key,
+  changed_at timestamptz not null
+);
+comment on table supahook.user_versions is 'supahook: time of the last change to each auth.users row, for reconcile';
+revoke all on table supahook.user_versions from public;
 
 -- supahook.sign_webhook -----------------------------------------------------
 -- Standard Webhooks v1 signature(s) for one message.
@@ -185,10 +204,19 @@ declare
   v_timestamp bigint;
   v_signature text;
   v_user_id   uuid;
+  v_changed   timestamptz;
 begin
   v_user_id := case when tg_op = 'DELETE' then old.id else new.id end;
+  v_changed := pg_catalog.clock_timestamp();
 
   begin
+    if tg_op = 'DELETE' then
+      delete from supahook.user_versions where id = v_user_id;
+    else
+      insert into supahook.user_versions (id, changed_at) values (v_user_id, v_changed)
+      on conflict (id) do update set changed_at = excluded.changed_at;
+    end if;
+
     select s.decrypted_secret into v_secret
     from vault.decrypted_secrets as s
     where s.name = 'supahook_webhook_secret'
@@ -215,7 +243,9 @@ begin
 
     -- Built once: the text that is signed is exactly the text pg_net sends,
     -- convert_to(v_payload::text, 'UTF8').
-    v_payload := supahook.auth_users_payload(tg_op, new, old);
+    v_payload := supahook.auth_users_payload(tg_op, new, old)
+      || pg_catalog.jsonb_build_object('changed_at',
+           pg_catalog.to_char(v_changed at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'));
     v_msg_id := pg_catalog.gen_random_uuid()::text;
     v_timestamp := pg_catalog.floor(pg_catalog.date_part('epoch', pg_catalog.clock_timestamp()))::bigint;
     v_signature := supahook.sign_webhook(v_secret, v_msg_id, v_timestamp, v_payload::text);
@@ -253,7 +283,20 @@ revoke all on function supahook.auth_users_webhook() from public, anon, authenti
 
 -- Trigger -------------------------------------------------------------------
 
-drop trigger if exists supahook_auth_users_webhook on auth.users;
-create trigger supahook_auth_users_webhook
-  after insert or update or delete on auth.users
-  for each row execute function supahook.auth_users_webhook();
+-- Created only when missing: dropping a trigger needs ownership of auth.users,
+-- which the role applying this on Supabase does not have. The trigger calls the
+-- function by name, so the function above is replaced in place.
+do $$
+begin
+  if not exists (
+    select 1 from pg_catalog.pg_trigger
+    where tgrelid = 'auth.users'::pg_catalog.regclass
+      and tgname = 'supahook_auth_users_webhook'
+      and not tgisinternal
+  ) then
+    create trigger supahook_auth_users_webhook
+      after insert or update or delete on auth.users
+      for each row execute function supahook.auth_users_webhook();
+  end if;
+end
+$$;

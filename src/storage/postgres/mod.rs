@@ -10,7 +10,7 @@ use tx::PgTx;
 use super::apply;
 use super::{StorageError, StoredUser, TxError};
 use crate::events::{Delivery, UserChange};
-use crate::mirror::Outcome;
+use crate::mirror::{DeleteMode, Outcome};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::{ConnectionError, ConnectionResult};
@@ -21,8 +21,7 @@ use diesel_async::{
 };
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use futures_util::FutureExt;
-use rows::{ProfileRow, UserRow};
-use schema::{profiles, users, webhook_events};
+use schema::{users, webhook_events};
 use uuid::Uuid;
 
 const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -80,11 +79,12 @@ impl PgStore {
     pub async fn apply(
         &self,
         delivery: &Delivery,
+        mode: DeleteMode,
         now: DateTime<Utc>,
     ) -> Result<Outcome, StorageError> {
         let mut conn = self.conn().await?;
         conn.transaction::<_, StorageError, _>(async |conn| {
-            apply::delivery(&mut PgTx(conn), delivery, now).await
+            apply::delivery(&mut PgTx(conn), delivery, mode, now).await
         })
         .await
     }
@@ -92,13 +92,15 @@ impl PgStore {
     pub async fn apply_change(
         &self,
         change: &UserChange,
+        mode: DeleteMode,
         now: DateTime<Utc>,
         dry_run: bool,
     ) -> Result<Outcome, StorageError> {
         let mut conn = self.conn().await?;
         let result = conn
             .transaction::<_, TxError, _>(async |conn| {
-                TxError::finish(apply::change(&mut PgTx(conn), change, now).await, dry_run)
+                let outcome = apply::change(&mut PgTx(conn), change, mode, now).await;
+                TxError::finish(outcome, dry_run)
             })
             .await;
         TxError::settle(result)
@@ -138,18 +140,7 @@ impl PgStore {
     }
 
     pub async fn find_user(&self, id: Uuid) -> Result<Option<StoredUser>, StorageError> {
-        let mut conn = self.conn().await?;
-        let found = users::table
-            .left_join(profiles::table)
-            .filter(users::id.eq(id))
-            .select((UserRow::as_select(), Option::<ProfileRow>::as_select()))
-            .first::<(UserRow, Option<ProfileRow>)>(&mut conn)
-            .await
-            .optional()?;
-        Ok(found.map(|(user, profile)| StoredUser {
-            user: user.into(),
-            profile: profile.map(Into::into),
-        }))
+        tx::read_user(&mut *self.conn().await?, id).await
     }
 }
 

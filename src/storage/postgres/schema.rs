@@ -54,6 +54,7 @@ diesel::table! {
     deleted_users (id) {
         id -> Uuid,
         deleted_at -> Timestamptz,
+        removed -> Bool,
     }
 }
 

@@ -15,7 +15,7 @@ use tx::SqliteTx;
 use super::apply;
 use super::{StorageError, StoredUser, TxError};
 use crate::events::{Delivery, UserChange};
-use crate::mirror::Outcome;
+use crate::mirror::{DeleteMode, Outcome};
 use chrono::{DateTime, Utc};
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::prelude::*;
@@ -25,8 +25,8 @@ use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 use diesel_async::{AsyncConnection, AsyncMigrationHarness, RunQueryDsl, SimpleAsyncConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use futures_util::FutureExt;
-use rows::{ProfileRow, TextUuid, UserRow, micros};
-use schema::{profiles, users, webhook_events};
+use rows::{TextUuid, micros};
+use schema::{users, webhook_events};
 use std::path::Path;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -130,12 +130,13 @@ impl SqliteStore {
     pub async fn apply(
         &self,
         delivery: &Delivery,
+        mode: DeleteMode,
         now: DateTime<Utc>,
     ) -> Result<Outcome, StorageError> {
         let _turn = self.writer.lock().await;
         let mut conn = self.conn().await?;
         conn.immediate_transaction(async |conn| -> Result<Outcome, StorageError> {
-            apply::delivery(&mut SqliteTx(conn), delivery, now).await
+            apply::delivery(&mut SqliteTx(conn), delivery, mode, now).await
         })
         .await
         .map_err(busy)
@@ -144,6 +145,7 @@ impl SqliteStore {
     pub async fn apply_change(
         &self,
         change: &UserChange,
+        mode: DeleteMode,
         now: DateTime<Utc>,
         dry_run: bool,
     ) -> Result<Outcome, StorageError> {
@@ -151,10 +153,8 @@ impl SqliteStore {
         let mut conn = self.conn().await?;
         let result = conn
             .immediate_transaction(async |conn| -> Result<Outcome, TxError> {
-                TxError::finish(
-                    apply::change(&mut SqliteTx(conn), change, now).await,
-                    dry_run,
-                )
+                let outcome = apply::change(&mut SqliteTx(conn), change, mode, now).await;
+                TxError::finish(outcome, dry_run)
             })
             .await;
         TxError::settle(result).map_err(busy)
@@ -197,19 +197,9 @@ impl SqliteStore {
     }
 
     pub async fn find_user(&self, id: Uuid) -> Result<Option<StoredUser>, StorageError> {
-        let mut conn = self.conn().await?;
-        let found = users::table
-            .left_join(profiles::table)
-            .filter(users::id.eq(TextUuid(id)))
-            .select((UserRow::as_select(), Option::<ProfileRow>::as_select()))
-            .first::<(UserRow, Option<ProfileRow>)>(&mut conn)
+        tx::read_user(&mut *self.conn().await?, id)
             .await
-            .optional()
-            .map_err(busy)?;
-        Ok(found.map(|(user, profile)| StoredUser {
-            user: user.into(),
-            profile: profile.map(Into::into),
-        }))
+            .map_err(busy)
     }
 }
 

@@ -57,6 +57,7 @@ diesel::table! {
     deleted_users (id) {
         id -> Text,
         deleted_at -> TimestamptzSqlite,
+        removed -> Bool,
     }
 }
 

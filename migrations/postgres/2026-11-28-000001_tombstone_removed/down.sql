@@ -1,0 +1,1 @@
+ALTER TABLE deleted_users DROP COLUMN removed;

@@ -1,0 +1,182 @@
+//! The rule's promise, checked on the pure planner: one end state for every order.
+
+use super::*;
+use crate::events::{Activity, Deletion, PersonName, UserChange, UserRecord};
+use serde_json::json;
+use uuid::Uuid;
+
+fn t(second: u32) -> DateTime<Utc> {
+    DateTime::from_timestamp(1_770_000_000 + i64::from(second), 0).unwrap()
+}
+
+fn id() -> Uuid {
+    "6a2f41a3-c54c-4e9d-8f1b-0c2d3e4f5a6b".parse().unwrap()
+}
+
+/// A snapshot at second `version` with this email; `activity` for full row snapshots.
+fn snapshot(version: u32, email: &str, activity: bool) -> UserRecord {
+    let first = email.split('@').next().unwrap().to_owned();
+    UserRecord {
+        id: id(),
+        version: t(version),
+        email: Some(email.into()),
+        phone: None,
+        name: PersonName {
+            first: Some(first.clone()),
+            last: None,
+        },
+        avatar_url: None,
+        auth_provider: Some("email".into()),
+        providers: vec!["email".into()],
+        is_anonymous: false,
+        user_metadata: json!({ "name": first }),
+        app_metadata: json!({ "provider": "email", "providers": ["email"] }),
+        activity: activity.then(|| Activity {
+            email_confirmed_at: (version >= 4).then(|| t(4)),
+            phone_confirmed_at: None,
+            last_sign_in_at: Some(t(version)),
+        }),
+        auth_created_at: activity.then(|| t(2)),
+    }
+}
+
+fn upsert(record: UserRecord) -> UserChange {
+    UserChange::Upsert(Box::new(record))
+}
+
+fn delete(at: u32, removed: bool, last: Option<UserRecord>) -> UserChange {
+    UserChange::Delete(Box::new(Deletion {
+        id: id(),
+        at: Some(t(at)),
+        removed,
+        last,
+    }))
+}
+
+/// Runs what a decision says against an in-memory user, as storage would.
+fn execute(current: Current, decision: Decision) -> Current {
+    let user = match decision.user {
+        UserWrite::Keep => current.user,
+        UserWrite::Insert(user) | UserWrite::Update(user) => Some(*user),
+        UserWrite::Remove => None,
+    };
+    let profile = match (decision.profile, current.profile) {
+        _ if user.is_none() => None,
+        (Some(ProfileWrite::Create(new)), None) => Some(new),
+        (Some(ProfileWrite::Follow { from, to }), Some(p))
+            if (&p.display_name, &p.avatar_url) == (&from.display_name, &from.avatar_url) =>
+        {
+            Some(to)
+        }
+        (_, kept) => kept,
+    };
+    Current {
+        user,
+        profile,
+        tombstone: decision.tombstone.or(current.tombstone),
+    }
+}
+
+/// The state without the times that only say when supahook wrote it.
+fn content(state: &Current) -> Current {
+    let epoch = DateTime::UNIX_EPOCH;
+    Current {
+        user: state.user.clone().map(|u| MirrorUser {
+            created_at: epoch,
+            updated_at: epoch,
+            ..u
+        }),
+        profile: state.profile.clone().map(|p| Profile {
+            created_at: epoch,
+            updated_at: epoch,
+            ..p
+        }),
+        tombstone: state.tombstone,
+    }
+}
+
+fn permutations(items: &[UserChange]) -> Vec<Vec<UserChange>> {
+    if items.len() <= 1 {
+        return vec![items.to_vec()];
+    }
+    let mut all = Vec::new();
+    for i in 0..items.len() {
+        let mut rest = items.to_vec();
+        let first = rest.remove(i);
+        for mut tail in permutations(&rest) {
+            tail.insert(0, first.clone());
+            all.push(tail);
+        }
+    }
+    all
+}
+
+fn end_state(changes: &[UserChange], mode: DeleteMode) -> Current {
+    let mut state = Current::default();
+    for (n, change) in changes.iter().enumerate() {
+        let now = t(1000 + n as u32);
+        state = execute(state.clone(), plan(&state, change, mode, now));
+    }
+    content(&state)
+}
+
+fn assert_one_end_state(history: &[UserChange]) {
+    for mode in [DeleteMode::Soft, DeleteMode::Hard] {
+        let in_order = end_state(history, mode);
+        for order in permutations(history) {
+            assert_eq!(
+                end_state(&order, mode),
+                in_order,
+                "{mode:?}, order {order:#?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_sign_up_tokens_updates_a_soft_delete_and_a_removal_end_the_same_in_every_order() {
+    let before_delete = snapshot(4, "ada.k@example.com", true);
+    assert_one_end_state(&[
+        upsert(snapshot(1, "ada@example.com", true)),
+        upsert(snapshot(2, "ada@example.com", true)),
+        upsert(snapshot(3, "ada.l@example.com", false)),
+        upsert(before_delete.clone()),
+        upsert(snapshot(3, "ada.l@example.com", false)),
+        delete(5, false, Some(before_delete)),
+        delete(6, true, None),
+    ]);
+}
+
+#[test]
+fn tokens_in_the_same_second_and_a_late_removal_end_the_same_in_every_order() {
+    assert_one_end_state(&[
+        upsert(snapshot(2, "ada@example.com", true)),
+        upsert(snapshot(3, "b@example.com", false)),
+        upsert(snapshot(3, "a@example.com", false)),
+        upsert(snapshot(5, "c@example.com", true)),
+        delete(7, true, Some(snapshot(6, "d@example.com", true))),
+        upsert(snapshot(1, "z@example.com", true)),
+    ]);
+}
+
+#[test]
+fn a_removal_that_overtakes_everything_keeps_the_last_real_state_in_soft_mode() {
+    let last = snapshot(5, "final@example.com", true);
+    let history = [
+        delete(6, true, Some(last.clone())),
+        upsert(snapshot(2, "first@example.com", true)),
+        upsert(snapshot(4, "second@example.com", false)),
+    ];
+
+    let soft = end_state(&history, DeleteMode::Soft);
+    let hard = end_state(&history, DeleteMode::Hard);
+
+    let user = soft.user.expect("a row marked deleted");
+    assert_eq!(user.email.as_deref(), Some("final@example.com"));
+    assert_eq!(user.deleted_at, Some(t(6)));
+    assert_eq!(
+        soft.profile.and_then(|p| p.display_name).as_deref(),
+        Some("final")
+    );
+    assert_eq!((hard.user, hard.profile), (None, None));
+}

@@ -1,0 +1,241 @@
+//! The mirror's end state is a function of the set of deliveries: random histories
+//! of several users, with duplicates and both delete modes, delivered in order to one
+//! applier and shuffled across three concurrent appliers (three app instances with
+//! their own pools on one database) end in exactly the reference model's state.
+//!
+//! Cases: `PROPTEST_CASES` (default below). A failing case is printed shrunk, with
+//! the seed that replays it, and saved to `tests/convergence.proptest-regressions`,
+//! which every later run replays first: commit that file with the fix.
+
+#[path = "convergence/history.rs"]
+mod history;
+#[path = "convergence/model.rs"]
+mod model;
+mod support;
+
+use history::{Delivery, Life, Rng, Said};
+use model::Expected;
+use proptest::prelude::*;
+use proptest::test_runner::{Config, FileFailurePersistence};
+use supahook::mirror::DeleteMode;
+use supahook::storage::{Storage, StoredUser};
+use support::{Options, SECRET, Signing, TestDb, client_for, now, signed_request};
+use uuid::Uuid;
+
+/// Cases per run in CI; raise with `PROPTEST_CASES` for a longer search.
+const CASES: u32 = 24;
+
+type Client = poem::test::TestClient<poem::endpoint::BoxEndpoint<'static>>;
+
+/// Appliers sharing one database, for each delete mode.
+struct Appliers {
+    db: TestDb,
+    soft: Vec<Client>,
+    hard: Vec<Client>,
+}
+
+impl Appliers {
+    async fn start(count: usize) -> Self {
+        let db = TestDb::create().await;
+        Storage::open(&db.url, 2).unwrap().migrate().await.unwrap();
+        let clients = |on_delete| {
+            (0..count)
+                .map(|_| {
+                    let storage = Storage::open(&db.url, 4).unwrap();
+                    client_for(
+                        storage,
+                        Options {
+                            on_delete,
+                            ..Options::default()
+                        },
+                    )
+                })
+                .collect()
+        };
+        Self {
+            soft: clients(DeleteMode::Soft),
+            hard: clients(DeleteMode::Hard),
+            db,
+        }
+    }
+}
+
+/// Sends one delivery as Supabase would, retrying a 503 that carries `Retry-After`.
+async fn send(client: &Client, delivery: &Delivery, id: &str) {
+    let body = delivery
+        .body
+        .to_string()
+        .replace(history::PLACEHOLDER_ID, id);
+    for _ in 0..20 {
+        let hook_attempt = Uuid::new_v4().to_string();
+        let webhook_id = match delivery.path {
+            "/hooks/auth-users" => &delivery.webhook_id,
+            _ => &hook_attempt,
+        };
+        let response = signed_request(
+            client,
+            delivery.path,
+            body.as_bytes(),
+            Signing::new(webhook_id, SECRET, now()),
+        )
+        .send()
+        .await;
+        match response.0.status().as_u16() {
+            200 => return,
+            503 if response.0.headers().contains_key("retry-after") => {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await
+            }
+            status => panic!("{} answered {status} to {body}", delivery.path),
+        }
+    }
+    panic!("{} stayed unavailable", delivery.path);
+}
+
+/// The case's deliveries: each lost with probability 0.1 (pg_net never retries),
+/// and copied with probability 0.3 (Supabase's retries, replicas, replays).
+fn with_copies(lives: &[Life], rng: &mut Rng) -> Vec<Delivery> {
+    let mut all = Vec::new();
+    for (n, life) in lives.iter().enumerate() {
+        for delivery in history::deliveries(n, life, rng) {
+            match rng.below(10) {
+                0 => continue,
+                1..=3 => all.push(delivery.clone()),
+                _ => {}
+            }
+            all.push(delivery);
+        }
+    }
+    all
+}
+
+/// Applies `deliveries` for fresh user ids: in order through one applier, or shuffled
+/// and dealt at random to three appliers running at once. Returns the ids used.
+async fn run(
+    appliers: &[Client],
+    deliveries: &[Delivery],
+    users: usize,
+    shuffle: Option<&mut Rng>,
+) -> Vec<String> {
+    let ids: Vec<String> = (0..users).map(|_| Uuid::new_v4().to_string()).collect();
+    let Some(rng) = shuffle else {
+        for d in deliveries {
+            send(&appliers[0], d, &ids[d.user]).await;
+        }
+        return ids;
+    };
+    let mut order: Vec<&Delivery> = deliveries.iter().collect();
+    for i in (1..order.len()).rev() {
+        order.swap(i, rng.below(i as u64 + 1) as usize);
+    }
+    let mut streams: Vec<Vec<&Delivery>> = vec![Vec::new(); appliers.len()];
+    for d in order {
+        streams[rng.below(appliers.len() as u64) as usize].push(d);
+    }
+    let ids_ref = &ids;
+    futures_util::future::join_all(streams.iter().zip(appliers).map(
+        |(stream, client)| async move {
+            for d in stream {
+                send(client, d, &ids_ref[d.user]).await;
+            }
+        },
+    ))
+    .await;
+    ids
+}
+
+/// What the mirror holds for `id`, in the model's terms.
+async fn mirrored(db: &TestDb, id: &str) -> Option<Expected> {
+    let StoredUser { user, profile } = db.user(id).await?;
+    let micros = |t: chrono::DateTime<chrono::Utc>| t.timestamp_micros();
+    Some(Expected {
+        email: user.email,
+        first_name: user.first_name,
+        last_name: user.last_name,
+        identity_version: micros(user.source_updated_at),
+        confirmed_at: user.email_confirmed_at.map(micros),
+        last_sign_in_at: user.last_sign_in_at.map(micros),
+        activity_version: user.activity_updated_at.map(micros),
+        created_at: user.auth_created_at.map(micros),
+        deleted_at: user.deleted_at.map(micros),
+        display_name: profile
+            .expect("every mirrored user has a profile")
+            .display_name,
+    })
+}
+
+/// A single applier, and three sharing another database: each run needs its own
+/// ledger, since the two runs deliver the very same events.
+struct Setup {
+    single: Appliers,
+    three: Appliers,
+}
+
+async fn check(
+    setup: &Setup,
+    lives: Vec<Life>,
+    hard: bool,
+    seed: u64,
+) -> Result<(), TestCaseError> {
+    let mut rng = Rng(seed);
+    let deliveries = with_copies(&lives, &mut rng);
+    fn clients(a: &Appliers, hard: bool) -> &[Client] {
+        if hard { &a.hard } else { &a.soft }
+    }
+    let in_order = run(clients(&setup.single, hard), &deliveries, lives.len(), None).await;
+    let shuffled = run(
+        clients(&setup.three, hard),
+        &deliveries,
+        lives.len(),
+        Some(&mut rng),
+    )
+    .await;
+    for n in 0..lives.len() {
+        let said: Vec<&Said> = deliveries
+            .iter()
+            .filter(|d| d.user == n)
+            .map(|d| &d.said)
+            .collect();
+        let created = deliveries.iter().find(|d| d.user == n).map(|d| d.created);
+        let expected = created.and_then(|created| model::expected(&said, created, hard));
+        prop_assert_eq!(
+            &mirrored(&setup.single.db, &in_order[n]).await,
+            &expected,
+            "user {} in order",
+            n
+        );
+        prop_assert_eq!(
+            &mirrored(&setup.three.db, &shuffled[n]).await,
+            &expected,
+            "user {} shuffled across three appliers",
+            n
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn any_order_of_any_histories_ends_in_the_reference_models_state() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let setup = runtime.block_on(async {
+        Setup {
+            single: Appliers::start(1).await,
+            three: Appliers::start(3).await,
+        }
+    });
+    let config = Config {
+        cases: std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(CASES),
+        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource(
+            "proptest-regressions",
+        ))),
+        ..Config::default()
+    };
+    proptest!(config, |(lives in prop::collection::vec(history::life(), 1..5), hard in any::<bool>(), seed in any::<u64>())| {
+        runtime.block_on(check(&setup, lives, hard, seed))?;
+    });
+}
