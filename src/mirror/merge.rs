@@ -146,31 +146,38 @@ fn merge_with(stored: &MirrorUser, incoming: &UserRecord, fresh: Freshness) -> M
     next
 }
 
+impl MirrorUser {
+    /// A user with nothing known yet but its id, versioned at the epoch, created at `now`.
+    pub fn blank(id: uuid::Uuid, now: DateTime<Utc>) -> Self {
+        MirrorUser {
+            id,
+            email: None,
+            phone: None,
+            first_name: None,
+            last_name: None,
+            avatar_url: None,
+            auth_provider: None,
+            providers: Vec::new(),
+            is_anonymous: false,
+            email_confirmed_at: None,
+            phone_confirmed_at: None,
+            last_sign_in_at: None,
+            user_metadata: Value::Object(Default::default()),
+            app_metadata: Value::Object(Default::default()),
+            is_onboarded: false,
+            auth_created_at: None,
+            source_updated_at: DateTime::UNIX_EPOCH,
+            activity_updated_at: None,
+            deleted_at: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 /// The row for a user seen for the first time, created at `now`.
 pub fn new_user(incoming: &UserRecord, now: DateTime<Utc>) -> MirrorUser {
-    let blank = MirrorUser {
-        id: incoming.id,
-        email: None,
-        phone: None,
-        first_name: None,
-        last_name: None,
-        avatar_url: None,
-        auth_provider: None,
-        providers: Vec::new(),
-        is_anonymous: false,
-        email_confirmed_at: None,
-        phone_confirmed_at: None,
-        last_sign_in_at: None,
-        user_metadata: Value::Object(Default::default()),
-        app_metadata: Value::Object(Default::default()),
-        is_onboarded: false,
-        auth_created_at: None,
-        source_updated_at: incoming.version,
-        activity_updated_at: None,
-        deleted_at: None,
-        created_at: now,
-        updated_at: now,
-    };
+    let blank = MirrorUser::blank(incoming.id, now);
     let fresh = Freshness {
         identity: Ordering::Greater,
         activity: incoming.activity.as_ref().map(|_| Ordering::Greater),

@@ -53,30 +53,6 @@ fn delete(at: u32, removed: bool, last: Option<UserRecord>) -> UserChange {
     }))
 }
 
-/// Runs what a decision says against an in-memory user, as storage would.
-fn execute(current: Current, decision: Decision) -> Current {
-    let user = match decision.user {
-        UserWrite::Keep => current.user,
-        UserWrite::Insert(user) | UserWrite::Update(user) => Some(*user),
-        UserWrite::Remove => None,
-    };
-    let profile = match (decision.profile, current.profile) {
-        _ if user.is_none() => None,
-        (Some(ProfileWrite::Create(new)), None) => Some(new),
-        (Some(ProfileWrite::Follow { from, to }), Some(p))
-            if (&p.display_name, &p.avatar_url) == (&from.display_name, &from.avatar_url) =>
-        {
-            Some(to)
-        }
-        (_, kept) => kept,
-    };
-    Current {
-        user,
-        profile,
-        tombstone: decision.tombstone.or(current.tombstone),
-    }
-}
-
 /// The state without the times that only say when supahook wrote it.
 fn content(state: &Current) -> Current {
     let epoch = DateTime::UNIX_EPOCH;
@@ -115,7 +91,7 @@ fn end_state(changes: &[UserChange], mode: DeleteMode) -> Current {
     let mut state = Current::default();
     for (n, change) in changes.iter().enumerate() {
         let now = t(1000 + n as u32);
-        state = execute(state.clone(), plan(&state, change, mode, now));
+        state = state.after(&plan(&state, change, mode, now));
     }
     content(&state)
 }

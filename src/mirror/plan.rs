@@ -53,6 +53,32 @@ impl Current {
     }
 }
 
+impl Current {
+    /// The state after `decision` is written, as storage writes it.
+    pub fn after(&self, decision: &Decision) -> Current {
+        let user = match &decision.user {
+            UserWrite::Keep => self.user.clone(),
+            UserWrite::Insert(user) | UserWrite::Update(user) => Some((**user).clone()),
+            UserWrite::Remove => None,
+        };
+        let profile = match (&decision.profile, &self.profile) {
+            _ if user.is_none() => None,
+            (Some(ProfileWrite::Create(new)), None) => Some(new.clone()),
+            (Some(ProfileWrite::Follow { from, to }), Some(p))
+                if (&p.display_name, &p.avatar_url) == (&from.display_name, &from.avatar_url) =>
+            {
+                Some(to.clone())
+            }
+            (_, kept) => kept.clone(),
+        };
+        Current {
+            user,
+            profile,
+            tombstone: decision.tombstone.or(self.tombstone),
+        }
+    }
+}
+
 /// What to do with the user's row.
 #[derive(Debug, Clone, PartialEq)]
 pub enum UserWrite {

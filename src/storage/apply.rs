@@ -1,17 +1,19 @@
-//! How a change is applied, written once for every backend.
+//! How deliveries are applied, written once for every backend.
 //!
-//! A backend opens a transaction and hands this module a [`MirrorTx`]: the
-//! handful of row operations it knows how to run. This module claims the
-//! delivery, loads the user's state, asks [`mirror::plan`] what to write and
-//! writes it: the order that makes deliveries exactly-once and order-safe.
+//! A backend offers two steps inside one transaction ([`MirrorTx`]): *load* takes the
+//! users' locks and reads their state and the ledger, *write* runs a list of row
+//! operations and commits. Everything between them is decided here, with the pure
+//! [`mirror::plan`]: which deliveries are duplicates, what each change writes, and the
+//! ledger row that makes each delivery apply exactly once.
 
 use super::StorageError;
-use crate::events::{Delivery, UserChange};
+use crate::events::UserChange;
 use crate::mirror::{
     self, Current, Decision, DeleteMode, MirrorUser, Outcome, Profile, ProfileWrite, Tombstone,
     UserWrite,
 };
 use chrono::{DateTime, Utc};
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use uuid::Uuid;
 
@@ -24,129 +26,171 @@ pub struct LedgerEntry<'a> {
     pub hook: &'a str,
     /// The `webhook-id` of the attempt.
     pub webhook_id: &'a str,
-    /// The user concerned, if any.
+    /// The user concerned.
     pub user_id: Option<Uuid>,
     /// When it was received.
     pub received_at: DateTime<Utc>,
 }
 
-/// Row operations inside one open transaction.
+/// One change to apply, with its ledger row (none for reconciliation, which is
+/// idempotent by itself).
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    /// The change; never [`UserChange::Skip`], which needs no storage.
+    pub change: &'a UserChange,
+    /// The delivery's ledger row.
+    pub ledger: Option<LedgerEntry<'a>>,
+}
+
+/// What applying one request did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Applied {
+    /// The outcome reported to the sender.
+    pub outcome: Outcome,
+    /// The user's row after the transaction, `None` when it has none.
+    pub user: Option<MirrorUser>,
+}
+
+/// The users' state and the ledger, as read by [`MirrorTx::lock_and_read`].
+#[derive(Debug, Default)]
+pub struct Loaded {
+    /// Each requested user's state, in the order of the ids.
+    pub users: Vec<Current>,
+    /// The requested ledger keys that are already recorded.
+    pub recorded: HashSet<String>,
+}
+
+/// One row operation of the write step.
+#[derive(Debug, Clone, Copy)]
+pub enum Op<'a> {
+    /// Insert a new user row.
+    InsertUser(&'a MirrorUser),
+    /// Write every synced column of the row; never `is_onboarded` or `created_at`.
+    UpdateUser(&'a MirrorUser),
+    /// Remove the user row; its profile goes with it.
+    DeleteUser(Uuid),
+    /// Insert the first profile of a user.
+    InsertProfile(Uuid, &'a Profile),
+    /// Set the profile's name, avatar and `updated_at` to `to`'s, only while its name
+    /// and avatar are still `from`'s (the application may have just changed them).
+    FollowProfile {
+        /// The user.
+        id: Uuid,
+        /// The profile as it was read.
+        from: &'a Profile,
+        /// The profile to write.
+        to: &'a Profile,
+    },
+    /// Insert the user's tombstone.
+    InsertTombstone(Uuid, Tombstone),
+    /// Replace the user's tombstone.
+    UpdateTombstone(Uuid, Tombstone),
+    /// Record a delivery in the ledger with its outcome.
+    Record(LedgerEntry<'a>, Outcome),
+}
+
+/// The two steps of one transaction on a backend.
 pub trait MirrorTx: Send {
-    /// Inserts the ledger row with outcome `pending`; `false` when the key exists.
-    /// A concurrent transaction claiming the same key waits until this one ends
-    /// (PostgreSQL: the primary key's row lock; SQLite: the single write lock).
-    fn claim(
+    /// Begins the transaction, takes each user's lock in the order given (ascending,
+    /// so that concurrent transactions never deadlock) until it ends, even for users
+    /// without a row, then reads their state and which of `keys` the ledger holds.
+    fn lock_and_read(
         &mut self,
-        entry: LedgerEntry<'_>,
-    ) -> impl Future<Output = Result<bool, StorageError>> + Send;
-    /// Records the outcome of a claimed delivery.
-    fn settle(
+        ids: &[Uuid],
+        keys: &[&str],
+    ) -> impl Future<Output = Result<Loaded, StorageError>> + Send;
+    /// Runs `ops` in order, then commits; with `commit == false` (a dry run) rolls back.
+    fn write_and_commit(
         &mut self,
-        key: &str,
-        outcome: Outcome,
-    ) -> impl Future<Output = Result<(), StorageError>> + Send;
-    /// Serialises every change to this user id until the transaction ends, even
-    /// while no row exists yet, and reads the user's row, profile and tombstone.
-    fn load(&mut self, id: Uuid) -> impl Future<Output = Result<Current, StorageError>> + Send;
-    /// Inserts a new user; `false` when a row with its id already exists.
-    fn insert_user(
-        &mut self,
-        user: &MirrorUser,
-    ) -> impl Future<Output = Result<bool, StorageError>> + Send;
-    /// Writes every synced column of `user`; never `is_onboarded` or `created_at`.
-    fn update_user(
-        &mut self,
-        user: &MirrorUser,
-    ) -> impl Future<Output = Result<(), StorageError>> + Send;
-    /// Removes the user row; its profile goes with it.
-    fn delete_user(&mut self, id: Uuid) -> impl Future<Output = Result<(), StorageError>> + Send;
-    /// Inserts a profile unless the user already has one.
-    fn insert_profile(
-        &mut self,
-        id: Uuid,
-        profile: &Profile,
-    ) -> impl Future<Output = Result<(), StorageError>> + Send;
-    /// Sets the profile's name, avatar and `updated_at` to `to`'s, only while its
-    /// name and avatar are still `from`'s (the application may have just changed them).
-    fn follow_profile(
-        &mut self,
-        id: Uuid,
-        from: &Profile,
-        to: &Profile,
-    ) -> impl Future<Output = Result<(), StorageError>> + Send;
-    /// Stores the user's tombstone with these values.
-    fn put_tombstone(
-        &mut self,
-        id: Uuid,
-        tombstone: Tombstone,
+        ops: &[Op<'_>],
+        commit: bool,
     ) -> impl Future<Output = Result<(), StorageError>> + Send;
 }
 
-/// Claims the delivery in the ledger, then applies its change, in the caller's transaction.
-pub async fn delivery<T: MirrorTx>(
+/// Applies `requests` in one transaction, in order, deletes per `mode`. A request whose
+/// ledger key is recorded (or appears earlier in the batch) is a duplicate and changes
+/// nothing; later requests for a user see what earlier ones did.
+pub async fn batch<T: MirrorTx>(
     tx: &mut T,
-    delivery: &Delivery,
+    requests: &[Request<'_>],
     mode: DeleteMode,
     now: DateTime<Utc>,
-) -> Result<Outcome, StorageError> {
-    if let UserChange::Skip(_) = delivery.change {
-        return Ok(Outcome::Skipped);
+    commit: bool,
+) -> Result<Vec<Applied>, StorageError> {
+    let mut ids: Vec<Uuid> = requests.iter().filter_map(|r| r.change.user_id()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let keys: Vec<&str> = requests
+        .iter()
+        .filter_map(|r| r.ledger.map(|l| l.key))
+        .collect();
+    let loaded = tx.lock_and_read(&ids, &keys).await?;
+    let mut states: HashMap<Uuid, Current> = ids.iter().copied().zip(loaded.users).collect();
+
+    let mut seen = HashSet::new();
+    let mut applied = Vec::with_capacity(requests.len());
+    let mut decisions: Vec<Option<(Uuid, Decision, bool)>> = Vec::with_capacity(requests.len());
+    for request in requests {
+        let duplicate = request
+            .ledger
+            .is_some_and(|l| loaded.recorded.contains(l.key) || !seen.insert(l.key));
+        let state = request
+            .change
+            .user_id()
+            .and_then(|id| Some((id, states.get_mut(&id)?)));
+        let Some((id, current)) = state.filter(|_| !duplicate) else {
+            let outcome = if duplicate {
+                Outcome::Duplicate
+            } else {
+                Outcome::Skipped
+            };
+            applied.push(Applied {
+                outcome,
+                user: None,
+            });
+            decisions.push(None);
+            continue;
+        };
+        let decision = mirror::plan(current, request.change, mode, now);
+        let had_tombstone = current.tombstone.is_some();
+        *current = current.after(&decision);
+        applied.push(Applied {
+            outcome: decision.outcome,
+            user: current.user.clone(),
+        });
+        decisions.push(Some((id, decision, had_tombstone)));
     }
-    let entry = LedgerEntry {
-        key: &delivery.idempotency_key,
-        hook: delivery.hook.as_str(),
-        webhook_id: &delivery.webhook_id,
-        user_id: delivery.change.user_id(),
-        received_at: now,
-    };
-    // The ledger row goes first: a concurrent copy of this delivery blocks on
-    // its key until we commit, then finds it and changes nothing.
-    if !tx.claim(entry).await? {
-        return Ok(Outcome::Duplicate);
+
+    let mut ops = Vec::new();
+    for ((request, decided), done) in requests.iter().zip(&decisions).zip(&applied) {
+        let Some((id, decision, had_tombstone)) = decided else {
+            continue;
+        };
+        push_ops(&mut ops, *id, decision, *had_tombstone);
+        if let Some(ledger) = request.ledger {
+            ops.push(Op::Record(ledger, done.outcome));
+        }
     }
-    let outcome = change(tx, &delivery.change, mode, now).await?;
-    tx.settle(&delivery.idempotency_key, outcome).await?;
-    Ok(outcome)
+    tx.write_and_commit(&ops, commit).await?;
+    Ok(applied)
 }
 
-/// Applies one change without a ledger row (reconciliation is idempotent by itself).
-pub async fn change<T: MirrorTx>(
-    tx: &mut T,
-    change: &UserChange,
-    mode: DeleteMode,
-    now: DateTime<Utc>,
-) -> Result<Outcome, StorageError> {
-    let Some(id) = change.user_id() else {
-        return Ok(Outcome::Skipped);
-    };
-    let current = tx.load(id).await?;
-    let decision = mirror::plan(&current, change, mode, now);
-    write(tx, id, &decision).await?;
-    Ok(decision.outcome)
-}
-
-async fn write<T: MirrorTx>(tx: &mut T, id: Uuid, decision: &Decision) -> Result<(), StorageError> {
+/// The row operations that carry out `decision` for user `id`.
+fn push_ops<'a>(ops: &mut Vec<Op<'a>>, id: Uuid, decision: &'a Decision, had_tombstone: bool) {
     match &decision.user {
         UserWrite::Keep => {}
-        UserWrite::Insert(user) => {
-            // The id is locked and was read as absent, so only a row written around
-            // supahook can be in the way; the retry will see it.
-            if !tx.insert_user(user).await? {
-                return Err(StorageError::Unavailable(
-                    "a user row appeared mid-transaction; retry".into(),
-                ));
-            }
-        }
-        UserWrite::Update(user) => tx.update_user(user).await?,
-        UserWrite::Remove => tx.delete_user(id).await?,
+        UserWrite::Insert(user) => ops.push(Op::InsertUser(user)),
+        UserWrite::Update(user) => ops.push(Op::UpdateUser(user)),
+        UserWrite::Remove => ops.push(Op::DeleteUser(id)),
     }
     match &decision.profile {
         None => {}
-        Some(ProfileWrite::Create(profile)) => tx.insert_profile(id, profile).await?,
-        Some(ProfileWrite::Follow { from, to }) => tx.follow_profile(id, from, to).await?,
+        Some(ProfileWrite::Create(profile)) => ops.push(Op::InsertProfile(id, profile)),
+        Some(ProfileWrite::Follow { from, to }) => ops.push(Op::FollowProfile { id, from, to }),
     }
-    if let Some(tombstone) = decision.tombstone {
-        tx.put_tombstone(id, tombstone).await?;
+    match decision.tombstone {
+        None => {}
+        Some(t) if had_tombstone => ops.push(Op::UpdateTombstone(id, t)),
+        Some(t) => ops.push(Op::InsertTombstone(id, t)),
     }
-    Ok(())
 }

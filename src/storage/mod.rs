@@ -4,17 +4,19 @@
 //! backend is its own module with its own schema, rows and migrations.
 
 mod apply;
+mod group_commit;
 mod postgres;
 mod read;
 mod sqlite;
 
+pub use apply::{Applied, Request};
+pub use group_commit::GroupCommit;
 pub use read::{
     DeliveryCursor, DeliveryFilter, DeliveryRecord, ProfileChanges, ProfileClaim, ProfileDetails,
     UserDetails, UserFilter,
 };
 
-use crate::events::{Delivery, UserChange};
-use crate::mirror::{DeleteMode, MirrorUser, Outcome, Profile};
+use crate::mirror::{DeleteMode, MirrorUser, Profile};
 use chrono::{DateTime, Utc};
 use std::time::Duration;
 use uuid::Uuid;
@@ -54,63 +56,44 @@ pub enum StorageError {
     Config(String),
 }
 
-/// Inside a transaction: a real failure, or the deliberate rollback of a dry run.
-#[derive(Debug)]
-enum TxError {
-    Failed(StorageError),
-    DryRun(Outcome),
-}
-
-impl From<diesel::result::Error> for TxError {
-    fn from(error: diesel::result::Error) -> Self {
-        Self::Failed(error.into())
-    }
-}
-
-impl From<StorageError> for TxError {
-    fn from(error: StorageError) -> Self {
-        Self::Failed(error)
-    }
-}
-
-impl TxError {
-    /// Runs `change` and, for a dry run, turns its outcome into a rollback.
-    fn finish(result: Result<Outcome, StorageError>, dry_run: bool) -> Result<Outcome, Self> {
-        match result {
-            Ok(outcome) if dry_run => Err(Self::DryRun(outcome)),
-            Ok(outcome) => Ok(outcome),
-            Err(error) => Err(Self::Failed(error)),
-        }
-    }
-
-    /// The outcome a transaction reports after commit or deliberate rollback.
-    fn settle(result: Result<Outcome, Self>) -> Result<Outcome, StorageError> {
-        match result {
-            Ok(outcome) | Err(Self::DryRun(outcome)) => Ok(outcome),
-            Err(Self::Failed(error)) => Err(error),
-        }
-    }
-}
-
 impl From<diesel::result::Error> for StorageError {
     fn from(error: diesel::result::Error) -> Self {
-        use diesel::result::{DatabaseErrorKind, Error};
+        use diesel::result::{DatabaseErrorKind as Kind, Error};
         match error {
-            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
-                Self::Unavailable(info.message().to_owned())
-            }
+            Error::DatabaseError(
+                Kind::ClosedConnection
+                | Kind::UnableToSendCommand
+                | Kind::SerializationFailure
+                | Kind::ReadOnlyTransaction,
+                info,
+            ) => Self::Unavailable(info.message().to_owned()),
             Error::BrokenTransactionManager => {
                 Self::Unavailable("the connection was lost mid-transaction".into())
             }
-            // PostgreSQL's statement_timeout and lock_timeout: a busy database, not a bug.
-            Error::DatabaseError(_, info)
-                if info.message().starts_with("canceling statement due to") =>
-            {
+            Error::DatabaseError(Kind::Unknown, info) if is_passing(info.message()) => {
                 Self::Unavailable(info.message().to_owned())
             }
             other => Self::Query(other),
         }
     }
+}
+
+/// Errors a database reports when it is restarting, overloaded or shedding work: a
+/// retry later can succeed. Known by their messages, since diesel does not pass on
+/// the SQLSTATE (these are PostgreSQL's English texts).
+fn is_passing(message: &str) -> bool {
+    const PASSING: [&str; 9] = [
+        "terminating connection",         // 57P01, 57P02, 25P03, recovery conflicts
+        "the database system is",         // 57P03: starting up, shutting down, in recovery
+        "canceling statement due to",     // 57014 statement_timeout, 55P03 lock_timeout
+        "deadlock detected",              // 40P01
+        "sorry, too many clients",        // 53300
+        "remaining connection slots are", // 53300
+        "out of memory",                  // 53200
+        "out of shared memory",           // 53200
+        "could not extend file",          // 53100 disk full
+    ];
+    PASSING.iter().any(|p| message.starts_with(p))
 }
 
 /// A mirrored user with its application-owned profile.
@@ -170,32 +153,19 @@ impl Storage {
         }
     }
 
-    /// Records the delivery and applies its change in one transaction, deletes per `mode`.
-    /// A delivery whose idempotency key is already recorded changes nothing.
-    pub async fn apply(
+    /// Applies `requests` in one transaction, in order, deletes per `mode` (see
+    /// [`apply::batch`]). With `commit == false` it is rolled back: the outcomes are
+    /// reported and nothing is written.
+    pub async fn batch(
         &self,
-        delivery: &Delivery,
+        requests: &[Request<'_>],
         mode: DeleteMode,
         now: DateTime<Utc>,
-    ) -> Result<Outcome, StorageError> {
+        commit: bool,
+    ) -> Result<Vec<Applied>, StorageError> {
         match self {
-            Self::Postgres(store) => store.apply(delivery, mode, now).await,
-            Self::Sqlite(store) => store.apply(delivery, mode, now).await,
-        }
-    }
-
-    /// Applies one change without a ledger row, as reconciliation does. With `dry_run`
-    /// the transaction is rolled back, so the outcome is reported and nothing is written.
-    pub async fn apply_change(
-        &self,
-        change: &UserChange,
-        mode: DeleteMode,
-        now: DateTime<Utc>,
-        dry_run: bool,
-    ) -> Result<Outcome, StorageError> {
-        match self {
-            Self::Postgres(store) => store.apply_change(change, mode, now, dry_run).await,
-            Self::Sqlite(store) => store.apply_change(change, mode, now, dry_run).await,
+            Self::Postgres(store) => store.batch(requests, mode, now, commit).await,
+            Self::Sqlite(store) => store.batch(requests, mode, now, commit).await,
         }
     }
 
@@ -247,6 +217,51 @@ fn url_scheme(url: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn outages_and_lost_connections_are_unavailable_and_bad_data_is_not() {
+        use diesel::result::{DatabaseErrorKind as Kind, Error};
+        let db = |kind, message: &str| Error::DatabaseError(kind, Box::new(message.to_owned()));
+        let unavailable = [
+            db(Kind::UnableToSendCommand, "connection closed"),
+            db(
+                Kind::ClosedConnection,
+                "server closed the connection unexpectedly",
+            ),
+            db(
+                Kind::Unknown,
+                "terminating connection due to administrator command",
+            ),
+            db(Kind::Unknown, "the database system is shutting down"),
+            db(Kind::Unknown, "canceling statement due to lock timeout"),
+            db(Kind::Unknown, "deadlock detected"),
+            db(Kind::SerializationFailure, "could not serialize access"),
+            Error::BrokenTransactionManager,
+        ];
+        let query = [
+            db(
+                Kind::Unknown,
+                "invalid byte sequence for encoding \"UTF8\": 0x00",
+            ),
+            db(Kind::NotNullViolation, "null value in column"),
+            Error::NotFound,
+        ];
+
+        for error in unavailable {
+            let text = error.to_string();
+            assert!(
+                matches!(StorageError::from(error), StorageError::Unavailable(_)),
+                "{text}"
+            );
+        }
+        for error in query {
+            let text = error.to_string();
+            assert!(
+                matches!(StorageError::from(error), StorageError::Query(_)),
+                "{text}"
+            );
+        }
+    }
 
     #[test]
     fn a_url_scheme_is_told_apart_from_a_file_path() {

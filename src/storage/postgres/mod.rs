@@ -3,25 +3,29 @@
 mod read;
 mod rows;
 mod schema;
+mod statements;
 mod tx;
 
 use tx::PgTx;
 
 use super::apply;
-use super::{StorageError, StoredUser, TxError};
-use crate::events::{Delivery, UserChange};
-use crate::mirror::{DeleteMode, Outcome};
+use super::apply::{Applied, Request};
+use super::{StorageError, StoredUser};
+use crate::mirror::DeleteMode;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::{ConnectionError, ConnectionResult};
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
-use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
 use diesel_async::{
     AsyncConnection, AsyncMigrationHarness, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection,
 };
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use futures_util::FutureExt;
 use schema::{users, webhook_events};
+use std::sync::Arc;
 use uuid::Uuid;
 
 const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -32,29 +36,71 @@ const MIGRATION_LOCK_KEY: i64 = 0x7375_7061_686f_6f6b; // "supahook"
 /// A pool of PostgreSQL connections.
 #[derive(Clone)]
 pub struct PgStore {
+    url: Arc<str>,
     pool: Pool<AsyncPgConnection>,
+    /// Names this process in change announcements.
+    replica: Arc<str>,
 }
 
 impl PgStore {
     /// Builds the pool; connections are opened on first use.
     pub fn new(url: &str, pool_size: usize) -> Result<Self, StorageError> {
         let mut config = ManagerConfig::<AsyncPgConnection>::default();
-        config.custom_setup = Box::new(|url| connect(url).boxed());
+        config.custom_setup = Box::new(|url| connect_warm(url).boxed());
+        // A broken connection shows itself on first use, where it is reported as the
+        // database being unavailable; a test query at every checkout would cost a round trip.
+        config.recycling_method = RecyclingMethod::Fast;
         let manager =
             AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config);
         let pool = Pool::builder(manager)
             .max_size(pool_size)
             .build()
             .map_err(|e| StorageError::Config(format!("cannot build the connection pool: {e}")))?;
-        Ok(Self { pool })
+        Ok(Self {
+            url: url.into(),
+            pool,
+            replica: Uuid::new_v4().simple().to_string().into(),
+        })
     }
 
     async fn conn(&self) -> Result<Object<AsyncPgConnection>, StorageError> {
         super::checkout(self.pool.get()).await
     }
 
+    /// Applies `requests` in one transaction (see [`apply::batch`]); rolled back at the
+    /// end with `commit == false`.
+    pub async fn batch(
+        &self,
+        requests: &[Request<'_>],
+        mode: DeleteMode,
+        now: DateTime<Utc>,
+        commit: bool,
+    ) -> Result<Vec<Applied>, StorageError> {
+        let conn = self.conn().await?;
+        let mut tx = PgTx {
+            conn: &conn,
+            replica: &self.replica,
+        };
+        let result = apply::batch(&mut tx, requests, mode, now, commit).await;
+        if result.is_err() {
+            // The transaction may still be open, or aborted: end it, or drop the connection.
+            let ended = statements::Rollback::default().execute(&mut &*conn).await;
+            if ended.is_err() {
+                drop(Object::take(conn));
+            }
+        }
+        result
+    }
+
+    /// This process's name in the change announcements of [`statements::CHANGES_CHANNEL`].
+    pub fn replica(&self) -> &str {
+        &self.replica
+    }
+
     pub async fn migrate(&self) -> Result<(), StorageError> {
-        let mut conn = self.conn().await?;
+        // Its own connection: pooled connections prepare statements on tables that
+        // only exist once migrated.
+        let mut conn = super::checkout(connect(&self.url)).await?;
         diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
             .execute(&mut conn)
             .await?;
@@ -74,36 +120,6 @@ impl PgStore {
         let mut conn = self.conn().await?;
         diesel::sql_query("SELECT 1").execute(&mut conn).await?;
         Ok(())
-    }
-
-    pub async fn apply(
-        &self,
-        delivery: &Delivery,
-        mode: DeleteMode,
-        now: DateTime<Utc>,
-    ) -> Result<Outcome, StorageError> {
-        let mut conn = self.conn().await?;
-        conn.transaction::<_, StorageError, _>(async |conn| {
-            apply::delivery(&mut PgTx(conn), delivery, mode, now).await
-        })
-        .await
-    }
-
-    pub async fn apply_change(
-        &self,
-        change: &UserChange,
-        mode: DeleteMode,
-        now: DateTime<Utc>,
-        dry_run: bool,
-    ) -> Result<Outcome, StorageError> {
-        let mut conn = self.conn().await?;
-        let result = conn
-            .transaction::<_, TxError, _>(async |conn| {
-                let outcome = apply::change(&mut PgTx(conn), change, mode, now).await;
-                TxError::finish(outcome, dry_run)
-            })
-            .await;
-        TxError::settle(result)
     }
 
     pub async fn live_user_ids(
@@ -157,5 +173,14 @@ async fn connect(url: &str) -> ConnectionResult<AsyncPgConnection> {
     conn.batch_execute(SESSION_LIMITS)
         .await
         .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
+    Ok(conn)
+}
+
+/// A pooled connection: [`connect`], then every hot statement prepared.
+async fn connect_warm(url: &str) -> ConnectionResult<AsyncPgConnection> {
+    let conn = connect(url).await?;
+    tx::warm_up(&conn)
+        .await
+        .map_err(|e| ConnectionError::BadConnection(format!("cannot prepare statements: {e}")))?;
     Ok(conn)
 }

@@ -1,15 +1,17 @@
 //! Row structs of the PostgreSQL backend and their conversion to domain types.
 
 use super::schema::{profiles, users, webhook_events};
-use crate::mirror::{MirrorUser, Profile};
+use crate::mirror::{MirrorUser, Outcome, Profile};
 use crate::storage::apply::LedgerEntry;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde_json::Value;
 use uuid::Uuid;
 
+/// A whole `users` row. `None` is inserted as NULL, never as DEFAULT, so that the
+/// insert is one statement whatever the values, prepared once per connection.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
+#[diesel(table_name = users, check_for_backend(diesel::pg::Pg), treat_none_as_default_value = false)]
 pub struct UserRow {
     pub id: Uuid,
     pub email: Option<String>,
@@ -141,7 +143,7 @@ impl From<&MirrorUser> for UserRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = profiles, check_for_backend(diesel::pg::Pg))]
+#[diesel(table_name = profiles, check_for_backend(diesel::pg::Pg), treat_none_as_default_value = false)]
 pub struct ProfileRow {
     pub user_id: Uuid,
     pub display_name: Option<String>,
@@ -174,7 +176,7 @@ impl From<ProfileRow> for Profile {
 }
 
 #[derive(Debug, Insertable)]
-#[diesel(table_name = webhook_events)]
+#[diesel(table_name = webhook_events, treat_none_as_default_value = false)]
 pub struct NewDelivery<'a> {
     pub idempotency_key: &'a str,
     pub hook: &'a str,
@@ -184,14 +186,15 @@ pub struct NewDelivery<'a> {
     pub received_at: DateTime<Utc>,
 }
 
-impl<'a> From<LedgerEntry<'a>> for NewDelivery<'a> {
-    fn from(e: LedgerEntry<'a>) -> Self {
+impl<'a> NewDelivery<'a> {
+    /// The ledger row of a delivery applied with `outcome`.
+    pub fn new(e: LedgerEntry<'a>, outcome: Outcome) -> Self {
         Self {
             idempotency_key: e.key,
             hook: e.hook,
             webhook_id: e.webhook_id,
             user_id: e.user_id,
-            outcome: "pending",
+            outcome: outcome.as_str(),
             received_at: e.received_at,
         }
     }

@@ -1,17 +1,31 @@
-//! The row operations of the PostgreSQL backend, run inside one transaction.
+//! The two steps of a PostgreSQL transaction, each one round trip.
+//!
+//! Every statement of a step is sent at once (diesel-async pipelines futures polled
+//! together on a shared connection) and PostgreSQL runs them in order, so a step costs
+//! one round trip whatever the batch size: *load* is `BEGIN`, the users' locks and three
+//! reads; *write* is the row operations and `COMMIT`. The order only holds when every
+//! statement is already prepared, which [`warm_up`] ensures for each new connection.
 
 use super::rows::{NewDelivery, ProfileRow, UserChanges, UserRow};
 use super::schema::{deleted_users, profiles, users, webhook_events};
+use super::statements::{Announce, Begin, Commit, LockUser, Rollback};
 use crate::mirror::{Current, MirrorUser, Outcome, Profile, Tombstone};
-use crate::storage::apply::{LedgerEntry, MirrorTx};
+use crate::storage::apply::{LedgerEntry, Loaded, MirrorTx, Op};
 use crate::storage::{StorageError, StoredUser};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use diesel::result::QueryResult;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use futures_util::future::{BoxFuture, try_join_all};
+use std::collections::HashMap;
 use uuid::Uuid;
 
-/// The first key of the per-user advisory locks taken by every change.
-const USER_LOCK_CLASS: i32 = 0x7375_7061; // "supa"
+/// A transaction in progress on one connection. `replica` names this process in the
+/// change announcements, so that it can ignore its own.
+pub(super) struct PgTx<'c> {
+    pub conn: &'c AsyncPgConnection,
+    pub replica: &'c str,
+}
 
 /// The user with its profile.
 pub(super) async fn read_user(
@@ -31,123 +45,194 @@ pub(super) async fn read_user(
     }))
 }
 
-/// Row operations on one PostgreSQL connection inside a transaction.
-pub(super) struct PgTx<'c>(pub(super) &'c mut AsyncPgConnection);
+type Execute<'c> = BoxFuture<'c, QueryResult<usize>>;
+
+impl PgTx<'_> {
+    fn op(&self, op: &Op<'_>) -> Execute<'_> {
+        let mut conn = self.conn;
+        match *op {
+            Op::InsertUser(user) => diesel::insert_into(users::table)
+                .values(UserRow::from(user))
+                .execute(&mut conn),
+            Op::UpdateUser(user) => diesel::update(users::table.find(user.id))
+                .set(UserChanges::from(user))
+                .execute(&mut conn),
+            Op::DeleteUser(id) => diesel::delete(users::table.find(id)).execute(&mut conn),
+            Op::InsertProfile(id, profile) => diesel::insert_into(profiles::table)
+                .values(ProfileRow::new(id, profile.clone()))
+                .on_conflict_do_nothing()
+                .execute(&mut conn),
+            Op::FollowProfile { id, from, to } => diesel::update(profiles::table.find(id))
+                .filter(
+                    profiles::display_name
+                        .is_not_distinct_from(from.display_name.clone())
+                        .and(profiles::avatar_url.is_not_distinct_from(from.avatar_url.clone())),
+                )
+                .set((
+                    profiles::display_name.eq(to.display_name.clone()),
+                    profiles::avatar_url.eq(to.avatar_url.clone()),
+                    profiles::updated_at.eq(to.updated_at),
+                ))
+                .execute(&mut conn),
+            Op::InsertTombstone(id, t) => diesel::insert_into(deleted_users::table)
+                .values((
+                    deleted_users::id.eq(id),
+                    deleted_users::deleted_at.eq(t.deleted_at),
+                    deleted_users::removed.eq(t.removed),
+                ))
+                .execute(&mut conn),
+            Op::UpdateTombstone(id, t) => diesel::update(deleted_users::table.find(id))
+                .set((
+                    deleted_users::deleted_at.eq(t.deleted_at),
+                    deleted_users::removed.eq(t.removed),
+                ))
+                .execute(&mut conn),
+            Op::Record(entry, outcome) => diesel::insert_into(webhook_events::table)
+                .values(NewDelivery::new(entry, outcome))
+                .on_conflict_do_nothing()
+                .execute(&mut conn),
+        }
+    }
+
+    /// The user an operation changes, to announce to the other replicas.
+    fn changed_user(op: &Op<'_>) -> Option<Uuid> {
+        match *op {
+            Op::InsertUser(user) | Op::UpdateUser(user) => Some(user.id),
+            Op::DeleteUser(id) => Some(id),
+            _ => None,
+        }
+    }
+}
 
 impl MirrorTx for PgTx<'_> {
-    async fn claim(&mut self, entry: LedgerEntry<'_>) -> Result<bool, StorageError> {
-        let inserted = diesel::insert_into(webhook_events::table)
-            .values(NewDelivery::from(entry))
-            .on_conflict_do_nothing()
-            .execute(self.0)
-            .await?;
-        Ok(inserted == 1)
-    }
+    async fn lock_and_read(&mut self, ids: &[Uuid], keys: &[&str]) -> Result<Loaded, StorageError> {
+        let mut conn = self.conn;
+        let begin = Begin::default().execute(&mut conn);
+        let locks = try_join_all(ids.iter().map(|id| LockUser(*id).execute(&mut conn)));
+        let found = users::table
+            .left_join(profiles::table)
+            .filter(users::id.eq_any(ids))
+            .select((UserRow::as_select(), Option::<ProfileRow>::as_select()))
+            .load::<(UserRow, Option<ProfileRow>)>(&mut conn);
+        let tombstones = deleted_users::table
+            .filter(deleted_users::id.eq_any(ids))
+            .select((
+                deleted_users::id,
+                deleted_users::deleted_at,
+                deleted_users::removed,
+            ))
+            .load::<(Uuid, DateTime<Utc>, bool)>(&mut conn);
+        let recorded = webhook_events::table
+            .filter(webhook_events::idempotency_key.eq_any(keys))
+            .select(webhook_events::idempotency_key)
+            .load::<String>(&mut conn);
+        let (_, _, found, tombstones, recorded) =
+            futures_util::try_join!(begin, locks, found, tombstones, recorded)?;
 
-    async fn settle(&mut self, key: &str, outcome: Outcome) -> Result<(), StorageError> {
-        diesel::update(webhook_events::table.find(key))
-            .set(webhook_events::outcome.eq(outcome.as_str()))
-            .execute(self.0)
-            .await?;
-        Ok(())
-    }
-
-    async fn load(&mut self, id: Uuid) -> Result<Current, StorageError> {
-        // Two-key form: its own key space, apart from the migration lock. Every change
-        // takes it, so it serialises changes to the user even while no row exists.
-        diesel::sql_query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
-            .bind::<diesel::sql_types::Integer, _>(USER_LOCK_CLASS)
-            .bind::<diesel::sql_types::Text, _>(id.to_string())
-            .execute(self.0)
-            .await?;
-        let found = read_user(self.0, id).await?;
-        let tombstone = deleted_users::table
-            .find(id)
-            .select((deleted_users::deleted_at, deleted_users::removed))
-            .first::<(DateTime<Utc>, bool)>(self.0)
-            .await
-            .optional()?;
-        Ok(Current {
-            user: found.as_ref().map(|f| f.user.clone()),
-            profile: found.and_then(|f| f.profile),
-            tombstone: tombstone.map(|(deleted_at, removed)| Tombstone {
-                deleted_at,
-                removed,
-            }),
+        let mut rows: HashMap<Uuid, (UserRow, Option<ProfileRow>)> =
+            found.into_iter().map(|row| (row.0.id, row)).collect();
+        let mut tombstones: HashMap<Uuid, Tombstone> = tombstones
+            .into_iter()
+            .map(|(id, deleted_at, removed)| {
+                (
+                    id,
+                    Tombstone {
+                        deleted_at,
+                        removed,
+                    },
+                )
+            })
+            .collect();
+        let users = ids
+            .iter()
+            .map(|id| {
+                let (user, profile) = rows.remove(id).unzip();
+                Current {
+                    user: user.map(MirrorUser::from),
+                    profile: profile.flatten().map(Profile::from),
+                    tombstone: tombstones.remove(id),
+                }
+            })
+            .collect();
+        Ok(Loaded {
+            users,
+            recorded: recorded.into_iter().collect(),
         })
     }
 
-    async fn insert_user(&mut self, user: &MirrorUser) -> Result<bool, StorageError> {
-        let inserted = diesel::insert_into(users::table)
-            .values(UserRow::from(user))
-            .on_conflict_do_nothing()
-            .execute(self.0)
-            .await?;
-        Ok(inserted == 1)
-    }
-
-    async fn update_user(&mut self, user: &MirrorUser) -> Result<(), StorageError> {
-        diesel::update(users::table.find(user.id))
-            .set(UserChanges::from(user))
-            .execute(self.0)
-            .await?;
+    async fn write_and_commit(&mut self, ops: &[Op<'_>], commit: bool) -> Result<(), StorageError> {
+        let mut conn = self.conn;
+        let mut statements: Vec<Execute<'_>> = ops.iter().map(|op| self.op(op)).collect();
+        let mut changed: Vec<Uuid> = ops.iter().filter_map(Self::changed_user).collect();
+        changed.sort_unstable();
+        changed.dedup();
+        if commit {
+            statements.extend(
+                changed
+                    .iter()
+                    .map(|id| Announce(format!("{}:{id}", self.replica)).execute(&mut conn)),
+            );
+            statements.push(Commit::default().execute(&mut conn));
+        } else {
+            statements.push(Rollback::default().execute(&mut conn));
+        }
+        try_join_all(statements).await?;
         Ok(())
     }
+}
 
-    async fn delete_user(&mut self, id: Uuid) -> Result<(), StorageError> {
-        diesel::delete(users::table.find(id))
-            .execute(self.0)
-            .await?;
-        Ok(())
+/// Prepares every statement of the two steps on a new connection, one at a time and
+/// inside a transaction that is rolled back, so that later steps can send theirs at
+/// once and have them run in the order sent.
+pub(super) async fn warm_up(conn: &AsyncPgConnection) -> QueryResult<()> {
+    let nil = Uuid::nil();
+    let user = MirrorUser::blank(nil, Utc::now());
+    let profile = Profile::seed(&user);
+    let tombstone = Tombstone {
+        deleted_at: user.created_at,
+        removed: true,
+    };
+    let entry = LedgerEntry {
+        key: "supahook-warm-up",
+        hook: "warm-up",
+        webhook_id: "warm-up",
+        user_id: Some(nil),
+        received_at: user.created_at,
+    };
+    let mut tx = PgTx {
+        conn,
+        replica: "warm-up",
+    };
+    tx.lock_and_read(&[nil], &[entry.key])
+        .await
+        .map_err(into_query)?;
+    for op in [
+        Op::InsertUser(&user),
+        Op::UpdateUser(&user),
+        Op::InsertProfile(nil, &profile),
+        Op::FollowProfile {
+            id: nil,
+            from: &profile,
+            to: &profile,
+        },
+        Op::InsertTombstone(nil, tombstone),
+        Op::UpdateTombstone(nil, tombstone),
+        Op::Record(entry, Outcome::Created),
+        Op::DeleteUser(nil),
+    ] {
+        tx.op(&op).await?;
     }
+    let mut c = conn;
+    Announce("warm-up".into()).execute(&mut c).await?;
+    Rollback::default().execute(&mut c).await?;
+    Begin::default().execute(&mut c).await?;
+    Commit::default().execute(&mut c).await?;
+    Ok(())
+}
 
-    async fn insert_profile(&mut self, id: Uuid, profile: &Profile) -> Result<(), StorageError> {
-        diesel::insert_into(profiles::table)
-            .values(ProfileRow::new(id, profile.clone()))
-            .on_conflict_do_nothing()
-            .execute(self.0)
-            .await?;
-        Ok(())
-    }
-
-    async fn follow_profile(
-        &mut self,
-        id: Uuid,
-        from: &Profile,
-        to: &Profile,
-    ) -> Result<(), StorageError> {
-        diesel::update(profiles::table.find(id))
-            .filter(
-                profiles::display_name
-                    .is_not_distinct_from(from.display_name.as_deref())
-                    .and(profiles::avatar_url.is_not_distinct_from(from.avatar_url.as_deref())),
-            )
-            .set((
-                profiles::display_name.eq(to.display_name.as_deref()),
-                profiles::avatar_url.eq(to.avatar_url.as_deref()),
-                profiles::updated_at.eq(to.updated_at),
-            ))
-            .execute(self.0)
-            .await?;
-        Ok(())
-    }
-
-    async fn put_tombstone(&mut self, id: Uuid, tombstone: Tombstone) -> Result<(), StorageError> {
-        let values = (
-            deleted_users::id.eq(id),
-            deleted_users::deleted_at.eq(tombstone.deleted_at),
-            deleted_users::removed.eq(tombstone.removed),
-        );
-        diesel::insert_into(deleted_users::table)
-            .values(values)
-            .on_conflict(deleted_users::id)
-            .do_update()
-            .set((
-                deleted_users::deleted_at.eq(tombstone.deleted_at),
-                deleted_users::removed.eq(tombstone.removed),
-            ))
-            .execute(self.0)
-            .await?;
-        Ok(())
+fn into_query(error: StorageError) -> diesel::result::Error {
+    match error {
+        StorageError::Query(e) => e,
+        other => diesel::result::Error::QueryBuilderError(other.to_string().into()),
     }
 }

@@ -13,9 +13,9 @@ mod tx;
 use tx::SqliteTx;
 
 use super::apply;
-use super::{StorageError, StoredUser, TxError};
-use crate::events::{Delivery, UserChange};
-use crate::mirror::{DeleteMode, Outcome};
+use super::apply::{Applied, Request};
+use super::{StorageError, StoredUser};
+use crate::mirror::DeleteMode;
 use chrono::{DateTime, Utc};
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::prelude::*;
@@ -127,37 +127,29 @@ impl SqliteStore {
         Ok(())
     }
 
-    pub async fn apply(
+    /// Applies `requests` in one transaction (see [`apply::batch`]); rolled back at the
+    /// end with `commit == false`.
+    pub async fn batch(
         &self,
-        delivery: &Delivery,
+        requests: &[Request<'_>],
         mode: DeleteMode,
         now: DateTime<Utc>,
-    ) -> Result<Outcome, StorageError> {
+        commit: bool,
+    ) -> Result<Vec<Applied>, StorageError> {
         let _turn = self.writer.lock().await;
         let mut conn = self.conn().await?;
-        conn.immediate_transaction(async |conn| -> Result<Outcome, StorageError> {
-            apply::delivery(&mut SqliteTx(conn), delivery, mode, now).await
-        })
-        .await
-        .map_err(busy)
-    }
-
-    pub async fn apply_change(
-        &self,
-        change: &UserChange,
-        mode: DeleteMode,
-        now: DateTime<Utc>,
-        dry_run: bool,
-    ) -> Result<Outcome, StorageError> {
-        let _turn = self.writer.lock().await;
-        let mut conn = self.conn().await?;
-        let result = conn
-            .immediate_transaction(async |conn| -> Result<Outcome, TxError> {
-                let outcome = apply::change(&mut SqliteTx(conn), change, mode, now).await;
-                TxError::finish(outcome, dry_run)
-            })
-            .await;
-        TxError::settle(result).map_err(busy)
+        let result = apply::batch(&mut SqliteTx(&mut conn), requests, mode, now, commit).await;
+        if result.is_err() {
+            // End the transaction if it is still open, or drop the connection.
+            let ended = match conn.batch_execute("ROLLBACK").await {
+                Ok(()) => true,
+                Err(e) => e.to_string().contains("no transaction is active"),
+            };
+            if !ended {
+                drop(Object::take(conn));
+            }
+        }
+        result.map_err(busy)
     }
 
     pub async fn live_user_ids(

@@ -1,7 +1,7 @@
 //! Row structs of the SQLite backend and their conversion to domain types.
 
 use super::schema::{profiles, users, webhook_events};
-use crate::mirror::{MirrorUser, Profile};
+use crate::mirror::{MirrorUser, Outcome, Profile};
 use crate::storage::apply::LedgerEntry;
 use chrono::{DateTime, SubsecRound, Utc};
 use diesel::deserialize::{self, FromSql, FromSqlRow};
@@ -233,14 +233,15 @@ pub struct NewDelivery<'a> {
     pub received_at: DateTime<Utc>,
 }
 
-impl<'a> From<LedgerEntry<'a>> for NewDelivery<'a> {
-    fn from(e: LedgerEntry<'a>) -> Self {
+impl<'a> NewDelivery<'a> {
+    /// The ledger row of a delivery applied with `outcome`.
+    pub fn new(e: LedgerEntry<'a>, outcome: Outcome) -> Self {
         Self {
             idempotency_key: e.key,
             hook: e.hook,
             webhook_id: e.webhook_id,
             user_id: e.user_id.map(TextUuid),
-            outcome: "pending",
+            outcome: outcome.as_str(),
             received_at: micros(e.received_at),
         }
     }

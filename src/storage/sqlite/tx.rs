@@ -1,14 +1,16 @@
-//! The row operations of the SQLite backend, run inside one immediate transaction.
+//! The two steps of a SQLite transaction: one statement after another, under
+//! `BEGIN IMMEDIATE`, which takes the database's only write lock before the first read.
 
 use super::Conn;
 use super::rows::{NewDelivery, ProfileRow, TextUuid, UserChanges, UserRow, micros};
 use super::schema::{deleted_users, profiles, users, webhook_events};
-use crate::mirror::{Current, MirrorUser, Outcome, Profile, Tombstone};
-use crate::storage::apply::{LedgerEntry, MirrorTx};
+use crate::mirror::{Current, MirrorUser, Profile, Tombstone};
+use crate::storage::apply::{Loaded, MirrorTx, Op};
 use crate::storage::{StorageError, StoredUser};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
+use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
+use std::collections::HashMap;
 use uuid::Uuid;
 
 /// The user with its profile.
@@ -29,118 +31,146 @@ pub(super) async fn read_user(
     }))
 }
 
-/// Row operations on one SQLite connection inside an immediate transaction.
+/// A transaction in progress on one connection.
 pub(super) struct SqliteTx<'c>(pub(super) &'c mut Conn);
 
+impl SqliteTx<'_> {
+    async fn run(&mut self, op: &Op<'_>) -> QueryResult<usize> {
+        let conn = &mut *self.0;
+        match *op {
+            Op::InsertUser(user) => {
+                diesel::insert_into(users::table)
+                    .values(UserRow::from(user))
+                    .execute(conn)
+                    .await
+            }
+            Op::UpdateUser(user) => {
+                diesel::update(users::table.find(TextUuid(user.id)))
+                    .set(UserChanges::from(user))
+                    .execute(conn)
+                    .await
+            }
+            Op::DeleteUser(id) => {
+                diesel::delete(users::table.find(TextUuid(id)))
+                    .execute(conn)
+                    .await
+            }
+            Op::InsertProfile(id, profile) => {
+                diesel::insert_into(profiles::table)
+                    .values(ProfileRow::new(id, profile.clone()))
+                    .on_conflict_do_nothing()
+                    .execute(conn)
+                    .await
+            }
+            Op::FollowProfile { id, from, to } => {
+                diesel::update(profiles::table.find(TextUuid(id)))
+                    .filter(
+                        profiles::display_name
+                            .is(from.display_name.as_deref())
+                            .and(profiles::avatar_url.is(from.avatar_url.as_deref())),
+                    )
+                    .set((
+                        profiles::display_name.eq(to.display_name.as_deref()),
+                        profiles::avatar_url.eq(to.avatar_url.as_deref()),
+                        profiles::updated_at.eq(micros(to.updated_at)),
+                    ))
+                    .execute(conn)
+                    .await
+            }
+            Op::InsertTombstone(id, t) => {
+                diesel::insert_into(deleted_users::table)
+                    .values((
+                        deleted_users::id.eq(TextUuid(id)),
+                        deleted_users::deleted_at.eq(micros(t.deleted_at)),
+                        deleted_users::removed.eq(t.removed),
+                    ))
+                    .execute(conn)
+                    .await
+            }
+            Op::UpdateTombstone(id, t) => {
+                diesel::update(deleted_users::table.find(TextUuid(id)))
+                    .set((
+                        deleted_users::deleted_at.eq(micros(t.deleted_at)),
+                        deleted_users::removed.eq(t.removed),
+                    ))
+                    .execute(conn)
+                    .await
+            }
+            Op::Record(entry, outcome) => {
+                diesel::insert_into(webhook_events::table)
+                    .values(NewDelivery::new(entry, outcome))
+                    .on_conflict_do_nothing()
+                    .execute(conn)
+                    .await
+            }
+        }
+    }
+}
+
 impl MirrorTx for SqliteTx<'_> {
-    async fn claim(&mut self, entry: LedgerEntry<'_>) -> Result<bool, StorageError> {
-        let inserted = diesel::insert_into(webhook_events::table)
-            .values(NewDelivery::from(entry))
-            .on_conflict_do_nothing()
-            .execute(self.0)
+    /// No per-user lock: the immediate transaction holds the database's only write
+    /// lock, so no other writer can change anything meanwhile.
+    async fn lock_and_read(&mut self, ids: &[Uuid], keys: &[&str]) -> Result<Loaded, StorageError> {
+        self.0.batch_execute("BEGIN IMMEDIATE").await?;
+        let text_ids: Vec<TextUuid> = ids.iter().copied().map(TextUuid).collect();
+        let found: Vec<(UserRow, Option<ProfileRow>)> = users::table
+            .left_join(profiles::table)
+            .filter(users::id.eq_any(&text_ids))
+            .select((UserRow::as_select(), Option::<ProfileRow>::as_select()))
+            .load(self.0)
             .await?;
-        Ok(inserted == 1)
-    }
-
-    async fn settle(&mut self, key: &str, outcome: Outcome) -> Result<(), StorageError> {
-        diesel::update(webhook_events::table.find(key))
-            .set(webhook_events::outcome.eq(outcome.as_str()))
-            .execute(self.0)
+        let tombstones: Vec<(TextUuid, DateTime<Utc>, bool)> = deleted_users::table
+            .filter(deleted_users::id.eq_any(&text_ids))
+            .select((
+                deleted_users::id,
+                deleted_users::deleted_at,
+                deleted_users::removed,
+            ))
+            .load(self.0)
             .await?;
-        Ok(())
-    }
+        let recorded: Vec<String> = webhook_events::table
+            .filter(webhook_events::idempotency_key.eq_any(keys))
+            .select(webhook_events::idempotency_key)
+            .load(self.0)
+            .await?;
 
-    /// No lock to take: the immediate transaction already holds the database's
-    /// only write lock, so no other writer can change the user meanwhile.
-    async fn load(&mut self, id: Uuid) -> Result<Current, StorageError> {
-        let found = read_user(self.0, id).await?;
-        let tombstone = deleted_users::table
-            .find(TextUuid(id))
-            .select((deleted_users::deleted_at, deleted_users::removed))
-            .first::<(DateTime<Utc>, bool)>(self.0)
-            .await
-            .optional()?;
-        Ok(Current {
-            user: found.as_ref().map(|f| f.user.clone()),
-            profile: found.and_then(|f| f.profile),
-            tombstone: tombstone.map(|(deleted_at, removed)| Tombstone {
-                deleted_at,
-                removed,
-            }),
+        let mut rows: HashMap<Uuid, (UserRow, Option<ProfileRow>)> =
+            found.into_iter().map(|row| (row.0.id.0, row)).collect();
+        let mut tombstones: HashMap<Uuid, Tombstone> = tombstones
+            .into_iter()
+            .map(|(id, deleted_at, removed)| {
+                (
+                    id.0,
+                    Tombstone {
+                        deleted_at,
+                        removed,
+                    },
+                )
+            })
+            .collect();
+        let users = ids
+            .iter()
+            .map(|id| {
+                let (user, profile) = rows.remove(id).unzip();
+                Current {
+                    user: user.map(MirrorUser::from),
+                    profile: profile.flatten().map(Profile::from),
+                    tombstone: tombstones.remove(id),
+                }
+            })
+            .collect();
+        Ok(Loaded {
+            users,
+            recorded: recorded.into_iter().collect(),
         })
     }
 
-    async fn insert_user(&mut self, user: &MirrorUser) -> Result<bool, StorageError> {
-        let inserted = diesel::insert_into(users::table)
-            .values(UserRow::from(user))
-            .on_conflict_do_nothing()
-            .execute(self.0)
-            .await?;
-        Ok(inserted == 1)
-    }
-
-    async fn update_user(&mut self, user: &MirrorUser) -> Result<(), StorageError> {
-        diesel::update(users::table.find(TextUuid(user.id)))
-            .set(UserChanges::from(user))
-            .execute(self.0)
-            .await?;
-        Ok(())
-    }
-
-    async fn delete_user(&mut self, id: Uuid) -> Result<(), StorageError> {
-        diesel::delete(users::table.find(TextUuid(id)))
-            .execute(self.0)
-            .await?;
-        Ok(())
-    }
-
-    async fn insert_profile(&mut self, id: Uuid, profile: &Profile) -> Result<(), StorageError> {
-        diesel::insert_into(profiles::table)
-            .values(ProfileRow::new(id, profile.clone()))
-            .on_conflict_do_nothing()
-            .execute(self.0)
-            .await?;
-        Ok(())
-    }
-
-    async fn follow_profile(
-        &mut self,
-        id: Uuid,
-        from: &Profile,
-        to: &Profile,
-    ) -> Result<(), StorageError> {
-        diesel::update(profiles::table.find(TextUuid(id)))
-            .filter(
-                profiles::display_name
-                    .is(from.display_name.as_deref())
-                    .and(profiles::avatar_url.is(from.avatar_url.as_deref())),
-            )
-            .set((
-                profiles::display_name.eq(to.display_name.as_deref()),
-                profiles::avatar_url.eq(to.avatar_url.as_deref()),
-                profiles::updated_at.eq(micros(to.updated_at)),
-            ))
-            .execute(self.0)
-            .await?;
-        Ok(())
-    }
-
-    async fn put_tombstone(&mut self, id: Uuid, tombstone: Tombstone) -> Result<(), StorageError> {
-        let deleted_at = micros(tombstone.deleted_at);
-        diesel::insert_into(deleted_users::table)
-            .values((
-                deleted_users::id.eq(TextUuid(id)),
-                deleted_users::deleted_at.eq(deleted_at),
-                deleted_users::removed.eq(tombstone.removed),
-            ))
-            .on_conflict(deleted_users::id)
-            .do_update()
-            .set((
-                deleted_users::deleted_at.eq(deleted_at),
-                deleted_users::removed.eq(tombstone.removed),
-            ))
-            .execute(self.0)
-            .await?;
+    async fn write_and_commit(&mut self, ops: &[Op<'_>], commit: bool) -> Result<(), StorageError> {
+        for op in ops {
+            self.run(op).await?;
+        }
+        let end = if commit { "COMMIT" } else { "ROLLBACK" };
+        self.0.batch_execute(end).await?;
         Ok(())
     }
 }

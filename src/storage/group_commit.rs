@@ -1,0 +1,161 @@
+//! Group commit: deliveries that wait at the same time share one transaction.
+//!
+//! Deliveries queue up; whenever one of a few writers is free, it takes everything
+//! waiting (up to [`MAX_BATCH`]) and applies it in one transaction, so the batch
+//! shares its round trips, its commit and the commit's fsync. Under light load a
+//! batch is one delivery and goes at once; under heavy load batches grow by
+//! themselves while the writers are busy. Each delivery keeps its own outcome and is
+//! answered only after the commit that holds its change. A batch that fails for a
+//! reason other than the database being unavailable is applied again one delivery
+//! at a time, so one bad delivery fails alone.
+
+use super::apply::{Applied, LedgerEntry, Request};
+use super::{Storage, StorageError};
+use crate::events::Delivery;
+use crate::mirror::DeleteMode;
+use chrono::Utc;
+use std::sync::Arc;
+use tokio::sync::{Semaphore, mpsc, oneshot};
+
+/// The most deliveries one transaction applies.
+pub const MAX_BATCH: usize = 64;
+
+/// How many deliveries may wait for a writer before senders wait too.
+const QUEUE: usize = 4096;
+
+struct Job {
+    delivery: Delivery,
+    reply: oneshot::Sender<Result<Applied, StorageError>>,
+}
+
+/// The queue in front of the writers.
+#[derive(Clone)]
+pub struct GroupCommit {
+    queue: mpsc::Sender<Job>,
+}
+
+impl GroupCommit {
+    /// Starts `writers` writers over `storage`; needs a Tokio runtime.
+    pub fn start(storage: Storage, mode: DeleteMode, writers: usize) -> Self {
+        let (queue, jobs) = mpsc::channel(QUEUE);
+        tokio::spawn(dispatch(jobs, storage, mode, writers.max(1)));
+        Self { queue }
+    }
+
+    /// Applies one delivery (never a skip) in the next batch; returns after its commit.
+    pub async fn apply(&self, delivery: Delivery) -> Result<Applied, StorageError> {
+        let (reply, answer) = oneshot::channel();
+        let stopped = || StorageError::Unavailable("the writer has stopped".into());
+        self.queue
+            .send(Job { delivery, reply })
+            .await
+            .map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+}
+
+async fn dispatch(
+    mut jobs: mpsc::Receiver<Job>,
+    storage: Storage,
+    mode: DeleteMode,
+    writers: usize,
+) {
+    let free = Arc::new(Semaphore::new(writers));
+    while let Some(first) = jobs.recv().await {
+        // While every writer is busy, deliveries keep arriving and join the next batch.
+        let Ok(writer) = free.clone().acquire_owned().await else {
+            return;
+        };
+        let batch = gather(first, &mut jobs);
+        let storage = storage.clone();
+        tokio::spawn(async move {
+            run(&storage, mode, batch).await;
+            drop(writer);
+        });
+    }
+}
+
+/// `first` and whatever else is waiting, up to [`MAX_BATCH`].
+fn gather<T>(first: T, waiting: &mut mpsc::Receiver<T>) -> Vec<T> {
+    let mut batch = vec![first];
+    while batch.len() < MAX_BATCH {
+        match waiting.try_recv() {
+            Ok(next) => batch.push(next),
+            Err(_) => break,
+        }
+    }
+    batch
+}
+
+async fn run(storage: &Storage, mode: DeleteMode, batch: Vec<Job>) {
+    match apply(storage, mode, &batch).await {
+        Ok(results) => {
+            for (job, result) in batch.into_iter().zip(results) {
+                let _ = job.reply.send(Ok(result));
+            }
+        }
+        Err(StorageError::Unavailable(reason)) => {
+            for job in batch {
+                let _ = job
+                    .reply
+                    .send(Err(StorageError::Unavailable(reason.clone())));
+            }
+        }
+        Err(error) if batch.len() == 1 => {
+            if let Some(job) = batch.into_iter().next() {
+                let _ = job.reply.send(Err(error));
+            }
+        }
+        Err(_) => {
+            for job in batch {
+                let result = apply(storage, mode, std::slice::from_ref(&job)).await;
+                let _ = job.reply.send(result.map(|mut r| r.remove(0)));
+            }
+        }
+    }
+}
+
+async fn apply(
+    storage: &Storage,
+    mode: DeleteMode,
+    batch: &[Job],
+) -> Result<Vec<Applied>, StorageError> {
+    let now = crate::events::to_micros(Utc::now());
+    let requests: Vec<Request<'_>> = batch
+        .iter()
+        .map(|job| {
+            let d = &job.delivery;
+            Request {
+                change: &d.change,
+                ledger: Some(LedgerEntry {
+                    key: &d.idempotency_key,
+                    hook: d.hook.as_str(),
+                    webhook_id: &d.webhook_id,
+                    user_id: d.change.user_id(),
+                    received_at: now,
+                }),
+            }
+        })
+        .collect();
+    storage.batch(&requests, mode, now, true).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_batch_takes_what_is_waiting_up_to_the_cap() {
+        let (queue, mut waiting) = mpsc::channel(QUEUE);
+        for n in 0..150 {
+            queue.send(n).await.unwrap();
+        }
+
+        let mut sizes = Vec::new();
+        while let Ok(first) = waiting.try_recv() {
+            sizes.push(gather(first, &mut waiting).len());
+        }
+
+        assert_eq!(sizes, [MAX_BATCH, MAX_BATCH, 150 - 2 * MAX_BATCH]);
+    }
+}

@@ -1,0 +1,205 @@
+//! Group commit: deliveries waiting together share a transaction, yet each keeps its
+//! own outcome; one bad delivery fails alone; a lost connection fails its batch with
+//! 503-able errors and writes nothing; overlapping batches never deadlock.
+
+mod support;
+
+use chrono::{DateTime, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use futures_util::future::join_all;
+use supahook::events::{Delivery, HookKind, PersonName, UserChange, UserRecord};
+use supahook::mirror::{DeleteMode, Outcome};
+use supahook::storage::{GroupCommit, Storage, StorageError};
+use support::TestDb;
+use uuid::Uuid;
+
+fn record(id: Uuid, email: &str, second: i64) -> UserRecord {
+    UserRecord {
+        id,
+        version: DateTime::<Utc>::from_timestamp(1_770_000_000 + second, 0).unwrap(),
+        email: Some(email.to_owned()),
+        phone: None,
+        name: PersonName::default(),
+        avatar_url: None,
+        auth_provider: Some("email".into()),
+        providers: vec!["email".into()],
+        is_anonymous: false,
+        user_metadata: serde_json::json!({}),
+        app_metadata: serde_json::json!({ "provider": "email" }),
+        activity: None,
+        auth_created_at: None,
+    }
+}
+
+fn delivery(key: &str, record: UserRecord) -> Delivery {
+    Delivery {
+        hook: HookKind::CustomAccessToken,
+        idempotency_key: key.to_owned(),
+        webhook_id: key.to_owned(),
+        change: UserChange::Upsert(Box::new(record)),
+    }
+}
+
+async fn writer(db: &TestDb, writers: usize) -> GroupCommit {
+    let storage = Storage::open(&db.url, 8).unwrap();
+    storage.migrate().await.unwrap();
+    GroupCommit::start(storage, DeleteMode::Soft, writers)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_delivery_that_fails_in_a_batch_fails_alone() {
+    let db = TestDb::create_postgres().await;
+    let writer = writer(&db, 1).await;
+    let mut deliveries: Vec<Delivery> = (0..20)
+        .map(|n| {
+            delivery(
+                &format!("k{n}"),
+                record(Uuid::new_v4(), &format!("u{n}@example.com"), n),
+            )
+        })
+        .collect();
+    // PostgreSQL refuses NUL in text: this one cannot be written.
+    deliveries[7] = delivery("bad", record(Uuid::new_v4(), "nul\0@example.com", 7));
+
+    let results = join_all(deliveries.into_iter().map(|d| writer.apply(d))).await;
+
+    for (n, result) in results.iter().enumerate() {
+        match (n, result) {
+            (7, Err(StorageError::Query(_))) => {}
+            (7, other) => panic!("the bad delivery gave {other:?}"),
+            (_, Ok(applied)) => assert_eq!(applied.outcome, Outcome::Created, "delivery {n}"),
+            (_, Err(e)) => panic!("delivery {n} failed with the bad one: {e}"),
+        }
+    }
+    assert_eq!(db.counts().await, [19, 19, 19]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn more_deliveries_than_a_batch_holds_all_apply_once_with_their_own_outcomes() {
+    let db = TestDb::create().await;
+    let writer = writer(&db, 1).await;
+    let id = Uuid::new_v4();
+    let mut deliveries: Vec<Delivery> = (0..150)
+        .map(|n| {
+            delivery(
+                &format!("k{n}"),
+                record(Uuid::new_v4(), &format!("u{n}@example.com"), n),
+            )
+        })
+        .collect();
+    // The same delivery three times, and a second, newer one for the same user.
+    deliveries.push(delivery("same", record(id, "a@example.com", 1)));
+    deliveries.push(delivery("same", record(id, "a@example.com", 1)));
+    deliveries.push(delivery("newer", record(id, "b@example.com", 2)));
+    deliveries.push(delivery("same", record(id, "a@example.com", 1)));
+
+    let results = join_all(deliveries.into_iter().map(|d| writer.apply(d))).await;
+
+    let outcomes: Vec<Outcome> = results.into_iter().map(|r| r.unwrap().outcome).collect();
+    assert!(outcomes[..150].iter().all(|o| *o == Outcome::Created));
+    let mut ada = outcomes[150..].to_vec();
+    ada.sort_by_key(|o| o.as_str());
+    assert_eq!(ada.iter().filter(|o| **o == Outcome::Duplicate).count(), 2);
+    assert_eq!(db.counts().await, [151, 151, 152]);
+    assert_eq!(
+        db.user(&id.to_string())
+            .await
+            .unwrap()
+            .user
+            .email
+            .as_deref(),
+        Some("b@example.com")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn batches_over_the_same_users_in_any_order_never_deadlock() {
+    let db = TestDb::create().await;
+    let writer = writer(&db, 4).await;
+    let users: Vec<Uuid> = (0..5).map(|_| Uuid::new_v4()).collect();
+    let deliveries: Vec<Delivery> = (0..300)
+        .map(|n| {
+            let id = users[(n * 7 + n / 5) % users.len()];
+            delivery(
+                &format!("k{n}"),
+                record(id, &format!("v{n}@example.com"), n as i64),
+            )
+        })
+        .collect();
+
+    let results = join_all(deliveries.into_iter().rev().map(|d| writer.apply(d))).await;
+
+    assert!(
+        results.iter().all(Result::is_ok),
+        "{:?}",
+        results.iter().find(|r| r.is_err())
+    );
+    for (i, id) in users.iter().enumerate() {
+        let last = (0..300)
+            .rev()
+            .find(|n| (n * 7 + n / 5) % users.len() == i)
+            .unwrap();
+        let user = db.user(&id.to_string()).await.unwrap().user;
+        assert_eq!(user.email, Some(format!("v{last}@example.com")));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_connection_lost_mid_batch_fails_the_batch_as_unavailable_and_writes_nothing() {
+    let db = TestDb::create_postgres().await;
+    let writer = writer(&db, 1).await;
+    let id = Uuid::new_v4();
+    // Hold the user's lock so the batch waits inside its transaction.
+    let mut holder = AsyncPgConnection::establish(&db.url).await.unwrap();
+    holder_lock(&mut holder, id).await;
+    let pending = tokio::spawn({
+        let writer = writer.clone();
+        async move {
+            writer
+                .apply(delivery("k", record(id, "a@example.com", 1)))
+                .await
+        }
+    });
+    let mut admin = AsyncPgConnection::establish(&db.url).await.unwrap();
+    let waiting = "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted";
+    let mut terminated = 0;
+    for _ in 0..100 {
+        terminated = diesel::sql_query(waiting)
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        if terminated > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+
+    let result = pending.await.unwrap();
+
+    assert_eq!(terminated, 1, "the batch was waiting for the lock");
+    assert!(
+        matches!(result, Err(StorageError::Unavailable(_))),
+        "{result:?}"
+    );
+    drop(holder);
+    assert_eq!(db.counts().await, [0, 0, 0]);
+    let again = writer
+        .apply(delivery("k", record(id, "a@example.com", 1)))
+        .await;
+    assert_eq!(
+        again.unwrap().outcome,
+        Outcome::Created,
+        "a new connection takes over"
+    );
+}
+
+/// Takes the user's advisory lock in an open transaction on `conn`.
+async fn holder_lock(conn: &mut AsyncPgConnection, id: Uuid) {
+    use diesel_async::SimpleAsyncConnection;
+    conn.batch_execute(&format!(
+        "BEGIN; SELECT pg_advisory_xact_lock({}, hashtext('{id}'));",
+        0x7375_7061
+    ))
+    .await
+    .unwrap();
+}
