@@ -166,11 +166,18 @@ fi
 
 log "using PostgreSQL at $(redact "$TEST_DATABASE_URL") ($which_pg)"
 
+started=$SECONDS
 status=0
-cargo test --locked "$@" || status=$?
+failed_step=""
+cargo test --locked "$@" || { status=$?; failed_step="cargo test on PostgreSQL"; }
 if [[ $status -eq 0 ]]; then
     log "running the behaviour suites again on SQLite"
     SUPAHOOK_TEST_BACKEND=sqlite cargo test --locked --test hooks --test rejections --test read_api --test db_webhooks --test ordering --test convergence --test users_sync --test users_api "$@" ||
-        status=$?
+        { status=$?; failed_step="the behaviour suites on SQLite"; }
+fi
+if [[ $status -eq 0 ]]; then
+    log "PASSED: every test passed on PostgreSQL and SQLite in $((SECONDS - started)) s"
+else
+    log "FAILED: $failed_step (exit $status) after $((SECONDS - started)) s; the failing tests are listed above"
 fi
 exit "$status"

@@ -10,8 +10,11 @@ use crate::mirror::DeleteMode;
 use crate::signature::{SecretError, SigningKey};
 use serde::Deserialize;
 use std::fmt;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+mod listen_addr;
+pub use listen_addr::ListenAddr;
 
 /// The data directory used when `SUPAHOOK_DATA_DIR` is not set.
 pub const DEFAULT_DATA_DIR: &str = "./data";
@@ -80,7 +83,9 @@ pub struct Settings {
     /// `SUPAHOOK_DATA_DIR`: where the SQLite file and generated secrets live.
     pub data_dir: PathBuf,
     /// `SUPAHOOK_LISTEN_ADDR`
-    pub listen_addr: SocketAddr,
+    pub listen_addr: ListenAddr,
+    /// `SUPAHOOK_SHUTDOWN_TIMEOUT`: how long requests in flight may finish after SIGTERM.
+    pub shutdown_timeout: Duration,
     /// `SUPAHOOK_HOOK_SECRETS`: accepted signing secrets, newest and older during rotation.
     pub hook_secrets: Vec<SigningKey>,
     /// `SUPAHOOK_ADMIN_TOKEN`: bearer token for the read API.
@@ -119,6 +124,7 @@ struct FileSettings {
     database_url: Option<String>,
     data_dir: Option<String>,
     listen_addr: Option<String>,
+    shutdown_timeout: Option<u64>,
     hook_secrets: Option<String>,
     admin_token: Option<String>,
     db_webhook_token: Option<String>,
@@ -168,7 +174,16 @@ impl Settings {
             .unwrap_or_else(|| DEFAULT_LISTEN_ADDR.to_owned());
         let listen_addr = listen_addr
             .parse()
-            .map_err(|e| invalid("SUPAHOOK_LISTEN_ADDR", format!("{e} (expected host:port)")))?;
+            .map_err(|e| invalid("SUPAHOOK_LISTEN_ADDR", e))?;
+        let shutdown_timeout = match env("SUPAHOOK_SHUTDOWN_TIMEOUT") {
+            Some(v) => v.parse().map_err(|e| {
+                invalid(
+                    "SUPAHOOK_SHUTDOWN_TIMEOUT",
+                    format!("{e} (expected whole seconds)"),
+                )
+            })?,
+            None => file.shutdown_timeout.unwrap_or(10),
+        };
 
         let hook_secrets = match env("SUPAHOOK_HOOK_SECRETS").or(file.hook_secrets) {
             Some(list) => SigningKey::parse_list(&list).map_err(|e: SecretError| {
@@ -262,6 +277,7 @@ impl Settings {
                     .unwrap_or_else(|| DEFAULT_DATA_DIR.to_owned()),
             ),
             listen_addr,
+            shutdown_timeout: Duration::from_secs(shutdown_timeout),
             hook_secrets,
             admin_token,
             db_webhook_token,

@@ -8,17 +8,20 @@
 
 pub mod cli;
 pub mod config;
+pub mod error_chain;
 pub mod events;
 pub mod http;
-pub mod http_client;
 pub mod jwt;
 pub mod local_secrets;
 pub mod mirror;
+pub mod pg_connect;
 pub mod policy;
 pub mod reconcile;
 pub mod replay;
+pub mod shutdown;
 pub mod signature;
 pub mod source;
 pub mod storage;
 pub mod sync;
 pub mod telemetry;
+pub mod tls;

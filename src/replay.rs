@@ -152,7 +152,7 @@ pub fn curl(url: &str, event: &Event, key: &SigningKey, timestamp: i64) -> Strin
 }
 
 /// What one delivery came to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
     /// 2xx, applied or deliberately skipped.
     Accepted,
@@ -162,8 +162,10 @@ pub enum Verdict {
     Stale,
     /// 4xx: the server refused it.
     Rejected,
-    /// 5xx or no answer.
+    /// 5xx.
     Error,
+    /// No answer at all, for this reason.
+    NoAnswer(String),
 }
 
 impl Verdict {
@@ -195,20 +197,40 @@ pub struct Tally {
     /// Server errors or transport failures.
     pub errors: u64,
     latencies: Vec<Duration>,
+    unanswered: std::collections::BTreeMap<String, u64>,
 }
 
 impl Tally {
     /// Records one delivery.
+    /// Latencies are kept for answered requests only.
     pub fn record(&mut self, result: Verdict, latency: Duration) {
         self.sent += 1;
-        self.latencies.push(latency);
+        if !matches!(result, Verdict::NoAnswer(_)) {
+            self.latencies.push(latency);
+        }
         match result {
             Verdict::Accepted => self.accepted += 1,
             Verdict::Duplicate => self.duplicates += 1,
             Verdict::Stale => self.stale += 1,
             Verdict::Rejected => self.rejected += 1,
             Verdict::Error => self.errors += 1,
+            Verdict::NoAnswer(cause) => {
+                self.errors += 1;
+                *self.unanswered.entry(cause).or_default() += 1;
+            }
         }
+    }
+
+    /// Requests that got an HTTP answer.
+    pub fn answered(&self) -> u64 {
+        self.latencies.len() as u64
+    }
+
+    /// Why requests got no answer, with how many each.
+    pub fn unanswered(&self) -> impl Iterator<Item = (&str, u64)> {
+        self.unanswered
+            .iter()
+            .map(|(cause, n)| (cause.as_str(), *n))
     }
 
     /// Deliveries that did not reach the mirror.
@@ -216,7 +238,7 @@ impl Tally {
         self.rejected + self.errors
     }
 
-    /// The latency below which `percent` of deliveries completed.
+    /// The latency below which `percent` of answered deliveries completed.
     pub fn percentile(&self, percent: f64) -> Duration {
         let mut sorted = self.latencies.clone();
         sorted.sort();

@@ -4,9 +4,10 @@
 //! leave the source database.
 
 use crate::events::AuthUserRow;
+use crate::pg_connect::PgTarget;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -40,15 +41,25 @@ mod schema {
 
 use schema::{user_versions, users};
 
-/// The source database could not be read.
+/// The source database could not be read. Each message is whole: it carries its
+/// cause in the text, not again as a source.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
+    /// The connection string cannot be used.
+    #[error("the source database URL is invalid: {0}")]
+    Url(String),
     /// No connection could be made.
-    #[error("cannot connect to the source database: {0}")]
-    Connect(#[from] diesel::ConnectionError),
+    #[error("source database: {0}")]
+    Connect(String),
     /// A query failed (for example: no `auth.users` table).
     #[error("cannot read auth.users from the source database: {0}")]
-    Query(#[from] diesel::result::Error),
+    Query(String),
+}
+
+impl From<diesel::result::Error> for SourceError {
+    fn from(error: diesel::result::Error) -> Self {
+        Self::Query(error.to_string())
+    }
 }
 
 #[derive(Queryable, Selectable)]
@@ -107,7 +118,11 @@ pub struct AuthUsersSource {
 impl AuthUsersSource {
     /// Connects to the source database.
     pub async fn connect(url: &str) -> Result<Self, SourceError> {
-        let mut conn = AsyncPgConnection::establish(url).await?;
+        let target = PgTarget::parse(url).map_err(|e| SourceError::Url(e.to_string()))?;
+        let mut conn = target
+            .connect()
+            .await
+            .map_err(|e| SourceError::Connect(e.to_string()))?;
         let has_versions = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(
             "to_regclass('supahook.user_versions') IS NOT NULL",
         ))

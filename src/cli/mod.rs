@@ -1,5 +1,6 @@
 //! Command-line interface: one file per subcommand.
 
+mod healthcheck;
 mod migrate;
 mod openapi;
 mod reconcile;
@@ -38,6 +39,8 @@ pub enum Command {
     Replay(replay::Args),
     /// Print the Standard Webhooks headers for one body, for curl.
     Sign(sign::Args),
+    /// Exit 0 when the local supahook answers ready, 1 otherwise (container health checks).
+    Healthcheck(healthcheck::Args),
 }
 
 impl Cli {
@@ -48,6 +51,9 @@ impl Cli {
             Some(Command::Replay(args)) => replay::run(self.config.as_deref(), args).await,
             Some(Command::Sign(args)) => sign::run(self.config.as_deref(), args),
             Some(Command::Reconcile(args)) => reconcile::run(self.config.as_deref(), args).await,
+            Some(Command::Healthcheck(args)) => {
+                healthcheck::run(self.config.as_deref(), args).await
+            }
             Some(Command::Migrate) => migrate::run(self.config.as_deref()).await,
             Some(Command::Serve) | None => serve::run(self.config.as_deref()).await,
         }

@@ -35,7 +35,7 @@ pub struct Args {
 pub async fn run(config: Option<&Path>, args: Args) -> anyhow::Result<()> {
     let settings = super::load_settings(config)?;
     let storage = super::open_storage(&settings)?;
-    storage.migrate().await?;
+    super::migrate::apply(&storage).await?;
     let source_url = match args.source_url {
         Some(url) => SecretString::new(url),
         None => settings

@@ -43,7 +43,7 @@ pub async fn run(config: Option<&Path>, args: Args) -> anyhow::Result<()> {
     let url = args
         .url
         .clone()
-        .unwrap_or_else(|| format!("http://{}", settings.listen_addr));
+        .unwrap_or_else(|| settings.listen_addr.local_url());
     if let Some(rate) = args.rate
         && !(rate.is_finite() && rate > 0.0)
     {
@@ -65,8 +65,11 @@ pub async fn run(config: Option<&Path>, args: Args) -> anyhow::Result<()> {
         return Ok(());
     }
 
+    let client = crate::tls::http_client(Duration::from_secs(10))
+        .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))?;
+    reachable(&client, &url).await?;
     let started = Instant::now();
-    let tally = send_all(&url, &key, &events, &args).await?;
+    let tally = send_all(&client, &url, &key, &events, &args).await?;
     let seconds = started.elapsed().as_secs_f64();
     print!("{}", report(&tally, seconds));
     if tally.failed() > 0 {
@@ -81,14 +84,25 @@ pub async fn run(config: Option<&Path>, args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Fails at once, with the cause, when nothing answers at `url`.
+async fn reachable(client: &reqwest::Client, url: &str) -> anyhow::Result<()> {
+    let probe = format!("{}/health/live", url.trim_end_matches('/'));
+    match client.get(&probe).send().await {
+        Ok(_) => Ok(()),
+        Err(error) => bail!(
+            "cannot reach supahook at {url}: {}; is `supahook serve` running there? (--url sets the address)",
+            crate::error_chain::describe(&error)
+        ),
+    }
+}
+
 async fn send_all(
+    client: &reqwest::Client,
     url: &str,
     key: &SigningKey,
     events: &[Event],
     args: &Args,
 ) -> anyhow::Result<Tally> {
-    let client = crate::http_client::client(Duration::from_secs(10))
-        .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))?;
     let bar = ProgressBar::new(events.len() as u64).with_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} events  {per_sec}")
             .expect("a valid template"),
@@ -110,7 +124,7 @@ async fn send_all(
         if let Some(interval) = pacing.as_mut() {
             interval.tick().await;
         }
-        in_flight.push(send(&client, url, key, event));
+        in_flight.push(send(client, url, key, event));
     }
     while let Some((verdict, latency)) = in_flight.next().await {
         tally.record(verdict, latency);
@@ -146,27 +160,29 @@ async fn send(
                 .and_then(|v| v.to_str().ok());
             Verdict::of(response.status().as_u16(), outcome)
         }
-        Err(error) => {
-            tracing::warn!(hook = %event.hook, error = %error, "delivery failed");
-            Verdict::Error
-        }
+        Err(error) => Verdict::NoAnswer(crate::error_chain::describe(&error)),
     };
     (verdict, started.elapsed())
 }
 
 fn report(t: &Tally, seconds: f64) -> String {
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    format!(
-        "sent        {}\naccepted    {}\nduplicates  {}\nstale       {}\nrejected    {}\nerrors      {}\n\
-         throughput  {:.0} requests/s over {seconds:.2} s\nlatency     p50 {:.1} ms, p99 {:.1} ms\n",
-        t.sent,
-        t.accepted,
-        t.duplicates,
-        t.stale,
-        t.rejected,
-        t.errors,
-        t.sent as f64 / seconds.max(f64::EPSILON),
+    let mut text = format!(
+        "sent        {}\naccepted    {}\nduplicates  {}\nstale       {}\nrejected    {}\nerrors      {}\n",
+        t.sent, t.accepted, t.duplicates, t.stale, t.rejected, t.errors,
+    );
+    for (cause, count) in t.unanswered() {
+        text.push_str(&format!("  {count} without an answer: {cause}\n"));
+    }
+    if t.answered() == 0 {
+        text.push_str("no request got an answer, so there is no throughput or latency to report\n");
+        return text;
+    }
+    text.push_str(&format!(
+        "throughput  {:.0} answers/s over {seconds:.2} s\nlatency     p50 {:.1} ms, p99 {:.1} ms (answered requests)\n",
+        t.answered() as f64 / seconds.max(f64::EPSILON),
         ms(t.percentile(50.0)),
         ms(t.percentile(99.0)),
-    )
+    ));
+    text
 }

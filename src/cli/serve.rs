@@ -5,20 +5,23 @@ use crate::http::{AppState, app};
 use crate::jwt::{self, TokenVerifier};
 use crate::local_secrets;
 use crate::policy::SignUpPolicy;
+use crate::shutdown;
 use crate::signature::{SigningKey, Verifier};
 use crate::storage::Storage;
 use crate::sync::Sync;
+use anyhow::Context;
 use poem::Server;
-use poem::listener::TcpListener;
+use poem::listener::{Acceptor, Listener, TcpListener};
 use std::path::Path;
 use std::time::Duration;
 
 pub async fn run(config: Option<&Path>) -> anyhow::Result<()> {
     let settings = super::load_settings(config)?;
+    // A bad DATABASE_URL stops the start before any secret file is written.
+    let storage = super::open_storage(&settings)?;
     let verifier = Verifier::new(hook_secrets(&settings)?);
     let admin_token = admin_token(&settings)?;
-    let storage = super::open_storage(&settings)?;
-    storage.migrate().await?;
+    super::migrate::apply(&storage).await?;
 
     let state = AppState {
         verifier,
@@ -38,10 +41,27 @@ pub async fn run(config: Option<&Path>) -> anyhow::Result<()> {
         let days = settings.ledger_retention_days;
         tokio::spawn(forget_old_deliveries(state.sync.storage().clone(), days));
     }
-    tracing::info!(addr = %settings.listen_addr, "serving; the API explorer is at /docs");
-    Server::new(TcpListener::bind(settings.listen_addr))
-        .run_with_graceful_shutdown(app(state), shutdown_signal(), Some(Duration::from_secs(10)))
-        .await?;
+    let addr = &settings.listen_addr;
+    let acceptor = TcpListener::bind(addr.to_string())
+        .into_acceptor()
+        .await
+        .with_context(|| format!("cannot listen on {addr} (SUPAHOOK_LISTEN_ADDR)"))?;
+    let bound: Vec<String> = acceptor
+        .local_addr()
+        .iter()
+        .map(|a| match a.as_socket_addr() {
+            Some(socket) => socket.to_string(),
+            None => a.to_string(),
+        })
+        .collect();
+    tracing::info!(addr = %bound.join(", "), "serving; the API explorer is at /docs");
+    let grace = settings.shutdown_timeout;
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    Server::new_with_acceptor(shutdown::StopAccepting::new(acceptor, stopping))
+        .run_with_graceful_shutdown(app(state), shutdown::signal(stop, grace), Some(grace))
+        .await
+        .context("the server stopped with an error")?;
+    tracing::info!("stopped");
     Ok(())
 }
 
@@ -93,26 +113,4 @@ fn admin_token(settings: &Settings) -> anyhow::Result<SecretString> {
         "SUPAHOOK_ADMIN_TOKEN is not set: the read API takes the generated token in this file"
     );
     Ok(local.value)
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutting down");
 }

@@ -49,6 +49,7 @@ fn nothing_set_gives_the_defaults() {
 
     assert_eq!(s.listen_addr, DEFAULT_LISTEN_ADDR.parse().unwrap());
     assert_eq!(s.listen_addr.to_string(), "127.0.0.1:8080");
+    assert_eq!(s.shutdown_timeout, std::time::Duration::from_secs(10));
     assert_eq!(s.log_format, LogFormat::Pretty);
     assert_eq!(s.log_filter, "info");
     assert_eq!(s.db_pool_size, 16);
@@ -98,6 +99,22 @@ fn an_address_without_a_port_names_the_listen_setting() {
     let message = error_text(&[("SUPAHOOK_LISTEN_ADDR", "localhost")]);
 
     assert!(message.contains("SUPAHOOK_LISTEN_ADDR"), "{message}");
+}
+
+#[test]
+fn a_host_name_with_a_port_is_a_listen_address() {
+    let s = settings(&[("SUPAHOOK_LISTEN_ADDR", "localhost:8080")]).unwrap();
+
+    assert_eq!(s.listen_addr.to_string(), "localhost:8080");
+}
+
+#[test]
+fn the_shutdown_timeout_is_whole_seconds() {
+    let s = settings(&[("SUPAHOOK_SHUTDOWN_TIMEOUT", "25")]).unwrap();
+    assert_eq!(s.shutdown_timeout, std::time::Duration::from_secs(25));
+
+    let message = error_text(&[("SUPAHOOK_SHUTDOWN_TIMEOUT", "10s")]);
+    assert!(message.contains("SUPAHOOK_SHUTDOWN_TIMEOUT"), "{message}");
 }
 
 #[test]

@@ -53,7 +53,7 @@ impl RemoteKeys {
     pub fn new(url: String, min_interval: Duration) -> Result<Self, String> {
         Ok(Self {
             url,
-            client: crate::http_client::client(FETCH_TIMEOUT)?,
+            client: crate::tls::http_client(FETCH_TIMEOUT)?,
             min_interval,
             cache: RwLock::default(),
             fetching: tokio::sync::Mutex::new(()),

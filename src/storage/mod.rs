@@ -137,8 +137,9 @@ impl Storage {
         }
     }
 
-    /// Applies pending migrations; safe to run from several replicas at once.
-    pub async fn migrate(&self) -> Result<(), StorageError> {
+    /// Applies pending migrations and returns the versions applied, oldest first;
+    /// safe to run from several replicas at once.
+    pub async fn migrate(&self) -> Result<Vec<String>, StorageError> {
         match self {
             Self::Postgres(store) => store.migrate().await,
             Self::Sqlite(store) => store.migrate().await,

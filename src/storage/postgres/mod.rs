@@ -12,18 +12,17 @@ use super::apply;
 use super::apply::{Applied, Request};
 use super::{StorageError, StoredUser};
 use crate::mirror::DeleteMode;
+use crate::pg_connect::PgTarget;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::{ConnectionError, ConnectionResult};
-use diesel_async::pooled_connection::deadpool::{Object, Pool};
+use diesel_async::pooled_connection::deadpool::{Object, Pool, PoolError};
 use diesel_async::pooled_connection::{
     AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
 };
-use diesel_async::{
-    AsyncConnection, AsyncMigrationHarness, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection,
-};
+use diesel_async::{AsyncMigrationHarness, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
-use futures_util::FutureExt;
+use futures_util::{FutureExt, TryFutureExt};
 use schema::{users, webhook_events};
 use std::sync::Arc;
 use uuid::Uuid;
@@ -36,7 +35,7 @@ const MIGRATION_LOCK_KEY: i64 = 0x7375_7061_686f_6f6b; // "supahook"
 /// A pool of PostgreSQL connections.
 #[derive(Clone)]
 pub struct PgStore {
-    url: Arc<str>,
+    target: Arc<PgTarget>,
     pool: Pool<AsyncPgConnection>,
     /// Names this process in change announcements.
     replica: Arc<str>,
@@ -44,9 +43,14 @@ pub struct PgStore {
 
 impl PgStore {
     /// Builds the pool; connections are opened on first use.
+    /// The URL is checked here, so a bad one stops the start before anything else.
     pub fn new(url: &str, pool_size: usize) -> Result<Self, StorageError> {
+        let target = Arc::new(
+            PgTarget::parse(url).map_err(|e| StorageError::Config(format!("DATABASE_URL: {e}")))?,
+        );
         let mut config = ManagerConfig::<AsyncPgConnection>::default();
-        config.custom_setup = Box::new(|url| connect_warm(url).boxed());
+        let for_pool = target.clone();
+        config.custom_setup = Box::new(move |_url| connect_warm(for_pool.clone()).boxed());
         // A broken connection shows itself on first use, where it is reported as the
         // database being unavailable; a test query at every checkout would cost a round trip.
         config.recycling_method = RecyclingMethod::Fast;
@@ -57,14 +61,19 @@ impl PgStore {
             .build()
             .map_err(|e| StorageError::Config(format!("cannot build the connection pool: {e}")))?;
         Ok(Self {
-            url: url.into(),
+            target,
             pool,
             replica: Uuid::new_v4().simple().to_string().into(),
         })
     }
 
     async fn conn(&self) -> Result<Object<AsyncPgConnection>, StorageError> {
-        super::checkout(self.pool.get()).await
+        // The connection error itself, without deadpool's wrapping.
+        let get = self.pool.get().map_err(|error| match error {
+            PoolError::Backend(cause) => cause.to_string(),
+            other => other.to_string(),
+        });
+        super::checkout(get).await
     }
 
     /// Applies `requests` in one transaction (see [`apply::batch`]); rolled back at the
@@ -97,17 +106,17 @@ impl PgStore {
         &self.replica
     }
 
-    pub async fn migrate(&self) -> Result<(), StorageError> {
+    pub async fn migrate(&self) -> Result<Vec<String>, StorageError> {
         // Its own connection: pooled connections prepare statements on tables that
         // only exist once migrated.
-        let mut conn = super::checkout(connect(&self.url)).await?;
+        let mut conn = super::checkout(connect(self.target.clone())).await?;
         diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
             .execute(&mut conn)
             .await?;
         let mut harness = AsyncMigrationHarness::new(conn);
         let result = harness
             .run_pending_migrations(MIGRATIONS)
-            .map(drop)
+            .map(|applied| applied.iter().map(ToString::to_string).collect())
             .map_err(|e| StorageError::Migration(e.to_string()));
         let mut conn = harness.into_inner();
         diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))
@@ -168,8 +177,8 @@ const SESSION_LIMITS: &str = "SET statement_timeout = '1500ms'; \
                               SET lock_timeout = '1000ms'; \
                               SET idle_in_transaction_session_timeout = '5s';";
 
-async fn connect(url: &str) -> ConnectionResult<AsyncPgConnection> {
-    let mut conn = AsyncPgConnection::establish(url).await?;
+async fn connect(target: Arc<PgTarget>) -> ConnectionResult<AsyncPgConnection> {
+    let mut conn = target.connect().await?;
     conn.batch_execute(SESSION_LIMITS)
         .await
         .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
@@ -177,8 +186,8 @@ async fn connect(url: &str) -> ConnectionResult<AsyncPgConnection> {
 }
 
 /// A pooled connection: [`connect`], then every hot statement prepared.
-async fn connect_warm(url: &str) -> ConnectionResult<AsyncPgConnection> {
-    let conn = connect(url).await?;
+async fn connect_warm(target: Arc<PgTarget>) -> ConnectionResult<AsyncPgConnection> {
+    let conn = connect(target).await?;
     tx::warm_up(&conn)
         .await
         .map_err(|e| ConnectionError::BadConnection(format!("cannot prepare statements: {e}")))?;

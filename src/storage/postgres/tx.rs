@@ -185,40 +185,42 @@ impl MirrorTx for PgTx<'_> {
 /// inside a transaction that is rolled back, so that later steps can send theirs at
 /// once and have them run in the order sent.
 pub(super) async fn warm_up(conn: &AsyncPgConnection) -> QueryResult<()> {
-    let nil = Uuid::nil();
-    let user = MirrorUser::blank(nil, Utc::now());
+    // Its own id and key, so that connections warming up at once never wait on each other.
+    let id = Uuid::new_v4();
+    let key = format!("warm-up-{id}");
+    let user = MirrorUser::blank(id, Utc::now());
     let profile = Profile::seed(&user);
     let tombstone = Tombstone {
         deleted_at: user.created_at,
         removed: true,
     };
     let entry = LedgerEntry {
-        key: "supahook-warm-up",
+        key: &key,
         hook: "warm-up",
         webhook_id: "warm-up",
-        user_id: Some(nil),
+        user_id: Some(id),
         received_at: user.created_at,
     };
     let mut tx = PgTx {
         conn,
         replica: "warm-up",
     };
-    tx.lock_and_read(&[nil], &[entry.key])
+    tx.lock_and_read(&[id], &[entry.key])
         .await
         .map_err(into_query)?;
     for op in [
         Op::InsertUser(&user),
         Op::UpdateUser(&user),
-        Op::InsertProfile(nil, &profile),
+        Op::InsertProfile(id, &profile),
         Op::FollowProfile {
-            id: nil,
+            id,
             from: &profile,
             to: &profile,
         },
-        Op::InsertTombstone(nil, tombstone),
-        Op::UpdateTombstone(nil, tombstone),
+        Op::InsertTombstone(id, tombstone),
+        Op::UpdateTombstone(id, tombstone),
         Op::Record(entry, Outcome::Created),
-        Op::DeleteUser(nil),
+        Op::DeleteUser(id),
     ] {
         tx.op(&op).await?;
     }

@@ -76,6 +76,7 @@ impl SqliteStore {
                 ))
             })?;
         }
+        create_private(Path::new(path))?;
         let mut config = ManagerConfig::<Conn>::default();
         config.custom_setup = Box::new(|path| connect(path).boxed());
         let manager = AsyncDieselConnectionManager::<Conn>::new_with_config(path, config);
@@ -93,7 +94,7 @@ impl SqliteStore {
         super::checkout(self.pool.get()).await
     }
 
-    pub async fn migrate(&self) -> Result<(), StorageError> {
+    pub async fn migrate(&self) -> Result<Vec<String>, StorageError> {
         let mut conn = self.conn().await?;
         // Holding the write lock for the whole run makes a second process
         // migrating the same file wait, then find nothing pending.
@@ -105,7 +106,7 @@ impl SqliteStore {
         let mut harness = AsyncMigrationHarness::new(conn);
         let result = harness
             .run_pending_migrations(MIGRATIONS)
-            .map(drop)
+            .map(|applied| applied.iter().map(ToString::to_string).collect())
             .map_err(|e| StorageError::Migration(e.to_string()));
         let mut conn = harness.into_inner();
         let succeeded = result.is_ok();
@@ -215,5 +216,22 @@ pub(super) fn busy(error: impl Into<StorageError>) -> StorageError {
             StorageError::Unavailable(info.message().to_owned())
         }
         _ => error,
+    }
+}
+
+/// Creates the database file readable by its owner only (it holds emails and phone
+/// numbers); SQLite gives its journal files the same mode. An existing file is left as it is.
+fn create_private(path: &Path) -> Result<(), StorageError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(StorageError::Config(format!(
+            "cannot create the database file {}: {e}",
+            path.display()
+        ))),
     }
 }

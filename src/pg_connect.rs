@@ -1,0 +1,260 @@
+//! Opens PostgreSQL connections, over TLS as libpq's `sslmode` and `sslrootcert`
+//! ask, for the mirror's pool and for the Supabase database `reconcile` reads.
+//!
+//! | `sslmode` | TLS | certificate check |
+//! | --- | --- | --- |
+//! | `disable` | never | |
+//! | `prefer` (default) | when the server offers it | none |
+//! | `require` | always | none, or chain only when `sslrootcert` is given |
+//! | `verify-ca` | always | chain to a trusted CA |
+//! | `verify-full` | always | chain, and the name must match the host |
+//!
+//! Trusted CAs are the ones in `sslrootcert=FILE`, else the system's (or Mozilla's).
+
+use crate::error_chain::describe;
+use crate::tls::{self, Check, Roots};
+use diesel::{ConnectionError, ConnectionResult};
+use diesel_async::AsyncPgConnection;
+use percent_encoding::percent_decode_str;
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+use tokio_postgres::config::{Host, SslMode as WireSslMode};
+use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
+use tokio_postgres::{NoTls, Socket};
+use tokio_postgres_rustls::MakeRustlsConnect;
+
+/// How long a connection attempt may take when the URL sets no `connect_timeout`.
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// libpq's `sslmode` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SslMode {
+    Disable,
+    Prefer,
+    Require,
+    VerifyCa,
+    VerifyFull,
+}
+
+impl FromStr for SslMode {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Ok(match text {
+            "disable" => Self::Disable,
+            "prefer" => Self::Prefer,
+            "require" => Self::Require,
+            "verify-ca" => Self::VerifyCa,
+            "verify-full" => Self::VerifyFull,
+            // libpq's `allow` tries plain first; nothing here needs it.
+            other => {
+                return Err(format!(
+                    "sslmode `{other}` is not one of disable, prefer, require, verify-ca, verify-full"
+                ));
+            }
+        })
+    }
+}
+
+impl fmt::Display for SslMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Disable => "disable",
+            Self::Prefer => "prefer",
+            Self::Require => "require",
+            Self::VerifyCa => "verify-ca",
+            Self::VerifyFull => "verify-full",
+        })
+    }
+}
+
+/// A connection string that cannot be used. It never repeats the string, which may hold a password.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UrlError(String);
+
+/// Where and how to connect: parsed once, used for every connection.
+pub struct PgTarget {
+    config: tokio_postgres::Config,
+    mode: SslMode,
+    tls: Option<MakeRustlsConnect>,
+    place: String,
+}
+
+impl PgTarget {
+    /// Parses a `postgres://` URL or a `key=value` connection string.
+    pub fn parse(url: &str) -> Result<Self, UrlError> {
+        let (rest, params) = split_tls_params(url);
+        let mode = match &params.sslmode {
+            Some(text) => text.parse().map_err(UrlError)?,
+            None => SslMode::Prefer,
+        };
+        let mut config = tokio_postgres::Config::from_str(&rest).map_err(|e| {
+            UrlError(format!(
+                "not a valid PostgreSQL connection string: {}",
+                describe(&e)
+            ))
+        })?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(DEFAULT_CONNECT_TIMEOUT);
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("supahook");
+        }
+        let roots = match params.sslrootcert.as_deref() {
+            None | Some("system") => Roots::Platform,
+            Some(path) => Roots::File(path.into()),
+        };
+        let check = match mode {
+            SslMode::Disable => None,
+            SslMode::Prefer => Some(Check::Nothing),
+            SslMode::Require if params.sslrootcert.is_some() => Some(Check::Chain),
+            SslMode::Require => Some(Check::Nothing),
+            SslMode::VerifyCa => Some(Check::Chain),
+            SslMode::VerifyFull => Some(Check::ChainAndName),
+        };
+        config.ssl_mode(match mode {
+            SslMode::Disable => WireSslMode::Disable,
+            SslMode::Prefer => WireSslMode::Prefer,
+            _ => WireSslMode::Require,
+        });
+        let tls = match check {
+            None => None,
+            Some(check) => Some(MakeRustlsConnect::new(
+                tls::client_config(&roots, check).map_err(|e| UrlError(e.to_string()))?,
+            )),
+        };
+        let place = place(&config);
+        Ok(Self {
+            config,
+            mode,
+            tls,
+            place,
+        })
+    }
+
+    /// The server(s) as `host:port`, for messages.
+    pub fn place(&self) -> &str {
+        &self.place
+    }
+
+    /// The TLS mode in effect.
+    pub fn ssl_mode(&self) -> SslMode {
+        self.mode
+    }
+
+    /// Opens one connection. The error names the server and the cause, and says
+    /// so plainly when the server's certificate failed verification.
+    pub async fn connect(&self) -> ConnectionResult<AsyncPgConnection> {
+        let result = match &self.tls {
+            None => establish(&self.config, NoTls).await,
+            Some(tls) => establish(&self.config, tls.clone()).await,
+        };
+        result.map_err(|error| ConnectionError::BadConnection(self.explain(&error)))
+    }
+
+    fn explain(&self, error: &Failure) -> String {
+        let cause = match error {
+            Failure::Postgres(e) => match tls::certificate_failure(e) {
+                Some(failure) => format!(
+                    "the server's certificate failed verification (sslmode={}): {}",
+                    self.mode,
+                    tls::explain_certificate_failure(failure)
+                ),
+                None => describe(e),
+            },
+            Failure::Diesel(e) => e.to_string(),
+        };
+        format!("cannot connect to PostgreSQL at {}: {cause}", self.place)
+    }
+}
+
+enum Failure {
+    Postgres(tokio_postgres::Error),
+    Diesel(ConnectionError),
+}
+
+async fn establish<T>(config: &tokio_postgres::Config, tls: T) -> Result<AsyncPgConnection, Failure>
+where
+    T: MakeTlsConnect<Socket>,
+    T::Stream: tokio_postgres::tls::TlsStream + Unpin + Send + 'static,
+    T::TlsConnect: Send,
+    <T::TlsConnect as TlsConnect<Socket>>::Future: Send,
+{
+    let (client, connection) = config.connect(tls).await.map_err(Failure::Postgres)?;
+    AsyncPgConnection::try_from_client_and_connection(client, connection)
+        .await
+        .map_err(Failure::Diesel)
+}
+
+fn place(config: &tokio_postgres::Config) -> String {
+    let ports = config.get_ports();
+    let port = |i: usize| ports.get(i).or(ports.first()).copied().unwrap_or(5432);
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .enumerate()
+        .map(|(i, host)| match host {
+            Host::Tcp(name) if name.contains(':') => format!("[{name}]:{}", port(i)),
+            Host::Tcp(name) => format!("{name}:{}", port(i)),
+            #[cfg(unix)]
+            Host::Unix(dir) => format!("{}/.s.PGSQL.{}", dir.display(), port(i)),
+        })
+        .collect();
+    match hosts.is_empty() {
+        true => format!("localhost:{}", port(0)),
+        false => hosts.join(", "),
+    }
+}
+
+/// The TLS parameters libpq knows and tokio-postgres does not.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct TlsParams {
+    sslmode: Option<String>,
+    sslrootcert: Option<String>,
+}
+
+/// Takes `sslmode` and `sslrootcert` out of a URL's query or a `key=value` string,
+/// leaving the rest as it was.
+fn split_tls_params(url: &str) -> (String, TlsParams) {
+    let mut params = TlsParams::default();
+    let mut take = |key: &str, value: String| match key {
+        "sslmode" => params.sslmode = Some(value),
+        "sslrootcert" => params.sslrootcert = Some(value),
+        _ => unreachable!("only TLS keys are taken"),
+    };
+    let is_tls_key = |key: &str| matches!(key, "sslmode" | "sslrootcert");
+    let rest = if url.contains("://") {
+        let (base, query) = url.split_once('?').unwrap_or((url, ""));
+        let mut kept = Vec::new();
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let decode = |s: &str| percent_decode_str(s).decode_utf8_lossy().into_owned();
+            if is_tls_key(&decode(key)) {
+                take(&decode(key), decode(value));
+            } else {
+                kept.push(pair);
+            }
+        }
+        match kept.is_empty() {
+            true => base.to_owned(),
+            false => format!("{base}?{}", kept.join("&")),
+        }
+    } else {
+        let mut kept = Vec::new();
+        for word in url.split_whitespace() {
+            match word.split_once('=') {
+                Some((key, value)) if is_tls_key(key) => {
+                    take(key, value.trim_matches('\'').to_owned())
+                }
+                _ => kept.push(word),
+            }
+        }
+        kept.join(" ")
+    };
+    (rest, params)
+}
+
+#[cfg(test)]
+mod tests;

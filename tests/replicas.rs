@@ -1,0 +1,252 @@
+//! Three `supahook serve` processes share one PostgreSQL database and take a few
+//! thousand mixed, partly repeated, shuffled deliveries at high concurrency, each
+//! to a random replica: no 5xx, every repeat is reported as a duplicate, and the
+//! database ends exactly as the events say. A replica stopped with SIGTERM in the
+//! middle of the load finishes what it accepted and exits 0.
+
+#[path = "support/load.rs"]
+mod load;
+#[path = "support/process.rs"]
+mod process;
+mod support;
+
+use futures_util::StreamExt;
+use load::{ADMIN_TOKEN, Event, SECRET, Sent};
+use process::{Serve, WorkDir};
+use rand::SeedableRng;
+use std::sync::atomic::Ordering::SeqCst;
+use std::sync::atomic::{AtomicBool, AtomicUsize};
+use std::time::{Duration, Instant};
+use support::TestDb;
+use tokio::sync::Mutex;
+
+/// The two tests each start three servers; one at a time leaves them the machine.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::const_new(());
+
+const IN_FLIGHT: usize = 24;
+
+fn replicas(db: &TestDb, dir: &WorkDir, count: usize) -> Vec<Serve> {
+    let env = [
+        ("DATABASE_URL", db.url.as_str()),
+        ("SUPAHOOK_HOOK_SECRETS", SECRET),
+        ("SUPAHOOK_ADMIN_TOKEN", ADMIN_TOKEN),
+        ("SUPAHOOK_LOG_FORMAT", "json"),
+        ("RUST_LOG", "info"),
+    ];
+    // Started together, so that they migrate the empty database at the same time.
+    let mut servers: Vec<Serve> = (0..count).map(|_| Serve::spawn(dir.path(), &env)).collect();
+    for server in &mut servers {
+        server.wait_until_ready();
+    }
+    servers
+}
+
+/// Opens each replica's database connections before the load, as traffic would
+/// have in a running deployment: readiness checks run concurrently, each on a connection.
+async fn warm_up(client: &reqwest::Client, servers: &[Serve]) {
+    let checks = servers.iter().flat_map(|server| {
+        (0..IN_FLIGHT).map(move |_| client.get(format!("{}/health/ready", server.url())).send())
+    });
+    for answer in futures_util::future::join_all(checks).await {
+        assert_eq!(answer.unwrap().status().as_u16(), 200);
+    }
+}
+
+/// Fails listing the first few `problems`, if there are any.
+fn assert_none(what: &str, problems: &[String], context: &str) {
+    assert!(
+        problems.is_empty(),
+        "{} {what}, first: {:#?}\n{context}",
+        problems.len(),
+        &problems[..problems.len().min(5)]
+    );
+}
+
+fn client(keep_alive: bool) -> reqwest::Client {
+    let config = supahook::tls::client_config(
+        &supahook::tls::Roots::Platform,
+        supahook::tls::Check::ChainAndName,
+    )
+    .unwrap();
+    let builder = reqwest::Client::builder()
+        .tls_backend_preconfigured(config)
+        .timeout(Duration::from_secs(30));
+    let builder = if keep_alive {
+        builder
+    } else {
+        builder.pool_max_idle_per_host(0)
+    };
+    builder.build().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_replicas_converge_on_the_state_the_events_describe() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let db = TestDb::create_postgres().await;
+    let dir = WorkDir::new("replicas");
+    let servers = replicas(&db, &dir, 3);
+    let urls: Vec<String> = servers.iter().map(Serve::url).collect();
+    let (events, expected) = load::generate(500, 0x5eed);
+    let repeats = events.iter().filter(|e| e.repeat).count();
+    let client = client(true);
+    warm_up(&client, &servers).await;
+
+    let started = Instant::now();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let targets: Vec<&str> = events
+        .iter()
+        .map(|_| urls[load::pick(&mut rng, urls.len())].as_str())
+        .collect();
+    let answers: Vec<(&Event, Sent)> = futures_util::stream::iter(events.iter().zip(targets))
+        .map(|(event, url)| {
+            let client = &client;
+            async move { (event, load::send(client, url, event).await) }
+        })
+        .buffer_unordered(IN_FLIGHT)
+        .collect()
+        .await;
+    let seconds = started.elapsed().as_secs_f64();
+    eprintln!(
+        "{} deliveries ({repeats} repeats) to 3 replicas, {IN_FLIGHT} in flight: {seconds:.1} s, {:.0}/s",
+        events.len(),
+        events.len() as f64 / seconds
+    );
+
+    let failures: Vec<String> = answers
+        .iter()
+        .filter(|(_, sent)| !matches!(sent, Sent::Answer(200, _)))
+        .map(|(event, sent)| format!("{} {}: {sent:?}", event.hook, event.webhook_id))
+        .collect();
+    let warnings: Vec<String> = servers
+        .iter()
+        .flat_map(|s| {
+            s.logs()
+                .lines()
+                .filter(|l| !l.contains("\"INFO\""))
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .take(10)
+        .collect();
+    assert_none(
+        "deliveries failed",
+        &failures,
+        &format!("server warnings: {warnings:#?}"),
+    );
+    let duplicates = answers
+        .iter()
+        .filter(|(_, sent)| matches!(sent, Sent::Answer(_, outcome) if outcome == "duplicate"))
+        .count();
+    assert_eq!(
+        duplicates, repeats,
+        "each repeat, and only a repeat, is a duplicate"
+    );
+    let wrong = load::differences(&client, &urls[0], &expected).await;
+    assert_none("users differ", &wrong, "");
+    let deleted = expected.iter().filter(|u| u.deleted).count();
+    assert_eq!(
+        db.scalar("SELECT count(*) FROM users").await,
+        expected.len() as i64,
+        "one row per user, however early its delete arrived"
+    );
+    assert_eq!(
+        db.scalar("SELECT count(*) FROM users WHERE deleted_at IS NOT NULL")
+            .await,
+        deleted as i64
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_stopped_mid_load_finishes_every_request_it_accepted() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let db = TestDb::create_postgres().await;
+    let dir = WorkDir::new("sigterm");
+    let mut servers = replicas(&db, &dir, 3);
+    let urls: Vec<String> = servers.iter().map(Serve::url).collect();
+    let (events, expected) = load::generate(300, 0x7e12);
+    let client = client(true);
+    warm_up(&client, &servers).await;
+
+    // As a Service or proxy does: once replica 0 is told to stop, new requests go
+    // to the others, while the ones it already has must all be answered.
+    let stop_at = events.len() / 3;
+    let started = AtomicUsize::new(0);
+    let in_flight_at_stop = AtomicUsize::new(0);
+    let stopping = AtomicBool::new(false);
+    let in_flight_to_stopped = AtomicUsize::new(0);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+    let targets: Vec<usize> = events
+        .iter()
+        .map(|_| load::pick(&mut rng, urls.len()))
+        .collect();
+    let stopped = &servers[0];
+    let answers: Vec<(usize, Sent, Sent)> =
+        futures_util::stream::iter(events.iter().zip(targets).enumerate())
+            .map(|(n, (event, target))| {
+                let (client, urls) = (&client, &urls);
+                let (started, stopping, in_flight_to_stopped, in_flight_at_stop) = (
+                    &started,
+                    &stopping,
+                    &in_flight_to_stopped,
+                    &in_flight_at_stop,
+                );
+                async move {
+                    if started.fetch_add(1, SeqCst) == stop_at {
+                        stopping.store(true, SeqCst);
+                        in_flight_at_stop.store(in_flight_to_stopped.load(SeqCst), SeqCst);
+                        stopped.signal_terminate();
+                    }
+                    let target = match target {
+                        0 if stopping.load(SeqCst) => 1 + n % 2,
+                        other => other,
+                    };
+                    if target == 0 {
+                        in_flight_to_stopped.fetch_add(1, SeqCst);
+                    }
+                    let first = load::send(client, &urls[target], event).await;
+                    if target == 0 {
+                        in_flight_to_stopped.fetch_sub(1, SeqCst);
+                    }
+                    // A refused connection was never accepted: send it elsewhere, as a proxy would.
+                    let last = match first {
+                        Sent::Refused => {
+                            load::send(client, &urls[(target + 1) % urls.len()], event).await
+                        }
+                        ref other => other.clone(),
+                    };
+                    (target, first, last)
+                }
+            })
+            .buffer_unordered(IN_FLIGHT)
+            .collect()
+            .await;
+
+    let status = servers[0].wait(Duration::from_secs(15));
+    assert!(status.success(), "the stopped replica exited with {status}");
+    let logs = servers[0].logs();
+    assert!(
+        logs.contains("shutting down") && logs.contains("\"stopped\""),
+        "{logs}"
+    );
+    let in_flight = in_flight_at_stop.load(SeqCst);
+    let answered_by_stopped = answers
+        .iter()
+        .filter(|(t, first, _)| *t == 0 && matches!(first, Sent::Answer(..)))
+        .count();
+    eprintln!(
+        "{} deliveries; {in_flight} were in flight to the replica when it got SIGTERM; it answered {answered_by_stopped} in all",
+        events.len()
+    );
+    assert!(
+        in_flight > 0,
+        "nothing was in flight to the stopped replica: the test proved nothing"
+    );
+    let failures: Vec<String> = answers
+        .iter()
+        .filter(|(_, _, last)| !matches!(last, Sent::Answer(200, _)))
+        .map(|(target, first, last)| format!("replica {target}: {first:?} then {last:?}"))
+        .collect();
+    assert_none("deliveries failed", &failures, "");
+    let wrong = load::differences(&client, &urls[1], &expected).await;
+    assert_none("users differ", &wrong, "");
+}
