@@ -6,10 +6,15 @@
 mod apply;
 mod group_commit;
 mod postgres;
+mod read;
 mod sqlite;
 
 pub use apply::{Applied, Request};
 pub use group_commit::{GroupCommit, MAX_BATCH};
+pub use read::{
+    DeliveryCursor, DeliveryFilter, DeliveryRecord, ProfileChanges, ProfileClaim, ProfileDetails,
+    UserDetails, UserFilter,
+};
 
 use crate::mirror::{DeleteMode, MirrorUser, Profile};
 use chrono::{DateTime, Utc};

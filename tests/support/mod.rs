@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod tokens;
 pub mod webhooks;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -15,7 +16,9 @@ use poem::EndpointExt;
 use poem::endpoint::BoxEndpoint;
 use poem::test::{TestClient, TestRequestBuilder, TestResponse};
 use std::path::PathBuf;
+use supahook::config::JwtSettings;
 use supahook::http::{AppState, app};
+use supahook::jwt::TokenVerifier;
 use supahook::policy::SignUpPolicy;
 use supahook::signature::{SigningKey, Verifier};
 use supahook::storage::{Storage, StoredUser};
@@ -238,6 +241,31 @@ pub struct Options {
     pub blocked_email_domains: Vec<String>,
     pub db_webhook_token: Option<String>,
     pub on_delete: supahook::mirror::DeleteMode,
+    /// Token checks for the sync endpoint; `None` uses [`Options::jwt_secret_only`].
+    pub jwt: Option<JwtSettings>,
+    /// How often the JWKS may be fetched; the production interval when `None`.
+    pub jwks_min_interval: Option<std::time::Duration>,
+    pub cors_origins: Vec<String>,
+    pub profile_claim: Option<String>,
+}
+
+impl Options {
+    /// HS256 tokens signed with [`tokens::JWT_SECRET`], audience `authenticated`.
+    pub fn jwt_secret_only() -> JwtSettings {
+        JwtSettings {
+            secret: Some(supahook::config::SecretString::new(tokens::JWT_SECRET)),
+            audiences: vec!["authenticated".into()],
+            ..JwtSettings::default()
+        }
+    }
+
+    /// The HS256 secret and the JWKS at `url`.
+    pub fn jwt_with_jwks(url: &str) -> JwtSettings {
+        JwtSettings {
+            jwks_url: Some(url.to_owned()),
+            ..Self::jwt_secret_only()
+        }
+    }
 }
 
 /// The real application on its own database.
@@ -358,6 +386,15 @@ pub fn client_with(sync: Sync, options: Options) -> TestClient<BoxEndpoint<'stat
         db_webhook_token: options
             .db_webhook_token
             .map(supahook::config::SecretString::new),
+        tokens: TokenVerifier::new(
+            &options.jwt.unwrap_or_else(Options::jwt_secret_only),
+            options
+                .jwks_min_interval
+                .unwrap_or(supahook::jwt::MIN_INTERVAL),
+        )
+        .expect("token checks"),
+        cors_origins: options.cors_origins,
+        profile_claim: options.profile_claim,
     };
     TestClient::new(app(state).map_to_response().boxed())
 }

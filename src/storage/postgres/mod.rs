@@ -1,6 +1,7 @@
 //! The PostgreSQL backend: diesel-async over a deadpool pool.
 
 mod changes;
+mod read;
 mod rows;
 mod schema;
 mod statements;
