@@ -2,6 +2,10 @@
 //!
 //! The environment wins over the file. Every problem names the setting.
 
+mod session;
+
+pub use session::{DEFAULT_AUDIENCE, JwtSettings};
+
 use crate::mirror::DeleteMode;
 use crate::signature::{SecretError, SigningKey};
 use serde::Deserialize;
@@ -105,6 +109,12 @@ pub struct Settings {
     pub allowed_email_domains: Vec<String>,
     /// `SUPAHOOK_BLOCKED_EMAIL_DOMAINS`: these domains may not sign up.
     pub blocked_email_domains: Vec<String>,
+    /// How access tokens presented to the frontend sync endpoint are verified.
+    pub jwt: JwtSettings,
+    /// `SUPAHOOK_CORS_ORIGINS`: browser origins allowed to call the sync endpoint.
+    pub cors_origins: Vec<String>,
+    /// `SUPAHOOK_TOKEN_PROFILE_CLAIM`: the claim custom-access-token adds with the profile.
+    pub token_profile_claim: Option<String>,
 }
 
 /// The TOML file: the same settings, lower-case and without the `SUPAHOOK_` prefix.
@@ -126,6 +136,13 @@ struct FileSettings {
     ledger_retention_days: Option<u32>,
     allowed_email_domains: Option<Vec<String>>,
     blocked_email_domains: Option<Vec<String>>,
+    jwt_secret: Option<String>,
+    jwks_url: Option<String>,
+    jwks_file: Option<String>,
+    jwt_audience: Option<Vec<String>>,
+    jwt_issuer: Option<String>,
+    cors_origins: Option<Vec<String>>,
+    token_profile_claim: Option<String>,
 }
 
 /// The shortest bearer token accepted; shorter ones are too easy to guess.
@@ -230,6 +247,26 @@ impl Settings {
             return Err(invalid("SUPAHOOK_DB_POOL_SIZE", "must be at least 1"));
         }
 
+        let jwt = session::RawSessionSettings {
+            jwt_secret: env("SUPAHOOK_JWT_SECRET").or(file.jwt_secret),
+            jwks_url: env("SUPAHOOK_JWKS_URL").or(file.jwks_url),
+            jwks_file: env("SUPAHOOK_JWKS_FILE").or(file.jwks_file),
+            jwt_audience: env("SUPAHOOK_JWT_AUDIENCE")
+                .map(|csv| list(&csv))
+                .or(file.jwt_audience),
+            jwt_issuer: env("SUPAHOOK_JWT_ISSUER").or(file.jwt_issuer),
+        }
+        .validate()?;
+        let cors_origins = session::cors_origins(
+            env("SUPAHOOK_CORS_ORIGINS")
+                .map(|csv| list(&csv))
+                .or(file.cors_origins)
+                .unwrap_or_default(),
+        )?;
+        let token_profile_claim = session::profile_claim(
+            env("SUPAHOOK_TOKEN_PROFILE_CLAIM").or(file.token_profile_claim),
+        )?;
+
         Ok(Self {
             database_url: env("DATABASE_URL")
                 .or(file.database_url)
@@ -260,6 +297,9 @@ impl Settings {
                 env("SUPAHOOK_BLOCKED_EMAIL_DOMAINS"),
                 file.blocked_email_domains,
             ),
+            jwt,
+            cors_origins,
+            token_profile_claim,
         })
     }
 
@@ -298,9 +338,18 @@ fn read_file(path: &Path) -> Result<FileSettings, ConfigError> {
     toml::from_str(&text).map_err(|e| error(e.to_string()))
 }
 
+/// The non-empty items of a comma-separated list, trimmed.
+fn list(csv: &str) -> Vec<String> {
+    csv.split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
 fn domains(env: Option<String>, file: Option<Vec<String>>) -> Vec<String> {
     let list = match env {
-        Some(csv) => csv.split(',').map(str::to_owned).collect(),
+        Some(csv) => list(&csv),
         None => file.unwrap_or_default(),
     };
     list.iter()

@@ -1,8 +1,8 @@
 //! supahook keeps an application's own `users` table in step with Supabase Auth.
 //!
 //! Data flows one way:
-//! [`http`] (poem-openapi) → [`signature`] (Standard Webhooks, pure) →
-//! [`events`] (payloads into domain types) → [`sync`] (the use-case) →
+//! [`http`] (poem-openapi) → [`signature`] (Standard Webhooks, pure), or [`jwt`]
+//! (the access tokens the frontend presents) → [`events`] (payloads into domain types) → [`sync`] (the use-case) →
 //! [`storage`] (one transaction, deciding with [`mirror::plan`]).
 //! The CLI in [`cli`] enters at the same [`sync`] use-case.
 
@@ -11,6 +11,7 @@ pub mod config;
 pub mod error_chain;
 pub mod events;
 pub mod http;
+pub mod jwt;
 pub mod local_secrets;
 pub mod mirror;
 pub mod pg_connect;

@@ -11,7 +11,7 @@
 mod merge;
 mod plan;
 
-pub use merge::new_user;
+pub use merge::{identity_fingerprint, new_user, stored_identity_fingerprint};
 pub use plan::{Current, Decision, ProfileWrite, Tombstone, UserWrite, plan};
 
 use chrono::{DateTime, Utc};

@@ -3,10 +3,13 @@
 //! HTTP handlers and CLI commands both come through here, so the rules about
 //! time budgets and what gets logged live in one place.
 
-use crate::events::{Delivery, UserChange};
+mod fast_path;
+
+use crate::events::{Delivery, HookKind, UserChange};
 use crate::mirror::{DeleteMode, Outcome};
 use crate::storage::{GroupCommit, Request, Storage, StorageError};
 use chrono::Utc;
+use fast_path::FastPath;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -31,6 +34,7 @@ pub struct Sync {
     on_delete: DeleteMode,
     /// Started on first use, inside the runtime.
     writer: Arc<OnceLock<GroupCommit>>,
+    fast: Arc<FastPath>,
 }
 
 impl Sync {
@@ -40,6 +44,7 @@ impl Sync {
             storage,
             on_delete: DeleteMode::Soft,
             writer: Arc::default(),
+            fast: Arc::default(),
         }
     }
 
@@ -47,8 +52,7 @@ impl Sync {
     pub fn with_delete_mode(self, mode: DeleteMode) -> Self {
         Self {
             on_delete: mode,
-            writer: Arc::default(),
-            ..self
+            ..Self::new(self.storage)
         }
     }
 
@@ -105,12 +109,74 @@ impl Sync {
     }
 
     async fn write(&self, delivery: &Delivery) -> Result<Outcome, StorageError> {
-        if let UserChange::Skip(_) = delivery.change {
-            return Ok(Outcome::Skipped);
+        let id = match &delivery.change {
+            UserChange::Skip(_) => return Ok(Outcome::Skipped),
+            UserChange::Upsert(record) if delivery.hook == HookKind::CustomAccessToken => {
+                if let Some(outcome) = self.fast.answer(record, &delivery.idempotency_key) {
+                    return Ok(outcome);
+                }
+                record.id
+            }
+            UserChange::Upsert(record) => record.id,
+            UserChange::Delete(deletion) => deletion.id,
+        };
+        let writer = self.writer.get_or_init(|| self.start());
+        let generation = self.fast.generation();
+        let applied = writer.apply(delivery.clone()).await?;
+        let key = &delivery.idempotency_key;
+        self.fast
+            .remember(generation, id, applied.user.as_ref(), key);
+        Ok(applied.outcome)
+    }
+
+    /// Starts the writers, the change listener and the flushing of skipped tokens.
+    fn start(&self) -> GroupCommit {
+        let fast = self.fast.clone();
+        self.storage
+            .watch_changes(Arc::new(move |notice| fast.notice(notice)));
+        let this = self.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(fast_path::FLUSH_EVERY).await;
+                this.flush().await;
+            }
+        });
+        GroupCommit::start(self.storage.clone(), self.on_delete, WRITERS)
+    }
+
+    /// Writes the tokens the fast path answered without the database (their version
+    /// moves), now. Runs every second and at shutdown; kept for later on failure.
+    pub async fn flush(&self) {
+        let skipped = self.fast.take_skipped();
+        for chunk in skipped.chunks(crate::storage::MAX_BATCH) {
+            let changes: Vec<UserChange> = chunk
+                .iter()
+                .map(|record| UserChange::Upsert(Box::new(record.clone())))
+                .collect();
+            let requests: Vec<Request<'_>> = changes
+                .iter()
+                .map(|change| Request {
+                    change,
+                    ledger: None,
+                })
+                .collect();
+            let generation = self.fast.generation();
+            match self
+                .storage
+                .batch(&requests, self.on_delete, now(), true)
+                .await
+            {
+                Ok(applied) => {
+                    for (record, done) in chunk.iter().zip(applied) {
+                        self.fast
+                            .remember(generation, record.id, done.user.as_ref(), "flushed");
+                    }
+                }
+                Err(error) => {
+                    tracing::debug!(error = %error, "skipped tokens not written yet");
+                    self.fast.keep_skipped(chunk.to_vec());
+                }
+            }
         }
-        let writer = self
-            .writer
-            .get_or_init(|| GroupCommit::start(self.storage.clone(), self.on_delete, WRITERS));
-        Ok(writer.apply(delivery.clone()).await?.outcome)
     }
 }

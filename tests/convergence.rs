@@ -19,7 +19,8 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence};
 use supahook::mirror::DeleteMode;
 use supahook::storage::{Storage, StoredUser};
-use support::{Options, SECRET, Signing, TestDb, client_for, now, signed_request};
+use supahook::sync::Sync;
+use support::{Options, SECRET, Signing, TestDb, client_with, now, signed_request};
 use uuid::Uuid;
 
 /// Cases per run in CI; raise with `PROPTEST_CASES` for a longer search.
@@ -32,29 +33,35 @@ struct Appliers {
     db: TestDb,
     soft: Vec<Client>,
     hard: Vec<Client>,
+    /// Their use-cases, flushed before the database is read.
+    syncs: Vec<Sync>,
 }
 
 impl Appliers {
     async fn start(count: usize) -> Self {
         let db = TestDb::create().await;
         Storage::open(&db.url, 2).unwrap().migrate().await.unwrap();
-        let clients = |on_delete| {
+        let mut syncs = Vec::new();
+        let mut clients = |on_delete| -> Vec<Client> {
             (0..count)
                 .map(|_| {
                     let storage = Storage::open(&db.url, 4).unwrap();
-                    client_for(
-                        storage,
-                        Options {
-                            on_delete,
-                            ..Options::default()
-                        },
-                    )
+                    let sync = Sync::new(storage).with_delete_mode(on_delete);
+                    syncs.push(sync.clone());
+                    let options = Options {
+                        on_delete,
+                        ..Options::default()
+                    };
+                    client_with(sync, options)
                 })
                 .collect()
         };
+        let soft = clients(DeleteMode::Soft);
+        let hard = clients(DeleteMode::Hard);
         Self {
-            soft: clients(DeleteMode::Soft),
-            hard: clients(DeleteMode::Hard),
+            soft,
+            hard,
+            syncs,
             db,
         }
     }
@@ -189,6 +196,10 @@ async fn check(
         Some(&mut rng),
     )
     .await;
+    // Tokens answered without the database are written within a second; write them now.
+    for sync in setup.single.syncs.iter().chain(&setup.three.syncs) {
+        sync.flush().await;
+    }
     for n in 0..lives.len() {
         let said: Vec<&Said> = deliveries
             .iter()

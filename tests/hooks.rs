@@ -297,6 +297,9 @@ async fn a_token_refresh_with_nothing_new_changes_no_mirrored_column() {
 
     assert_eq!(outcome(&response), "unchanged");
     assert_eq!(mirrored_ada(&app).await.updated_at, updated_at);
+    // Answered without the database when the user is known: the version moves
+    // within a second, or now.
+    app.sync.flush().await;
     assert_eq!(
         mirrored_ada(&app).await.source_updated_at,
         utc("2026-01-15 12:15:00"),
@@ -323,10 +326,14 @@ async fn delivery_records_past_the_retention_are_forgotten_and_a_late_copy_stays
 
     assert_eq!((kept, removed), (0, 1));
     assert_eq!(app.db.counts().await, [1, 1, 0]);
+    let before = mirrored_ada(&app).await;
     let late_copy = app.deliver("/hooks/custom-access-token", &body).await;
-    assert_eq!(
-        outcome(&late_copy),
-        "unchanged",
-        "same version: nothing to apply"
+    // The database finds nothing to apply at the same version; a process that still
+    // remembers the delivery's key knows it for a copy.
+    assert!(
+        ["unchanged", "duplicate"].contains(&outcome(&late_copy).as_str()),
+        "{}",
+        outcome(&late_copy)
     );
+    assert_eq!(mirrored_ada(&app).await, before);
 }

@@ -20,6 +20,10 @@ fn every_endpoint_is_documented_with_its_schemas() {
         ("/hooks/after-user-created", "post"),
         ("/hooks/auth-users", "post"),
         ("/v1/users/{id}", "get"),
+        ("/v1/users", "get"),
+        ("/v1/users/{id}/profile", "patch"),
+        ("/v1/events", "get"),
+        ("/api/auth/users/sync", "post"),
         ("/health/live", "get"),
         ("/health/ready", "get"),
     ] {
@@ -48,11 +52,54 @@ fn every_endpoint_is_documented_with_its_schemas() {
         "AfterUserCreatedInput",
         "AuthUsersChange",
         "UserView",
+        "UserPage",
+        "ProfileEdit",
+        "SyncUserAnswer",
+        "DeliveryPage",
         "ErrorBody",
     ] {
         assert!(
             spec["components"]["schemas"][schema].is_object(),
             "{schema} is missing"
+        );
+    }
+}
+
+#[test]
+fn every_path_parameter_is_the_user_id() {
+    // The error for an invalid path parameter names it `id` (see `http::error`).
+    let spec: serde_json::Value =
+        serde_json::from_str(&supahook::http::api_service().spec()).unwrap();
+    for (path, operations) in spec["paths"].as_object().unwrap() {
+        for (method, operation) in operations.as_object().unwrap() {
+            for parameter in operation["parameters"].as_array().into_iter().flatten() {
+                if parameter["in"] == "path" {
+                    assert_eq!(parameter["name"], "id", "{method} {path}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn the_frontend_and_admin_endpoints_declare_their_bearer_schemes() {
+    let spec: serde_json::Value =
+        serde_json::from_str(&supahook::http::api_service().spec()).unwrap();
+    let schemes = &spec["components"]["securitySchemes"];
+    assert_eq!(schemes["SupabaseSession"]["scheme"], "bearer");
+    assert_eq!(schemes["SupabaseSession"]["bearerFormat"], "JWT");
+    assert_eq!(schemes["AdminToken"]["scheme"], "bearer");
+    let sync = &spec["paths"]["/api/auth/users/sync"]["post"];
+    assert!(sync["security"][0]["SupabaseSession"].is_array());
+    assert!(sync["requestBody"]["content"]["application/json"]["schema"]["$ref"].is_string());
+    for (path, method) in [
+        ("/v1/users", "get"),
+        ("/v1/users/{id}/profile", "patch"),
+        ("/v1/events", "get"),
+    ] {
+        assert!(
+            spec["paths"][path][method]["security"][0]["AdminToken"].is_array(),
+            "{method} {path}"
         );
     }
 }

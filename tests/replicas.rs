@@ -43,13 +43,23 @@ fn replicas(db: &TestDb, dir: &WorkDir, count: usize) -> Vec<Serve> {
 
 /// Opens each replica's database connections before the load, as traffic would
 /// have in a running deployment: readiness checks run concurrently, each on a connection.
+/// A check that finds every connection busy opening (each prepares its statements)
+/// is tried again, for at most 30 s.
 async fn warm_up(client: &reqwest::Client, servers: &[Serve]) {
+    let check = |url: String| async move {
+        for _ in 0..300 {
+            match client.get(&url).send().await.map(|a| a.status().as_u16()) {
+                Ok(200) => return,
+                Ok(503) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+                other => panic!("{url}: {other:?}"),
+            }
+        }
+        panic!("{url} was not ready within 30 s");
+    };
     let checks = servers.iter().flat_map(|server| {
-        (0..IN_FLIGHT).map(move |_| client.get(format!("{}/health/ready", server.url())).send())
+        (0..IN_FLIGHT).map(move |_| check(format!("{}/health/ready", server.url())))
     });
-    for answer in futures_util::future::join_all(checks).await {
-        assert_eq!(answer.unwrap().status().as_u16(), 200);
-    }
+    futures_util::future::join_all(checks).await;
 }
 
 /// Fails listing the first few `problems`, if there are any.
@@ -137,9 +147,19 @@ async fn three_replicas_converge_on_the_state_the_events_describe() {
         .iter()
         .filter(|(_, sent)| matches!(sent, Sent::Answer(_, outcome) if outcome == "duplicate"))
         .count();
-    assert_eq!(
-        duplicates, repeats,
-        "each repeat, and only a repeat, is a duplicate"
+    // A repeated token refresh that reaches a replica remembering the user's identity
+    // is answered there as `unchanged`, without the database; every other repeat is
+    // known for a duplicate, and nothing that is not a repeat is.
+    let unchanged_refreshes = answers
+        .iter()
+        .filter(|(event, sent)| {
+            event.hook == "custom-access-token"
+                && matches!(sent, Sent::Answer(_, outcome) if outcome == "unchanged")
+        })
+        .count();
+    assert!(
+        duplicates <= repeats && duplicates + unchanged_refreshes >= repeats,
+        "{duplicates} duplicates, {unchanged_refreshes} unchanged refreshes, {repeats} repeats"
     );
     let wrong = load::differences(&client, &urls[0], &expected).await;
     assert_none("users differ", &wrong, "");

@@ -2,6 +2,7 @@
 
 use crate::config::{SecretString, Settings};
 use crate::http::{AppState, app};
+use crate::jwt::{self, TokenVerifier};
 use crate::local_secrets;
 use crate::policy::SignUpPolicy;
 use crate::shutdown;
@@ -31,6 +32,10 @@ pub async fn run(config: Option<&Path>) -> anyhow::Result<()> {
         ),
         admin_token: Some(admin_token),
         db_webhook_token: settings.db_webhook_token.clone(),
+        tokens: TokenVerifier::new(&settings.jwt, jwt::MIN_INTERVAL)
+            .map_err(|e| anyhow::anyhow!("cannot set up access token checks: {e}"))?,
+        cors_origins: settings.cors_origins.clone(),
+        profile_claim: settings.token_profile_claim.clone(),
     };
     if settings.ledger_retention_days > 0 {
         let days = settings.ledger_retention_days;
@@ -51,11 +56,13 @@ pub async fn run(config: Option<&Path>) -> anyhow::Result<()> {
         .collect();
     tracing::info!(addr = %bound.join(", "), "serving; the API explorer is at /docs");
     let grace = settings.shutdown_timeout;
+    let sync = state.sync.clone();
     let (stop, stopping) = tokio::sync::watch::channel(false);
     Server::new_with_acceptor(shutdown::StopAccepting::new(acceptor, stopping))
         .run_with_graceful_shutdown(app(state), shutdown::signal(stop, grace), Some(grace))
         .await
         .context("the server stopped with an error")?;
+    sync.flush().await;
     tracing::info!("stopped");
     Ok(())
 }

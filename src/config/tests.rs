@@ -268,3 +268,73 @@ fn an_invalid_log_filter_names_rust_log() {
 
     assert!(error.contains("RUST_LOG"), "{error}");
 }
+
+#[test]
+fn session_settings_default_to_off_with_the_authenticated_audience() {
+    let s = settings(&[]).unwrap();
+
+    assert!(s.jwt.secret.is_none() && s.jwt.jwks_url.is_none() && s.jwt.jwks_file.is_none());
+    assert_eq!(s.jwt.audiences, [DEFAULT_AUDIENCE]);
+    assert!(s.cors_origins.is_empty() && s.token_profile_claim.is_none());
+}
+
+#[test]
+fn session_settings_are_read_and_listed() {
+    let s = settings(&[
+        ("SUPAHOOK_JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+        (
+            "SUPAHOOK_JWKS_URL",
+            "https://ref.supabase.co/auth/v1/.well-known/jwks.json",
+        ),
+        ("SUPAHOOK_JWT_AUDIENCE", "authenticated, app"),
+        (
+            "SUPAHOOK_CORS_ORIGINS",
+            "https://app.example.com, http://localhost:3000",
+        ),
+        ("SUPAHOOK_TOKEN_PROFILE_CLAIM", "app_profile"),
+    ])
+    .unwrap();
+
+    assert_eq!(s.jwt.audiences, ["authenticated", "app"]);
+    assert_eq!(
+        s.cors_origins,
+        ["https://app.example.com", "http://localhost:3000"]
+    );
+    assert_eq!(s.token_profile_claim.as_deref(), Some("app_profile"));
+    assert!(
+        !format!("{s:?}").contains("0123456789abcdef"),
+        "the secret is never printed"
+    );
+}
+
+#[test]
+fn bad_session_settings_name_the_setting() {
+    for (name, value) in [
+        ("SUPAHOOK_JWT_SECRET", "too-short"),
+        ("SUPAHOOK_JWKS_URL", "ftp://keys.example.com/jwks.json"),
+        ("SUPAHOOK_JWKS_FILE", "/nonexistent/jwks.json"),
+        ("SUPAHOOK_CORS_ORIGINS", "https://app.example.com/path"),
+        ("SUPAHOOK_TOKEN_PROFILE_CLAIM", "email"),
+        ("SUPAHOOK_TOKEN_PROFILE_CLAIM", "app-profile"),
+    ] {
+        let message = error_text(&[(name, value)]);
+        assert!(message.contains(name), "{name}={value}: {message}");
+        assert!(!message.contains("too-short"), "{message}");
+    }
+}
+
+#[test]
+fn a_jwks_file_is_read_at_start() {
+    let jwks = TempFile::new(
+        "jwks",
+        r#"{"keys":[{"kty":"EC","crv":"P-256","alg":"ES256","kid":"k1",
+            "x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}"#,
+    );
+    let empty = TempFile::new("jwks-empty", r#"{"keys":[]}"#);
+
+    let s = settings(&[("SUPAHOOK_JWKS_FILE", jwks.0.to_str().unwrap())]).unwrap();
+    let refused = error_text(&[("SUPAHOOK_JWKS_FILE", empty.0.to_str().unwrap())]);
+
+    assert_eq!(s.jwt.jwks_file.map(|k| k.len()), Some(1));
+    assert!(refused.contains("no ES256 or RS256"), "{refused}");
+}

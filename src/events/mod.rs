@@ -5,12 +5,14 @@
 
 mod auth_hooks;
 mod auth_users;
+mod session;
 mod user_fields;
 
 pub use auth_hooks::{
     AfterUserCreatedInput, AuthUser, BeforeUserCreatedInput, CustomAccessTokenInput, HookMetadata,
 };
 pub use auth_users::{AuthUserRow, AuthUsersChange, Operation, row_change};
+pub use session::session_delivery;
 pub use user_fields::{PersonName, avatar_url, person_name};
 
 use crate::signature::VerifiedBody;
@@ -30,6 +32,8 @@ pub enum HookKind {
     AfterUserCreated,
     /// `POST /hooks/auth-users` (Database Webhook on `auth.users`)
     AuthUsers,
+    /// `POST /api/auth/users/sync` (the frontend, with the user's access token)
+    UsersSync,
 }
 
 impl HookKind {
@@ -40,6 +44,7 @@ impl HookKind {
             Self::BeforeUserCreated => "before-user-created",
             Self::AfterUserCreated => "after-user-created",
             Self::AuthUsers => "auth-users",
+            Self::UsersSync => "users-sync",
         }
     }
 }

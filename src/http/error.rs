@@ -4,12 +4,17 @@
 //! `{"error": {"http_code": 401, "code": "invalid_signature", "message": "..."}}`.
 
 use crate::events::ParseError;
+use crate::jwt::TokenError;
 use crate::signature::SignatureError;
 use crate::storage::StorageError;
 use poem::http::StatusCode;
 use poem::{IntoResponse, Response};
+use poem_openapi::error::ParsePathError;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object};
+
+/// The one path parameter of the API: a user id.
+pub const PATH_PARAMETER: &str = "id";
 
 /// Seconds a client should wait before retrying while the database is unavailable.
 pub const RETRY_AFTER_SECONDS: &str = "1";
@@ -47,7 +52,7 @@ impl ErrorBody {
 /// Error answers of the API.
 #[derive(ApiResponse, Debug)]
 pub enum ErrorResponse {
-    /// The body is not valid JSON.
+    /// The body is not valid JSON, or a parameter is invalid; the message names it.
     #[oai(status = 400)]
     BadRequest(Json<ErrorBody>),
     /// The signature or bearer token is missing or wrong. Nothing was written.
@@ -89,6 +94,24 @@ impl ErrorResponse {
         ))
     }
 
+    /// 400 for a query or path parameter that cannot be used; the message starts with its name.
+    pub fn invalid_parameter(name: &str, problem: &str) -> Self {
+        Self::BadRequest(ErrorBody::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_parameter",
+            format!("{name}: {problem}"),
+        ))
+    }
+
+    /// 401 for a refused access token.
+    pub fn invalid_token(message: impl Into<String>) -> Self {
+        Self::Unauthorized(ErrorBody::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+            message,
+        ))
+    }
+
     /// 404 for an unknown resource.
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::NotFound(ErrorBody::new(StatusCode::NOT_FOUND, "not_found", message))
@@ -124,6 +147,23 @@ impl From<SignatureError> for ErrorResponse {
             "invalid_signature",
             error.to_string(),
         ))
+    }
+}
+
+impl From<TokenError> for ErrorResponse {
+    fn from(error: TokenError) -> Self {
+        tracing::info!(reason = %error, "access token refused");
+        match error {
+            TokenError::KeysUnavailable => Self::Unavailable(
+                ErrorBody::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "keys_unavailable",
+                    error.to_string(),
+                ),
+                RETRY_AFTER_SECONDS.to_owned(),
+            ),
+            _ => Self::invalid_token(error.to_string()),
+        }
     }
 }
 
@@ -174,6 +214,11 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 pub async fn render(error: poem::Error) -> Response {
     if error.is_from_response() {
         return error.into_response();
+    }
+    // poem-openapi names path parameters by position (`param0`) in its error. Every
+    // path of this API takes one parameter, the user id `id`, so the error names it.
+    if let Some(ParsePathError { reason, .. }) = error.downcast_ref::<ParsePathError>() {
+        return ErrorResponse::invalid_parameter(PATH_PARAMETER, reason).into_response();
     }
     let status = error.status();
     let code = match status {

@@ -21,7 +21,9 @@ pub struct HooksApi;
 /// The answer to custom-access-token: the claims Supabase Auth will sign.
 #[derive(Object, Debug)]
 pub struct CustomAccessTokenOutput {
-    /// The input claims, every one kept unchanged.
+    /// The input claims, every one kept unchanged; with `SUPAHOOK_TOKEN_PROFILE_CLAIM`
+    /// set, one more claim of that name holds `is_onboarded`, `display_name` and
+    /// `profile_updated_at` (Unix seconds) from the mirror.
     pub claims: Value,
 }
 
@@ -95,7 +97,9 @@ impl HooksApi {
     ///
     /// Supabase Auth calls this each time it issues an access token: every sign-in
     /// and every refresh. supahook creates or updates the user from the claims, creates
-    /// the profile if it is missing, and answers with the claims unchanged.
+    /// the profile if it is missing, and answers with the claims unchanged. With
+    /// `SUPAHOOK_TOKEN_PROFILE_CLAIM` set (for example `app_profile`), it adds that claim
+    /// with the user's `is_onboarded`, `display_name` and `profile_updated_at`.
     /// Updates are ordered by `claims.iat`; retries are recognised by `metadata.uuid`.
     #[oai(
         path = "/hooks/custom-access-token",
@@ -127,7 +131,12 @@ impl HooksApi {
         let (input, mut raw) = events::parse::<CustomAccessTokenInput>(&verified)?;
         let delivery = input.delivery(&verified.webhook_id)?;
         let outcome = state.sync.apply(&delivery).await?;
-        let claims = raw["claims"].take();
+        let mut claims = raw["claims"].take();
+        if let Some(name) = &state.profile_claim
+            && let Some(profile) = state.sync.storage().profile_claim(input.user_id).await?
+        {
+            super::profile_claim::add(&mut claims, name, &profile);
+        }
         Ok(CustomAccessTokenResponse::Ok(
             Json(CustomAccessTokenOutput { claims }),
             outcome.as_str().to_owned(),

@@ -1,19 +1,29 @@
 //! The HTTP surface: Auth Hooks, the read API, health checks, the spec and `/docs`.
 
+mod admin;
+mod cors;
 mod db_webhooks;
+mod deliveries;
 mod error;
 mod health;
 mod hooks;
+mod optional_json;
+mod profile_claim;
+mod profile_edit;
+mod profiles;
 mod raw_json;
+mod session_sync;
+mod user_view;
 mod users;
 
 pub use error::{ErrorBody, ErrorResponse};
 
 use crate::config::SecretString;
+use crate::jwt::TokenVerifier;
 use crate::policy::SignUpPolicy;
 use crate::signature::Verifier;
 use crate::sync::Sync;
-use poem::{Endpoint, EndpointExt, Route};
+use poem::{Endpoint, EndpointExt, IntoEndpoint, Middleware, Route};
 use poem_openapi::{OpenApiService, Tags};
 use std::sync::Arc;
 
@@ -29,6 +39,12 @@ pub struct AppState {
     pub admin_token: Option<SecretString>,
     /// Bearer token accepted on `/hooks/auth-users` in place of a signature.
     pub db_webhook_token: Option<SecretString>,
+    /// Checks the access tokens presented to the sync endpoint; `None` turns it off.
+    pub tokens: Option<TokenVerifier>,
+    /// Browser origins allowed to call the sync endpoint (`*` for any).
+    pub cors_origins: Vec<String>,
+    /// The claim custom-access-token adds with the user's profile, when set.
+    pub profile_claim: Option<String>,
 }
 
 #[derive(Tags)]
@@ -37,8 +53,11 @@ enum ApiTags {
     AuthHooks,
     /// Database Webhooks on `auth.users`: updates and deletes.
     DatabaseWebhooks,
-    /// Read the mirror. Needs `Authorization: Bearer $SUPAHOOK_ADMIN_TOKEN`.
+    /// Read the mirror and edit the application-owned fields.
+    /// Needs `Authorization: Bearer $SUPAHOOK_ADMIN_TOKEN`.
     Users,
+    /// Called by the application's frontend with the signed-in user's access token.
+    Frontend,
     /// Liveness and readiness probes.
     Health,
 }
@@ -46,7 +65,10 @@ enum ApiTags {
 type Apis = (
     hooks::HooksApi,
     db_webhooks::DbWebhooksApi,
+    session_sync::SessionSyncApi,
     users::UsersApi,
+    profiles::ProfilesApi,
+    deliveries::DeliveriesApi,
     health::HealthApi,
 );
 
@@ -61,7 +83,10 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
         (
             hooks::HooksApi,
             db_webhooks::DbWebhooksApi,
+            session_sync::SessionSyncApi,
             users::UsersApi,
+            profiles::ProfilesApi,
+            deliveries::DeliveriesApi,
             health::HealthApi,
         ),
         "supahook",
@@ -81,10 +106,15 @@ pub fn app(state: AppState) -> impl Endpoint {
     let docs = api.swagger_ui();
     let spec_json = api.spec_endpoint();
     let spec_yaml = api.spec_endpoint_yaml();
-    Route::new()
+    let api = Arc::new(api.into_endpoint());
+    let mut routes = Route::new()
         .nest("/docs", docs)
         .at("/openapi.json", spec_json)
-        .at("/openapi.yaml", spec_yaml)
+        .at("/openapi.yaml", spec_yaml);
+    if let Some(cors) = cors::sync_cors(&state.cors_origins) {
+        routes = routes.at(session_sync::SYNC_PATH, cors.transform(api.clone()));
+    }
+    routes
         .nest("/", api)
         .data(Arc::new(state))
         .catch_all_error(error::render)

@@ -68,6 +68,22 @@ fn activity_of_user(u: &MirrorUser) -> ActivityKey {
     )
 }
 
+/// A fingerprint of the identity a snapshot carries: equal for equal identities.
+pub fn identity_fingerprint(record: &UserRecord) -> [u8; 32] {
+    fingerprint(&identity_of_record(record))
+}
+
+/// A fingerprint of the identity a stored user holds, comparable with a snapshot's.
+pub fn stored_identity_fingerprint(user: &MirrorUser) -> [u8; 32] {
+    fingerprint(&identity_of_user(user))
+}
+
+fn fingerprint(key: &IdentityKey) -> [u8; 32] {
+    use sha2::Digest;
+    let text = serde_json::to_vec(key).unwrap_or_default();
+    sha2::Sha256::digest(text).into()
+}
+
 /// JSON text with object keys sorted (serde_json's map is ordered by key).
 fn canonical(value: &Value) -> String {
     value.to_string()

@@ -6,10 +6,15 @@
 mod apply;
 mod group_commit;
 mod postgres;
+mod read;
 mod sqlite;
 
 pub use apply::{Applied, Request};
-pub use group_commit::GroupCommit;
+pub use group_commit::{GroupCommit, MAX_BATCH};
+pub use read::{
+    DeliveryCursor, DeliveryFilter, DeliveryRecord, ProfileChanges, ProfileClaim, ProfileDetails,
+    UserDetails, UserFilter,
+};
 
 use crate::mirror::{DeleteMode, MirrorUser, Profile};
 use chrono::{DateTime, Utc};
@@ -91,6 +96,17 @@ fn is_passing(message: &str) -> bool {
     PASSING.iter().any(|p| message.starts_with(p))
 }
 
+/// What the change listener tells a cache of mirrored users.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeNotice {
+    /// From now on every change by another process is announced.
+    Listening,
+    /// Another process changed this user.
+    Changed(Uuid),
+    /// Changes may have been missed: trust nothing until `Listening` again.
+    Lost,
+}
+
 /// A mirrored user with its application-owned profile.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredUser {
@@ -138,6 +154,15 @@ impl Storage {
         match self {
             Self::Postgres(store) => store.migrate().await,
             Self::Sqlite(store) => store.migrate().await,
+        }
+    }
+
+    /// Tells `notice` about the users other processes change. SQLite has one writing
+    /// process (see the backend's notes), so it is `Listening` at once and for good.
+    pub fn watch_changes(&self, notice: std::sync::Arc<dyn Fn(ChangeNotice) + Send + Sync>) {
+        match self {
+            Self::Postgres(store) => store.watch_changes(notice),
+            Self::Sqlite(_) => notice(ChangeNotice::Listening),
         }
     }
 

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod tokens;
 pub mod webhooks;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -15,7 +16,9 @@ use poem::EndpointExt;
 use poem::endpoint::BoxEndpoint;
 use poem::test::{TestClient, TestRequestBuilder, TestResponse};
 use std::path::PathBuf;
+use supahook::config::JwtSettings;
 use supahook::http::{AppState, app};
+use supahook::jwt::TokenVerifier;
 use supahook::policy::SignUpPolicy;
 use supahook::signature::{SigningKey, Verifier};
 use supahook::storage::{Storage, StoredUser};
@@ -238,12 +241,39 @@ pub struct Options {
     pub blocked_email_domains: Vec<String>,
     pub db_webhook_token: Option<String>,
     pub on_delete: supahook::mirror::DeleteMode,
+    /// Token checks for the sync endpoint; `None` uses [`Options::jwt_secret_only`].
+    pub jwt: Option<JwtSettings>,
+    /// How often the JWKS may be fetched; the production interval when `None`.
+    pub jwks_min_interval: Option<std::time::Duration>,
+    pub cors_origins: Vec<String>,
+    pub profile_claim: Option<String>,
+}
+
+impl Options {
+    /// HS256 tokens signed with [`tokens::JWT_SECRET`], audience `authenticated`.
+    pub fn jwt_secret_only() -> JwtSettings {
+        JwtSettings {
+            secret: Some(supahook::config::SecretString::new(tokens::JWT_SECRET)),
+            audiences: vec!["authenticated".into()],
+            ..JwtSettings::default()
+        }
+    }
+
+    /// The HS256 secret and the JWKS at `url`.
+    pub fn jwt_with_jwks(url: &str) -> JwtSettings {
+        JwtSettings {
+            jwks_url: Some(url.to_owned()),
+            ..Self::jwt_secret_only()
+        }
+    }
 }
 
 /// The real application on its own database.
 pub struct TestApp {
     pub db: TestDb,
     pub client: TestClient<BoxEndpoint<'static>>,
+    /// The app's use-case, to flush what the token fast path keeps for later.
+    pub sync: Sync,
 }
 
 impl TestApp {
@@ -255,13 +285,14 @@ impl TestApp {
         let db = TestDb::create().await;
         let storage = Storage::open(&db.url, 8).expect("open storage");
         storage.migrate().await.expect("migrate");
-        let client = client_for(storage, options);
-        Self { db, client }
+        let sync = Sync::new(storage).with_delete_mode(options.on_delete);
+        let client = client_with(sync.clone(), options);
+        Self { db, client, sync }
     }
 
     /// Signs `body` with the test secret and posts it to `path`.
     pub async fn deliver(&self, path: &str, body: &[u8]) -> TestResponse {
-        self.deliver_signed(path, body, SECRET, now()).await
+        send(&self.client, path, body).await
     }
 
     /// Posts `body` signed with `secret` at Unix time `timestamp`.
@@ -328,16 +359,42 @@ pub fn signed_request<'c>(
         .body(body.to_vec())
 }
 
+/// The in-process client of the real app.
+pub type Client = TestClient<BoxEndpoint<'static>>;
+
+/// Signs `body` with the test secret, under a new `webhook-id`, and posts it to `path`.
+pub async fn send(client: &Client, path: &str, body: &[u8]) -> TestResponse {
+    let id = Uuid::new_v4().to_string();
+    signed_request(client, path, body, Signing::new(&id, SECRET, now()))
+        .send()
+        .await
+}
+
 /// A client for the real app over `storage`.
 pub fn client_for(storage: Storage, options: Options) -> TestClient<BoxEndpoint<'static>> {
+    let sync = Sync::new(storage).with_delete_mode(options.on_delete);
+    client_with(sync, options)
+}
+
+/// A client for the real app over `sync`, which the test keeps (to flush it, say).
+pub fn client_with(sync: Sync, options: Options) -> TestClient<BoxEndpoint<'static>> {
     let state = AppState {
         verifier: Verifier::new(vec![SigningKey::parse(SECRET).unwrap()]),
-        sync: Sync::new(storage).with_delete_mode(options.on_delete),
+        sync,
         policy: SignUpPolicy::new(options.allowed_email_domains, options.blocked_email_domains),
         admin_token: Some(supahook::config::SecretString::new(ADMIN_TOKEN)),
         db_webhook_token: options
             .db_webhook_token
             .map(supahook::config::SecretString::new),
+        tokens: TokenVerifier::new(
+            &options.jwt.unwrap_or_else(Options::jwt_secret_only),
+            options
+                .jwks_min_interval
+                .unwrap_or(supahook::jwt::MIN_INTERVAL),
+        )
+        .expect("token checks"),
+        cors_origins: options.cors_origins,
+        profile_claim: options.profile_claim,
     };
     TestClient::new(app(state).map_to_response().boxed())
 }

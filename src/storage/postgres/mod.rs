@@ -1,5 +1,7 @@
 //! The PostgreSQL backend: diesel-async over a deadpool pool.
 
+mod changes;
+mod read;
 mod rows;
 mod schema;
 mod statements;
@@ -100,9 +102,13 @@ impl PgStore {
         result
     }
 
-    /// This process's name in the change announcements of [`statements::CHANGES_CHANNEL`].
-    pub fn replica(&self) -> &str {
-        &self.replica
+    /// Starts listening for the users other replicas change (see [`changes::listen`]).
+    pub fn watch_changes(&self, notice: Arc<dyn Fn(super::ChangeNotice) + Send + Sync>) {
+        tokio::spawn(changes::listen(
+            self.target.clone(),
+            self.replica.clone(),
+            notice,
+        ));
     }
 
     pub async fn migrate(&self) -> Result<Vec<String>, StorageError> {

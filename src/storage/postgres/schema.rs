@@ -33,6 +33,7 @@ diesel::table! {
         avatar_url -> Nullable<Text>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        settings -> Jsonb,
     }
 }
 

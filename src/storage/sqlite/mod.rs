@@ -5,6 +5,7 @@
 //! concurrent deliveries queue up (for at most `busy_timeout`) instead of
 //! failing halfway through.
 
+mod read;
 mod rows;
 mod schema;
 mod tx;

@@ -36,6 +36,7 @@ diesel::table! {
         avatar_url -> Nullable<Text>,
         created_at -> TimestamptzSqlite,
         updated_at -> TimestamptzSqlite,
+        settings -> Json,
     }
 }
 

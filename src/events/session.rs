@@ -1,0 +1,34 @@
+//! The change a verified access token asks for: the user as its claims describe it,
+//! the same change custom-access-token makes from the same claims.
+
+use super::auth_hooks::AccessTokenClaims;
+use super::{CustomAccessTokenInput, Delivery, HookKind, ParseError};
+use crate::jwt::VerifiedToken;
+use uuid::Uuid;
+
+/// The delivery for a token presented to the sync endpoint. Identity and every
+/// mirrored field come from the verified claims; the version is `iat`, and the
+/// idempotency key is the token's digest, so presenting one token twice applies once.
+pub fn session_delivery(token: &VerifiedToken) -> Result<Delivery, ParseError> {
+    let claims: AccessTokenClaims = serde_path_to_error::deserialize(token.claims())
+        .map_err(|e| ParseError::Shape(format!("token claim {}: {}", e.path(), e.inner())))?;
+    let user_id = claims
+        .sub
+        .as_deref()
+        .and_then(|sub| Uuid::parse_str(sub).ok())
+        .ok_or_else(|| ParseError::Shape("token claim sub: not a user id".into()))?;
+    let session = claims.session_id.clone().unwrap_or_default();
+    let input = CustomAccessTokenInput {
+        metadata: None,
+        user_id,
+        claims,
+        authentication_method: None,
+    };
+    let key = format!("users-sync:{}", token.digest());
+    Ok(Delivery {
+        hook: HookKind::UsersSync,
+        change: input.delivery(&key)?.change,
+        idempotency_key: key,
+        webhook_id: session,
+    })
+}

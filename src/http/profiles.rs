@@ -1,0 +1,62 @@
+//! The edit API: the application-owned fields of a user.
+
+use super::admin::AdminToken;
+use super::profile_edit::ProfileEdit;
+use super::user_view::UserView;
+use super::{ApiTags, AppState, ErrorResponse};
+use poem::web::Data;
+use poem_openapi::param::Path;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, OpenApi};
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// The edit API.
+pub struct ProfilesApi;
+
+/// Answers to a profile edit.
+#[derive(ApiResponse)]
+pub enum UpdateProfileResponse {
+    /// The user and its profile after the edit.
+    #[oai(status = 200)]
+    Ok(Json<UserView>),
+}
+
+#[OpenApi(tag = "ApiTags::Users")]
+impl ProfilesApi {
+    /// Edit a user's application-owned fields
+    ///
+    /// Sets `is_onboarded`, `display_name`, `avatar_url` and `settings`; fields left out
+    /// stay as they are. These fields belong to the application: a sync never overwrites
+    /// a name or avatar set here, and with `SUPAHOOK_TOKEN_PROFILE_CLAIM` set the next
+    /// access token of the user carries the new `is_onboarded` and `display_name`.
+    #[oai(
+        path = "/v1/users/:id/profile",
+        method = "patch",
+        operation_id = "updateProfile"
+    )]
+    async fn update_profile(
+        &self,
+        state: Data<&Arc<AppState>>,
+        token: AdminToken,
+        /// The Supabase user id.
+        id: Path<Uuid>,
+        body: Json<ProfileEdit>,
+    ) -> Result<UpdateProfileResponse, ErrorResponse> {
+        token.check(&state)?;
+        let changes = body.0.changes().map_err(ErrorResponse::unprocessable)?;
+        let now = crate::events::to_micros(chrono::Utc::now());
+        match state
+            .sync
+            .storage()
+            .update_profile(id.0, &changes, now)
+            .await?
+        {
+            Some(user) => Ok(UpdateProfileResponse::Ok(Json(user.into()))),
+            None => Err(ErrorResponse::not_found(format!(
+                "no user with id {}",
+                id.0
+            ))),
+        }
+    }
+}

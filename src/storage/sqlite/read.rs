@@ -1,0 +1,253 @@
+//! The read and edit API's queries on SQLite.
+
+use super::rows::{TextUuid, UserRow, micros};
+use super::schema::{profiles, users, webhook_events};
+use super::{SqliteStore, busy};
+use crate::storage::StorageError;
+use crate::storage::read::{
+    DeliveryCursor, DeliveryFilter, DeliveryRecord, ProfileChanges, ProfileClaim, ProfileDetails,
+    UserDetails, UserFilter,
+};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{Nullable, Text};
+use diesel_async::RunQueryDsl;
+use serde_json::Value;
+use uuid::Uuid;
+
+diesel::define_sql_function!(fn lower(x: Nullable<Text>) -> Nullable<Text>);
+
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = profiles, check_for_backend(diesel::sqlite::Sqlite))]
+struct ProfileDetailsRow {
+    display_name: Option<String>,
+    avatar_url: Option<String>,
+    settings: Value,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+fn details((user, profile): (UserRow, Option<ProfileDetailsRow>)) -> UserDetails {
+    UserDetails {
+        user: user.into(),
+        profile: profile.map(|p| ProfileDetails {
+            display_name: p.display_name,
+            avatar_url: p.avatar_url,
+            settings: p.settings,
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+        }),
+    }
+}
+
+/// The profile columns an edit sets; `None` leaves a column alone.
+#[derive(AsChangeset)]
+#[diesel(table_name = profiles)]
+struct ProfileEdit<'a> {
+    display_name: Option<Option<&'a str>>,
+    avatar_url: Option<Option<&'a str>>,
+    settings: Option<&'a Value>,
+    updated_at: DateTime<Utc>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = profiles)]
+struct NewProfile<'a> {
+    user_id: TextUuid,
+    display_name: Option<&'a str>,
+    avatar_url: Option<&'a str>,
+    settings: &'a Value,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+#[derive(Queryable)]
+struct DeliveryRow {
+    idempotency_key: String,
+    hook: String,
+    webhook_id: String,
+    user_id: Option<TextUuid>,
+    outcome: String,
+    received_at: DateTime<Utc>,
+}
+
+impl From<DeliveryRow> for DeliveryRecord {
+    fn from(r: DeliveryRow) -> Self {
+        Self {
+            idempotency_key: r.idempotency_key,
+            hook: r.hook,
+            webhook_id: r.webhook_id,
+            user_id: r.user_id.map(|id| id.0),
+            outcome: r.outcome,
+            received_at: r.received_at,
+        }
+    }
+}
+
+impl SqliteStore {
+    pub async fn user_details(&self, id: Uuid) -> Result<Option<UserDetails>, StorageError> {
+        let mut conn = self.conn().await?;
+        let found = users::table
+            .left_join(profiles::table)
+            .filter(users::id.eq(TextUuid(id)))
+            .select((
+                UserRow::as_select(),
+                Option::<ProfileDetailsRow>::as_select(),
+            ))
+            .first(&mut conn)
+            .await
+            .optional()
+            .map_err(busy)?;
+        Ok(found.map(details))
+    }
+
+    pub async fn list_users(
+        &self,
+        filter: &UserFilter,
+        after: Option<Uuid>,
+        limit: usize,
+    ) -> Result<Vec<UserDetails>, StorageError> {
+        let mut conn = self.conn().await?;
+        // Hyphenated lower-case hex sorts as text in the same order as PostgreSQL sorts uuids.
+        let mut query = users::table
+            .left_join(profiles::table)
+            .select((
+                UserRow::as_select(),
+                Option::<ProfileDetailsRow>::as_select(),
+            ))
+            .order(users::id)
+            .limit(limit as i64)
+            .into_boxed();
+        if let Some(after) = after {
+            query = query.filter(users::id.gt(TextUuid(after)));
+        }
+        if let Some(email) = &filter.email {
+            query = query.filter(lower(users::email).eq(email.to_lowercase()));
+        }
+        match filter.deleted {
+            Some(true) => query = query.filter(users::deleted_at.is_not_null()),
+            Some(false) => query = query.filter(users::deleted_at.is_null()),
+            None => {}
+        }
+        if let Some(since) = filter.updated_since {
+            query = query.filter(users::updated_at.ge(micros(since)));
+        }
+        let rows: Vec<(UserRow, Option<ProfileDetailsRow>)> =
+            query.load(&mut conn).await.map_err(busy)?;
+        Ok(rows.into_iter().map(details).collect())
+    }
+
+    pub async fn update_profile(
+        &self,
+        id: Uuid,
+        changes: &ProfileChanges,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StorageError> {
+        let now = micros(now);
+        let _turn = self.writer.lock().await;
+        let mut conn = self.conn().await?;
+        conn.immediate_transaction(async |conn| -> Result<bool, StorageError> {
+            let exists = users::table
+                .find(TextUuid(id))
+                .select(users::id)
+                .first::<TextUuid>(conn)
+                .await
+                .optional()?;
+            if exists.is_none() {
+                return Ok(false);
+            }
+            if let Some(flag) = changes.is_onboarded {
+                diesel::update(users::table.find(TextUuid(id)))
+                    .set((users::is_onboarded.eq(flag), users::updated_at.eq(now)))
+                    .execute(conn)
+                    .await?;
+            }
+            let empty = Value::Object(Default::default());
+            let new = NewProfile {
+                user_id: TextUuid(id),
+                display_name: changes.display_name.as_ref().and_then(|v| v.as_deref()),
+                avatar_url: changes.avatar_url.as_ref().and_then(|v| v.as_deref()),
+                settings: changes.settings.as_ref().unwrap_or(&empty),
+                created_at: now,
+                updated_at: now,
+            };
+            let edit = ProfileEdit {
+                display_name: changes.display_name.as_ref().map(|v| v.as_deref()),
+                avatar_url: changes.avatar_url.as_ref().map(|v| v.as_deref()),
+                settings: changes.settings.as_ref(),
+                updated_at: now,
+            };
+            diesel::insert_into(profiles::table)
+                .values(new)
+                .on_conflict(profiles::user_id)
+                .do_update()
+                .set(edit)
+                .execute(conn)
+                .await?;
+            Ok(true)
+        })
+        .await
+        .map_err(busy)
+    }
+
+    pub async fn list_deliveries(
+        &self,
+        filter: &DeliveryFilter,
+        cursor: Option<&DeliveryCursor>,
+        limit: usize,
+    ) -> Result<Vec<DeliveryRecord>, StorageError> {
+        use webhook_events::dsl as e;
+        let mut conn = self.conn().await?;
+        let mut query = e::webhook_events
+            .select((
+                e::idempotency_key,
+                e::hook,
+                e::webhook_id,
+                e::user_id,
+                e::outcome,
+                e::received_at,
+            ))
+            .order((e::received_at.desc(), e::idempotency_key.desc()))
+            .limit(limit as i64)
+            .into_boxed();
+        if let Some(c) = cursor {
+            let at = micros(c.received_at);
+            query = query.filter(
+                e::received_at.lt(at).or(e::received_at
+                    .eq(at)
+                    .and(e::idempotency_key.lt(&c.idempotency_key))),
+            );
+        }
+        if let Some(outcome) = &filter.outcome {
+            query = query.filter(e::outcome.eq(outcome));
+        }
+        if let Some(hook) = &filter.hook {
+            query = query.filter(e::hook.eq(hook));
+        }
+        let rows: Vec<DeliveryRow> = query.load(&mut conn).await.map_err(busy)?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    pub async fn profile_claim(&self, id: Uuid) -> Result<Option<ProfileClaim>, StorageError> {
+        let mut conn = self.conn().await?;
+        let found = users::table
+            .left_join(profiles::table)
+            .filter(users::id.eq(TextUuid(id)))
+            .select((
+                users::is_onboarded,
+                profiles::display_name.nullable(),
+                profiles::updated_at.nullable(),
+            ))
+            .first::<(bool, Option<String>, Option<DateTime<Utc>>)>(&mut conn)
+            .await
+            .optional()
+            .map_err(busy)?;
+        Ok(found.map(
+            |(is_onboarded, display_name, profile_updated_at)| ProfileClaim {
+                is_onboarded,
+                display_name,
+                profile_updated_at,
+            },
+        ))
+    }
+}
