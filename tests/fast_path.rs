@@ -1,6 +1,6 @@
 //! The token-refresh fast path: an unchanged user's refresh is answered without the
-//! database, its version still moves (in the background), and a change made by
-//! another replica is announced to this one.
+//! database, its version still moves (in the background), and a change to an
+//! identity made by another replica is announced to this one.
 
 mod support;
 
@@ -79,14 +79,16 @@ async fn a_replica_hears_which_users_another_replica_changed() {
     }));
     assert_eq!(next(&mut notices).await, Some(ChangeNotice::Listening));
 
-    let response = support::send(
-        &writer,
-        "/hooks/custom-access-token",
-        &token(1_768_475_700, "a@example.com"),
-    )
-    .await;
+    let path = "/hooks/custom-access-token";
+    let created = support::send(&writer, path, &token(1_768_475_700, "a@example.com")).await;
+    let renamed = support::send(&writer, path, &token(1_768_475_760, "b@example.com")).await;
 
-    assert_eq!(outcome(&response), "created");
+    assert_eq!(
+        outcome(&created),
+        "created",
+        "a new user is nobody's to forget"
+    );
+    assert_eq!(outcome(&renamed), "updated");
     let id: Uuid = ADA.parse().unwrap();
     assert_eq!(next(&mut notices).await, Some(ChangeNotice::Changed(id)));
 }

@@ -87,6 +87,9 @@ pub enum Op<'a> {
     UpdateTombstone(Uuid, Tombstone),
     /// Record a delivery in the ledger with its outcome.
     Record(LedgerEntry<'a>, Outcome),
+    /// Tell other processes, at commit, that this user's identity changed or that it
+    /// is gone, so that they forget what they remember of it.
+    Announce(Uuid),
 }
 
 /// The two steps of one transaction on a backend.
@@ -129,7 +132,8 @@ pub async fn batch<T: MirrorTx>(
 
     let mut seen = HashSet::new();
     let mut applied = Vec::with_capacity(requests.len());
-    let mut decisions: Vec<Option<(Uuid, Decision, bool)>> = Vec::with_capacity(requests.len());
+    let mut decisions: Vec<Option<(Uuid, Decision, bool, bool)>> =
+        Vec::with_capacity(requests.len());
     for request in requests {
         let duplicate = request
             .ledger
@@ -153,26 +157,40 @@ pub async fn batch<T: MirrorTx>(
         };
         let decision = mirror::plan(current, request.change, mode, now);
         let had_tombstone = current.tombstone.is_some();
+        let before = current.user.as_ref().map(identity);
         *current = current.after(&decision);
+        let announce = before.is_some() && before != current.user.as_ref().map(identity);
         applied.push(Applied {
             outcome: decision.outcome,
             user: current.user.clone(),
         });
-        decisions.push(Some((id, decision, had_tombstone)));
+        decisions.push(Some((id, decision, had_tombstone, announce)));
     }
 
     let mut ops = Vec::new();
+    let mut announced = HashSet::new();
     for ((request, decided), done) in requests.iter().zip(&decisions).zip(&applied) {
-        let Some((id, decision, had_tombstone)) = decided else {
+        let Some((id, decision, had_tombstone, announce)) = decided else {
             continue;
         };
         push_ops(&mut ops, *id, decision, *had_tombstone);
+        if *announce && announced.insert(*id) {
+            ops.push(Op::Announce(*id));
+        }
         if let Some(ledger) = request.ledger {
             ops.push(Op::Record(ledger, done.outcome));
         }
     }
     tx.write_and_commit(&ops, commit).await?;
     Ok(applied)
+}
+
+/// What other processes may remember of a user: its identity, while it is not deleted.
+/// Only a change to it is announced (an announcement serialises commits on PostgreSQL).
+fn identity(user: &MirrorUser) -> Option<[u8; 32]> {
+    user.deleted_at
+        .is_none()
+        .then(|| mirror::stored_identity_fingerprint(user))
 }
 
 /// The row operations that carry out `decision` for user `id`.

@@ -10,10 +10,15 @@
 //! Why this never skips a real change:
 //! - A token with another identity, or for a user not remembered, goes to the database.
 //! - What is remembered comes from this process's own writes, and other replicas
-//!   announce theirs at commit (PostgreSQL `NOTIFY`), which forgets the user. While the
-//!   announcements cannot be heard (the listening connection is lost), nothing is
-//!   trusted and the cache is emptied. A write that overlaps an announcement is not
-//!   remembered (the generation check in [`FastPath::remember`]).
+//!   announce at commit (PostgreSQL `NOTIFY`) every change to a user's identity and
+//!   every delete, which makes this one forget the user. While the announcements cannot
+//!   be heard (the listening connection is lost), nothing is trusted and the cache is
+//!   emptied. A write that overlaps an announcement is not remembered (the generation
+//!   check in [`FastPath::remember`]). Moves of the version alone are not announced: an
+//!   announcement holds a lock through the commit, which would serialise the commits
+//!   of every refresh. A remembered version that lags can only let a token through that
+//!   the database would have found stale; written later through the rule (below), it
+//!   still changes nothing.
 //! - The one thing a skipped token would have done is move the identity version
 //!   forward, which makes a late, older snapshot stale. That is not lost either: the
 //!   newest skipped token per user is applied in the background within

@@ -91,15 +91,7 @@ impl PgTx<'_> {
                 .values(NewDelivery::new(entry, outcome))
                 .on_conflict_do_nothing()
                 .execute(&mut conn),
-        }
-    }
-
-    /// The user an operation changes, to announce to the other replicas.
-    fn changed_user(op: &Op<'_>) -> Option<Uuid> {
-        match *op {
-            Op::InsertUser(user) | Op::UpdateUser(user) => Some(user.id),
-            Op::DeleteUser(id) => Some(id),
-            _ => None,
+            Op::Announce(id) => Announce(format!("{}:{id}", self.replica)).execute(&mut conn),
         }
     }
 }
@@ -163,15 +155,7 @@ impl MirrorTx for PgTx<'_> {
     async fn write_and_commit(&mut self, ops: &[Op<'_>], commit: bool) -> Result<(), StorageError> {
         let mut conn = self.conn;
         let mut statements: Vec<Execute<'_>> = ops.iter().map(|op| self.op(op)).collect();
-        let mut changed: Vec<Uuid> = ops.iter().filter_map(Self::changed_user).collect();
-        changed.sort_unstable();
-        changed.dedup();
         if commit {
-            statements.extend(
-                changed
-                    .iter()
-                    .map(|id| Announce(format!("{}:{id}", self.replica)).execute(&mut conn)),
-            );
             statements.push(Commit::default().execute(&mut conn));
         } else {
             statements.push(Rollback::default().execute(&mut conn));
@@ -221,11 +205,11 @@ pub(super) async fn warm_up(conn: &AsyncPgConnection) -> QueryResult<()> {
         Op::UpdateTombstone(id, tombstone),
         Op::Record(entry, Outcome::Created),
         Op::DeleteUser(id),
+        Op::Announce(id),
     ] {
         tx.op(&op).await?;
     }
     let mut c = conn;
-    Announce("warm-up".into()).execute(&mut c).await?;
     Rollback::default().execute(&mut c).await?;
     Begin::default().execute(&mut c).await?;
     Commit::default().execute(&mut c).await?;

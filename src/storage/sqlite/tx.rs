@@ -96,6 +96,8 @@ impl SqliteTx<'_> {
                     .execute(conn)
                     .await
             }
+            // One writing process: nobody to tell.
+            Op::Announce(_) => Ok(0),
             Op::Record(entry, outcome) => {
                 diesel::insert_into(webhook_events::table)
                     .values(NewDelivery::new(entry, outcome))
