@@ -18,10 +18,6 @@ use std::time::{Duration, Instant};
 /// at 1.5 s an attempt, three attempts fit.
 pub const APPLY_DEADLINE: Duration = Duration::from_millis(1500);
 
-/// Transactions applying deliveries at once. A few writers keep a small database busy;
-/// more deliveries than that wait and then share a transaction (group commit).
-pub const WRITERS: usize = 4;
-
 /// The current time at the precision the databases keep.
 fn now() -> chrono::DateTime<Utc> {
     crate::events::to_micros(Utc::now())
@@ -141,7 +137,7 @@ impl Sync {
                 this.flush().await;
             }
         });
-        GroupCommit::start(self.storage.clone(), self.on_delete, WRITERS)
+        GroupCommit::start(self.storage.clone(), self.on_delete, self.storage.writers())
     }
 
     /// Writes the tokens the fast path answered without the database (their version

@@ -1,6 +1,6 @@
 //! Group commit: deliveries that wait at the same time share one transaction.
 //!
-//! Deliveries queue up; whenever one of a few writers is free, it takes everything
+//! Deliveries queue up; whenever one of the writers is free, it takes everything
 //! waiting (up to [`MAX_BATCH`]) and applies it in one transaction, so the batch
 //! shares its round trips, its commit and the commit's fsync. Under light load a
 //! batch is one delivery and goes at once; under heavy load batches grow by

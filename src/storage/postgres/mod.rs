@@ -102,6 +102,11 @@ impl PgStore {
         result
     }
 
+    /// The most connections the pool opens.
+    pub fn pool_size(&self) -> usize {
+        self.pool.status().max_size
+    }
+
     /// Starts listening for the users other replicas change (see [`changes::listen`]).
     pub fn watch_changes(&self, notice: Arc<dyn Fn(super::ChangeNotice) + Send + Sync>) {
         tokio::spawn(changes::listen(
