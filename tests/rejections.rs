@@ -100,6 +100,30 @@ async fn malformed_json_is_400_and_writes_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_nul_character_anywhere_is_422_naming_the_field_and_writes_nothing() {
+    let app = TestApp::spawn().await;
+    let mut email = support::fixture_json("custom-access-token.json");
+    email["claims"]["email"] = serde_json::json!("ada\u{0}@example.com");
+    let mut metadata = support::fixture_json("custom-access-token.json");
+    metadata["claims"]["user_metadata"]["bio"] = serde_json::json!(["ok", "nul\u{0}"]);
+
+    for (body, field) in [
+        (email, "claims.email"),
+        (metadata, "claims.user_metadata.bio[1]"),
+    ] {
+        let response = app.deliver(PATH, body.to_string().as_bytes()).await;
+
+        let error = assert_error(response, 422, "invalid_payload").await;
+        let message = error["error"]["message"].as_str().unwrap();
+        assert!(
+            message.starts_with(field) && message.contains("NUL"),
+            "{message}"
+        );
+    }
+    assert_eq!(app.db.counts().await, [0, 0, 0]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_wrong_shape_is_422_naming_the_field() {
     let app = TestApp::spawn().await;
     let mut body = support::fixture_json("custom-access-token.json");

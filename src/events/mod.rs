@@ -168,6 +168,11 @@ impl ParseError {
 pub fn parse<T: DeserializeOwned>(body: &VerifiedBody<'_>) -> Result<(T, Value), ParseError> {
     let value: Value =
         serde_json::from_slice(body.bytes).map_err(|e| ParseError::Syntax(e.to_string()))?;
+    if let Some(path) = nul_at(&value, String::new()) {
+        return Err(ParseError::Shape(format!(
+            "{path}: contains a NUL character (\\u0000), which PostgreSQL cannot store"
+        )));
+    }
     let typed = serde_path_to_error::deserialize(&value).map_err(|e| {
         let path = e.path().to_string();
         match path.as_str() {
@@ -176,6 +181,37 @@ pub fn parse<T: DeserializeOwned>(body: &VerifiedBody<'_>) -> Result<(T, Value),
         }
     })?;
     Ok((typed, value))
+}
+
+/// The path of the first string (or key) holding a NUL character, if any. Supabase's
+/// own columns cannot hold one, so a payload with one is refused before storage.
+fn nul_at(value: &Value, path: String) -> Option<String> {
+    let here = |path: &str| {
+        Some(if path.is_empty() {
+            ".".to_owned()
+        } else {
+            path.to_owned()
+        })
+    };
+    match value {
+        Value::String(s) if s.contains('\0') => here(&path),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| nul_at(item, format!("{path}[{i}]"))),
+        Value::Object(fields) => fields.iter().find_map(|(key, item)| {
+            let path = if path.is_empty() {
+                key.clone()
+            } else {
+                format!("{path}.{key}")
+            };
+            match key.contains('\0') {
+                true => here(&path),
+                false => nul_at(item, path),
+            }
+        }),
+        _ => None,
+    }
 }
 
 /// Timestamps are kept to the microsecond, the precision both databases store,
