@@ -194,14 +194,20 @@ async fn edit_email_in_sql(source: &support::TestDb) {
         .await;
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn an_email_changed_by_direct_sql_after_a_token_refresh_reaches_the_mirror() {
+/// Ada signed up upstream (the trigger's INSERT delivered), then refreshed her token.
+async fn signed_up_and_refreshed() -> (support::TestDb, TestApp) {
     let source = upstream::supabase_db(true).await;
     configure_vault(&source).await;
     let app = TestApp::spawn().await;
     sign_up(&source).await;
     forward(&app, &sent(&source).await[0]).await;
     refresh_token(&app).await;
+    (source, app)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_email_changed_by_direct_sql_after_a_token_refresh_reaches_the_mirror() {
+    let (source, app) = signed_up_and_refreshed().await;
 
     edit_email_in_sql(&source).await;
     let edit = &sent(&source).await[1];
@@ -219,12 +225,7 @@ async fn an_email_changed_by_direct_sql_after_a_token_refresh_reaches_the_mirror
 
 #[tokio::test(flavor = "multi_thread")]
 async fn reconcile_repairs_a_lost_trigger_event_after_a_token_refresh() {
-    let source = upstream::supabase_db(true).await;
-    configure_vault(&source).await;
-    let app = TestApp::spawn().await;
-    sign_up(&source).await;
-    forward(&app, &sent(&source).await[0]).await;
-    refresh_token(&app).await;
+    let (source, app) = signed_up_and_refreshed().await;
     edit_email_in_sql(&source).await; // pg_net never delivers this one
 
     let storage = Storage::open(&app.db.url, 4).unwrap();
