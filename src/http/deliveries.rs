@@ -55,6 +55,7 @@ pub enum HookName {
 
 /// One delivery in the ledger.
 #[derive(Object, Debug)]
+#[oai(example)]
 pub struct DeliveryView {
     /// The key that makes it apply once: `metadata.uuid`, the `webhook-id`, a body
     /// digest, or `users-sync:` and the access token's digest.
@@ -73,6 +74,7 @@ pub struct DeliveryView {
 
 /// One page of deliveries.
 #[derive(Object, Debug)]
+#[oai(example)]
 pub struct DeliveryPage {
     /// Deliveries, newest first.
     pub events: Vec<DeliveryView>,

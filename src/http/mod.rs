@@ -5,6 +5,7 @@ mod cors;
 mod db_webhooks;
 mod deliveries;
 mod error;
+mod examples;
 mod health;
 mod hooks;
 mod optional_json;

@@ -29,6 +29,7 @@ pub struct SupabaseSession(Bearer);
 
 /// The user as mirrored after the sync.
 #[derive(Object, Debug)]
+#[oai(example)]
 pub struct SyncUserAnswer {
     /// `true` when this call mirrored the user for the first time.
     pub created: bool,

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 /// The application-owned profile of a user.
 #[derive(Object, Debug)]
+#[oai(example)]
 pub struct ProfileView {
     /// Name shown in the application; seeded from the identity data, then owned by the application.
     pub display_name: Option<String>,
@@ -24,6 +25,7 @@ pub struct ProfileView {
 
 /// A mirrored Supabase user.
 #[derive(Object, Debug)]
+#[oai(example)]
 pub struct UserView {
     /// The Supabase user id.
     pub id: Uuid,

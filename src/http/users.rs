@@ -20,6 +20,7 @@ pub const DEFAULT_PAGE_SIZE: u32 = 100;
 
 /// One page of users.
 #[derive(Object, Debug)]
+#[oai(example)]
 pub struct UserPage {
     /// Users in id order, each with its profile.
     pub users: Vec<UserView>,
