@@ -12,38 +12,9 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-events=${1:-5000}
-concurrency=${2:-16}
-runs=${3:-3}
-admin_url=${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
-export PGOPTIONS="-c client_min_messages=warning"
 port=18181
-work=$(mktemp -d)
-server=""
-
-cleanup() {
-    [[ -n "$server" ]] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-cargo build --release --locked --quiet
-bin=target/release/supahook
-python3 bench/events.py "$events" > "$work/events.jsonl"
-export SUPAHOOK_LISTEN_ADDR="127.0.0.1:$port" SUPAHOOK_DATA_DIR="$work/data" RUST_LOG=warn
-export SUPAHOOK_HOOK_SECRETS="v1,whsec_$(head -c 32 /dev/urandom | base64)"
-
-start() {
-    "$bin" serve >"$work/serve.log" 2>&1 &
-    server=$!
-    for _ in $(seq 100); do
-        curl -fsS "http://127.0.0.1:$port/health/ready" >/dev/null 2>&1 && return
-        sleep 0.1
-    done
-    cat "$work/serve.log"; exit 1
-}
-
-stop() { kill "$server"; wait "$server" 2>/dev/null || true; server=""; }
+# shellcheck source=bench/lib/replay-server.sh
+. bench/lib/replay-server.sh
 
 for backend in sqlite postgres; do
     for run in $(seq "$runs"); do
