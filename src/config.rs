@@ -14,7 +14,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 mod listen_addr;
+mod store_failure;
 pub use listen_addr::ListenAddr;
+pub use store_failure::{DEFAULT_BUDGET_MS, OnStoreFailure};
 
 /// The data directory used when `SUPAHOOK_DATA_DIR` is not set.
 pub const DEFAULT_DATA_DIR: &str = "./data";
@@ -95,6 +97,11 @@ pub struct Settings {
     pub db_webhook_token: Option<SecretString>,
     /// `SUPAHOOK_ON_DELETE`: what a delete upstream does to the mirror.
     pub on_delete: DeleteMode,
+    /// `SUPAHOOK_ON_STORE_FAILURE`: what hooks answer when the database cannot take a
+    /// delivery within the budget.
+    pub on_store_failure: OnStoreFailure,
+    /// `SUPAHOOK_STORE_BUDGET_MS`: how long a delivery waits for the database.
+    pub store_budget: Duration,
     /// `SUPAHOOK_LEDGER_RETENTION_DAYS`: how long delivery keys are kept (0: forever).
     pub ledger_retention_days: u32,
     /// `SUPAHOOK_LOG_FORMAT`
@@ -129,6 +136,8 @@ struct FileSettings {
     admin_token: Option<String>,
     db_webhook_token: Option<String>,
     on_delete: Option<String>,
+    on_store_failure: Option<String>,
+    store_budget_ms: Option<u64>,
     log_format: Option<String>,
     rust_log: Option<String>,
     source_database_url: Option<String>,
@@ -214,6 +223,16 @@ impl Settings {
             }
         };
 
+        let on_store_failure = store_failure::policy(
+            env("SUPAHOOK_ON_STORE_FAILURE")
+                .or(file.on_store_failure)
+                .as_deref(),
+        )?;
+        let store_budget = store_failure::budget(
+            env("SUPAHOOK_STORE_BUDGET_MS").as_deref(),
+            file.store_budget_ms,
+        )?;
+
         let log_format = match env("SUPAHOOK_LOG_FORMAT").or(file.log_format).as_deref() {
             None | Some("pretty") => LogFormat::Pretty,
             Some("json") => LogFormat::Json,
@@ -282,6 +301,8 @@ impl Settings {
             admin_token,
             db_webhook_token,
             on_delete,
+            on_store_failure,
+            store_budget,
             log_format,
             log_filter,
             source_database_url: env("SUPAHOOK_SOURCE_DATABASE_URL")

@@ -21,6 +21,7 @@ pub mod replay;
 pub mod shutdown;
 pub mod signature;
 pub mod source;
+pub mod spool;
 pub mod storage;
 pub mod sync;
 pub mod telemetry;

@@ -1,26 +1,51 @@
 //! The use-case every entry point shares: apply one verified delivery to the mirror.
 //!
 //! HTTP handlers and CLI commands both come through here, so the rules about
-//! time budgets and what gets logged live in one place.
+//! time budgets, what happens when the database cannot answer, and what gets
+//! logged and counted live in one place.
 
+mod drain;
 mod fast_path;
 
 use crate::events::{Delivery, HookKind, UserChange};
 use crate::mirror::{DeleteMode, Outcome};
-use crate::storage::{GroupCommit, Request, Storage, StorageError};
+use crate::spool::Spool;
+use crate::storage::{GroupCommit, ProfileClaim, Request, Storage, StorageError};
 use chrono::Utc;
 use fast_path::FastPath;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
+use uuid::Uuid;
 
-/// How long one delivery may take in the database. Supabase gives the whole hook
-/// call 5 seconds, retries included, and retries a 503 with `Retry-After` at once:
-/// at 1.5 s an attempt, three attempts fit.
-pub const APPLY_DEADLINE: Duration = Duration::from_millis(1500);
+/// How long a delivery may wait for the database before it is spooled (`open`) or
+/// refused with a 503 (`closed`), unless `SUPAHOOK_STORE_BUDGET_MS` says otherwise.
+/// Supabase gives the whole hook call 5 seconds, retries included.
+pub const DEFAULT_BUDGET: Duration = Duration::from_millis(1000);
 
 /// The current time at the precision the databases keep.
 fn now() -> chrono::DateTime<Utc> {
     crate::events::to_micros(Utc::now())
+}
+
+/// What became of a delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handled {
+    /// It reached the mirror, with this outcome.
+    Applied(Outcome),
+    /// The database could not take it in time; it is on disk in the spool and will be
+    /// applied, exactly once, as soon as the database answers.
+    Spooled,
+}
+
+impl Handled {
+    /// The name reported in `Supahook-Outcome`, logs and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Applied(outcome) => outcome.as_str(),
+            Self::Spooled => "spooled",
+        }
+    }
 }
 
 /// Applies deliveries to the mirror.
@@ -28,17 +53,28 @@ fn now() -> chrono::DateTime<Utc> {
 pub struct Sync {
     storage: Storage,
     on_delete: DeleteMode,
+    budget: Duration,
+    /// Set in `open` mode (`SUPAHOOK_ON_STORE_FAILURE`): where deliveries wait while
+    /// the database cannot take them.
+    spool: Option<Spool>,
+    /// The database failed moments ago: deliveries go to the spool at once, and only
+    /// the drainer tries the database until it answers again.
+    database_down: Arc<AtomicBool>,
     /// Started on first use, inside the runtime.
     writer: Arc<OnceLock<GroupCommit>>,
     fast: Arc<FastPath>,
 }
 
 impl Sync {
-    /// A use-case over this storage; users removed upstream are kept marked deleted.
+    /// A use-case over this storage that refuses what the database cannot take
+    /// (`closed`); users removed upstream are kept marked deleted.
     pub fn new(storage: Storage) -> Self {
         Self {
             storage,
             on_delete: DeleteMode::Soft,
+            budget: DEFAULT_BUDGET,
+            spool: None,
+            database_down: Arc::default(),
             writer: Arc::default(),
             fast: Arc::default(),
         }
@@ -48,8 +84,32 @@ impl Sync {
     pub fn with_delete_mode(self, mode: DeleteMode) -> Self {
         Self {
             on_delete: mode,
-            ..Self::new(self.storage)
+            ..self
         }
+    }
+
+    /// The same use-case, waiting at most `budget` for the database.
+    pub fn with_budget(self, budget: Duration) -> Self {
+        Self { budget, ..self }
+    }
+
+    /// The same use-case in `open` mode: what the database cannot take within the
+    /// budget goes to `spool`, and is drained into the database when it is back.
+    pub fn with_spool(self, spool: Spool) -> Self {
+        Self {
+            spool: Some(spool),
+            ..self
+        }
+    }
+
+    /// The spool, in `open` mode.
+    pub fn spool(&self) -> Option<&Spool> {
+        self.spool.as_ref()
+    }
+
+    /// `false` while the last attempt to reach the database failed.
+    pub fn database_up(&self) -> bool {
+        !self.database_down.load(Ordering::Relaxed)
     }
 
     /// The storage it writes to.
@@ -74,37 +134,87 @@ impl Sync {
         Ok(applied.first().map_or(Outcome::Skipped, |a| a.outcome))
     }
 
-    /// Records and applies one delivery, exactly once per idempotency key.
-    pub async fn apply(&self, delivery: &Delivery) -> Result<Outcome, StorageError> {
+    /// Records and applies one delivery, exactly once per idempotency key. In `open`
+    /// mode a delivery the database cannot take within the budget is spooled instead.
+    pub async fn apply(&self, delivery: &Delivery) -> Result<Handled, StorageError> {
         let started = Instant::now();
-        let result = match tokio::time::timeout(APPLY_DEADLINE, self.write(delivery)).await {
-            Ok(result) => result,
-            Err(_) => Err(StorageError::Unavailable(format!(
-                "the database did not answer within {} s",
-                APPLY_DEADLINE.as_secs_f32()
-            ))),
+        let skip_database = self.spool.is_some() && !self.database_up();
+        let result = self.write_within_budget(delivery, skip_database).await;
+        let result = match (result, &self.spool) {
+            (Err(StorageError::Unavailable(reason)), Some(spool)) => {
+                tracing::debug!(reason, "database unavailable: spooling the delivery");
+                match spool.append(delivery).await {
+                    Ok(()) => Ok(Handled::Spooled),
+                    Err(error) => Err(StorageError::Unavailable(format!(
+                        "{reason}; and the spool failed: {error}"
+                    ))),
+                }
+            }
+            (result, _) => result.map(Handled::Applied),
         };
-        let duration_ms = started.elapsed().as_millis() as u64;
-        let user_id = delivery.change.user_id().map(|id| id.to_string());
+        let reported = result.as_ref().map(|handled| handled.as_str());
+        crate::telemetry::delivery_handled(delivery, reported, started.elapsed());
+        result
+    }
+
+    /// Applies one delivery, waiting for the database however it fares; for callers
+    /// that need the mirror's answer (the frontend sync endpoint), never spooled.
+    pub async fn apply_now(&self, delivery: &Delivery) -> Result<Outcome, StorageError> {
+        let started = Instant::now();
+        let result = self.write_within_budget(delivery, false).await;
+        let reported = result.as_ref().map(|outcome| outcome.as_str());
+        crate::telemetry::delivery_handled(delivery, reported, started.elapsed());
+        result
+    }
+
+    /// The profile claim for custom-access-token. In `open` mode a database that does
+    /// not answer within the budget means no claim rather than a failed sign-in.
+    pub async fn profile_claim(&self, id: Uuid) -> Result<Option<ProfileClaim>, StorageError> {
+        if self.spool.is_some() && !self.database_up() {
+            return Ok(None);
+        }
+        let read = tokio::time::timeout(self.budget, self.storage.profile_claim(id)).await;
+        let open = self.spool.is_some();
+        match read {
+            Ok(Ok(claim)) => Ok(claim),
+            Ok(Err(StorageError::Unavailable(_))) | Err(_) if open => Ok(None),
+            Ok(Err(error)) => Err(error),
+            Err(_) => Err(self.too_slow()),
+        }
+    }
+
+    fn too_slow(&self) -> StorageError {
+        StorageError::Unavailable(format!(
+            "the database did not answer within {} ms",
+            self.budget.as_millis()
+        ))
+    }
+
+    async fn write_within_budget(
+        &self,
+        delivery: &Delivery,
+        skip_database: bool,
+    ) -> Result<Outcome, StorageError> {
+        let write = self.write(delivery, skip_database);
+        let result = match tokio::time::timeout(self.budget, write).await {
+            Ok(result) => result,
+            Err(_) => Err(self.too_slow()),
+        };
         match &result {
-            Ok(outcome) => tracing::info!(
-                hook = delivery.hook.as_str(),
-                user_id,
-                outcome = outcome.as_str(),
-                duration_ms,
-                "delivery applied"
-            ),
-            Err(_) => tracing::debug!(
-                hook = delivery.hook.as_str(),
-                user_id,
-                duration_ms,
-                "delivery failed"
-            ),
+            Ok(_) => self.database_down.store(false, Ordering::Relaxed),
+            Err(StorageError::Unavailable(_)) if !skip_database => {
+                self.database_down.store(true, Ordering::Relaxed)
+            }
+            Err(_) => {}
         }
         result
     }
 
-    async fn write(&self, delivery: &Delivery) -> Result<Outcome, StorageError> {
+    async fn write(
+        &self,
+        delivery: &Delivery,
+        skip_database: bool,
+    ) -> Result<Outcome, StorageError> {
         let id = match &delivery.change {
             UserChange::Skip(_) => return Ok(Outcome::Skipped),
             UserChange::Upsert(record) if delivery.hook == HookKind::CustomAccessToken => {
@@ -116,6 +226,11 @@ impl Sync {
             UserChange::Upsert(record) => record.id,
             UserChange::Delete(deletion) => deletion.id,
         };
+        if skip_database {
+            return Err(StorageError::Unavailable(
+                "the database was unreachable moments ago".into(),
+            ));
+        }
         let writer = self.writer.get_or_init(|| self.start());
         let generation = self.fast.generation();
         let applied = writer.apply(delivery.clone()).await?;
@@ -125,8 +240,18 @@ impl Sync {
         Ok(applied.outcome)
     }
 
-    /// Starts the writers, the change listener and the flushing of skipped tokens.
+    /// Starts the background work now rather than at the first delivery, so that a
+    /// spool left by a crash drains as soon as the service is up.
+    pub fn start_background(&self) {
+        self.writer.get_or_init(|| self.start());
+    }
+
+    /// Starts the writers, the change listener, the flushing of skipped tokens and,
+    /// in `open` mode, the drainer.
     fn start(&self) -> GroupCommit {
+        if let Some(spool) = &self.spool {
+            tokio::spawn(drain::run(self.clone(), spool.clone()));
+        }
         let fast = self.fast.clone();
         self.storage
             .watch_changes(Arc::new(move |notice| fast.notice(notice)));

@@ -1,7 +1,15 @@
-//! The tracing subscriber: pretty for terminals, JSON for log pipelines.
+//! What supahook tells its operators: logs (pretty for terminals, JSON for log
+//! pipelines) and Prometheus metrics.
+
+mod prometheus;
+
+pub use prometheus::{AnswerTimer, Gauges, render};
 
 use crate::config::LogFormat;
+use crate::events::Delivery;
+use crate::storage::StorageError;
 use std::io::IsTerminal;
+use std::time::Duration;
 use tracing_subscriber::EnvFilter;
 
 /// Installs the global subscriber. `filter` uses `RUST_LOG` syntax and has been
@@ -17,4 +25,41 @@ pub fn init(format: LogFormat, filter: &str) {
         LogFormat::Pretty => builder.init(),
         LogFormat::Json => builder.json().flatten_event(true).init(),
     }
+}
+
+/// Logs and counts what became of one delivery: `outcome` is the name reported to
+/// the sender, or the storage failure.
+pub fn delivery_handled(
+    delivery: &Delivery,
+    outcome: Result<&'static str, &StorageError>,
+    took: Duration,
+) {
+    let hook = delivery.hook.as_str();
+    let user_id = delivery.change.user_id().map(|id| id.to_string());
+    let duration_ms = took.as_millis() as u64;
+    match outcome {
+        Ok("spooled") => {
+            tracing::warn!(
+                hook,
+                user_id,
+                duration_ms,
+                "delivery spooled: the database is unavailable"
+            );
+            prometheus::delivery(hook, "spooled");
+        }
+        Ok(outcome) => {
+            tracing::info!(hook, user_id, outcome, duration_ms, "delivery applied");
+            prometheus::delivery(hook, outcome);
+        }
+        Err(error) => {
+            tracing::debug!(hook, user_id, duration_ms, "delivery failed");
+            prometheus::delivery(hook, "failed");
+            prometheus::database_error(error);
+        }
+    }
+}
+
+/// Counts deliveries drained from the spool into the database.
+pub fn spool_drained(count: usize) {
+    prometheus::spool_drained(count);
 }

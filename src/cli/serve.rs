@@ -1,12 +1,13 @@
 //! `supahook serve`: migrate, then serve until SIGINT or SIGTERM.
 
-use crate::config::{SecretString, Settings};
+use crate::config::{OnStoreFailure, SecretString, Settings};
 use crate::http::{AppState, app};
 use crate::jwt::{self, TokenVerifier};
 use crate::local_secrets;
 use crate::policy::SignUpPolicy;
 use crate::shutdown;
 use crate::signature::{SigningKey, Verifier};
+use crate::spool::Spool;
 use crate::storage::Storage;
 use crate::sync::Sync;
 use anyhow::Context;
@@ -25,7 +26,7 @@ pub async fn run(config: Option<&Path>) -> anyhow::Result<()> {
 
     let state = AppState {
         verifier,
-        sync: Sync::new(storage).with_delete_mode(settings.on_delete),
+        sync: use_case(storage, &settings)?,
         policy: SignUpPolicy::new(
             settings.allowed_email_domains.clone(),
             settings.blocked_email_domains.clone(),
@@ -37,6 +38,7 @@ pub async fn run(config: Option<&Path>) -> anyhow::Result<()> {
         cors_origins: settings.cors_origins.clone(),
         profile_claim: settings.token_profile_claim.clone(),
     };
+    state.sync.start_background();
     if settings.ledger_retention_days > 0 {
         let days = settings.ledger_retention_days;
         tokio::spawn(forget_old_deliveries(state.sync.storage().clone(), days));
@@ -65,6 +67,33 @@ pub async fn run(config: Option<&Path>) -> anyhow::Result<()> {
     sync.flush().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The use-case with the configured delete mode, budget and, in `open` mode, the
+/// spool in the data directory (what a crash left there drains once serving starts).
+fn use_case(storage: Storage, settings: &Settings) -> anyhow::Result<Sync> {
+    let sync = Sync::new(storage)
+        .with_delete_mode(settings.on_delete)
+        .with_budget(settings.store_budget);
+    if settings.on_store_failure == OnStoreFailure::Closed {
+        return Ok(sync);
+    }
+    let (spool, recovery) = Spool::open(&settings.data_dir)
+        .context("cannot open the spool in the data directory (SUPAHOOK_DATA_DIR)")?;
+    if recovery.torn_bytes > 0 {
+        tracing::warn!(
+            torn_bytes = recovery.torn_bytes,
+            "the spool's last write was cut short on disk by a crash: that write was never \
+             acknowledged and is discarded; every earlier delivery is kept"
+        );
+    }
+    if recovery.waiting > 0 {
+        tracing::info!(
+            waiting = recovery.waiting,
+            "deliveries spooled before the restart will be applied as the database answers"
+        );
+    }
+    Ok(sync.with_spool(spool))
 }
 
 /// Once an hour, removes ledger rows older than `days`: a delivery key only has to

@@ -18,11 +18,12 @@ pub use user_fields::{PersonName, avatar_url, person_name};
 use crate::signature::VerifiedBody;
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
 /// Which endpoint a delivery came through.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum HookKind {
     /// `POST /hooks/custom-access-token`
     CustomAccessToken,
@@ -49,8 +50,9 @@ impl HookKind {
     }
 }
 
-/// One verified delivery, reduced to what the mirror needs.
-#[derive(Debug, Clone)]
+/// One verified delivery, reduced to what the mirror needs. Serializable, so that a
+/// delivery acknowledged during a database outage can wait in the local spool.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Delivery {
     /// Which endpoint received it.
     pub hook: HookKind,
@@ -63,18 +65,20 @@ pub struct Delivery {
 }
 
 /// What a delivery asks of the mirror.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum UserChange {
     /// The user as a snapshot at one version: create it, or update the parts it is newer for.
     Upsert(Box<UserRecord>),
     /// The user was deleted upstream.
     Delete(Box<Deletion>),
     /// Nothing to mirror (for example an OAuth sign-up whose id is throw-away).
-    Skip(&'static str),
+    /// Never spooled: it needs no storage.
+    #[serde(skip)]
+    Skip(#[serde(skip)] &'static str),
 }
 
 /// A user deleted upstream: removed from `auth.users`, or soft-deleted there.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Deletion {
     /// The deleted user.
     pub id: Uuid,
@@ -99,7 +103,7 @@ impl UserChange {
 }
 
 /// A user as one event describes it, at one point in time.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UserRecord {
     /// The Supabase user id.
     pub id: Uuid,
@@ -131,7 +135,7 @@ pub struct UserRecord {
 }
 
 /// Confirmation and sign-in times of a user.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Activity {
     /// `email_confirmed_at`
     pub email_confirmed_at: Option<DateTime<Utc>>,

@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 /// A first and last name, either of which may be unknown.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PersonName {
     /// Given name.
     pub first: Option<String>,

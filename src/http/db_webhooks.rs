@@ -76,10 +76,10 @@ impl DbWebhooksApi {
         };
         let (input, _) = events::parse::<AuthUsersChange>(&verified)?;
         let delivery = input.delivery(&verified.webhook_id)?;
-        let outcome = state.sync.apply(&delivery).await?;
+        let handled = state.sync.apply(&delivery).await?;
         Ok(HookAnswerResponse::Ok(
             Json(HookAnswer::default()),
-            outcome.as_str().to_owned(),
+            handled.as_str().to_owned(),
         ))
     }
 }

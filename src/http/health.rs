@@ -1,19 +1,49 @@
-//! Liveness and readiness probes.
+//! Liveness and readiness probes, and the Prometheus metrics.
 
 use super::{ApiTags, AppState};
+use crate::telemetry::{self, Gauges};
 use poem::web::Data;
-use poem_openapi::payload::Json;
+use poem_openapi::payload::{Json, PlainText};
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use std::sync::Arc;
 
-/// Liveness and readiness probes.
+/// Liveness and readiness probes, and the metrics.
 pub struct HealthApi;
 
-/// A probe's answer.
+/// The liveness probe's answer.
 #[derive(Object, Debug)]
 pub struct HealthStatus {
-    /// `ok`, or `unavailable` when a dependency is down.
+    /// `ok`: the process is serving requests.
     pub status: String,
+}
+
+/// The readiness probe's answer.
+#[derive(Object, Debug)]
+#[oai(example)]
+pub struct Readiness {
+    /// `ok`; `degraded` while the database is down and deliveries are being spooled
+    /// (`SUPAHOOK_ON_STORE_FAILURE=open`); `unavailable` when this instance cannot
+    /// answer hooks.
+    pub status: String,
+    /// `up` when the database answered this probe, else `down`.
+    pub database: String,
+    /// Deliveries waiting in the local spool for the database; absent in `closed` mode.
+    #[oai(skip_serializing_if_is_none)]
+    pub spool_depth: Option<u64>,
+    /// Seconds since the oldest spooled delivery was acknowledged; absent when none waits.
+    #[oai(skip_serializing_if_is_none)]
+    pub spool_oldest_age_seconds: Option<f64>,
+}
+
+impl poem_openapi::types::Example for Readiness {
+    fn example() -> Self {
+        Self {
+            status: "degraded".into(),
+            database: "down".into(),
+            spool_depth: Some(42),
+            spool_oldest_age_seconds: Some(7.5),
+        }
+    }
 }
 
 /// Liveness answers.
@@ -27,12 +57,23 @@ pub enum LiveResponse {
 /// Readiness answers.
 #[derive(ApiResponse)]
 pub enum ReadyResponse {
-    /// The database answers; this instance can take traffic.
+    /// This instance can answer hooks: the database answers, or (in `open` mode) it
+    /// does not and deliveries go to the spool. Keeping traffic on every replica during
+    /// a database outage is what lets sign-ins go on.
     #[oai(status = 200)]
-    Ready(Json<HealthStatus>),
-    /// The database does not answer; keep traffic away from this instance.
+    Ready(Json<Readiness>),
+    /// This instance cannot answer hooks: the database does not answer in `closed`
+    /// mode, or the spool cannot be written in `open` mode.
     #[oai(status = 503)]
-    NotReady(Json<HealthStatus>),
+    NotReady(Json<Readiness>),
+}
+
+/// Metrics answers.
+#[derive(ApiResponse)]
+pub enum MetricsResponse {
+    /// The metrics in the Prometheus text exposition format.
+    #[oai(status = 200)]
+    Metrics(PlainText<String>),
 }
 
 fn status(text: &str) -> Json<HealthStatus> {
@@ -53,15 +94,64 @@ impl HealthApi {
 
     /// Readiness
     ///
-    /// 200 when the database answers, 503 while it is unreachable.
+    /// Asks the database and reports its state with the spool's depth. In `closed`
+    /// mode, 200 when the database answers, 503 while it does not. In `open` mode
+    /// (the default), 200 as long as hooks can be answered, `degraded` while the
+    /// database is down and deliveries are spooled.
     #[oai(path = "/health/ready", method = "get", operation_id = "ready")]
     async fn ready(&self, state: Data<&Arc<AppState>>) -> ReadyResponse {
-        match state.sync.storage().ping().await {
-            Ok(()) => ReadyResponse::Ready(status("ok")),
+        let sync = &state.sync;
+        let database_up = match sync.storage().ping().await {
+            Ok(()) => true,
             Err(error) => {
-                tracing::warn!(error = %error, "readiness check failed");
-                ReadyResponse::NotReady(status("unavailable"))
+                tracing::warn!(error = %error, "readiness check: the database does not answer");
+                false
             }
+        };
+        let spool = sync.spool();
+        let status = match (database_up, spool) {
+            (true, _) => "ok",
+            (false, Some(_)) => "degraded",
+            (false, None) => "unavailable",
+        };
+        let readiness = Readiness {
+            status: status.into(),
+            database: if database_up { "up" } else { "down" }.into(),
+            spool_depth: spool.map(|spool| spool.depth()),
+            spool_oldest_age_seconds: spool.and_then(oldest_age),
+        };
+        match status {
+            "unavailable" => ReadyResponse::NotReady(Json(readiness)),
+            _ => ReadyResponse::Ready(Json(readiness)),
         }
     }
+
+    /// Metrics
+    ///
+    /// Prometheus metrics: `supahook_deliveries_total` by hook and outcome
+    /// (`spooled` and `failed` included), `supahook_answer_seconds` per hook,
+    /// `supahook_pool_connections` by state and `supahook_pool_waiters`,
+    /// `supahook_database_up`, `supahook_database_errors_total` by kind,
+    /// `supahook_spool_depth`, `supahook_spool_oldest_age_seconds` and
+    /// `supahook_spool_drained_total`.
+    #[oai(path = "/metrics", method = "get", operation_id = "metrics")]
+    async fn metrics(&self, state: Data<&Arc<AppState>>) -> MetricsResponse {
+        let sync = &state.sync;
+        let pool = sync.storage().pool_status();
+        let spool = sync.spool();
+        let text = telemetry::render(Gauges {
+            pool_in_use: pool.in_use,
+            pool_idle: pool.idle,
+            pool_waiters: pool.waiting,
+            database_up: sync.database_up(),
+            spool_depth: spool.map(|spool| spool.depth()),
+            spool_oldest_age: spool.and_then(oldest_age).unwrap_or(0.0),
+        });
+        MetricsResponse::Metrics(PlainText(text))
+    }
+}
+
+fn oldest_age(spool: &crate::spool::Spool) -> Option<f64> {
+    let oldest = spool.oldest_at()?;
+    Some((chrono::Utc::now() - oldest).num_milliseconds().max(0) as f64 / 1000.0)
 }

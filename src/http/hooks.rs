@@ -7,6 +7,7 @@ use super::raw_json::RawJson;
 use super::{ApiTags, AppState, ErrorResponse};
 use crate::events::{self, AfterUserCreatedInput, BeforeUserCreatedInput, CustomAccessTokenInput};
 use crate::signature::{SignedHeaders, TOLERANCE, VerifiedBody};
+use crate::sync::Handled;
 use poem::web::Data;
 use poem_openapi::param::Header;
 use poem_openapi::payload::Json;
@@ -51,7 +52,8 @@ pub enum CustomAccessTokenResponse {
     #[oai(status = 200)]
     Ok(
         Json<CustomAccessTokenOutput>,
-        /// `created`, `updated`, `unchanged`, `stale` or `duplicate`.
+        /// `created`, `updated`, `unchanged`, `stale` or `duplicate`; `spooled` when
+        /// the database could not take it in time and it waits in the local spool.
         #[oai(header = "Supahook-Outcome")]
         String,
     ),
@@ -65,7 +67,9 @@ pub enum HookAnswerResponse {
     #[oai(status = 200)]
     Ok(
         Json<HookAnswer>,
-        /// `created`, `updated`, `unchanged`, `stale`, `duplicate`, `skipped`, `deleted` or `refused`.
+        /// `created`, `updated`, `unchanged`, `stale`, `duplicate`, `skipped`, `deleted` or
+        /// `refused`; `spooled` when the database could not take it in time and it
+        /// waits in the local spool.
         #[oai(header = "Supahook-Outcome")]
         String,
     ),
@@ -130,16 +134,17 @@ impl HooksApi {
         )?;
         let (input, mut raw) = events::parse::<CustomAccessTokenInput>(&verified)?;
         let delivery = input.delivery(&verified.webhook_id)?;
-        let outcome = state.sync.apply(&delivery).await?;
+        let handled = state.sync.apply(&delivery).await?;
         let mut claims = raw["claims"].take();
         if let Some(name) = &state.profile_claim
-            && let Some(profile) = state.sync.storage().profile_claim(input.user_id).await?
+            && handled != Handled::Spooled
+            && let Some(profile) = state.sync.profile_claim(input.user_id).await?
         {
             super::profile_claim::add(&mut claims, name, &profile);
         }
         Ok(CustomAccessTokenResponse::Ok(
             Json(CustomAccessTokenOutput { claims }),
-            outcome.as_str().to_owned(),
+            handled.as_str().to_owned(),
         ))
     }
 
@@ -193,13 +198,13 @@ impl HooksApi {
                 "refused".to_owned(),
             ));
         }
-        let outcome = state
+        let handled = state
             .sync
             .apply(&input.delivery(&verified.webhook_id)?)
             .await?;
         Ok(HookAnswerResponse::Ok(
             Json(HookAnswer::default()),
-            outcome.as_str().to_owned(),
+            handled.as_str().to_owned(),
         ))
     }
 
@@ -236,13 +241,13 @@ impl HooksApi {
             TOLERANCE,
         )?;
         let (input, _) = events::parse::<AfterUserCreatedInput>(&verified)?;
-        let outcome = state
+        let handled = state
             .sync
             .apply(&input.delivery(&verified.webhook_id)?)
             .await?;
         Ok(HookAnswerResponse::Ok(
             Json(HookAnswer::default()),
-            outcome.as_str().to_owned(),
+            handled.as_str().to_owned(),
         ))
     }
 }

@@ -59,7 +59,7 @@ enum ApiTags {
     Users,
     /// Called by the application's frontend with the signed-in user's access token.
     Frontend,
-    /// Liveness and readiness probes.
+    /// Liveness and readiness probes, and Prometheus metrics.
     Health,
 }
 
@@ -119,4 +119,5 @@ pub fn app(state: AppState) -> impl Endpoint {
         .nest("/", api)
         .data(Arc::new(state))
         .catch_all_error(error::render)
+        .with(crate::telemetry::AnswerTimer)
 }

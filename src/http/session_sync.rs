@@ -93,7 +93,7 @@ impl SessionSyncApi {
         let Some(id) = delivery.change.user_id() else {
             return Err(ErrorResponse::invalid_token("the token names no user"));
         };
-        let outcome = state.sync.apply(&delivery).await?;
+        let outcome = state.sync.apply_now(&delivery).await?;
         let storage = state.sync.storage();
         let user = if changes.is_empty() {
             storage.user_details(id).await?

@@ -107,6 +107,28 @@ pub enum ChangeNotice {
     Lost,
 }
 
+/// The connection pool's state at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStatus {
+    /// Connections checked out, running queries.
+    pub in_use: usize,
+    /// Connections open and idle.
+    pub idle: usize,
+    /// Requests waiting for a connection.
+    pub waiting: usize,
+}
+
+impl PoolStatus {
+    /// From a pool of `size` open connections, `available` of them idle.
+    fn new(size: usize, available: usize, waiting: usize) -> Self {
+        Self {
+            in_use: size.saturating_sub(available),
+            idle: available,
+            waiting,
+        }
+    }
+}
+
 /// A mirrored user with its application-owned profile.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredUser {
@@ -174,6 +196,14 @@ impl Storage {
         match self {
             Self::Postgres(store) => store.pool_size(),
             Self::Sqlite(_) => 1,
+        }
+    }
+
+    /// The connection pool's state, for metrics.
+    pub fn pool_status(&self) -> PoolStatus {
+        match self {
+            Self::Postgres(store) => store.pool_status(),
+            Self::Sqlite(store) => store.pool_status(),
         }
     }
 

@@ -107,6 +107,12 @@ impl PgStore {
         self.pool.status().max_size
     }
 
+    /// The pool's connections and waiters now.
+    pub fn pool_status(&self) -> super::PoolStatus {
+        let status = self.pool.status();
+        super::PoolStatus::new(status.size, status.available, status.waiting)
+    }
+
     /// Starts listening for the users other replicas change (see [`changes::listen`]).
     pub fn watch_changes(&self, notice: Arc<dyn Fn(super::ChangeNotice) + Send + Sync>) {
         tokio::spawn(changes::listen(

@@ -55,6 +55,12 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
+    /// The pool's connections and waiters now.
+    pub fn pool_status(&self) -> super::PoolStatus {
+        let status = self.pool.status();
+        super::PoolStatus::new(status.size, status.available, status.waiting)
+    }
+
     /// Builds the pool for the file at `path`, creating its directory if missing;
     /// connections (and the file) are opened on first use.
     pub fn new(path: &str, pool_size: usize) -> Result<Self, StorageError> {

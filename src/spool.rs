@@ -1,0 +1,157 @@
+//! The durable local spool: deliveries acknowledged while the database could not take
+//! them, kept on this machine until it can.
+//!
+//! It is one SQLite file in the data directory (`spool.sqlite`), written by one thread.
+//! SQLite is already in the build for the embedded mirror, and its write-ahead log gives
+//! what a spool needs without a file format of our own: every commit is fsynced
+//! (`synchronous = FULL`) before the caller is answered, every log frame carries a
+//! checksum, and a frame cut short by a crash is ignored on recovery while every
+//! earlier commit is kept. Appends that arrive together share one commit and its fsync.
+
+mod file;
+mod worker;
+
+use crate::events::{Delivery, UserChange};
+use chrono::{DateTime, Utc};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use tokio::sync::oneshot;
+use worker::Command;
+
+/// The spool file's name inside the data directory.
+pub const FILE_NAME: &str = "spool.sqlite";
+
+/// The spool could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SpoolError {
+    /// The file cannot be opened, read or written.
+    #[error("the spool at {path} cannot be used: {reason}")]
+    Io {
+        /// The spool file.
+        path: String,
+        /// What failed.
+        reason: String,
+    },
+    /// The spool's thread has stopped.
+    #[error("the spool has stopped")]
+    Stopped,
+}
+
+/// A delivery waiting in the spool.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// Its position: entries are drained in this order, oldest first.
+    pub seq: i64,
+    /// When it was acknowledged.
+    pub received_at: DateTime<Utc>,
+    /// The delivery as it was verified and parsed.
+    pub delivery: Delivery,
+}
+
+/// What opening the spool found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Recovery {
+    /// Deliveries left from before this start, waiting to be drained.
+    pub waiting: u64,
+    /// Bytes of a last write that a crash cut short. That write never finished, so it
+    /// was never acknowledged; SQLite discards it and keeps every earlier commit.
+    pub torn_bytes: u64,
+    /// Where a damaged spool was moved aside, when one was found (a new one is started).
+    pub damaged: Option<String>,
+}
+
+/// How many deliveries wait and since when, kept current by the spool's thread.
+#[derive(Debug, Default)]
+struct Depth {
+    entries: AtomicU64,
+    /// Microseconds since the epoch of the oldest entry; 0 when empty.
+    oldest: AtomicI64,
+}
+
+/// The spool: cheap to clone, every clone writes through the same thread.
+#[derive(Clone, Debug)]
+pub struct Spool {
+    commands: std::sync::mpsc::Sender<Command>,
+    depth: Arc<Depth>,
+}
+
+impl Spool {
+    /// Opens (or creates) the spool in `dir` and starts its thread. A torn last write is
+    /// reported in the [`Recovery`]; a file SQLite finds damaged is moved aside.
+    pub fn open(dir: &Path) -> Result<(Self, Recovery), SpoolError> {
+        let (conn, recovery) = file::open(dir)?;
+        let depth = Arc::new(Depth::default());
+        let (commands, receiver) = std::sync::mpsc::channel();
+        worker::start(conn, receiver, depth.clone())?;
+        let waiting = depth.entries.load(Ordering::Relaxed);
+        Ok((
+            Self { commands, depth },
+            Recovery {
+                waiting,
+                ..recovery
+            },
+        ))
+    }
+
+    /// Appends `delivery` and returns once it is on disk. A delete that carries no time
+    /// is dated now, when it was received, not when it is drained.
+    pub async fn append(&self, delivery: &Delivery) -> Result<(), SpoolError> {
+        let received_at = crate::events::to_micros(Utc::now());
+        let mut delivery = delivery.clone();
+        if let UserChange::Delete(deletion) = &mut delivery.change {
+            deletion.at.get_or_insert(received_at);
+        }
+        self.ask(|reply| Command::Append {
+            delivery,
+            received_at,
+            reply,
+        })
+        .await
+    }
+
+    /// Up to `limit` of the oldest entries, oldest first. An entry this version cannot
+    /// read is set aside (kept in the file, out of the queue) and reported.
+    pub async fn oldest(&self, limit: usize) -> Result<Vec<Entry>, SpoolError> {
+        self.ask(|reply| Command::Oldest { limit, reply }).await
+    }
+
+    /// Removes drained entries.
+    pub async fn remove(&self, seqs: Vec<i64>) -> Result<(), SpoolError> {
+        self.ask(|reply| Command::Remove { seqs, reply }).await
+    }
+
+    /// Moves an entry the database refuses for good out of the queue, with the reason,
+    /// so it cannot block the entries behind it.
+    pub async fn set_aside(&self, seq: i64, reason: String) -> Result<(), SpoolError> {
+        self.ask(|reply| Command::SetAside { seq, reason, reply })
+            .await
+    }
+
+    /// How many deliveries wait.
+    pub fn depth(&self) -> u64 {
+        self.depth.entries.load(Ordering::Relaxed)
+    }
+
+    /// When the oldest waiting delivery was acknowledged.
+    pub fn oldest_at(&self) -> Option<DateTime<Utc>> {
+        match self.depth.oldest.load(Ordering::Relaxed) {
+            0 => None,
+            micros => DateTime::from_timestamp_micros(micros),
+        }
+    }
+
+    async fn ask<T>(
+        &self,
+        command: impl FnOnce(oneshot::Sender<Result<T, SpoolError>>) -> Command,
+    ) -> Result<T, SpoolError> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(command(reply))
+            .map_err(|_| SpoolError::Stopped)?;
+        answer.await.map_err(|_| SpoolError::Stopped)?
+    }
+}
+
+#[cfg(test)]
+mod tests;

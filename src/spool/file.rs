@@ -1,0 +1,122 @@
+//! Opening the spool file: settings, schema, and what a crash may have left behind.
+
+use super::{FILE_NAME, Recovery, SpoolError};
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::sql_types::Text;
+use std::path::{Path, PathBuf};
+
+/// `synchronous = FULL` in WAL mode fsyncs the log at every commit: an append is on
+/// disk when it returns. `wal_autocheckpoint` keeps the log small as entries drain.
+const SETUP: &str = "PRAGMA busy_timeout = 5000; \
+                     PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = FULL; \
+                     PRAGMA wal_autocheckpoint = 1000; \
+                     CREATE TABLE IF NOT EXISTS spooled ( \
+                         seq INTEGER PRIMARY KEY AUTOINCREMENT, \
+                         received_at INTEGER NOT NULL, \
+                         hook TEXT NOT NULL, \
+                         idempotency_key TEXT NOT NULL, \
+                         delivery TEXT NOT NULL); \
+                     CREATE TABLE IF NOT EXISTS set_aside ( \
+                         seq INTEGER PRIMARY KEY, \
+                         received_at INTEGER NOT NULL, \
+                         hook TEXT NOT NULL, \
+                         idempotency_key TEXT NOT NULL, \
+                         delivery TEXT NOT NULL, \
+                         reason TEXT NOT NULL, \
+                         set_aside_at INTEGER NOT NULL);";
+
+/// Opens the spool in `dir`, creating the directory and file when missing.
+pub(super) fn open(dir: &Path) -> Result<(SqliteConnection, Recovery), SpoolError> {
+    let path = dir.join(FILE_NAME);
+    let fail = |reason: String| SpoolError::Io {
+        path: path.display().to_string(),
+        reason,
+    };
+    std::fs::create_dir_all(dir).map_err(|e| fail(e.to_string()))?;
+    let torn_bytes = torn_tail(&wal_path(&path)).map_err(|e| fail(e.to_string()))?;
+    let mut recovery = Recovery {
+        torn_bytes,
+        ..Recovery::default()
+    };
+    let conn = match connect(&path) {
+        Ok(conn) => conn,
+        Err(reason) => {
+            let aside = move_aside(&path).map_err(|e| fail(format!("{reason}; {e}")))?;
+            tracing::error!(
+                file = %aside.display(),
+                reason,
+                "the spool file is damaged: it was moved aside and a new one started; \
+                 run `reconcile` to repair what it held"
+            );
+            recovery.damaged = Some(aside.display().to_string());
+            connect(&path).map_err(fail)?
+        }
+    };
+    Ok((conn, recovery))
+}
+
+/// Connects, sets up, and checks the file's integrity.
+fn connect(path: &Path) -> Result<SqliteConnection, String> {
+    let url = path.to_str().ok_or("the path is not valid UTF-8")?;
+    let mut conn = SqliteConnection::establish(url).map_err(|e| e.to_string())?;
+    conn.batch_execute(SETUP).map_err(|e| e.to_string())?;
+    let check: Vec<Check> = diesel::sql_query("PRAGMA quick_check")
+        .load(&mut conn)
+        .map_err(|e| e.to_string())?;
+    match check.first().map(|c| c.quick_check.as_str()) {
+        Some("ok") => Ok(conn),
+        other => Err(format!(
+            "integrity check failed: {}",
+            other.unwrap_or("no answer")
+        )),
+    }
+}
+
+#[derive(QueryableByName)]
+struct Check {
+    #[diesel(sql_type = Text)]
+    quick_check: String,
+}
+
+fn wal_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push("-wal");
+    PathBuf::from(name)
+}
+
+/// Bytes at the end of the write-ahead log that do not make a whole frame: a write
+/// that a crash cut short. A log is a 32-byte header, then frames of 24 bytes plus
+/// one page each (the page size is in the header, bytes 8 to 11, big-endian).
+fn torn_tail(wal: &Path) -> std::io::Result<u64> {
+    let bytes = match std::fs::read(wal) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    let len = bytes.len() as u64;
+    let Some(page) = bytes.get(8..12) else {
+        return Ok(len);
+    };
+    let frame = 24 + u64::from(u32::from_be_bytes([page[0], page[1], page[2], page[3]]));
+    Ok(len.saturating_sub(32) % frame)
+}
+
+/// Renames the spool and its log to `spool.sqlite.damaged-<unix seconds>`.
+fn move_aside(path: &Path) -> std::io::Result<PathBuf> {
+    let mut name = path.as_os_str().to_owned();
+    name.push(format!(".damaged-{}", chrono::Utc::now().timestamp()));
+    let aside = PathBuf::from(name);
+    std::fs::rename(path, &aside)?;
+    for suffix in ["-wal", "-shm"] {
+        let mut from = path.as_os_str().to_owned();
+        from.push(suffix);
+        let mut to = aside.as_os_str().to_owned();
+        to.push(suffix);
+        if Path::new(&from).exists() {
+            std::fs::rename(from, to)?;
+        }
+    }
+    Ok(aside)
+}

@@ -1,0 +1,266 @@
+//! The spool's one thread: every read and write of the file happens here, in order.
+
+use super::{Depth, Entry, SpoolError};
+use crate::events::Delivery;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Nullable, Text};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::Receiver;
+use tokio::sync::oneshot;
+
+/// At most this many appends share one commit.
+const MAX_APPENDS: usize = 256;
+
+type Reply<T> = oneshot::Sender<Result<T, SpoolError>>;
+
+/// A request to the spool's thread.
+pub(super) enum Command {
+    Append {
+        delivery: Delivery,
+        received_at: DateTime<Utc>,
+        reply: Reply<()>,
+    },
+    Oldest {
+        limit: usize,
+        reply: Reply<Vec<Entry>>,
+    },
+    Remove {
+        seqs: Vec<i64>,
+        reply: Reply<()>,
+    },
+    SetAside {
+        seq: i64,
+        reason: String,
+        reply: Reply<()>,
+    },
+}
+
+/// Reads the depth, then serves `commands` on a thread of its own until every
+/// sender is gone.
+pub(super) fn start(
+    mut conn: SqliteConnection,
+    commands: Receiver<Command>,
+    depth: Arc<Depth>,
+) -> Result<(), SpoolError> {
+    let stats: Stats =
+        diesel::sql_query("SELECT count(*) AS entries, min(received_at) AS oldest FROM spooled")
+            .get_result(&mut conn)
+            .map_err(failed)?;
+    depth
+        .entries
+        .store(u64::try_from(stats.entries).unwrap_or(0), Ordering::Relaxed);
+    depth
+        .oldest
+        .store(stats.oldest.unwrap_or(0), Ordering::Relaxed);
+    std::thread::Builder::new()
+        .name("supahook-spool".into())
+        .spawn(move || serve(conn, commands, depth))
+        .map(drop)
+        .map_err(|e| SpoolError::Io {
+            path: super::FILE_NAME.into(),
+            reason: e.to_string(),
+        })
+}
+
+fn serve(mut conn: SqliteConnection, commands: Receiver<Command>, depth: Arc<Depth>) {
+    let mut next = commands.recv().ok();
+    while let Some(command) = next.take() {
+        match command {
+            Command::Append {
+                delivery,
+                received_at,
+                reply,
+            } => {
+                let mut appends = vec![(delivery, received_at, reply)];
+                while appends.len() < MAX_APPENDS {
+                    match commands.try_recv() {
+                        Ok(Command::Append {
+                            delivery,
+                            received_at,
+                            reply,
+                        }) => appends.push((delivery, received_at, reply)),
+                        Ok(other) => {
+                            next = Some(other);
+                            break;
+                        }
+                        Err(_) => break,
+                    }
+                }
+                let items: Vec<_> = appends.iter().map(|(d, at, _)| (d, *at)).collect();
+                let result = append(&mut conn, &items).map_err(failed);
+                if result.is_ok() {
+                    depth
+                        .entries
+                        .fetch_add(items.len() as u64, Ordering::Relaxed);
+                }
+                refresh(&mut conn, &depth);
+                for (_, _, reply) in appends {
+                    let _ = reply.send(result.as_ref().map(|_| ()).map_err(copy));
+                }
+            }
+            Command::Oldest { limit, reply } => {
+                let result = oldest(&mut conn, limit).map(|(entries, unread)| {
+                    shrink(&depth, unread);
+                    entries
+                });
+                refresh(&mut conn, &depth);
+                let _ = reply.send(result.map_err(failed));
+            }
+            Command::Remove { seqs, reply } => {
+                let result = remove(&mut conn, &seqs);
+                refresh(&mut conn, &depth);
+                let _ = reply.send(result.map(|gone| shrink(&depth, gone)).map_err(failed));
+            }
+            Command::SetAside { seq, reason, reply } => {
+                let result = set_aside(&mut conn, seq, &reason);
+                refresh(&mut conn, &depth);
+                let _ = reply.send(result.map(|gone| shrink(&depth, gone)).map_err(failed));
+            }
+        }
+        if next.is_none() {
+            next = commands.recv().ok();
+        }
+    }
+}
+
+fn failed(error: diesel::result::Error) -> SpoolError {
+    SpoolError::Io {
+        path: super::FILE_NAME.into(),
+        reason: error.to_string(),
+    }
+}
+
+fn copy(error: &SpoolError) -> SpoolError {
+    match error {
+        SpoolError::Io { path, reason } => SpoolError::Io {
+            path: path.clone(),
+            reason: reason.clone(),
+        },
+        SpoolError::Stopped => SpoolError::Stopped,
+    }
+}
+
+/// Writes every item in one transaction: one commit, one fsync.
+fn append(conn: &mut SqliteConnection, items: &[(&Delivery, DateTime<Utc>)]) -> QueryResult<()> {
+    conn.immediate_transaction(|conn| {
+        for (delivery, received_at) in items {
+            let json = serde_json::to_string(delivery)
+                .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+            diesel::sql_query(
+                "INSERT INTO spooled (received_at, hook, idempotency_key, delivery) \
+                 VALUES (?, ?, ?, ?)",
+            )
+            .bind::<BigInt, _>(received_at.timestamp_micros())
+            .bind::<Text, _>(delivery.hook.as_str())
+            .bind::<Text, _>(&delivery.idempotency_key)
+            .bind::<Text, _>(json)
+            .execute(conn)?;
+        }
+        Ok(())
+    })
+}
+
+#[derive(QueryableByName)]
+struct Row {
+    #[diesel(sql_type = BigInt)]
+    seq: i64,
+    #[diesel(sql_type = BigInt)]
+    received_at: i64,
+    #[diesel(sql_type = Text)]
+    delivery: String,
+}
+
+/// The oldest `limit` entries, and how many unreadable ones were set aside.
+fn oldest(conn: &mut SqliteConnection, limit: usize) -> QueryResult<(Vec<Entry>, usize)> {
+    let rows: Vec<Row> =
+        diesel::sql_query("SELECT seq, received_at, delivery FROM spooled ORDER BY seq LIMIT ?")
+            .bind::<BigInt, _>(i64::try_from(limit).unwrap_or(i64::MAX))
+            .load(conn)?;
+    let mut entries = Vec::with_capacity(rows.len());
+    let mut unread = 0;
+    for row in rows {
+        match serde_json::from_str::<Delivery>(&row.delivery) {
+            Ok(delivery) => entries.push(Entry {
+                seq: row.seq,
+                received_at: DateTime::from_timestamp_micros(row.received_at).unwrap_or_default(),
+                delivery,
+            }),
+            Err(error) => {
+                let reason = format!("this version cannot read the entry: {error}");
+                tracing::error!(seq = row.seq, reason, "spooled delivery set aside");
+                set_aside(conn, row.seq, &reason)?;
+                unread += 1;
+            }
+        }
+    }
+    Ok((entries, unread))
+}
+
+/// Removes the entries; returns how many there were.
+fn remove(conn: &mut SqliteConnection, seqs: &[i64]) -> QueryResult<usize> {
+    conn.immediate_transaction(|conn| {
+        let mut gone = 0;
+        for seq in seqs {
+            gone += diesel::sql_query("DELETE FROM spooled WHERE seq = ?")
+                .bind::<BigInt, _>(seq)
+                .execute(conn)?;
+        }
+        Ok(gone)
+    })
+}
+
+fn shrink(depth: &Depth, gone: usize) {
+    let _ = depth
+        .entries
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+            Some(n.saturating_sub(gone as u64))
+        });
+}
+
+/// Moves one entry to `set_aside`; returns how many left the queue (0 or 1).
+fn set_aside(conn: &mut SqliteConnection, seq: i64, reason: &str) -> QueryResult<usize> {
+    conn.immediate_transaction(|conn| {
+        diesel::sql_query(
+            "INSERT OR REPLACE INTO set_aside \
+             SELECT seq, received_at, hook, idempotency_key, delivery, ?, ? \
+             FROM spooled WHERE seq = ?",
+        )
+        .bind::<Text, _>(reason)
+        .bind::<BigInt, _>(Utc::now().timestamp_micros())
+        .bind::<BigInt, _>(seq)
+        .execute(conn)?;
+        diesel::sql_query("DELETE FROM spooled WHERE seq = ?")
+            .bind::<BigInt, _>(seq)
+            .execute(conn)
+    })
+}
+
+#[derive(QueryableByName)]
+struct Stats {
+    #[diesel(sql_type = BigInt)]
+    entries: i64,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    oldest: Option<i64>,
+}
+
+/// Reads the oldest entry's time (the first by position, one index lookup) before
+/// the caller is answered, so that what it reads next is current.
+fn refresh(conn: &mut SqliteConnection, depth: &Depth) {
+    let first: QueryResult<Vec<Oldest>> =
+        diesel::sql_query("SELECT received_at FROM spooled ORDER BY seq LIMIT 1").load(conn);
+    match first {
+        Ok(first) => {
+            let oldest = first.first().map_or(0, |row| row.received_at);
+            depth.oldest.store(oldest, Ordering::Relaxed);
+        }
+        Err(error) => tracing::warn!(error = %error, "cannot read the spool's oldest entry"),
+    }
+}
+
+#[derive(QueryableByName)]
+struct Oldest {
+    #[diesel(sql_type = BigInt)]
+    received_at: i64,
+}

@@ -1,0 +1,126 @@
+//! Prometheus metrics, served at `/metrics` in the text exposition format.
+//!
+//! Counters and the answer-time histogram are recorded as things happen; the gauges
+//! (pool, spool, database) are read when Prometheus scrapes.
+
+use crate::storage::StorageError;
+use metrics::{counter, gauge, histogram};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
+use std::sync::OnceLock;
+use std::time::Instant;
+
+/// Answer-time buckets in seconds: Supabase waits 5 s for a hook, retries included.
+const ANSWER_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 1.5, 2.0, 5.0,
+];
+
+/// The process-wide recorder, installed on first use.
+fn handle() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(|| {
+        let builder = PrometheusBuilder::new();
+        let recorder = match builder.set_buckets(ANSWER_BUCKETS) {
+            Ok(builder) => builder.build_recorder(),
+            Err(_) => PrometheusBuilder::new().build_recorder(),
+        };
+        let handle = recorder.handle();
+        // Another recorder may already be installed (an embedding application's);
+        // then this one stays empty rather than taking over.
+        let _ = metrics::set_global_recorder(recorder);
+        handle
+    })
+}
+
+/// Readings taken at scrape time.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Gauges {
+    /// Pooled connections running a query.
+    pub pool_in_use: usize,
+    /// Pooled connections open and idle.
+    pub pool_idle: usize,
+    /// Requests waiting for a pooled connection.
+    pub pool_waiters: usize,
+    /// `true` unless the last attempt to reach the database failed.
+    pub database_up: bool,
+    /// Deliveries waiting in the spool (`None` in `closed` mode).
+    pub spool_depth: Option<u64>,
+    /// Age in seconds of the oldest spooled delivery; 0 when the spool is empty.
+    pub spool_oldest_age: f64,
+}
+
+/// The metrics in the Prometheus text format, with the gauges set to `gauges`.
+pub fn render(gauges: Gauges) -> String {
+    let handle = handle();
+    gauge!("supahook_pool_connections", "state" => "in_use").set(gauges.pool_in_use as f64);
+    gauge!("supahook_pool_connections", "state" => "idle").set(gauges.pool_idle as f64);
+    gauge!("supahook_pool_waiters").set(gauges.pool_waiters as f64);
+    gauge!("supahook_database_up").set(if gauges.database_up { 1.0 } else { 0.0 });
+    if let Some(depth) = gauges.spool_depth {
+        gauge!("supahook_spool_depth").set(depth as f64);
+        gauge!("supahook_spool_oldest_age_seconds").set(gauges.spool_oldest_age);
+    }
+    handle.run_upkeep();
+    handle.render()
+}
+
+pub(super) fn delivery(hook: &'static str, outcome: &'static str) {
+    handle();
+    counter!("supahook_deliveries_total", "hook" => hook, "outcome" => outcome).increment(1);
+}
+
+pub(super) fn database_error(error: &StorageError) {
+    let kind = match error {
+        StorageError::Unavailable(_) => "unavailable",
+        StorageError::Query(_) => "query",
+        StorageError::Migration(_) => "migration",
+        StorageError::Config(_) => "config",
+    };
+    counter!("supahook_database_errors_total", "kind" => kind).increment(1);
+}
+
+pub(super) fn spool_drained(count: usize) {
+    counter!("supahook_spool_drained_total").increment(count as u64);
+}
+
+/// The hook a path belongs to, for the answer-time histogram; other paths are not timed.
+fn hook_of(path: &str) -> Option<&'static str> {
+    Some(match path {
+        "/hooks/custom-access-token" => "custom-access-token",
+        "/hooks/before-user-created" => "before-user-created",
+        "/hooks/after-user-created" => "after-user-created",
+        "/hooks/auth-users" => "auth-users",
+        "/api/auth/users/sync" => "users-sync",
+        _ => return None,
+    })
+}
+
+/// Records `supahook_answer_seconds` for every hook request, whatever its answer.
+pub struct AnswerTimer;
+
+impl<E: Endpoint> Middleware<E> for AnswerTimer {
+    type Output = AnswerTimerEndpoint<E>;
+
+    fn transform(&self, inner: E) -> Self::Output {
+        handle();
+        AnswerTimerEndpoint(inner)
+    }
+}
+
+/// The endpoint [`AnswerTimer`] wraps.
+pub struct AnswerTimerEndpoint<E>(E);
+
+impl<E: Endpoint> Endpoint for AnswerTimerEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> poem::Result<Self::Output> {
+        let hook = hook_of(req.uri().path());
+        let started = Instant::now();
+        let result = self.0.call(req).await.map(IntoResponse::into_response);
+        if let Some(hook) = hook {
+            histogram!("supahook_answer_seconds", "hook" => hook)
+                .record(started.elapsed().as_secs_f64());
+        }
+        result
+    }
+}
