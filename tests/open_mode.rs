@@ -1,0 +1,228 @@
+//! `SUPAHOOK_ON_STORE_FAILURE`: what the hooks answer while the database cannot be
+//! reached, and the spool draining into the database. The outage itself, with a real
+//! PostgreSQL stopped and started under load, is in `tests/outage.rs`.
+
+#[path = "support/process.rs"]
+mod process;
+mod support;
+
+use poem::http::StatusCode;
+use process::WorkDir;
+use supahook::events::{self, AuthUsersChange, CustomAccessTokenInput, Delivery};
+use supahook::signature::{SignedHeaders, SigningKey, TOLERANCE, Verifier};
+use supahook::spool::Spool;
+use supahook::storage::Storage;
+use supahook::sync::Sync;
+use support::{Options, TestApp, client_with, fixture, fixture_json, json, outcome, send};
+
+/// A PostgreSQL URL where nothing listens: every connection is refused at once.
+const UNREACHABLE: &str = "postgres://postgres@127.0.0.1:9/supahook?connect_timeout=1";
+
+fn open_mode(dir: &WorkDir) -> (Sync, Spool) {
+    let storage = Storage::open(UNREACHABLE, 2).unwrap();
+    let (spool, _) = Spool::open(dir.path()).unwrap();
+    (Sync::new(storage).with_spool(spool.clone()), spool)
+}
+
+/// `body` parsed as the endpoint at `path` parses it, once its signature is checked.
+fn delivery_of(path: &str, body: &[u8]) -> Delivery {
+    let key = SigningKey::parse(support::SECRET).unwrap();
+    let (id, at) = ("msg_spooled", support::now());
+    let signature = key.sign(id, at, body);
+    let at_text = at.to_string();
+    let headers = SignedHeaders {
+        id: Some(id),
+        timestamp: Some(&at_text),
+        signature: Some(&signature),
+    };
+    let verified = Verifier::new(vec![key])
+        .verify_within(headers, body, at, TOLERANCE)
+        .unwrap();
+    match path {
+        "/hooks/custom-access-token" => events::parse::<CustomAccessTokenInput>(&verified)
+            .unwrap()
+            .0
+            .delivery(id)
+            .unwrap(),
+        "/hooks/auth-users" => events::parse::<AuthUsersChange>(&verified)
+            .unwrap()
+            .0
+            .delivery(id)
+            .unwrap(),
+        other => panic!("no parser here for {other}"),
+    }
+}
+
+#[tokio::test]
+async fn every_hook_answers_as_if_stored_and_spools_while_the_database_is_unreachable() {
+    let dir = WorkDir::new("open-mode");
+    let (sync, spool) = open_mode(&dir);
+    let client = client_with(sync, Options::default());
+
+    let token = send(
+        &client,
+        "/hooks/custom-access-token",
+        &fixture("custom-access-token.json"),
+    )
+    .await;
+    token.assert_status_is_ok();
+    assert_eq!(outcome(&token), "spooled");
+    let sent = fixture_json("custom-access-token.json");
+    assert_eq!(
+        json(token).await,
+        serde_json::json!({ "claims": sent["claims"] })
+    );
+
+    for (path, body) in [
+        ("/hooks/before-user-created", "before-user-created.json"),
+        ("/hooks/after-user-created", "after-user-created.json"),
+        ("/hooks/auth-users", "db-update-auth-users.json"),
+    ] {
+        let answer = send(&client, path, &fixture(body)).await;
+        answer.assert_status_is_ok();
+        assert_eq!(outcome(&answer), "spooled", "{path}");
+        assert_eq!(json(answer).await, serde_json::json!({}), "{path}");
+    }
+
+    assert_eq!(spool.depth(), 4);
+    let hooks: Vec<&str> = spool
+        .oldest(10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|entry| entry.delivery.hook.as_str())
+        .collect();
+    assert_eq!(
+        hooks,
+        [
+            "custom-access-token",
+            "before-user-created",
+            "after-user-created",
+            "auth-users"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_refused_sign_up_is_still_refused_and_nothing_is_spooled() {
+    let dir = WorkDir::new("open-mode-policy");
+    let (sync, spool) = open_mode(&dir);
+    let options = Options {
+        blocked_email_domains: vec!["example.com".into()],
+        ..Options::default()
+    };
+    let client = client_with(sync, options);
+
+    let answer = send(
+        &client,
+        "/hooks/before-user-created",
+        &fixture("before-user-created.json"),
+    )
+    .await;
+
+    answer.assert_status_is_ok();
+    assert_eq!(outcome(&answer), "refused");
+    assert_eq!(json(answer).await["error"]["http_code"], 403);
+    assert_eq!(spool.depth(), 0);
+}
+
+#[tokio::test]
+async fn readiness_stays_200_and_reports_the_database_and_the_spool() {
+    let dir = WorkDir::new("open-mode-ready");
+    let (sync, _spool) = open_mode(&dir);
+    let client = client_with(sync, Options::default());
+    send(
+        &client,
+        "/hooks/custom-access-token",
+        &fixture("custom-access-token.json"),
+    )
+    .await
+    .assert_status_is_ok();
+
+    let ready = client.get("/health/ready").send().await;
+
+    ready.assert_status_is_ok();
+    let body = json(ready).await;
+    assert_eq!(body["status"], "degraded");
+    assert_eq!(body["database"], "down");
+    assert_eq!(body["spool_depth"], 1);
+    assert!(body["spool_oldest_age_seconds"].as_f64().unwrap() >= 0.0);
+
+    let metrics = client.get("/metrics").send().await;
+    metrics.assert_status_is_ok();
+    let text = metrics.0.into_body().into_string().await.unwrap();
+    for series in [
+        "supahook_deliveries_total{hook=\"custom-access-token\",outcome=\"spooled\"}",
+        "supahook_answer_seconds_bucket{hook=\"custom-access-token\"",
+        "supahook_database_errors_total{kind=\"unavailable\"}",
+        "supahook_spool_depth ",
+        "supahook_spool_oldest_age_seconds ",
+        "supahook_database_up ",
+        "supahook_pool_connections{state=\"in_use\"}",
+        "supahook_pool_waiters ",
+    ] {
+        assert!(text.contains(series), "no {series} in:\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn closed_mode_answers_503_with_retry_after_and_readiness_fails() {
+    let storage = Storage::open(UNREACHABLE, 2).unwrap();
+    let client = client_with(Sync::new(storage), Options::default());
+
+    let answer = send(
+        &client,
+        "/hooks/custom-access-token",
+        &fixture("custom-access-token.json"),
+    )
+    .await;
+
+    answer.assert_status(StatusCode::SERVICE_UNAVAILABLE);
+    answer.assert_header("retry-after", "1");
+    assert_eq!(json(answer).await["error"]["code"], "database_unavailable");
+    let ready = client.get("/health/ready").send().await;
+    ready.assert_status(StatusCode::SERVICE_UNAVAILABLE);
+    let body = json(ready).await;
+    assert_eq!(body["status"], "unavailable");
+    assert!(body.get("spool_depth").is_none(), "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_spool_drains_into_the_database_exactly_once() {
+    let app = TestApp::spawn().await;
+    let dir = WorkDir::new("open-mode-drain");
+    let (spool, _) = Spool::open(dir.path()).unwrap();
+    // Acknowledged while the database was down: the same sign-up twice (Supabase's
+    // retry, same metadata.uuid) and an update.
+    let first = delivery_of(
+        "/hooks/custom-access-token",
+        &fixture("custom-access-token.json"),
+    );
+    spool.append(&first).await.unwrap();
+    spool.append(&first).await.unwrap();
+    let mut update = fixture_json("db-update-auth-users.json");
+    update["record"]["email"] = "ada@drained.example.com".into();
+    update["record"]["updated_at"] = "2026-02-01T00:00:00Z".into();
+    let update = delivery_of("/hooks/auth-users", update.to_string().as_bytes());
+    spool.append(&update).await.unwrap();
+    let sync = app.sync.clone().with_spool(spool.clone());
+
+    sync.start_background();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while spool.depth() > 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
+    assert_eq!(spool.depth(), 0, "the spool did not drain");
+    assert_eq!(
+        app.db.counts().await,
+        [1, 1, 2],
+        "users, profiles, ledger rows"
+    );
+    let user = app
+        .db
+        .user("3f1c2b7e-8d4a-4c6e-9b1f-2a7d5e9c0b14")
+        .await
+        .unwrap();
+    assert_eq!(user.user.email.as_deref(), Some("ada@drained.example.com"));
+}
