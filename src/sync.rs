@@ -196,9 +196,10 @@ impl Sync {
         skip_database: bool,
     ) -> Result<Outcome, StorageError> {
         let write = self.write(delivery, skip_database);
-        let result = match tokio::time::timeout(self.budget, write).await {
-            Ok(result) => result,
-            Err(_) => Err(self.too_slow()),
+        // Only a failure to reach the database sends what follows straight to the
+        // spool; a slow answer (one user's row held by a long transaction) does not.
+        let Ok(result) = tokio::time::timeout(self.budget, write).await else {
+            return Err(self.too_slow());
         };
         match &result {
             Ok(_) => self.database_down.store(false, Ordering::Relaxed),
