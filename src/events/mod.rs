@@ -172,7 +172,13 @@ impl ParseError {
 pub fn parse<T: DeserializeOwned>(body: &VerifiedBody<'_>) -> Result<(T, Value), ParseError> {
     let value: Value =
         serde_json::from_slice(body.bytes).map_err(|e| ParseError::Syntax(e.to_string()))?;
-    if let Some(path) = nul_at(&value, String::new()) {
+    // JSON can only carry a NUL as the escape `\u0000`, so without those six bytes
+    // there is none, and the walk (which builds every field's path) is skipped.
+    let may_hold_nul = body
+        .bytes
+        .windows(6)
+        .any(|w| w.eq_ignore_ascii_case(b"\\u0000"));
+    if may_hold_nul && let Some(path) = nul_at(&value, String::new()) {
         return Err(ParseError::Shape(format!(
             "{path}: contains a NUL character (\\u0000), which PostgreSQL cannot store"
         )));
