@@ -5,6 +5,7 @@
 
 mod auth_hooks;
 mod auth_users;
+mod limits;
 mod session;
 mod user_fields;
 
@@ -12,6 +13,7 @@ pub use auth_hooks::{
     AfterUserCreatedInput, AuthUser, BeforeUserCreatedInput, CustomAccessTokenInput, HookMetadata,
 };
 pub use auth_users::{AuthUserRow, AuthUsersChange, Operation, row_change};
+pub use limits::MAX_CONTACT_CHARS;
 pub use session::session_delivery;
 pub use user_fields::{PersonName, avatar_url, person_name};
 
