@@ -174,19 +174,25 @@ impl ParseError {
 pub fn parse<T: DeserializeOwned>(body: &VerifiedBody<'_>) -> Result<(T, Value), ParseError> {
     let value: Value =
         serde_json::from_slice(body.bytes).map_err(|e| ParseError::Syntax(e.to_string()))?;
-    if let Some(path) = nul_at(&value, String::new()) {
+    let typed = from_value(&value)?;
+    Ok((typed, value))
+}
+
+/// Reads a JSON value as `T`, refusing first any string or key holding a NUL character.
+/// A shape error names the path of the offending field, such as `claims.iat`.
+pub(crate) fn from_value<T: DeserializeOwned>(value: &Value) -> Result<T, ParseError> {
+    if let Some(path) = nul_at(value, String::new()) {
         return Err(ParseError::Shape(format!(
             "{path}: contains a NUL character (\\u0000), which PostgreSQL cannot store"
         )));
     }
-    let typed = serde_path_to_error::deserialize(&value).map_err(|e| {
+    serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         match path.as_str() {
             "." => ParseError::Shape(e.into_inner().to_string()),
             _ => ParseError::Shape(format!("{path}: {}", e.into_inner())),
         }
-    })?;
-    Ok((typed, value))
+    })
 }
 
 /// The path of the first string (or key) holding a NUL character, if any. Supabase's
