@@ -103,3 +103,19 @@ fn the_frontend_and_admin_endpoints_declare_their_bearer_schemes() {
         );
     }
 }
+
+#[test]
+fn emails_and_phones_are_documented_as_at_most_255_characters() {
+    // Supabase's own auth.users columns are varchar(255); longer ones are refused.
+    let spec: serde_json::Value =
+        serde_json::from_str(&supahook::http::api_service().spec()).unwrap();
+    let schemas = &spec["components"]["schemas"];
+    for schema in ["AccessTokenClaims", "AuthUser", "AuthUserRow"] {
+        for field in ["email", "phone"] {
+            assert_eq!(
+                schemas[schema]["properties"][field]["maxLength"], 255,
+                "{schema}.{field}"
+            );
+        }
+    }
+}

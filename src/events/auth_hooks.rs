@@ -4,6 +4,7 @@
 //! These types are also the request schemas published in the OpenAPI spec,
 //! so their doc comments are written for the person reading `/docs`.
 
+use super::limits::contact;
 use super::user_fields::{object_or_empty, provider, providers};
 use super::{
     Activity, Delivery, HookKind, ParseError, UserChange, UserRecord, avatar_url, non_empty,
@@ -40,8 +41,12 @@ pub struct AuthUser {
     /// Database role; empty before the user is saved.
     pub role: Option<String>,
     /// Lower-cased email; `""` when the user has none.
+    #[oai(validator(max_length = 255))]
+    #[serde(default, deserialize_with = "contact")]
     pub email: Option<String>,
     /// E.164 digits without `+`; `""` when the user has none.
+    #[oai(validator(max_length = 255))]
+    #[serde(default, deserialize_with = "contact")]
     pub phone: Option<String>,
     /// When the email address was confirmed.
     pub email_confirmed_at: Option<DateTime<Utc>>,
@@ -76,8 +81,12 @@ pub struct AccessTokenClaims {
     /// Issued at, Unix seconds. This is the version supahook orders updates by.
     pub iat: i64,
     /// Email, `""` when none.
+    #[oai(validator(max_length = 255))]
+    #[serde(default, deserialize_with = "contact")]
     pub email: Option<String>,
     /// Phone, `""` when none.
+    #[oai(validator(max_length = 255))]
+    #[serde(default, deserialize_with = "contact")]
     pub phone: Option<String>,
     /// The user's `app_metadata`.
     pub app_metadata: Option<Value>,

@@ -3,6 +3,7 @@
 //! Only the columns supahook mirrors are declared. The password hash and every
 //! `*_token` column are never read into memory, so they cannot be stored or logged.
 
+use super::limits::contact;
 use super::user_fields::{object_or_empty, provider, providers};
 use super::{
     Activity, Deletion, Delivery, HookKind, ParseError, UserChange, UserRecord, avatar_url,
@@ -21,8 +22,12 @@ pub struct AuthUserRow {
     /// The user id.
     pub id: Uuid,
     /// Email, `null` when none. Replaced by a hash when the user is soft-deleted.
+    #[oai(validator(max_length = 255))]
+    #[serde(default, deserialize_with = "contact")]
     pub email: Option<String>,
     /// Phone (E.164 digits, no `+`), `null` when none. Replaced by a hash on soft delete.
+    #[oai(validator(max_length = 255))]
+    #[serde(default, deserialize_with = "contact")]
     pub phone: Option<String>,
     /// The user's `user_metadata`.
     pub raw_user_meta_data: Option<Value>,

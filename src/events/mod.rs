@@ -5,6 +5,7 @@
 
 mod auth_hooks;
 mod auth_users;
+mod limits;
 mod session;
 mod user_fields;
 
@@ -12,6 +13,7 @@ pub use auth_hooks::{
     AfterUserCreatedInput, AuthUser, BeforeUserCreatedInput, CustomAccessTokenInput, HookMetadata,
 };
 pub use auth_users::{AuthUserRow, AuthUsersChange, Operation, row_change};
+pub use limits::MAX_CONTACT_CHARS;
 pub use session::session_delivery;
 pub use user_fields::{PersonName, avatar_url, person_name};
 
@@ -178,19 +180,33 @@ pub fn parse<T: DeserializeOwned>(body: &VerifiedBody<'_>) -> Result<(T, Value),
         .bytes
         .windows(6)
         .any(|w| w.eq_ignore_ascii_case(b"\\u0000"));
-    if may_hold_nul && let Some(path) = nul_at(&value, String::new()) {
+    let typed = match may_hold_nul {
+        true => from_value(&value)?,
+        false => typed_from(&value)?,
+    };
+    Ok((typed, value))
+}
+
+/// Reads a JSON value as `T`, refusing first any string or key holding a NUL character.
+/// A shape error names the path of the offending field, such as `claims.iat`.
+pub(crate) fn from_value<T: DeserializeOwned>(value: &Value) -> Result<T, ParseError> {
+    if let Some(path) = nul_at(value, String::new()) {
         return Err(ParseError::Shape(format!(
             "{path}: contains a NUL character (\\u0000), which PostgreSQL cannot store"
         )));
     }
-    let typed = serde_path_to_error::deserialize(&value).map_err(|e| {
+    typed_from(value)
+}
+
+/// Reads a JSON value known to hold no NUL character as `T`.
+fn typed_from<T: DeserializeOwned>(value: &Value) -> Result<T, ParseError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         match path.as_str() {
             "." => ParseError::Shape(e.into_inner().to_string()),
             _ => ParseError::Shape(format!("{path}: {}", e.into_inner())),
         }
-    })?;
-    Ok((typed, value))
+    })
 }
 
 /// The path of the first string (or key) holding a NUL character, if any. Supabase's

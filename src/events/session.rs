@@ -10,8 +10,10 @@ use uuid::Uuid;
 /// mirrored field come from the verified claims; the version is `iat`, and the
 /// idempotency key is the token's digest, so presenting one token twice applies once.
 pub fn session_delivery(token: &VerifiedToken) -> Result<Delivery, ParseError> {
-    let claims: AccessTokenClaims = serde_path_to_error::deserialize(token.claims())
-        .map_err(|e| ParseError::Shape(format!("token claim {}: {}", e.path(), e.inner())))?;
+    let claims: AccessTokenClaims = super::from_value(token.claims()).map_err(|e| match e {
+        ParseError::Shape(message) => ParseError::Shape(format!("token claim {message}")),
+        syntax => syntax,
+    })?;
     let user_id = claims
         .sub
         .as_deref()

@@ -9,7 +9,7 @@ use crate::signature::SignatureError;
 use crate::storage::StorageError;
 use poem::http::StatusCode;
 use poem::{IntoResponse, Response};
-use poem_openapi::error::ParsePathError;
+use poem_openapi::error::{AuthorizationError, ParsePathError};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object};
 
@@ -219,6 +219,13 @@ pub async fn render(error: poem::Error) -> Response {
     // path of this API takes one parameter, the user id `id`, so the error names it.
     if let Some(ParsePathError { reason, .. }) = error.downcast_ref::<ParsePathError>() {
         return ErrorResponse::invalid_parameter(PATH_PARAMETER, reason).into_response();
+    }
+    // poem-openapi's own message ("authorization error") does not say what is wrong.
+    if error.is::<AuthorizationError>() {
+        return ErrorResponse::unauthorized(
+            "the Authorization header is missing or is not `Bearer <token>`",
+        )
+        .into_response();
     }
     let status = error.status();
     let code = match status {

@@ -1,6 +1,8 @@
 //! A JSON request body that may be left out altogether.
 
+use super::ErrorResponse;
 use super::raw_json::MAX_BODY_BYTES;
+use crate::events::ParseError;
 use poem::{Request, RequestBody};
 use poem_openapi::payload::{Json, Payload};
 use poem_openapi::registry::{MetaMediaType, MetaRequest, Registry};
@@ -9,7 +11,8 @@ use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
 use serde_json::Value;
 
 /// An optional JSON body of schema `T`: `None` when the request has no body.
-/// A body that is not valid for `T` is kept as the reason, for the handler to answer.
+/// JSON that is not valid for `T` is kept as the reason, for the handler to answer;
+/// bytes that are not JSON are refused here.
 pub struct OptionalJson<T>(pub Option<Result<T, String>>);
 
 impl<'a, T: ParseFromJSON> ApiExtractor<'a> for OptionalJson<T> {
@@ -50,9 +53,10 @@ impl<'a, T: ParseFromJSON> ApiExtractor<'a> for OptionalJson<T> {
             }
             .into());
         }
-        let parsed = serde_json::from_slice::<Value>(&bytes)
-            .map_err(|e| format!("the body is not valid JSON: {e}"))
-            .and_then(|value| T::parse_from_json(Some(value)).map_err(|e| e.into_message()));
+        // Bytes that are not JSON get the answer they get on every endpoint: 400.
+        let value = serde_json::from_slice::<Value>(&bytes)
+            .map_err(|e| ErrorResponse::from(ParseError::Syntax(e.to_string())))?;
+        let parsed = T::parse_from_json(Some(value)).map_err(|e| e.into_message());
         Ok(Self(Some(parsed)))
     }
 }

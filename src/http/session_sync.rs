@@ -65,7 +65,9 @@ impl SessionSyncApi {
     /// its profile from the token's claims, exactly as the custom-access-token hook
     /// would: ordered by `iat`, and applied once per token. The identity is never taken
     /// from the body; the body may carry only the application-owned fields. An invalid,
-    /// expired or wrong-audience token is a 401 and writes nothing.
+    /// expired or wrong-audience token is a 401 and writes nothing; a valid token whose
+    /// claims cannot be mirrored (an email or phone over 255 characters, say) is a 422
+    /// naming the claim, and writes nothing either.
     #[oai(
         path = "/api/auth/users/sync",
         method = "post",
@@ -88,8 +90,8 @@ impl SessionSyncApi {
             Some(Err(reason)) => return Err(body_refused(&reason)),
             Some(Ok(edit)) => edit.changes().map_err(|reason| body_refused(&reason))?,
         };
-        let delivery = events::session_delivery(&verified)
-            .map_err(|e| ErrorResponse::invalid_token(e.to_string()))?;
+        // The token is genuine, so a claim that cannot be mirrored is a payload error.
+        let delivery = events::session_delivery(&verified)?;
         let Some(id) = delivery.change.user_id() else {
             return Err(ErrorResponse::invalid_token("the token names no user"));
         };
