@@ -167,14 +167,20 @@ impl Sync {
         result
     }
 
-    /// The profile claim for custom-access-token. In `open` mode a database that does
-    /// not answer within the budget means no claim rather than a failed sign-in.
-    pub async fn profile_claim(&self, id: Uuid) -> Result<Option<ProfileClaim>, StorageError> {
-        if self.spool.is_some() && !self.database_up() {
+    /// The profile claim for custom-access-token, read within what is left of the
+    /// budget of the delivery that began at `started`. In `open` mode a database that
+    /// does not answer in time means no claim rather than a failed sign-in.
+    pub async fn profile_claim(
+        &self,
+        id: Uuid,
+        started: Instant,
+    ) -> Result<Option<ProfileClaim>, StorageError> {
+        let open = self.spool.is_some();
+        if open && !self.database_up() {
             return Ok(None);
         }
-        let read = tokio::time::timeout(self.budget, self.storage.profile_claim(id)).await;
-        let open = self.spool.is_some();
+        let left = self.budget.saturating_sub(started.elapsed());
+        let read = tokio::time::timeout(left, self.storage.profile_claim(id)).await;
         match read {
             Ok(Ok(claim)) => Ok(claim),
             Ok(Err(StorageError::Unavailable(_))) | Err(_) if open => Ok(None),

@@ -134,11 +134,12 @@ impl HooksApi {
         )?;
         let (input, mut raw) = events::parse::<CustomAccessTokenInput>(&verified)?;
         let delivery = input.delivery(&verified.webhook_id)?;
+        let started = std::time::Instant::now();
         let handled = state.sync.apply(&delivery).await?;
         let mut claims = raw["claims"].take();
         if let Some(name) = &state.profile_claim
             && handled != Handled::Spooled
-            && let Some(profile) = state.sync.profile_claim(input.user_id).await?
+            && let Some(profile) = state.sync.profile_claim(input.user_id, started).await?
         {
             super::profile_claim::add(&mut claims, name, &profile);
         }
