@@ -141,16 +141,25 @@ impl Sync {
         let skip_database = self.spool.is_some() && !self.database_up();
         let result = self.write_within_budget(delivery, skip_database).await;
         let result = match (result, &self.spool) {
-            (Err(StorageError::Unavailable(reason)), Some(spool)) => {
-                tracing::debug!(reason, "database unavailable: spooling the delivery");
+            (Ok(outcome), _) => Ok(Handled::Applied(outcome)),
+            (Err(error), None) => Err(error),
+            // Any failure, not only an outage: supahook's own trouble must not fail a
+            // sign-in either. What the database refuses for good is set aside by the
+            // drainer, with its reason, and logged.
+            (Err(error), Some(spool)) => {
+                let reason = crate::error_chain::describe(&error);
+                match &error {
+                    StorageError::Unavailable(_) => tracing::debug!(reason, "spooling"),
+                    _ => tracing::error!(reason, "the database refused a delivery; spooling it"),
+                }
+                crate::telemetry::database_error(&error);
                 match spool.append(delivery).await {
                     Ok(()) => Ok(Handled::Spooled),
-                    Err(error) => Err(StorageError::Unavailable(format!(
-                        "{reason}; and the spool failed: {error}"
+                    Err(spool_error) => Err(StorageError::Unavailable(format!(
+                        "{reason}; and the spool failed: {spool_error}"
                     ))),
                 }
             }
-            (result, _) => result.map(Handled::Applied),
         };
         let reported = result.as_ref().map(|handled| handled.as_str());
         crate::telemetry::delivery_handled(delivery, reported, started.elapsed());

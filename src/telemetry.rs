@@ -59,7 +59,17 @@ pub fn delivery_handled(
     }
 }
 
+/// Counts a database failure by kind.
+pub fn database_error(error: &StorageError) {
+    prometheus::database_error(error);
+}
+
 /// Counts deliveries drained from the spool into the database.
 pub fn spool_drained(count: usize) {
     prometheus::spool_drained(count);
+}
+
+/// Counts a spooled delivery the database refused for good, set aside in the spool.
+pub fn spool_set_aside() {
+    prometheus::spool_set_aside();
 }

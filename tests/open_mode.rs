@@ -226,3 +226,80 @@ async fn the_spool_drains_into_the_database_exactly_once() {
         .unwrap();
     assert_eq!(user.user.email.as_deref(), Some("ada@drained.example.com"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_delivery_the_database_refuses_still_answers_and_is_set_aside_by_the_drainer() {
+    let app = TestApp::spawn().await;
+    let refuse: &[&str] = if app.db.url.starts_with("postgres") {
+        &[
+            "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+             IF NEW.email = 'refused@example.com' THEN RAISE EXCEPTION 'refused by a test trigger'; \
+             END IF; RETURN NEW; END $$",
+            "CREATE TRIGGER refuse BEFORE INSERT ON users FOR EACH ROW EXECUTE FUNCTION refuse()",
+        ]
+    } else {
+        &[
+            "CREATE TRIGGER refuse BEFORE INSERT ON users WHEN NEW.email = 'refused@example.com' \
+           BEGIN SELECT RAISE(ABORT, 'refused by a test trigger'); END",
+        ]
+    };
+    for statement in refuse {
+        app.db.execute(statement).await;
+    }
+    let dir = WorkDir::new("open-mode-refused");
+    let (spool, _) = Spool::open(dir.path()).unwrap();
+    let sync = app.sync.clone().with_spool(spool.clone());
+    let client = client_with(sync.clone(), Options::default());
+    let mut body = fixture_json("custom-access-token.json");
+    body["claims"]["email"] = "refused@example.com".into();
+
+    let answer = send(
+        &client,
+        "/hooks/custom-access-token",
+        body.to_string().as_bytes(),
+    )
+    .await;
+
+    answer.assert_status_is_ok();
+    assert_eq!(outcome(&answer), "spooled");
+    assert_eq!(json(answer).await["claims"], body["claims"]);
+    assert_eq!(spool.depth(), 1);
+    sync.start_background();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while spool.depth() > 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        spool.depth(),
+        0,
+        "the refused delivery still blocks the spool"
+    );
+    assert_eq!(app.db.counts().await, [0, 0, 0]);
+    let file = dir.path().join(supahook::spool::FILE_NAME);
+    let mut conn =
+        <diesel::SqliteConnection as diesel::Connection>::establish(file.to_str().unwrap())
+            .unwrap();
+    let kept: Vec<SetAside> = diesel::RunQueryDsl::load(
+        diesel::sql_query("SELECT idempotency_key, reason FROM set_aside"),
+        &mut conn,
+    )
+    .unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(
+        kept[0].idempotency_key,
+        body["metadata"]["uuid"].as_str().unwrap()
+    );
+    assert!(
+        kept[0].reason.contains("refused by a test trigger"),
+        "{}",
+        kept[0].reason
+    );
+}
+
+#[derive(diesel::QueryableByName)]
+struct SetAside {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    idempotency_key: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    reason: String,
+}

@@ -69,6 +69,7 @@ async fn drain_batch(sync: &Sync, spool: &Spool) -> Result<usize, String> {
                     .set_aside(entry.seq, reason)
                     .await
                     .map_err(|e| e.to_string())?;
+                crate::telemetry::spool_set_aside();
             }
         }
     }

@@ -83,6 +83,10 @@ pub(super) fn spool_drained(count: usize) {
     counter!("supahook_spool_drained_total").increment(count as u64);
 }
 
+pub(super) fn spool_set_aside() {
+    counter!("supahook_spool_set_aside_total").increment(1);
+}
+
 /// The hook a path belongs to, for the answer-time histogram; other paths are not timed.
 fn hook_of(path: &str) -> Option<&'static str> {
     Some(match path {
