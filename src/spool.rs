@@ -23,7 +23,7 @@ use worker::Command;
 pub const FILE_NAME: &str = "spool.sqlite";
 
 /// The spool could not be used.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum SpoolError {
     /// The file cannot be opened, read or written.
     #[error("the spool at {path} cannot be used: {reason}")]
@@ -49,6 +49,17 @@ pub struct Entry {
     pub delivery: Delivery,
 }
 
+/// A delivery the database refused for good, kept out of the queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetAside {
+    /// The delivery's idempotency key.
+    pub idempotency_key: String,
+    /// The endpoint that received it.
+    pub hook: String,
+    /// What the database said.
+    pub reason: String,
+}
+
 /// What opening the spool found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Recovery {
@@ -67,6 +78,8 @@ struct Depth {
     entries: AtomicU64,
     /// Microseconds since the epoch of the oldest entry; 0 when empty.
     oldest: AtomicI64,
+    /// The last append failed (a full disk, say).
+    failing: std::sync::atomic::AtomicBool,
 }
 
 /// The spool: cheap to clone, every clone writes through the same thread.
@@ -128,9 +141,19 @@ impl Spool {
             .await
     }
 
+    /// The deliveries set aside, oldest first.
+    pub async fn set_aside_entries(&self) -> Result<Vec<SetAside>, SpoolError> {
+        self.ask(|reply| Command::SetAsideEntries { reply }).await
+    }
+
     /// How many deliveries wait.
     pub fn depth(&self) -> u64 {
         self.depth.entries.load(Ordering::Relaxed)
+    }
+
+    /// `false` while appends fail: then nothing can be acknowledged in `open` mode.
+    pub fn is_writable(&self) -> bool {
+        !self.depth.failing.load(Ordering::Relaxed)
     }
 
     /// When the oldest waiting delivery was acknowledged.

@@ -4,6 +4,7 @@
 //! time budgets, what happens when the database cannot answer, and what gets
 //! logged and counted live in one place.
 
+mod breaker;
 mod drain;
 mod fast_path;
 
@@ -11,9 +12,9 @@ use crate::events::{Delivery, HookKind, UserChange};
 use crate::mirror::{DeleteMode, Outcome};
 use crate::spool::Spool;
 use crate::storage::{GroupCommit, ProfileClaim, Request, Storage, StorageError};
+use breaker::Breaker;
 use chrono::Utc;
 use fast_path::FastPath;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
@@ -21,7 +22,11 @@ use uuid::Uuid;
 /// How long a delivery may wait for the database before it is spooled (`open`) or
 /// refused with a 503 (`closed`), unless `SUPAHOOK_STORE_BUDGET_MS` says otherwise.
 /// Supabase gives the whole hook call 5 seconds, retries included.
-pub const DEFAULT_BUDGET: Duration = Duration::from_millis(1000);
+pub const DEFAULT_BUDGET: Duration = Duration::from_millis(crate::config::DEFAULT_BUDGET_MS);
+
+/// How long an append may wait for the spool (an fsync, normally milliseconds), so
+/// that the whole answer stays within the budget plus this.
+const SPOOL_WAIT: Duration = Duration::from_millis(500);
 
 /// The current time at the precision the databases keep.
 fn now() -> chrono::DateTime<Utc> {
@@ -57,9 +62,9 @@ pub struct Sync {
     /// Set in `open` mode (`SUPAHOOK_ON_STORE_FAILURE`): where deliveries wait while
     /// the database cannot take them.
     spool: Option<Spool>,
-    /// The database failed moments ago: deliveries go to the spool at once, and only
-    /// the drainer tries the database until it answers again.
-    database_down: Arc<AtomicBool>,
+    /// Whether the database was reachable at the last real attempt; in `open` mode,
+    /// while it was not, deliveries go to the spool at once.
+    breaker: Arc<Breaker>,
     /// Started on first use, inside the runtime.
     writer: Arc<OnceLock<GroupCommit>>,
     fast: Arc<FastPath>,
@@ -74,7 +79,7 @@ impl Sync {
             on_delete: DeleteMode::Soft,
             budget: DEFAULT_BUDGET,
             spool: None,
-            database_down: Arc::default(),
+            breaker: Arc::default(),
             writer: Arc::default(),
             fast: Arc::default(),
         }
@@ -107,9 +112,27 @@ impl Sync {
         self.spool.as_ref()
     }
 
-    /// `false` while the last attempt to reach the database failed.
+    /// `false` while the last real attempt to reach the database failed.
     pub fn database_up(&self) -> bool {
-        !self.database_down.load(Ordering::Relaxed)
+        !self.breaker.is_down()
+    }
+
+    /// Asks the database whether it answers, within the budget, and remembers it.
+    pub async fn ping(&self) -> bool {
+        let answered = matches!(
+            tokio::time::timeout(self.budget, self.storage.ping()).await,
+            Ok(Ok(()))
+        );
+        match answered {
+            true => self.breaker.reached(),
+            false => self.breaker.unreachable(),
+        }
+        answered
+    }
+
+    /// The connection pool's state, for metrics.
+    pub fn pool_status(&self) -> crate::storage::PoolStatus {
+        self.storage.pool_status()
     }
 
     /// The storage it writes to.
@@ -138,58 +161,80 @@ impl Sync {
     /// mode a delivery the database cannot take within the budget is spooled instead.
     pub async fn apply(&self, delivery: &Delivery) -> Result<Handled, StorageError> {
         let started = Instant::now();
-        let skip_database = self.spool.is_some() && !self.database_up();
-        let result = self.write_within_budget(delivery, skip_database).await;
+        let spool_at_once = self.spool.is_some() && self.breaker.is_down();
+        let result = match self.answer_without_database(delivery) {
+            Some(outcome) => Ok(outcome),
+            None if spool_at_once => Err(StorageError::Unavailable(
+                "the database was unreachable moments ago".into(),
+            )),
+            None => self.write_within_budget(delivery).await,
+        };
         let result = match (result, &self.spool) {
             (Ok(outcome), _) => Ok(Handled::Applied(outcome)),
             (Err(error), None) => Err(error),
             // Any failure, not only an outage: supahook's own trouble must not fail a
             // sign-in either. What the database refuses for good is set aside by the
             // drainer, with its reason, and logged.
-            (Err(error), Some(spool)) => {
-                let reason = crate::error_chain::describe(&error);
-                match &error {
-                    StorageError::Unavailable(_) => tracing::debug!(reason, "spooling"),
-                    _ => tracing::error!(reason, "the database refused a delivery; spooling it"),
-                }
-                crate::telemetry::database_error(&error);
-                match spool.append(delivery).await {
-                    Ok(()) => Ok(Handled::Spooled),
-                    Err(spool_error) => Err(StorageError::Unavailable(format!(
-                        "{reason}; and the spool failed: {spool_error}"
-                    ))),
-                }
-            }
+            (Err(error), Some(spool)) => self.send_to_spool(spool, delivery, &error).await,
         };
-        let reported = result.as_ref().map(|handled| handled.as_str());
-        crate::telemetry::delivery_handled(delivery, reported, started.elapsed());
+        crate::telemetry::delivery_handled(delivery, result.as_ref(), started.elapsed());
         result
+    }
+
+    async fn send_to_spool(
+        &self,
+        spool: &Spool,
+        delivery: &Delivery,
+        error: &StorageError,
+    ) -> Result<Handled, StorageError> {
+        let reason = crate::error_chain::describe(error);
+        if !matches!(error, StorageError::Unavailable(_)) {
+            tracing::error!(reason, "the database refused a delivery; spooling it");
+        }
+        match tokio::time::timeout(SPOOL_WAIT, spool.append(delivery)).await {
+            Ok(Ok(())) => Ok(Handled::Spooled),
+            Ok(Err(spool_error)) => Err(StorageError::Unavailable(format!(
+                "{reason}; and the spool failed: {spool_error}"
+            ))),
+            Err(_) => Err(StorageError::Unavailable(format!(
+                "{reason}; and the spool did not answer within {} ms",
+                SPOOL_WAIT.as_millis()
+            ))),
+        }
     }
 
     /// Applies one delivery, waiting for the database however it fares; for callers
     /// that need the mirror's answer (the frontend sync endpoint), never spooled.
     pub async fn apply_now(&self, delivery: &Delivery) -> Result<Outcome, StorageError> {
         let started = Instant::now();
-        let result = self.write_within_budget(delivery, false).await;
-        let reported = result.as_ref().map(|outcome| outcome.as_str());
+        let result = match self.answer_without_database(delivery) {
+            Some(outcome) => Ok(outcome),
+            None => self.write_within_budget(delivery).await,
+        };
+        let reported = result.as_ref().map(|outcome| Handled::Applied(*outcome));
+        let reported = reported.as_ref().map_err(|error| *error);
         crate::telemetry::delivery_handled(delivery, reported, started.elapsed());
         result
     }
 
-    /// The profile claim for custom-access-token, read within what is left of the
-    /// budget of the delivery that began at `started`. In `open` mode a database that
-    /// does not answer in time means no claim rather than a failed sign-in.
+    /// The profile claim for custom-access-token. In `closed` mode it waits for the
+    /// budget; in `open` mode only for what is left of the budget of the delivery that
+    /// began at `started`, and a database that does not answer means no claim rather
+    /// than a failed sign-in.
     pub async fn profile_claim(
         &self,
         id: Uuid,
         started: Instant,
     ) -> Result<Option<ProfileClaim>, StorageError> {
         let open = self.spool.is_some();
-        if open && !self.database_up() {
+        if open && self.breaker.is_down() {
             return Ok(None);
         }
-        let left = self.budget.saturating_sub(started.elapsed());
-        let read = tokio::time::timeout(left, self.storage.profile_claim(id)).await;
+        let wait = match open {
+            true => self.budget.saturating_sub(started.elapsed()),
+            false => self.budget,
+        };
+        let read = tokio::time::timeout(wait, self.storage.profile_claim(id)).await;
         match read {
             Ok(Ok(claim)) => Ok(claim),
             Ok(Err(StorageError::Unavailable(_))) | Err(_) if open => Ok(None),
@@ -205,48 +250,42 @@ impl Sync {
         ))
     }
 
-    async fn write_within_budget(
-        &self,
-        delivery: &Delivery,
-        skip_database: bool,
-    ) -> Result<Outcome, StorageError> {
-        let write = self.write(delivery, skip_database);
-        // Only a failure to reach the database sends what follows straight to the
-        // spool; a slow answer (one user's row held by a long transaction) does not.
+    /// What needs no database: a skipped delivery, or a token refresh the fast path
+    /// knows changes nothing.
+    fn answer_without_database(&self, delivery: &Delivery) -> Option<Outcome> {
+        match &delivery.change {
+            UserChange::Skip(_) => Some(Outcome::Skipped),
+            UserChange::Upsert(record) if delivery.hook == HookKind::CustomAccessToken => {
+                self.fast.answer(record, &delivery.idempotency_key)
+            }
+            _ => None,
+        }
+    }
+
+    /// Writes through the database within the budget, and tells the breaker what the
+    /// database did.
+    async fn write_within_budget(&self, delivery: &Delivery) -> Result<Outcome, StorageError> {
+        let write = self.write_to_database(delivery);
         let Ok(result) = tokio::time::timeout(self.budget, write).await else {
+            self.breaker.slow();
             return Err(self.too_slow());
         };
         match &result {
-            Ok(_) => self.database_down.store(false, Ordering::Relaxed),
-            Err(StorageError::Unavailable(_)) if !skip_database => {
-                self.database_down.store(true, Ordering::Relaxed)
+            Ok(_) => self.breaker.reached(),
+            Err(error) => {
+                crate::telemetry::database_error(error);
+                if matches!(error, StorageError::Unavailable(_)) {
+                    self.breaker.unreachable();
+                }
             }
-            Err(_) => {}
         }
         result
     }
 
-    async fn write(
-        &self,
-        delivery: &Delivery,
-        skip_database: bool,
-    ) -> Result<Outcome, StorageError> {
-        let id = match &delivery.change {
-            UserChange::Skip(_) => return Ok(Outcome::Skipped),
-            UserChange::Upsert(record) if delivery.hook == HookKind::CustomAccessToken => {
-                if let Some(outcome) = self.fast.answer(record, &delivery.idempotency_key) {
-                    return Ok(outcome);
-                }
-                record.id
-            }
-            UserChange::Upsert(record) => record.id,
-            UserChange::Delete(deletion) => deletion.id,
+    async fn write_to_database(&self, delivery: &Delivery) -> Result<Outcome, StorageError> {
+        let Some(id) = delivery.change.user_id() else {
+            return Ok(Outcome::Skipped);
         };
-        if skip_database {
-            return Err(StorageError::Unavailable(
-                "the database was unreachable moments ago".into(),
-            ));
-        }
         let writer = self.writer.get_or_init(|| self.start());
         let generation = self.fast.generation();
         let applied = writer.apply(delivery.clone()).await?;

@@ -8,6 +8,7 @@ pub use prometheus::{AnswerTimer, Gauges, render};
 use crate::config::LogFormat;
 use crate::events::Delivery;
 use crate::storage::StorageError;
+use crate::sync::Handled;
 use std::io::IsTerminal;
 use std::time::Duration;
 use tracing_subscriber::EnvFilter;
@@ -27,36 +28,27 @@ pub fn init(format: LogFormat, filter: &str) {
     }
 }
 
-/// Logs and counts what became of one delivery: `outcome` is the name reported to
-/// the sender, or the storage failure.
+/// Logs and counts what became of one delivery.
 pub fn delivery_handled(
     delivery: &Delivery,
-    outcome: Result<&'static str, &StorageError>,
+    handled: Result<&Handled, &StorageError>,
     took: Duration,
 ) {
     let hook = delivery.hook.as_str();
     let user_id = delivery.change.user_id().map(|id| id.to_string());
     let duration_ms = took.as_millis() as u64;
-    match outcome {
-        Ok("spooled") => {
-            tracing::warn!(
-                hook,
-                user_id,
-                duration_ms,
-                "delivery spooled: the database is unavailable"
-            );
-            prometheus::delivery(hook, "spooled");
-        }
-        Ok(outcome) => {
+    match handled {
+        // At debug: during an outage this is every delivery. The breaker logs the
+        // outage's start and end once each.
+        Ok(Handled::Spooled) => tracing::debug!(hook, user_id, duration_ms, "delivery spooled"),
+        Ok(Handled::Applied(outcome)) => {
+            let outcome = outcome.as_str();
             tracing::info!(hook, user_id, outcome, duration_ms, "delivery applied");
-            prometheus::delivery(hook, outcome);
         }
-        Err(error) => {
-            tracing::debug!(hook, user_id, duration_ms, "delivery failed");
-            prometheus::delivery(hook, "failed");
-            prometheus::database_error(error);
-        }
+        Err(_) => tracing::debug!(hook, user_id, duration_ms, "delivery failed"),
     }
+    let outcome = handled.map_or("failed", |handled| handled.as_str());
+    prometheus::delivery(hook, outcome);
 }
 
 /// Counts a database failure by kind.

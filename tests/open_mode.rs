@@ -53,6 +53,14 @@ fn delivery_of(path: &str, body: &[u8]) -> Delivery {
     }
 }
 
+/// Waits up to 10 s for the drainer to empty `spool`.
+async fn wait_until_empty(spool: &Spool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while spool.depth() > 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 #[tokio::test]
 async fn every_hook_answers_as_if_stored_and_spools_while_the_database_is_unreachable() {
     let dir = WorkDir::new("open-mode");
@@ -208,10 +216,7 @@ async fn the_spool_drains_into_the_database_exactly_once() {
     let sync = app.sync.clone().with_spool(spool.clone());
 
     sync.start_background();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while spool.depth() > 0 && std::time::Instant::now() < deadline {
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    wait_until_empty(&spool).await;
 
     assert_eq!(spool.depth(), 0, "the spool did not drain");
     assert_eq!(
@@ -265,26 +270,16 @@ async fn a_delivery_the_database_refuses_still_answers_and_is_set_aside_by_the_d
     assert_eq!(json(answer).await["claims"], body["claims"]);
     assert_eq!(spool.depth(), 1);
     sync.start_background();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while spool.depth() > 0 && std::time::Instant::now() < deadline {
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    wait_until_empty(&spool).await;
     assert_eq!(
         spool.depth(),
         0,
         "the refused delivery still blocks the spool"
     );
     assert_eq!(app.db.counts().await, [0, 0, 0]);
-    let file = dir.path().join(supahook::spool::FILE_NAME);
-    let mut conn =
-        <diesel::SqliteConnection as diesel::Connection>::establish(file.to_str().unwrap())
-            .unwrap();
-    let kept: Vec<SetAside> = diesel::RunQueryDsl::load(
-        diesel::sql_query("SELECT idempotency_key, reason FROM set_aside"),
-        &mut conn,
-    )
-    .unwrap();
+    let kept = spool.set_aside_entries().await.unwrap();
     assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].hook, "custom-access-token");
     assert_eq!(
         kept[0].idempotency_key,
         body["metadata"]["uuid"].as_str().unwrap()
@@ -294,12 +289,4 @@ async fn a_delivery_the_database_refuses_still_answers_and_is_set_aside_by_the_d
         "{}",
         kept[0].reason
     );
-}
-
-#[derive(diesel::QueryableByName)]
-struct SetAside {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    idempotency_key: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    reason: String,
 }

@@ -65,6 +65,13 @@ pub async fn run(config: Option<&Path>) -> anyhow::Result<()> {
         .await
         .context("the server stopped with an error")?;
     sync.flush().await;
+    if let Some(waiting) = sync.spool().map(|spool| spool.depth()).filter(|n| *n > 0) {
+        tracing::warn!(
+            waiting,
+            "deliveries remain in the spool: they are applied when supahook starts again \
+             with this SUPAHOOK_DATA_DIR (if it is lost, run `reconcile`)"
+        );
+    }
     tracing::info!("stopped");
     Ok(())
 }

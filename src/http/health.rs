@@ -101,18 +101,12 @@ impl HealthApi {
     #[oai(path = "/health/ready", method = "get", operation_id = "ready")]
     async fn ready(&self, state: Data<&Arc<AppState>>) -> ReadyResponse {
         let sync = &state.sync;
-        let database_up = match sync.storage().ping().await {
-            Ok(()) => true,
-            Err(error) => {
-                tracing::warn!(error = %error, "readiness check: the database does not answer");
-                false
-            }
-        };
+        let database_up = sync.ping().await;
         let spool = sync.spool();
         let status = match (database_up, spool) {
             (true, _) => "ok",
-            (false, Some(_)) => "degraded",
-            (false, None) => "unavailable",
+            (false, Some(spool)) if spool.is_writable() => "degraded",
+            (false, _) => "unavailable",
         };
         let readiness = Readiness {
             status: status.into(),
@@ -138,7 +132,7 @@ impl HealthApi {
     #[oai(path = "/metrics", method = "get", operation_id = "metrics")]
     async fn metrics(&self, state: Data<&Arc<AppState>>) -> MetricsResponse {
         let sync = &state.sync;
-        let pool = sync.storage().pool_status();
+        let pool = sync.pool_status();
         let spool = sync.spool();
         let text = telemetry::render(Gauges {
             pool_in_use: pool.in_use,

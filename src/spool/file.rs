@@ -8,7 +8,11 @@ use std::path::{Path, PathBuf};
 
 /// `synchronous = FULL` in WAL mode fsyncs the log at every commit: an append is on
 /// disk when it returns. `wal_autocheckpoint` keeps the log small as entries drain.
-const SETUP: &str = "PRAGMA busy_timeout = 5000; \
+/// `locking_mode = EXCLUSIVE` keeps the file to this process: two replicas sharing a
+/// volume would otherwise drain each other's entries; the second one fails to start
+/// (after `busy_timeout`, which lets a restart wait for the old process to exit).
+const SETUP: &str = "PRAGMA busy_timeout = 2000; \
+                     PRAGMA locking_mode = EXCLUSIVE; \
                      PRAGMA journal_mode = WAL; \
                      PRAGMA synchronous = FULL; \
                      PRAGMA wal_autocheckpoint = 1000; \
@@ -42,7 +46,8 @@ pub(super) fn open(dir: &Path) -> Result<(SqliteConnection, Recovery), SpoolErro
     };
     let conn = match connect(&path) {
         Ok(conn) => conn,
-        Err(reason) => {
+        Err(Failure::Other(reason)) => return Err(fail(reason)),
+        Err(Failure::Damaged(reason)) => {
             let aside = move_aside(&path).map_err(|e| fail(format!("{reason}; {e}")))?;
             tracing::error!(
                 file = %aside.display(),
@@ -51,26 +56,65 @@ pub(super) fn open(dir: &Path) -> Result<(SqliteConnection, Recovery), SpoolErro
                  run `reconcile` to repair what it held"
             );
             recovery.damaged = Some(aside.display().to_string());
-            connect(&path).map_err(fail)?
+            connect(&path).map_err(|failure| fail(failure.to_string()))?
         }
     };
+    // It holds emails and phone numbers: readable by this user only.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| fail(e.to_string()))?;
     Ok((conn, recovery))
 }
 
+/// Why the file could not be opened.
+enum Failure {
+    /// SQLite finds the file is not a database, or not a sound one.
+    Damaged(String),
+    /// Anything else (permissions, a full disk, another process holding it): the file
+    /// may be fine, so it is left where it is and the start fails.
+    Other(String),
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Damaged(reason) | Self::Other(reason) => f.write_str(reason),
+        }
+    }
+}
+
+impl Failure {
+    fn of(error: impl std::fmt::Display) -> Self {
+        let text = error.to_string();
+        match text.contains("not a database") || text.contains("malformed") {
+            true => Self::Damaged(text),
+            false => Self::Other(text),
+        }
+    }
+}
+
 /// Connects, sets up, and checks the file's integrity.
-fn connect(path: &Path) -> Result<SqliteConnection, String> {
-    let url = path.to_str().ok_or("the path is not valid UTF-8")?;
-    let mut conn = SqliteConnection::establish(url).map_err(|e| e.to_string())?;
-    conn.batch_execute(SETUP).map_err(|e| e.to_string())?;
+fn connect(path: &Path) -> Result<SqliteConnection, Failure> {
+    let url = path
+        .to_str()
+        .ok_or_else(|| Failure::Other("the path is not valid UTF-8".into()))?;
+    let mut conn = SqliteConnection::establish(url).map_err(Failure::of)?;
+    conn.batch_execute(SETUP).map_err(|e| match e.to_string() {
+        busy if busy.contains("locked") => Failure::Other(format!(
+            "{busy}: another supahook process uses this spool; give each replica its own \
+             SUPAHOOK_DATA_DIR"
+        )),
+        _ => Failure::of(e),
+    })?;
     let check: Vec<Check> = diesel::sql_query("PRAGMA quick_check")
         .load(&mut conn)
-        .map_err(|e| e.to_string())?;
+        .map_err(Failure::of)?;
     match check.first().map(|c| c.quick_check.as_str()) {
         Some("ok") => Ok(conn),
-        other => Err(format!(
+        other => Err(Failure::Damaged(format!(
             "integrity check failed: {}",
             other.unwrap_or("no answer")
-        )),
+        ))),
     }
 }
 

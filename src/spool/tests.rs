@@ -157,15 +157,18 @@ async fn an_entry_this_version_cannot_read_is_set_aside() {
     let dir = temp_dir("unreadable");
     let (spool, _) = Spool::open(&dir).unwrap();
     spool.append(&delivery("good")).await.unwrap();
+    drop(spool);
+    // Written by some other version: the spool's thread lets go of the file once the
+    // last handle is dropped.
     let mut other = SqliteConnection::establish(dir.join(FILE_NAME).to_str().unwrap()).unwrap();
     other
         .batch_execute(
-            "INSERT INTO spooled (received_at, hook, idempotency_key, delivery) \
+            "PRAGMA busy_timeout = 5000; \
+             INSERT INTO spooled (received_at, hook, idempotency_key, delivery) \
              VALUES (1, 'custom-access-token', 'bad', '{\"not\": \"a delivery\"}')",
         )
         .unwrap();
     drop(other);
-    drop(spool);
     let (spool, recovery) = Spool::open(&dir).unwrap();
     assert_eq!(recovery.waiting, 2);
 
@@ -183,4 +186,39 @@ fn a_damaged_file_is_moved_aside_and_a_new_spool_started() {
     let aside = recovery.damaged.expect("reported");
     assert!(std::path::Path::new(&aside).exists(), "{aside}");
     assert_eq!(recovery.waiting, 0);
+}
+
+#[tokio::test]
+async fn a_second_process_on_the_same_spool_is_refused_and_the_file_left_alone() {
+    let dir = temp_dir("shared");
+    let (spool, _) = Spool::open(&dir).unwrap();
+    spool.append(&delivery("mine")).await.unwrap();
+
+    let error = Spool::open(&dir).unwrap_err().to_string();
+
+    assert!(
+        error.contains("another supahook process uses this spool"),
+        "{error}"
+    );
+    assert_eq!(keys(&spool.oldest(10).await.unwrap()), ["mine"]);
+    let names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        !names.iter().any(|name| name.contains("damaged")),
+        "{names:?}"
+    );
+}
+
+#[test]
+fn the_spool_file_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = temp_dir("mode");
+    let _ = Spool::open(&dir).unwrap();
+    let mode = std::fs::metadata(dir.join(FILE_NAME))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
 }

@@ -1,6 +1,6 @@
 //! The spool's one thread: every read and write of the file happens here, in order.
 
-use super::{Depth, Entry, SpoolError};
+use super::{Depth, Entry, SetAside, SpoolError};
 use crate::events::Delivery;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -35,25 +35,19 @@ pub(super) enum Command {
         reason: String,
         reply: Reply<()>,
     },
+    SetAsideEntries {
+        reply: Reply<Vec<SetAside>>,
+    },
 }
 
-/// Reads the depth, then serves `commands` on a thread of its own until every
+/// Counts what waits, then serves `commands` on a thread of its own until every
 /// sender is gone.
 pub(super) fn start(
     mut conn: SqliteConnection,
     commands: Receiver<Command>,
     depth: Arc<Depth>,
 ) -> Result<(), SpoolError> {
-    let stats: Stats =
-        diesel::sql_query("SELECT count(*) AS entries, min(received_at) AS oldest FROM spooled")
-            .get_result(&mut conn)
-            .map_err(failed)?;
-    depth
-        .entries
-        .store(u64::try_from(stats.entries).unwrap_or(0), Ordering::Relaxed);
-    depth
-        .oldest
-        .store(stats.oldest.unwrap_or(0), Ordering::Relaxed);
+    refresh(&mut conn, &depth);
     std::thread::Builder::new()
         .name("supahook-spool".into())
         .spawn(move || serve(conn, commands, depth))
@@ -90,33 +84,28 @@ fn serve(mut conn: SqliteConnection, commands: Receiver<Command>, depth: Arc<Dep
                 }
                 let items: Vec<_> = appends.iter().map(|(d, at, _)| (d, *at)).collect();
                 let result = append(&mut conn, &items).map_err(failed);
-                if result.is_ok() {
-                    depth
-                        .entries
-                        .fetch_add(items.len() as u64, Ordering::Relaxed);
-                }
                 refresh(&mut conn, &depth);
                 for (_, _, reply) in appends {
-                    let _ = reply.send(result.as_ref().map(|_| ()).map_err(copy));
+                    let _ = reply.send(result.clone());
                 }
             }
             Command::Oldest { limit, reply } => {
-                let result = oldest(&mut conn, limit).map(|(entries, unread)| {
-                    shrink(&depth, unread);
-                    entries
-                });
+                let result = oldest(&mut conn, limit);
                 refresh(&mut conn, &depth);
                 let _ = reply.send(result.map_err(failed));
             }
             Command::Remove { seqs, reply } => {
                 let result = remove(&mut conn, &seqs);
                 refresh(&mut conn, &depth);
-                let _ = reply.send(result.map(|gone| shrink(&depth, gone)).map_err(failed));
+                let _ = reply.send(result.map(drop).map_err(failed));
+            }
+            Command::SetAsideEntries { reply } => {
+                let _ = reply.send(set_aside_entries(&mut conn).map_err(failed));
             }
             Command::SetAside { seq, reason, reply } => {
                 let result = set_aside(&mut conn, seq, &reason);
                 refresh(&mut conn, &depth);
-                let _ = reply.send(result.map(|gone| shrink(&depth, gone)).map_err(failed));
+                let _ = reply.send(result.map(drop).map_err(failed));
             }
         }
         if next.is_none() {
@@ -129,16 +118,6 @@ fn failed(error: diesel::result::Error) -> SpoolError {
     SpoolError::Io {
         path: super::FILE_NAME.into(),
         reason: error.to_string(),
-    }
-}
-
-fn copy(error: &SpoolError) -> SpoolError {
-    match error {
-        SpoolError::Io { path, reason } => SpoolError::Io {
-            path: path.clone(),
-            reason: reason.clone(),
-        },
-        SpoolError::Stopped => SpoolError::Stopped,
     }
 }
 
@@ -172,14 +151,13 @@ struct Row {
     delivery: String,
 }
 
-/// The oldest `limit` entries, and how many unreadable ones were set aside.
-fn oldest(conn: &mut SqliteConnection, limit: usize) -> QueryResult<(Vec<Entry>, usize)> {
+/// The oldest `limit` entries; unreadable ones are set aside on the way.
+fn oldest(conn: &mut SqliteConnection, limit: usize) -> QueryResult<Vec<Entry>> {
     let rows: Vec<Row> =
         diesel::sql_query("SELECT seq, received_at, delivery FROM spooled ORDER BY seq LIMIT ?")
             .bind::<BigInt, _>(i64::try_from(limit).unwrap_or(i64::MAX))
             .load(conn)?;
     let mut entries = Vec::with_capacity(rows.len());
-    let mut unread = 0;
     for row in rows {
         match serde_json::from_str::<Delivery>(&row.delivery) {
             Ok(delivery) => entries.push(Entry {
@@ -188,14 +166,18 @@ fn oldest(conn: &mut SqliteConnection, limit: usize) -> QueryResult<(Vec<Entry>,
                 delivery,
             }),
             Err(error) => {
-                let reason = format!("this version cannot read the entry: {error}");
+                // Where, not what: the message of a type error can quote a value.
+                let reason = format!(
+                    "this version cannot read the entry ({:?} error at column {})",
+                    error.classify(),
+                    error.column()
+                );
                 tracing::error!(seq = row.seq, reason, "spooled delivery set aside");
                 set_aside(conn, row.seq, &reason)?;
-                unread += 1;
             }
         }
     }
-    Ok((entries, unread))
+    Ok(entries)
 }
 
 /// Removes the entries; returns how many there were.
@@ -209,14 +191,6 @@ fn remove(conn: &mut SqliteConnection, seqs: &[i64]) -> QueryResult<usize> {
         }
         Ok(gone)
     })
-}
-
-fn shrink(depth: &Depth, gone: usize) {
-    let _ = depth
-        .entries
-        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
-            Some(n.saturating_sub(gone as u64))
-        });
 }
 
 /// Moves one entry to `set_aside`; returns how many left the queue (0 or 1).
@@ -245,22 +219,46 @@ struct Stats {
     oldest: Option<i64>,
 }
 
-/// Reads the oldest entry's time (the first by position, one index lookup) before
-/// the caller is answered, so that what it reads next is current.
+/// Counts the entries and reads the oldest one's time before the caller is answered,
+/// so that what it reads next is current.
 fn refresh(conn: &mut SqliteConnection, depth: &Depth) {
-    let first: QueryResult<Vec<Oldest>> =
-        diesel::sql_query("SELECT received_at FROM spooled ORDER BY seq LIMIT 1").load(conn);
-    match first {
-        Ok(first) => {
-            let oldest = first.first().map_or(0, |row| row.received_at);
-            depth.oldest.store(oldest, Ordering::Relaxed);
+    let stats: QueryResult<Stats> = diesel::sql_query(
+        "SELECT count(*) AS entries, \
+         (SELECT received_at FROM spooled ORDER BY seq LIMIT 1) AS oldest FROM spooled",
+    )
+    .get_result(conn);
+    match stats {
+        Ok(stats) => {
+            let entries = u64::try_from(stats.entries).unwrap_or(0);
+            depth.entries.store(entries, Ordering::Relaxed);
+            depth
+                .oldest
+                .store(stats.oldest.unwrap_or(0), Ordering::Relaxed);
         }
-        Err(error) => tracing::warn!(error = %error, "cannot read the spool's oldest entry"),
+        Err(error) => tracing::warn!(error = %error, "cannot count the spool's entries"),
     }
 }
 
 #[derive(QueryableByName)]
-struct Oldest {
-    #[diesel(sql_type = BigInt)]
-    received_at: i64,
+struct SetAsideRow {
+    #[diesel(sql_type = Text)]
+    idempotency_key: String,
+    #[diesel(sql_type = Text)]
+    hook: String,
+    #[diesel(sql_type = Text)]
+    reason: String,
+}
+
+fn set_aside_entries(conn: &mut SqliteConnection) -> QueryResult<Vec<SetAside>> {
+    let rows: Vec<SetAsideRow> =
+        diesel::sql_query("SELECT idempotency_key, hook, reason FROM set_aside ORDER BY seq")
+            .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|row| SetAside {
+            idempotency_key: row.idempotency_key,
+            hook: row.hook,
+            reason: row.reason,
+        })
+        .collect())
 }

@@ -6,7 +6,6 @@
 use super::Sync;
 use crate::spool::{Entry, Spool};
 use crate::storage::{MAX_BATCH, StorageError};
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 /// How often the drainer looks at the spool, and tries the database while it is down.
@@ -16,25 +15,25 @@ pub const DRAIN_EVERY: Duration = Duration::from_millis(250);
 /// again later. Nobody waits for the answer, so it can be longer than the budget.
 const DRAIN_DEADLINE: Duration = Duration::from_secs(10);
 
-/// Drains `spool` for as long as the process runs.
+/// Drains `spool` for as long as the process runs. Each round, when deliveries wait
+/// or the database was unreachable, it pings the database first: the ping, not the
+/// entries' outcomes, decides whether the database is back (one user's held row
+/// must not send everyone else's deliveries to the spool).
 pub(super) async fn run(sync: Sync, spool: Spool) {
     loop {
-        tokio::time::sleep(DRAIN_EVERY).await;
-        if spool.depth() == 0 {
-            if !sync.database_up() && sync.storage.ping().await.is_ok() {
-                sync.database_down.store(false, Ordering::Relaxed);
-            }
+        sync.breaker.next_check(DRAIN_EVERY).await;
+        if spool.depth() == 0 && sync.database_up() {
+            continue;
+        }
+        if !sync.ping().await {
             continue;
         }
         loop {
             match drain_batch(&sync, &spool).await {
                 Ok(0) => break,
-                Ok(drained) => {
-                    crate::telemetry::spool_drained(drained);
-                    sync.database_down.store(false, Ordering::Relaxed);
-                }
+                Ok(drained) => crate::telemetry::spool_drained(drained),
                 Err(reason) => {
-                    tracing::debug!(reason, "the spool waits for the database");
+                    tracing::warn!(reason, "the spool cannot be read; retrying");
                     break;
                 }
             }
@@ -42,8 +41,8 @@ pub(super) async fn run(sync: Sync, spool: Spool) {
     }
 }
 
-/// Applies the oldest waiting deliveries; returns how many left the spool. Stops at
-/// the first sign that the database is still unavailable.
+/// Applies the oldest waiting deliveries; returns how many left the spool. An entry
+/// the database cannot take now (unavailable, or a held row) stays for the next round.
 async fn drain_batch(sync: &Sync, spool: &Spool) -> Result<usize, String> {
     let entries = spool.oldest(MAX_BATCH).await.map_err(|e| e.to_string())?;
     if entries.is_empty() {
@@ -52,11 +51,10 @@ async fn drain_batch(sync: &Sync, spool: &Spool) -> Result<usize, String> {
     let attempts = entries.iter().map(|entry| drain_one(sync, entry));
     let results = futures_util::future::join_all(attempts).await;
     let mut done = Vec::new();
-    let mut unavailable = None;
     for (entry, result) in entries.iter().zip(results) {
         match result {
             Ok(()) => done.push(entry.seq),
-            Err(StorageError::Unavailable(reason)) => unavailable = Some(reason),
+            Err(StorageError::Unavailable(_)) => {}
             Err(error) => {
                 let reason = crate::error_chain::describe(&error);
                 tracing::error!(
@@ -75,31 +73,30 @@ async fn drain_batch(sync: &Sync, spool: &Spool) -> Result<usize, String> {
     }
     let drained = done.len();
     spool.remove(done).await.map_err(|e| e.to_string())?;
-    match unavailable {
-        Some(reason) if drained == 0 => {
-            sync.database_down.store(true, Ordering::Relaxed);
-            Err(reason)
-        }
-        _ => Ok(drained),
-    }
+    Ok(drained)
 }
 
 async fn drain_one(sync: &Sync, entry: &Entry) -> Result<(), StorageError> {
-    let write = sync.write(&entry.delivery, false);
-    match tokio::time::timeout(DRAIN_DEADLINE, write).await {
-        Ok(Ok(outcome)) => {
-            tracing::info!(
-                hook = entry.delivery.hook.as_str(),
-                user_id = entry.delivery.change.user_id().map(|id| id.to_string()),
-                outcome = outcome.as_str(),
-                spooled_ms = (chrono::Utc::now() - entry.received_at).num_milliseconds(),
-                "spooled delivery applied"
-            );
-            Ok(())
+    let delivery = &entry.delivery;
+    let outcome = match sync.answer_without_database(delivery) {
+        Some(outcome) => outcome,
+        None => {
+            match tokio::time::timeout(DRAIN_DEADLINE, sync.write_to_database(delivery)).await {
+                Ok(result) => result?,
+                Err(_) => {
+                    return Err(StorageError::Unavailable(
+                        "the database did not answer in time".into(),
+                    ));
+                }
+            }
         }
-        Ok(Err(error)) => Err(error),
-        Err(_) => Err(StorageError::Unavailable(
-            "the database did not answer in time".into(),
-        )),
-    }
+    };
+    tracing::info!(
+        hook = delivery.hook.as_str(),
+        user_id = delivery.change.user_id().map(|id| id.to_string()),
+        outcome = outcome.as_str(),
+        spooled_ms = (chrono::Utc::now() - entry.received_at).num_milliseconds(),
+        "spooled delivery applied"
+    );
+    Ok(())
 }
