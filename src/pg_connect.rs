@@ -24,6 +24,14 @@ use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
 use tokio_postgres::{NoTls, Socket};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
+/// How long sent data may go unacknowledged before the connection is dropped, unless
+/// the URL sets `tcp_user_timeout`.
+const TCP_USER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// How long a connection may sit idle before TCP probes it, unless the URL sets
+/// `keepalives_idle`.
+const KEEPALIVES_IDLE: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// How long a connection attempt may take when the URL sets no `connect_timeout`.
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -101,6 +109,15 @@ impl PgTarget {
         }
         if config.get_application_name().is_none() {
             config.application_name("supahook");
+        }
+        // A server that vanishes without closing the socket (a failover, a dropped
+        // route) is noticed within seconds, not after TCP's own 15 minutes: unsent data
+        // times out, and idle connections are probed.
+        if config.get_tcp_user_timeout().is_none() {
+            config.tcp_user_timeout(TCP_USER_TIMEOUT);
+        }
+        if config.get_keepalives_idle() == tokio_postgres::Config::new().get_keepalives_idle() {
+            config.keepalives_idle(KEEPALIVES_IDLE);
         }
         let roots = match params.sslrootcert.as_deref() {
             None | Some("system") => Roots::Platform,
