@@ -34,7 +34,15 @@ fn replicas(db: &TestDb, dir: &WorkDir, count: usize) -> Vec<Serve> {
         ("RUST_LOG", "info"),
     ];
     // Started together, so that they migrate the empty database at the same time.
-    let mut servers: Vec<Serve> = (0..count).map(|_| Serve::spawn(dir.path(), &env)).collect();
+    // Each has its own data directory (its own spool), as replicas do in production.
+    let mut servers: Vec<Serve> = (0..count)
+        .map(|n| {
+            let data = dir.path().join(format!("data-{n}"));
+            let mut env = env.to_vec();
+            env.push(("SUPAHOOK_DATA_DIR", data.to_str().unwrap()));
+            Serve::spawn(dir.path(), &env)
+        })
+        .collect();
     for server in &mut servers {
         server.wait_until_ready();
     }
