@@ -14,7 +14,7 @@ pub use auth_hooks::{
 };
 pub use auth_users::{AuthUserRow, AuthUsersChange, Operation, row_change};
 pub use limits::MAX_CONTACT_CHARS;
-pub use session::session_delivery;
+pub use session::{claims_delivery, session_delivery};
 pub use user_fields::{PersonName, avatar_url, person_name};
 
 use crate::signature::VerifiedBody;
