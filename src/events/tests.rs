@@ -241,6 +241,18 @@ fn to_micros_drops_the_nanoseconds() {
 }
 
 #[test]
+fn to_micros_drops_the_nanoseconds_of_any_year() {
+    let early: DateTime<Utc> = "1013-01-15T09:30:11.902318211Z".parse().unwrap();
+
+    assert_eq!(
+        to_micros(early),
+        "1013-01-15T09:30:11.902318Z"
+            .parse::<DateTime<Utc>>()
+            .unwrap()
+    );
+}
+
+#[test]
 fn non_empty_turns_blank_text_into_none_and_trims_the_rest() {
     assert_eq!(non_empty(Some("")), None);
     assert_eq!(non_empty(Some("  ")), None);
