@@ -259,4 +259,6 @@ pub fn same_secret(presented: &str, expected: &str) -> bool {
 }
 
 #[cfg(test)]
+mod properties;
+#[cfg(test)]
 mod tests;

@@ -258,4 +258,6 @@ pub(crate) fn non_empty(value: Option<&str>) -> Option<String> {
 }
 
 #[cfg(test)]
+mod properties;
+#[cfg(test)]
 mod tests;
