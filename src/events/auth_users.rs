@@ -145,6 +145,13 @@ impl AuthUsersChange {
                 self.schema, self.table
             )));
         }
+        if let (Some(new), Some(old)) = (&self.record, &self.old_record)
+            && new.id != old.id
+        {
+            return Err(ParseError::Shape(
+                "old_record.id: differs from record.id, and one change is about one user".into(),
+            ));
+        }
         let change = match self.operation {
             Operation::Insert | Operation::Update => {
                 let row = self.record.as_ref().ok_or_else(|| {

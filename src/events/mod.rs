@@ -14,11 +14,11 @@ pub use auth_hooks::{
 };
 pub use auth_users::{AuthUserRow, AuthUsersChange, Operation, row_change};
 pub use limits::MAX_CONTACT_CHARS;
-pub use session::session_delivery;
+pub use session::{claims_delivery, session_delivery};
 pub use user_fields::{PersonName, avatar_url, person_name};
 
 use crate::signature::VerifiedBody;
-use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use chrono::{DateTime, Timelike, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -243,7 +243,10 @@ fn nul_at(value: &Value, path: String) -> Option<String> {
 /// Timestamps are kept to the microsecond, the precision both databases store,
 /// so that a value read back compares equal to the one that was written.
 pub fn to_micros(t: DateTime<Utc>) -> DateTime<Utc> {
-    t.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(t)
+    // Cut the nanosecond field itself: truncating by a duration counts nanoseconds
+    // since 1970 in an i64, which fails before 1677 and after 2262.
+    t.with_nanosecond(t.nanosecond() / 1_000 * 1_000)
+        .unwrap_or(t)
 }
 
 /// `""` and whitespace become `None`, as Supabase sends `""` for a NULL column.
@@ -254,5 +257,7 @@ pub(crate) fn non_empty(value: Option<&str>) -> Option<String> {
         .map(str::to_owned)
 }
 
+#[cfg(test)]
+mod properties;
 #[cfg(test)]
 mod tests;

@@ -241,6 +241,30 @@ fn to_micros_drops_the_nanoseconds() {
 }
 
 #[test]
+fn to_micros_drops_the_nanoseconds_of_any_year() {
+    let early: DateTime<Utc> = "1013-01-15T09:30:11.902318211Z".parse().unwrap();
+
+    assert_eq!(
+        to_micros(early),
+        "1013-01-15T09:30:11.902318Z"
+            .parse::<DateTime<Utc>>()
+            .unwrap()
+    );
+}
+
+#[test]
+fn an_update_whose_old_record_is_another_user_is_a_shape_error_naming_old_record_id() {
+    let mut change: Value =
+        serde_json::from_slice(&fixture("db-update-auth-users-soft-delete.json")).unwrap();
+    change["old_record"]["id"] = json!("3f1c2b7e-8d4a-4c6e-9b1f-2a7d5e8c0b14");
+    let input = parse_as::<AuthUsersChange>(change.to_string()).unwrap();
+
+    let error = input.delivery("wh_1").unwrap_err();
+
+    assert_shape_error_naming(&error, "old_record.id");
+}
+
+#[test]
 fn non_empty_turns_blank_text_into_none_and_trims_the_rest() {
     assert_eq!(non_empty(Some("")), None);
     assert_eq!(non_empty(Some("  ")), None);

@@ -169,6 +169,38 @@ fn missing_headers_are_named() {
 }
 
 #[test]
+fn a_blank_webhook_id_counts_as_missing_even_when_signed() {
+    let key = SigningKey::parse("v1,whsec_x9S5JSS6PUCY0gi6J50BVjy1NvcPFWP37CWT4yCpy98=").unwrap();
+    for blank in ["", " "] {
+        let signature = key.sign(blank, 1_768_469_411, b"{}");
+        let headers = SignedHeaders {
+            id: Some(blank),
+            timestamp: Some("1768469411"),
+            signature: Some(&signature),
+        };
+        let err = Verifier::new(vec![key.clone()])
+            .verify(headers, b"{}", 1_768_469_411)
+            .unwrap_err();
+        assert_eq!(
+            err,
+            SignatureError::MissingHeader("webhook-id"),
+            "{blank:?}"
+        );
+    }
+}
+
+#[test]
+fn a_bearer_delivery_with_a_blank_webhook_id_is_known_by_its_body() {
+    let verified = verify_bearer("Bearer t0ken", "t0ken", Some(" "), b"{}").unwrap();
+
+    assert!(
+        verified.webhook_id.starts_with("sha256:"),
+        "{}",
+        verified.webhook_id
+    );
+}
+
+#[test]
 fn non_v1_and_garbage_entries_are_ignored_not_fatal() {
     let v = vector("single-secret-before-user-created");
     let body = v["body"].as_str().unwrap().as_bytes();
