@@ -238,6 +238,9 @@ pub async fn render(error: poem::Error) -> Response {
         _ => "internal_error",
     };
     let message = match status {
+        StatusCode::METHOD_NOT_ALLOWED => {
+            "this path does not accept the method; the Allow header lists those it does".to_owned()
+        }
         StatusCode::PAYLOAD_TOO_LARGE => "the body is larger than 1 MiB".to_owned(),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => {
             "the body must be sent with Content-Type: application/json".to_owned()

@@ -1,6 +1,7 @@
 //! The HTTP surface: Auth Hooks, the read API, health checks, the spec and `/docs`.
 
 mod admin;
+mod allow;
 mod cors;
 mod db_webhooks;
 mod deliveries;
@@ -25,7 +26,7 @@ use crate::policy::SignUpPolicy;
 use crate::signature::Verifier;
 use crate::sync::Sync;
 use poem::{Endpoint, EndpointExt, IntoEndpoint, Middleware, Route};
-use poem_openapi::{OpenApiService, Tags};
+use poem_openapi::{OpenApi, OpenApiService, Tags};
 use std::sync::Arc;
 
 /// Everything a request handler needs, shared by all requests.
@@ -119,5 +120,6 @@ pub fn app(state: AppState) -> impl Endpoint {
         .nest("/", api)
         .data(Arc::new(state))
         .catch_all_error(error::render)
+        .with(allow::AllowHeader::new(Apis::meta()))
         .with(crate::telemetry::AnswerTimer)
 }
