@@ -140,6 +140,8 @@ async fn invalid_parameters_are_400_naming_the_parameter() {
         ("/v1/events?outcome=exploded", "outcome"),
         ("/v1/events?hook=send-email", "hook"),
         ("/v1/events?cursor=%%%", "cursor"),
+        ("/v1/events?cursor=1.key%00", "cursor"),
+        ("/v1/users?email=ada%00@example.com", "email"),
         ("/v1/users/not-a-uuid", "id"),
     ] {
         let response = get(&app, path).await;
