@@ -226,6 +226,21 @@ async fn a_bad_profile_edit_is_refused_and_changes_nothing() {
             "display_name",
         ),
         (
+            json!({"display_name": "Ada\u{0}"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "display_name",
+        ),
+        (
+            json!({"settings": {"theme": ["dark\u{0}"]}}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "settings.theme[0]",
+        ),
+        (
+            json!({"display_name": false}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "display_name",
+        ),
+        (
             json!({"email": "mallory@example.com"}),
             StatusCode::BAD_REQUEST,
             "email",
