@@ -188,6 +188,18 @@ async fn a_delivery_without_signature_or_token_is_401() {
     assert_eq!(app.db.counts().await, [0, 0, 0]);
 }
 
+/// Delivers `body` and checks it is refused with a 422 whose message holds `named`,
+/// and that nothing was written.
+async fn assert_refused(app: &TestApp, body: &Value, named: &str) {
+    let response = app.deliver(PATH, body.to_string().as_bytes()).await;
+
+    assert_eq!(response.0.status().as_u16(), 422);
+    let body = json(response).await;
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains(named), "{body}");
+    assert_eq!(app.db.counts().await, [0, 0, 0]);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_change_to_another_table_is_422_and_writes_nothing() {
     let app = TestApp::spawn().await;
@@ -195,18 +207,7 @@ async fn a_change_to_another_table_is_422_and_writes_nothing() {
     other["schema"] = json!("public");
     other["table"] = json!("profiles");
 
-    let response = app.deliver(PATH, other.to_string().as_bytes()).await;
-
-    assert_eq!(response.0.status().as_u16(), 422);
-    let body = json(response).await;
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("auth.users"),
-        "{body}"
-    );
-    assert_eq!(app.db.counts().await, [0, 0, 0]);
+    assert_refused(&app, &other, "auth.users").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -215,14 +216,14 @@ async fn an_insert_without_a_record_is_422_naming_it() {
     let mut empty = fixture_json("db-insert-auth-users.json");
     empty["record"] = Value::Null;
 
-    let response = app.deliver(PATH, empty.to_string().as_bytes()).await;
+    assert_refused(&app, &empty, "record").await;
+}
 
-    assert_eq!(response.0.status().as_u16(), 422);
-    assert!(
-        json(response).await["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("record")
-    );
-    assert_eq!(app.db.counts().await, [0, 0, 0]);
+#[tokio::test(flavor = "multi_thread")]
+async fn an_update_whose_old_record_is_another_user_is_422_and_writes_nothing() {
+    let app = TestApp::spawn().await;
+    let mut mixed = fixture_json("db-update-auth-users-soft-delete.json");
+    mixed["old_record"]["id"] = json!("0b8e8f4e-5d8c-4c52-9d5e-2f7f3c1a6b90");
+
+    assert_refused(&app, &mixed, "old_record.id").await;
 }

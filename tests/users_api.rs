@@ -140,6 +140,8 @@ async fn invalid_parameters_are_400_naming_the_parameter() {
         ("/v1/events?outcome=exploded", "outcome"),
         ("/v1/events?hook=send-email", "hook"),
         ("/v1/events?cursor=%%%", "cursor"),
+        ("/v1/events?cursor=1.key%00", "cursor"),
+        ("/v1/users?email=ada%00@example.com", "email"),
         ("/v1/users/not-a-uuid", "id"),
     ] {
         let response = get(&app, path).await;
@@ -220,6 +222,21 @@ async fn a_bad_profile_edit_is_refused_and_changes_nothing() {
         ),
         (
             json!({"display_name": "x".repeat(201)}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "display_name",
+        ),
+        (
+            json!({"display_name": "Ada\u{0}"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "display_name",
+        ),
+        (
+            json!({"settings": {"theme": ["dark\u{0}"]}}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "settings.theme[0]",
+        ),
+        (
+            json!({"display_name": false}),
             StatusCode::UNPROCESSABLE_ENTITY,
             "display_name",
         ),

@@ -24,9 +24,12 @@ pub struct HookMetadata {
     pub uuid: Uuid,
     /// When Supabase Auth invoked the hook (RFC 3339, any offset).
     pub time: DateTime<Utc>,
-    /// The hook's name, for example `customize-access-token`.
+    /// The hook's name; when present it must be this endpoint's hook:
+    /// `customize-access-token`, `before-user-created` or `after-user-created`.
+    #[oai(nullable)]
     pub name: Option<String>,
     /// The IP address of the client whose request triggered the hook.
+    #[oai(nullable)]
     pub ip_address: Option<String>,
 }
 
@@ -37,34 +40,45 @@ pub struct AuthUser {
     /// this id is temporary and is not the id the user will get.
     pub id: Uuid,
     /// Audience, usually `authenticated`.
+    #[oai(nullable)]
     pub aud: Option<String>,
     /// Database role; empty before the user is saved.
+    #[oai(nullable)]
     pub role: Option<String>,
     /// Lower-cased email; `""` when the user has none.
-    #[oai(validator(max_length = 255))]
+    #[oai(nullable, validator(max_length = 255))]
     #[serde(default, deserialize_with = "contact")]
     pub email: Option<String>,
     /// E.164 digits without `+`; `""` when the user has none.
-    #[oai(validator(max_length = 255))]
+    #[oai(nullable, validator(max_length = 255))]
     #[serde(default, deserialize_with = "contact")]
     pub phone: Option<String>,
     /// When the email address was confirmed.
+    #[oai(nullable)]
     pub email_confirmed_at: Option<DateTime<Utc>>,
     /// When the phone number was confirmed.
+    #[oai(nullable)]
     pub phone_confirmed_at: Option<DateTime<Utc>>,
     /// The last sign-in.
+    #[oai(nullable)]
     pub last_sign_in_at: Option<DateTime<Utc>>,
     /// Provider data set by Supabase and admins: `provider`, `providers`, custom keys.
+    #[oai(nullable)]
     pub app_metadata: Option<Value>,
     /// Data from sign-up or from the identity provider (names, avatar, ...).
+    #[oai(nullable)]
     pub user_metadata: Option<Value>,
     /// When the user was created; `0001-01-01T00:00:00Z` before it is saved.
+    #[oai(nullable)]
     pub created_at: Option<DateTime<Utc>>,
     /// When Supabase last changed the user; `0001-01-01T00:00:00Z` before it is saved.
+    #[oai(nullable)]
     pub updated_at: Option<DateTime<Utc>>,
     /// Set when the user has been soft-deleted.
+    #[oai(nullable)]
     pub deleted_at: Option<DateTime<Utc>>,
     /// Whether the user signed in anonymously.
+    #[oai(nullable)]
     pub is_anonymous: Option<bool>,
 }
 
@@ -73,32 +87,43 @@ pub struct AuthUser {
 #[derive(Object, Deserialize, Debug, Clone)]
 pub struct AccessTokenClaims {
     /// The user id.
+    #[oai(nullable)]
     pub sub: Option<String>,
     /// Audience: a string, or (rarely) an array of strings.
+    #[oai(nullable)]
     pub aud: Option<Value>,
     /// Expiry, Unix seconds.
+    #[oai(nullable)]
     pub exp: Option<i64>,
-    /// Issued at, Unix seconds. This is the version supahook orders updates by.
+    /// Issued at, Unix seconds from 1970 to the end of 9999. This is the version
+    /// supahook orders updates by.
+    #[oai(validator(minimum(value = "0"), maximum(value = "253402300799")))]
     pub iat: i64,
     /// Email, `""` when none.
-    #[oai(validator(max_length = 255))]
+    #[oai(nullable, validator(max_length = 255))]
     #[serde(default, deserialize_with = "contact")]
     pub email: Option<String>,
     /// Phone, `""` when none.
-    #[oai(validator(max_length = 255))]
+    #[oai(nullable, validator(max_length = 255))]
     #[serde(default, deserialize_with = "contact")]
     pub phone: Option<String>,
     /// The user's `app_metadata`.
+    #[oai(nullable)]
     pub app_metadata: Option<Value>,
     /// The user's `user_metadata`.
+    #[oai(nullable)]
     pub user_metadata: Option<Value>,
     /// Database role, usually `authenticated`.
+    #[oai(nullable)]
     pub role: Option<String>,
     /// Authenticator assurance level, `aal1` or `aal2`.
+    #[oai(nullable)]
     pub aal: Option<String>,
     /// The session this token belongs to.
+    #[oai(nullable)]
     pub session_id: Option<String>,
     /// Whether the user signed in anonymously.
+    #[oai(nullable)]
     pub is_anonymous: Option<bool>,
 }
 
@@ -106,12 +131,14 @@ pub struct AccessTokenClaims {
 #[derive(Object, Deserialize, Debug, Clone)]
 pub struct CustomAccessTokenInput {
     /// Absent from Supabase Auth versions before v2.187.
+    #[oai(nullable)]
     pub metadata: Option<HookMetadata>,
     /// The user the token is for.
     pub user_id: Uuid,
     /// The claims Supabase Auth is about to sign.
     pub claims: AccessTokenClaims,
     /// How the user authenticated: `password`, `oauth`, `token_refresh`, `otp`, ...
+    #[oai(nullable)]
     pub authentication_method: Option<String>,
 }
 
@@ -132,6 +159,10 @@ pub struct AfterUserCreatedInput {
     /// The user as stored.
     pub user: AuthUser,
 }
+
+/// `9999-12-31T23:59:59Z` in Unix seconds. Times are answered in RFC 3339, which has
+/// four-digit years, so a token issued later (or before 1970) is refused.
+const LAST_SECOND_OF_9999: i64 = 253_402_300_799;
 
 /// A hook configured with the wrong URI would be applied with the wrong rules (an
 /// OAuth sign-up's temporary id mirrored as real, say), so the name must match.
@@ -215,8 +246,12 @@ impl CustomAccessTokenInput {
     /// The mirror change: the user as the token's claims describe it, versioned by `iat`.
     pub fn delivery(&self, webhook_id: &str) -> Result<Delivery, ParseError> {
         expect_name(self.metadata.as_ref(), "customize-access-token")?;
-        let version = DateTime::from_timestamp(self.claims.iat, 0)
-            .ok_or_else(|| ParseError::Shape("claims.iat is not a valid Unix time".into()))?;
+        let version = Some(self.claims.iat)
+            .filter(|iat| (0..=LAST_SECOND_OF_9999).contains(iat))
+            .and_then(|iat| DateTime::from_timestamp(iat, 0))
+            .ok_or_else(|| {
+                ParseError::Shape("claims.iat: not a Unix time from 1970 to the end of 9999".into())
+            })?;
         let c = &self.claims;
         let user = record_from_metadata(
             self.user_id,

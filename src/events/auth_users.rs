@@ -22,30 +22,40 @@ pub struct AuthUserRow {
     /// The user id.
     pub id: Uuid,
     /// Email, `null` when none. Replaced by a hash when the user is soft-deleted.
-    #[oai(validator(max_length = 255))]
+    #[oai(nullable, validator(max_length = 255))]
     #[serde(default, deserialize_with = "contact")]
     pub email: Option<String>,
     /// Phone (E.164 digits, no `+`), `null` when none. Replaced by a hash on soft delete.
-    #[oai(validator(max_length = 255))]
+    #[oai(nullable, validator(max_length = 255))]
     #[serde(default, deserialize_with = "contact")]
     pub phone: Option<String>,
     /// The user's `user_metadata`.
+    #[oai(nullable)]
     pub raw_user_meta_data: Option<Value>,
     /// The user's `app_metadata`.
+    #[oai(nullable)]
     pub raw_app_meta_data: Option<Value>,
     /// Whether the user signed in anonymously.
+    #[oai(nullable)]
     pub is_anonymous: Option<bool>,
     /// When the email was confirmed.
+    #[oai(nullable)]
     pub email_confirmed_at: Option<DateTime<Utc>>,
     /// When the phone was confirmed.
+    #[oai(nullable)]
     pub phone_confirmed_at: Option<DateTime<Utc>>,
     /// The last sign-in.
+    #[oai(nullable)]
     pub last_sign_in_at: Option<DateTime<Utc>>,
     /// When the user was created.
+    #[oai(nullable)]
     pub created_at: Option<DateTime<Utc>>,
     /// When Supabase Auth last changed the row; the version supahook orders changes by.
+    /// Without `changed_at`, a row needs this or `created_at`.
+    #[oai(nullable)]
     pub updated_at: Option<DateTime<Utc>>,
     /// Set when the user is soft-deleted.
+    #[oai(nullable)]
     pub deleted_at: Option<DateTime<Utc>>,
 }
 
@@ -121,17 +131,23 @@ pub struct AuthUsersChange {
     #[serde(rename = "type")]
     pub operation: Operation,
     /// Must be `users`.
+    #[oai(validator(pattern = "^users$"))]
     pub table: String,
     /// Must be `auth`.
+    #[oai(validator(pattern = "^auth$"))]
     pub schema: String,
-    /// The row after the change; `null` for `DELETE`.
+    /// The row after the change: required for `INSERT` and `UPDATE`, `null` for `DELETE`.
+    #[oai(nullable)]
     pub record: Option<AuthUserRow>,
-    /// The row before the change; `null` for `INSERT`.
+    /// The row before the change, the same user as `record`: required for `DELETE`,
+    /// `null` for `INSERT`.
+    #[oai(nullable)]
     pub old_record: Option<AuthUserRow>,
     /// When the change happened in the database (`clock_timestamp()` in the trigger).
     /// Sent by supahook's signed trigger, not by dashboard webhooks. When present,
     /// changes are ordered by it, so a direct SQL edit, which leaves `updated_at` alone,
     /// still counts as newer than the tokens issued before it.
+    #[oai(nullable)]
     pub changed_at: Option<DateTime<Utc>>,
 }
 

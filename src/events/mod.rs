@@ -191,9 +191,7 @@ pub fn parse<T: DeserializeOwned>(body: &VerifiedBody<'_>) -> Result<(T, Value),
 /// A shape error names the path of the offending field, such as `claims.iat`.
 pub(crate) fn from_value<T: DeserializeOwned>(value: &Value) -> Result<T, ParseError> {
     if let Some(path) = nul_at(value, String::new()) {
-        return Err(ParseError::Shape(format!(
-            "{path}: contains a NUL character (\\u0000), which PostgreSQL cannot store"
-        )));
+        return Err(ParseError::Shape(format!("{path}: {NUL_PROBLEM}")));
     }
     typed_from(value)
 }
@@ -209,9 +207,13 @@ fn typed_from<T: DeserializeOwned>(value: &Value) -> Result<T, ParseError> {
     })
 }
 
-/// The path of the first string (or key) holding a NUL character, if any. Supabase's
-/// own columns cannot hold one, so a payload with one is refused before storage.
-fn nul_at(value: &Value, path: String) -> Option<String> {
+/// Why a string holding a NUL character is refused.
+pub(crate) const NUL_PROBLEM: &str =
+    "contains a NUL character (\\u0000), which PostgreSQL cannot store";
+
+/// The path of the first string (or key) holding a NUL character, if any, below `path`.
+/// Supabase's own columns cannot hold one, so a payload with one is refused before storage.
+pub(crate) fn nul_at(value: &Value, path: String) -> Option<String> {
     let here = |path: &str| {
         Some(if path.is_empty() {
             ".".to_owned()

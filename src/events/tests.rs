@@ -124,14 +124,16 @@ fn an_audience_sent_as_an_array_is_accepted() {
 }
 
 #[test]
-fn an_iat_outside_the_calendar_is_a_shape_error_naming_the_claim() {
+fn an_iat_before_1970_or_after_9999_is_a_shape_error_naming_the_claim() {
     let mut body = custom_access_token_json();
-    body["claims"]["iat"] = json!(i64::MAX);
-    let input = parse_as::<CustomAccessTokenInput>(body.to_string()).unwrap();
+    for iat in [i64::MAX, 253_402_300_800, -1] {
+        body["claims"]["iat"] = json!(iat);
+        let input = parse_as::<CustomAccessTokenInput>(body.to_string()).unwrap();
 
-    let error = input.delivery("wh_1").unwrap_err();
+        let error = input.delivery("wh_1").unwrap_err();
 
-    assert_shape_error_naming(&error, "claims.iat");
+        assert_shape_error_naming(&error, "claims.iat");
+    }
 }
 
 #[test]

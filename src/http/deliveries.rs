@@ -3,8 +3,6 @@
 use super::admin::AdminToken;
 use super::{ApiTags, AppState, ErrorResponse};
 use crate::storage::{DeliveryCursor, DeliveryFilter, DeliveryRecord};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use poem::web::Data;
 use poem_openapi::param::Query;
@@ -64,7 +62,8 @@ pub struct DeliveryView {
     pub hook: String,
     /// The `webhook-id` of the attempt that was applied; the session id for a sync.
     pub webhook_id: String,
-    /// The user concerned.
+    /// The user concerned; `null` when the delivery named none.
+    #[oai(nullable)]
     pub user_id: Option<Uuid>,
     /// What it did: `created`, `updated`, `unchanged`, `stale`, `skipped`, `deleted`.
     pub outcome: String,
@@ -78,7 +77,8 @@ pub struct DeliveryView {
 pub struct DeliveryPage {
     /// Deliveries, newest first.
     pub events: Vec<DeliveryView>,
-    /// Pass it as `cursor` to get the next (older) page; absent on the last page.
+    /// Pass it as `cursor` to get the next (older) page; `null` on the last page.
+    #[oai(nullable)]
     pub next_cursor: Option<String>,
 }
 
@@ -108,15 +108,17 @@ fn name<T: ToJSON>(value: &T) -> Option<String> {
     value.to_json()?.as_str().map(str::to_owned)
 }
 
+/// A position in the ledger: the last delivery's `received_at` in Unix microseconds and its
+/// idempotency key, as `<micros>.<key>`. Every string of that form is a position (the
+/// next page holds the deliveries older than it), so the spec states the form exactly
+/// and any cursor it admits is answered.
 fn encode_cursor(r: &DeliveryRecord) -> String {
-    let text = format!("{}|{}", r.received_at.timestamp_micros(), r.idempotency_key);
-    URL_SAFE_NO_PAD.encode(text)
+    format!("{}.{}", r.received_at.timestamp_micros(), r.idempotency_key)
 }
 
+/// The position a cursor names; `None` for a string not of the form `<micros>.<key>`.
 fn decode_cursor(text: &str) -> Option<DeliveryCursor> {
-    let bytes = URL_SAFE_NO_PAD.decode(text).ok()?;
-    let text = String::from_utf8(bytes).ok()?;
-    let (micros, key) = text.split_once('|')?;
+    let (micros, key) = text.split_once('.')?;
     Some(DeliveryCursor {
         received_at: DateTime::from_timestamp_micros(micros.parse().ok()?)?,
         idempotency_key: key.to_owned(),
@@ -139,6 +141,9 @@ impl DeliveriesApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "500")))]
         limit: Query<Option<u32>>,
         /// The `next_cursor` of the previous page; absent for the first page.
+        // Up to 18 digits stay within the times chrono represents; a NUL cannot be
+        // compared by PostgreSQL, and no key holds one.
+        #[oai(validator(pattern = r"^[0-9]{1,18}\.[^\x00]*$"))]
         cursor: Query<Option<String>>,
         /// Only deliveries with this outcome.
         outcome: Query<Option<OutcomeName>>,

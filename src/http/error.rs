@@ -9,7 +9,7 @@ use crate::signature::SignatureError;
 use crate::storage::StorageError;
 use poem::http::StatusCode;
 use poem::{IntoResponse, Response};
-use poem_openapi::error::{AuthorizationError, ParsePathError};
+use poem_openapi::error::{AuthorizationError, ParseParamError, ParsePathError};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object};
 
@@ -220,6 +220,11 @@ pub async fn render(error: poem::Error) -> Response {
     if let Some(ParsePathError { reason, .. }) = error.downcast_ref::<ParsePathError>() {
         return ErrorResponse::invalid_parameter(PATH_PARAMETER, reason).into_response();
     }
+    // A query parameter that fails its type or the limits the spec states: the same
+    // answer as a parameter the handler refuses itself.
+    if let Some(ParseParamError { name, reason }) = error.downcast_ref::<ParseParamError>() {
+        return ErrorResponse::invalid_parameter(name, reason).into_response();
+    }
     // poem-openapi's own message ("authorization error") does not say what is wrong.
     if error.is::<AuthorizationError>() {
         return ErrorResponse::unauthorized(
@@ -238,6 +243,9 @@ pub async fn render(error: poem::Error) -> Response {
         _ => "internal_error",
     };
     let message = match status {
+        StatusCode::METHOD_NOT_ALLOWED => {
+            "this path does not accept the method; the Allow header lists those it does".to_owned()
+        }
         StatusCode::PAYLOAD_TOO_LARGE => "the body is larger than 1 MiB".to_owned(),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => {
             "the body must be sent with Content-Type: application/json".to_owned()

@@ -70,7 +70,7 @@ impl Example for UserPage {
     fn example() -> Self {
         Self {
             users: vec![UserView::example()],
-            next_cursor: Some(ADA.to_string()),
+            next_cursor: Some(ADA),
         }
     }
 }
@@ -92,9 +92,7 @@ impl Example for DeliveryPage {
     fn example() -> Self {
         Self {
             events: vec![DeliveryView::example()],
-            next_cursor: Some(
-                "MTc2ODQ3NTcwMDIwNDg4NXwyYjljOGQ3ZS02ZjVhLTRiM2MtOGQyZS0xZjBhOWI4YzdkNmU".into(),
-            ),
+            next_cursor: Some("1768475700204885.2b9c8d7e-6f5a-4b3c-8d2e-1f0a9b8c7d6e".into()),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The HTTP surface: Auth Hooks, the read API, health checks, the spec and `/docs`.
 
 mod admin;
+mod allow;
 mod cors;
 mod db_webhooks;
 mod deliveries;
@@ -24,8 +25,12 @@ use crate::jwt::TokenVerifier;
 use crate::policy::SignUpPolicy;
 use crate::signature::Verifier;
 use crate::sync::Sync;
+use poem::endpoint::BoxEndpoint;
+use poem::http::Method;
 use poem::{Endpoint, EndpointExt, IntoEndpoint, Middleware, Route};
-use poem_openapi::{OpenApiService, Tags};
+use poem_openapi::registry::{MetaApi, Registry};
+use poem_openapi::{OpenApi, OpenApiService, Tags};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Everything a request handler needs, shared by all requests.
@@ -71,12 +76,31 @@ type Apis = (
     profiles::ProfilesApi,
     deliveries::DeliveriesApi,
     health::HealthApi,
+    SchemaFacts,
 );
+
+/// What the derive macros cannot state about the schemas, added to the spec after every
+/// API has registered its own. It serves no route.
+pub struct SchemaFacts;
+
+impl OpenApi for SchemaFacts {
+    fn meta() -> Vec<MetaApi> {
+        Vec::new()
+    }
+
+    fn register(registry: &mut Registry) {
+        profile_edit::document_limits(registry);
+    }
+
+    fn add_routes(self, _: &mut HashMap<String, HashMap<Method, BoxEndpoint<'static>>>) {}
+}
 
 const DESCRIPTION: &str = "supahook keeps an application's own `users` table in step with \
 Supabase Auth. Supabase Auth calls the hook endpoints, signed per the Standard Webhooks spec; \
 supahook verifies each signature over the raw body and applies an idempotent, order-safe upsert.\n\n\
-Every error answer has the body `{\"error\": {\"http_code\", \"code\", \"message\"}}`.";
+Every error answer has the body `{\"error\": {\"http_code\", \"code\", \"message\"}}`. \
+No string or key anywhere in a request may hold a NUL character (`\\u0000`), which \
+PostgreSQL cannot store: such a request is refused and changes nothing.";
 
 /// The OpenAPI description of every endpoint.
 pub fn api_service() -> OpenApiService<Apis, ()> {
@@ -89,6 +113,7 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
             profiles::ProfilesApi,
             deliveries::DeliveriesApi,
             health::HealthApi,
+            SchemaFacts,
         ),
         "supahook",
         env!("CARGO_PKG_VERSION"),
@@ -119,5 +144,6 @@ pub fn app(state: AppState) -> impl Endpoint {
         .nest("/", api)
         .data(Arc::new(state))
         .catch_all_error(error::render)
+        .with(allow::AllowHeader::new(Apis::meta()))
         .with(crate::telemetry::AnswerTimer)
 }

@@ -12,8 +12,10 @@ use uuid::Uuid;
 #[oai(example)]
 pub struct ProfileView {
     /// Name shown in the application; seeded from the identity data, then owned by the application.
+    #[oai(nullable)]
     pub display_name: Option<String>,
     /// Avatar shown in the application; seeded from the identity data, then owned by the application.
+    #[oai(nullable)]
     pub avatar_url: Option<String>,
     /// The application's settings for the user: a JSON object, `{}` until the application sets it.
     pub settings: Value,
@@ -29,27 +31,36 @@ pub struct ProfileView {
 pub struct UserView {
     /// The Supabase user id.
     pub id: Uuid,
-    /// Email; absent when the user has none.
+    /// Email; `null` when the user has none.
+    #[oai(nullable)]
     pub email: Option<String>,
-    /// Phone, E.164 digits without `+`; absent when the user has none.
+    /// Phone, E.164 digits without `+`; `null` when the user has none.
+    #[oai(nullable)]
     pub phone: Option<String>,
     /// From `first_name`, `given_name`, or the first word of `full_name`/`name` in `user_metadata`.
+    #[oai(nullable)]
     pub first_name: Option<String>,
     /// From `last_name`, `family_name`, or the rest of `full_name`/`name` in `user_metadata`.
+    #[oai(nullable)]
     pub last_name: Option<String>,
     /// From `avatar_url` or `picture` in `user_metadata`.
+    #[oai(nullable)]
     pub avatar_url: Option<String>,
     /// `app_metadata.provider`: the provider of the first sign-up.
+    #[oai(nullable)]
     pub auth_provider: Option<String>,
     /// `app_metadata.providers`: every linked provider.
     pub providers: Vec<String>,
     /// Whether the user signed in anonymously.
     pub is_anonymous: bool,
     /// When the email was confirmed.
+    #[oai(nullable)]
     pub email_confirmed_at: Option<DateTime<Utc>>,
     /// When the phone was confirmed.
+    #[oai(nullable)]
     pub phone_confirmed_at: Option<DateTime<Utc>>,
     /// The last sign-in Supabase reported.
+    #[oai(nullable)]
     pub last_sign_in_at: Option<DateTime<Utc>>,
     /// Supabase `user_metadata`.
     pub user_metadata: Value,
@@ -58,19 +69,23 @@ pub struct UserView {
     /// Application-owned flag; never changed by a sync.
     pub is_onboarded: bool,
     /// When Supabase created the user, when known.
+    #[oai(nullable)]
     pub auth_created_at: Option<DateTime<Utc>>,
     /// The source time of the newest event applied to the identity columns.
     pub source_updated_at: DateTime<Utc>,
     /// The source time of the newest `auth.users` row snapshot applied to the
     /// confirmation, sign-in and delete times.
+    #[oai(nullable)]
     pub activity_updated_at: Option<DateTime<Utc>>,
     /// When the user was deleted in Supabase.
+    #[oai(nullable)]
     pub deleted_at: Option<DateTime<Utc>>,
     /// When supahook first mirrored the user.
     pub created_at: DateTime<Utc>,
     /// When the mirror row last changed.
     pub updated_at: DateTime<Utc>,
     /// The application-owned profile.
+    #[oai(nullable)]
     pub profile: Option<ProfileView>,
 }
 

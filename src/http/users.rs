@@ -24,8 +24,10 @@ pub const DEFAULT_PAGE_SIZE: u32 = 100;
 pub struct UserPage {
     /// Users in id order, each with its profile.
     pub users: Vec<UserView>,
-    /// Pass it as `cursor` to get the next page; absent on the last page.
-    pub next_cursor: Option<String>,
+    /// Pass it as `cursor` to get the next page (the id of this page's last user);
+    /// `null` on the last page.
+    #[oai(nullable)]
+    pub next_cursor: Option<Uuid>,
 }
 
 /// Answers to a user lookup.
@@ -87,8 +89,9 @@ impl UsersApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "500")))]
         limit: Query<Option<u32>>,
         /// The `next_cursor` of the previous page; absent for the first page.
-        cursor: Query<Option<String>>,
+        cursor: Query<Option<Uuid>>,
         /// Only the user with this email, compared without regard to case.
+        #[oai(validator(pattern = r"^[^\x00]*$"))]
         email: Query<Option<String>>,
         /// `true`: only users deleted in Supabase; `false`: only users not deleted.
         deleted: Query<Option<bool>>,
@@ -96,15 +99,6 @@ impl UsersApi {
         updated_since: Query<Option<DateTime<Utc>>>,
     ) -> Result<ListUsersResponse, ErrorResponse> {
         token.check(&state)?;
-        let after = match cursor.0.as_deref() {
-            None => None,
-            Some(text) => Some(Uuid::parse_str(text).map_err(|_| {
-                ErrorResponse::invalid_parameter(
-                    "cursor",
-                    "is not a next_cursor returned by this endpoint",
-                )
-            })?),
-        };
         let limit = limit.0.unwrap_or(DEFAULT_PAGE_SIZE) as usize;
         let filter = UserFilter {
             email: email.0,
@@ -114,11 +108,11 @@ impl UsersApi {
         let mut users = state
             .sync
             .storage()
-            .list_users(&filter, after, limit + 1)
+            .list_users(&filter, cursor.0, limit + 1)
             .await?;
         let next_cursor = if users.len() > limit {
             users.truncate(limit);
-            users.last().map(|u| u.user.id.to_string())
+            users.last().map(|u| u.user.id)
         } else {
             None
         };
