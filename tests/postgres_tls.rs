@@ -2,6 +2,8 @@
 //! `sslmode=require`, `verify-ca` and `verify-full` with `sslrootcert` work, and a
 //! certificate that fails verification is refused with a message that says so.
 
+#[path = "support/pg_cluster.rs"]
+mod pg_cluster;
 #[path = "support/process.rs"]
 mod process;
 #[path = "support/tls_cluster.rs"]
