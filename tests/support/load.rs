@@ -108,7 +108,8 @@ pub fn generate(users: usize, seed: u64) -> (Vec<Event>, Vec<Expected>) {
     (events, expected)
 }
 
-fn new_webhook_id() -> String {
+/// A `webhook-id` as Supabase makes them: new on every attempt.
+pub fn new_webhook_id() -> String {
     format!("msg_{}", uuid::Uuid::new_v4().simple())
 }
 
@@ -142,7 +143,8 @@ fn metadata(name: &str, at: DateTime<Utc>) -> Value {
     })
 }
 
-fn before_user_created(id: &str, email: &str, n: usize, at: DateTime<Utc>) -> Value {
+/// A before-user-created body for user `id`, the `n`th, signing up at `at`.
+pub fn before_user_created(id: &str, email: &str, n: usize, at: DateTime<Utc>) -> Value {
     json!({
         "metadata": metadata("before-user-created", at),
         "user": {
@@ -155,7 +157,8 @@ fn before_user_created(id: &str, email: &str, n: usize, at: DateTime<Utc>) -> Va
     })
 }
 
-fn access_token(id: &str, email: &str, n: usize, at: DateTime<Utc>) -> Value {
+/// A custom-access-token body for user `id`, the `n`th, issued at `at`.
+pub fn access_token(id: &str, email: &str, n: usize, at: DateTime<Utc>) -> Value {
     let iat = at.timestamp();
     json!({
         "metadata": metadata("customize-access-token", at),
@@ -203,21 +206,31 @@ pub enum Sent {
     Lost(String),
 }
 
-/// Signs `event` now and posts it to `base`.
-pub async fn send(client: &reqwest::Client, base: &str, event: &Event) -> Sent {
+/// A POST of `body` to `/hooks/{hook}` on `base`, signed now under `webhook_id` as
+/// Supabase signs it, ready to send.
+pub fn signed_post(
+    client: &reqwest::Client,
+    base: &str,
+    hook: &str,
+    webhook_id: &str,
+    body: &str,
+) -> reqwest::RequestBuilder {
     let timestamp = Utc::now().timestamp();
-    let signature = SigningKey::parse(SECRET).unwrap().sign(
-        &event.webhook_id,
-        timestamp,
-        event.body.as_bytes(),
-    );
-    let result = client
-        .post(format!("{base}/hooks/{}", event.hook))
+    let signature = SigningKey::parse(SECRET)
+        .unwrap()
+        .sign(webhook_id, timestamp, body.as_bytes());
+    client
+        .post(format!("{base}/hooks/{hook}"))
         .header("content-type", "application/json")
-        .header("webhook-id", &event.webhook_id)
+        .header("webhook-id", webhook_id)
         .header("webhook-timestamp", timestamp.to_string())
         .header("webhook-signature", signature)
-        .body(event.body.clone())
+        .body(body.to_owned())
+}
+
+/// Signs `event` now and posts it to `base`.
+pub async fn send(client: &reqwest::Client, base: &str, event: &Event) -> Sent {
+    let result = signed_post(client, base, event.hook, &event.webhook_id, &event.body)
         .send()
         .await;
     match result {

@@ -136,6 +136,12 @@ impl Serve {
         assert!(status.success(), "kill -TERM failed");
     }
 
+    /// Kills the process with SIGKILL, as a crash would end it, and reaps it.
+    pub fn kill(&mut self) {
+        self.child.kill().expect("kill -9 supahook serve");
+        self.child.wait().expect("reap supahook serve");
+    }
+
     /// Waits for the process to exit, at most `limit`.
     pub fn wait(&mut self, limit: Duration) -> ExitStatus {
         let deadline = Instant::now() + limit;
