@@ -1,4 +1,7 @@
-//! PostgreSQL stopped for ten seconds while new users keep signing up.
+//! PostgreSQL down for ten seconds while new users keep signing up. It crashes
+//! (every process quits at once), the harshest way down: a commit may be made and
+//! its acknowledgement lost, so the delivery is spooled as well, and must still be
+//! applied once.
 
 use crate::deliveries::{ANSWER_LIMIT, Answer, Delivery, deliver, worst};
 use crate::stack::{Stack, eventually};
@@ -36,7 +39,7 @@ async fn a_ten_second_database_outage_under_load_loses_nothing_and_delays_no_ans
 
     tokio::time::sleep(Duration::from_secs(2)).await;
     // The senders run on the runtime's workers; blocking this thread holds up only the test.
-    stack.cluster.stop();
+    stack.cluster.crash();
     let stopped = Instant::now();
     let probes = watch_the_outage(&stack, stopped).await;
     let metrics = stack.metrics().await;

@@ -9,8 +9,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Durability off: a test cluster is thrown away, and fsync only slows the tests.
-const FAST: &str = "-c fsync=off -c synchronous_commit=off -c full_page_writes=off";
+/// No fsync: a test cluster is thrown away, and fsync only guards against the machine
+/// going down. `synchronous_commit` stays on: a commit the server has acknowledged
+/// must survive a crash of the server itself, which the fault tests cause.
+const FAST: &str = "-c fsync=off -c full_page_writes=off";
 
 pub struct PgCluster {
     dir: PathBuf,
@@ -82,11 +84,21 @@ impl PgCluster {
         &self.dir
     }
 
-    /// Stops the server (fast shutdown: sessions are ended, nothing is lost) and
-    /// waits until it is down.
+    /// Stops the server (fast shutdown: sessions are ended, every commit is kept)
+    /// and waits until it is down.
     pub fn stop(&self) {
+        self.pg_ctl_stop("fast");
+    }
+
+    /// Crashes the server (immediate shutdown: every process quits at once, as if
+    /// killed) and waits until it is down; the next start recovers from its log.
+    pub fn crash(&self) {
+        self.pg_ctl_stop("immediate");
+    }
+
+    fn pg_ctl_stop(&self, mode: &str) {
         let pg_ctl = self.pg_ctl.to_str().unwrap();
-        self.as_owner(&[pg_ctl, "-D", "data", "stop", "-m", "fast", "-w", "-t", "60"]);
+        self.as_owner(&[pg_ctl, "-D", "data", "stop", "-m", mode, "-w", "-t", "60"]);
     }
 
     /// Starts the stopped server again on the same port and waits until it accepts
