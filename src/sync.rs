@@ -119,10 +119,7 @@ impl Sync {
 
     /// Asks the database whether it answers, within the budget, and remembers it.
     pub async fn ping(&self) -> bool {
-        let answered = matches!(
-            tokio::time::timeout(self.budget, self.storage.ping()).await,
-            Ok(Ok(()))
-        );
+        let answered = self.storage.ping(self.budget).await.is_ok();
         match answered {
             true => self.breaker.reached(),
             false => self.breaker.unreachable(),

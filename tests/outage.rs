@@ -1,12 +1,14 @@
 //! Faults, against the real binary and a PostgreSQL cluster that each test runs
 //! itself so that it can stop and start it: a database outage under steady load, a
-//! crash with deliveries in the spool, a spool write cut short, a row held locked,
-//! and `closed` mode. Nothing acknowledged is lost or applied twice, and no answer
-//! takes longer than the budget allows.
+//! crash with deliveries in the spool, a spool write cut short, a row held locked, a
+//! database that never answers, and `closed` mode. Nothing acknowledged is lost or
+//! applied twice, and no answer takes longer than the budget allows.
 //!
 //! The tests take turns: each starts its own cluster and server, and answer times
 //! mean something only when they do not share the machine with another test's load.
 
+#[path = "support/cut_proxy.rs"]
+mod cut_proxy;
 #[path = "support/load.rs"]
 mod load;
 #[path = "support/pg_cluster.rs"]
@@ -20,6 +22,8 @@ mod closed;
 mod crash;
 #[path = "outage/deliveries.rs"]
 mod deliveries;
+#[path = "outage/hung.rs"]
+mod hung;
 #[path = "outage/slow.rs"]
 mod slow;
 #[path = "outage/stack.rs"]

@@ -207,11 +207,17 @@ impl Storage {
         }
     }
 
-    /// Checks that the database answers.
-    pub async fn ping(&self) -> Result<(), StorageError> {
+    /// Checks that the database answers within `within`.
+    pub async fn ping(&self, within: Duration) -> Result<(), StorageError> {
         match self {
-            Self::Postgres(store) => store.ping().await,
-            Self::Sqlite(store) => store.ping().await,
+            Self::Postgres(store) => store.ping(within).await,
+            Self::Sqlite(store) => tokio::time::timeout(within, store.ping())
+                .await
+                .unwrap_or_else(|_| {
+                    Err(StorageError::Unavailable(
+                        "the database did not answer in time".into(),
+                    ))
+                }),
         }
     }
 

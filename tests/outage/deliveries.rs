@@ -115,3 +115,9 @@ pub async fn deliver(client: &reqwest::Client, base: &str, delivery: &Delivery) 
 pub fn worst(answers: &[Answer]) -> Duration {
     answers.iter().map(|a| a.took).max().unwrap_or_default()
 }
+
+/// Fails when any of `answers` took [`ANSWER_LIMIT`] or longer.
+pub fn assert_in_time(answers: &[Answer]) {
+    let worst = worst(answers);
+    assert!(worst < ANSWER_LIMIT, "the slowest answer took {worst:?}");
+}

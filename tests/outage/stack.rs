@@ -23,9 +23,21 @@ impl Stack {
     /// A new cluster with an empty database migrated by `supahook migrate`, and
     /// `supahook serve` on it with `env` added, ready.
     pub fn start(label: &str, env: &[(&str, &str)]) -> Self {
+        let cluster = Self::cluster();
+        let url = cluster.database_url("mirror");
+        Self::serve(cluster, url, label, env)
+    }
+
+    /// A new cluster with an empty database `mirror`.
+    pub fn cluster() -> PgCluster {
         let cluster = PgCluster::plain();
         cluster.psql("postgres", "CREATE DATABASE mirror");
-        let url = cluster.database_url("mirror");
+        cluster
+    }
+
+    /// `supahook migrate`, then `supahook serve` with `env` added, ready, on `url`:
+    /// database `mirror` of `cluster`, perhaps through a proxy.
+    pub fn serve(cluster: PgCluster, url: String, label: &str, env: &[(&str, &str)]) -> Self {
         let dir = WorkDir::new(label);
         let migrated = run(dir.path(), &[("DATABASE_URL", &url)], &["migrate"]);
         assert!(

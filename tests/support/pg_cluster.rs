@@ -22,6 +22,8 @@ pub struct PgCluster {
     settings: String,
     /// libpq keywords `psql` connects with, besides host, port, user and database.
     psql_params: String,
+    /// Frozen by [`PgCluster::freeze`]: a frozen server cannot even be stopped.
+    frozen: std::cell::Cell<bool>,
 }
 
 impl PgCluster {
@@ -45,6 +47,7 @@ impl PgCluster {
             port: 0,
             settings: String::new(),
             psql_params: String::new(),
+            frozen: std::cell::Cell::new(false),
         };
         let initdb = pg_program("initdb");
         cluster.as_owner(&[
@@ -110,6 +113,38 @@ impl PgCluster {
             self.port,
             self.log()
         );
+    }
+
+    /// Freezes the server (SIGSTOP to it and every session): it still accepts
+    /// connections, as the kernel takes them, and never answers; a hung or cut-off
+    /// database as its clients see it.
+    pub fn freeze(&self) {
+        self.signal("STOP");
+        self.frozen.set(true);
+    }
+
+    /// Lets a frozen server go on (SIGCONT).
+    pub fn thaw(&self) {
+        self.signal("CONT");
+        self.frozen.set(false);
+    }
+
+    fn signal(&self, signal: &str) {
+        let pid_file = std::fs::read_to_string(self.dir.join("data/postmaster.pid"))
+            .expect("the server is running");
+        let postmaster = pid_file.lines().next().unwrap().trim().to_owned();
+        let children = Command::new("ps")
+            .args(["-o", "pid=", "--ppid", &postmaster])
+            .output()
+            .expect("run ps");
+        let children = String::from_utf8_lossy(&children.stdout).into_owned();
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(&postmaster)
+            .args(children.split_whitespace())
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{signal} failed");
     }
 
     /// The URL of database `db`.
@@ -199,6 +234,9 @@ impl PgCluster {
 
 impl Drop for PgCluster {
     fn drop(&mut self) {
+        if self.frozen.get() {
+            self.thaw();
+        }
         if self.port != 0 {
             let pg_ctl = self.pg_ctl.to_str().unwrap();
             // Also when a test stopped it: pg_ctl then only says so.

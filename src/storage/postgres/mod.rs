@@ -26,6 +26,7 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use futures_util::{FutureExt, TryFutureExt};
 use schema::{users, webhook_events};
 use std::sync::Arc;
+use std::time::Duration;
 use uuid::Uuid;
 
 const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -91,7 +92,16 @@ impl PgStore {
             conn: &conn,
             replica: &self.replica,
         };
-        let result = apply::batch(&mut tx, requests, mode, now, commit).await;
+        let applying = apply::batch(&mut tx, requests, mode, now, commit);
+        let Ok(result) = tokio::time::timeout(TRANSACTION_DEADLINE, applying).await else {
+            // Whether it committed is unknown, as with any connection lost mid-commit:
+            // a delivery retried after all is a duplicate in the ledger.
+            self.give_up(conn);
+            return Err(StorageError::Unavailable(format!(
+                "the database did not finish a transaction within {} s",
+                TRANSACTION_DEADLINE.as_secs()
+            )));
+        };
         if result.is_err() {
             // The transaction may still be open, or aborted: end it, or drop the connection.
             let ended = statements::Rollback::default().execute(&mut &*conn).await;
@@ -100,6 +110,14 @@ impl PgStore {
             }
         }
         result
+    }
+
+    /// Closes `conn`, whose server did not answer in time, and every idle connection:
+    /// opened alike, they have likely gone silent too, and each would hold up its next
+    /// user just as long. Fresh ones are opened as needed.
+    fn give_up(&self, conn: Object<AsyncPgConnection>) {
+        drop(Object::take(conn));
+        self.pool.retain(|_, _| false);
     }
 
     /// The most connections the pool opens.
@@ -141,10 +159,30 @@ impl PgStore {
         result
     }
 
-    pub async fn ping(&self) -> Result<(), StorageError> {
-        let mut conn = self.conn().await?;
-        diesel::sql_query("SELECT 1").execute(&mut conn).await?;
-        Ok(())
+    /// Asks the database for `SELECT 1`, and waits at most `within` in all. A
+    /// connection whose answer does not come in time is given up: back in the pool,
+    /// it would hold up the next ping just the same, and the drainer, which pings
+    /// before it drains, would never drain.
+    pub async fn ping(&self, within: Duration) -> Result<(), StorageError> {
+        let deadline = tokio::time::Instant::now() + within;
+        let too_slow = || {
+            StorageError::Unavailable(format!(
+                "the database did not answer within {} ms",
+                within.as_millis()
+            ))
+        };
+        let Ok(conn) = tokio::time::timeout_at(deadline, self.conn()).await else {
+            return Err(too_slow());
+        };
+        let conn = conn?;
+        let select = diesel::sql_query("SELECT 1").execute(&mut &*conn);
+        match tokio::time::timeout_at(deadline, select).await {
+            Ok(answered) => answered.map(drop).map_err(StorageError::from),
+            Err(_) => {
+                self.give_up(conn);
+                Err(too_slow())
+            }
+        }
     }
 
     pub async fn live_user_ids(
@@ -184,6 +222,14 @@ impl PgStore {
         tx::read_user(&mut *self.conn().await?, id).await
     }
 }
+
+/// How long a transaction may take before its connection is given up: as long as the
+/// drainer waits for a delivery, far past what a batch's two round trips take under
+/// the server's own limits (below) unless the server is gone. TCP notices a host that
+/// vanished (see `pg_connect`), but not a peer that takes the bytes and never answers:
+/// a hung server, or a pooler or proxy in front of one that died. That would hold the
+/// connection and its writer for good, while nothing is written or drained.
+const TRANSACTION_DEADLINE: Duration = Duration::from_secs(10);
 
 /// Limits set on every connection, so that one stuck request cannot hold locks
 /// that every later event for the same user would queue behind: statements and
