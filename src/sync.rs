@@ -65,6 +65,9 @@ pub struct Sync {
     /// Whether the database was reachable at the last real attempt; in `open` mode,
     /// while it was not, deliveries go to the spool at once.
     breaker: Arc<Breaker>,
+    /// `false` when `serve` started while the database was down, until the drainer
+    /// has applied the migrations: until then the database counts as unreachable.
+    migrated: Arc<std::sync::atomic::AtomicBool>,
     /// Started on first use, inside the runtime.
     writer: Arc<OnceLock<GroupCommit>>,
     fast: Arc<FastPath>,
@@ -80,6 +83,7 @@ impl Sync {
             budget: DEFAULT_BUDGET,
             spool: None,
             breaker: Arc::default(),
+            migrated: Arc::new(std::sync::atomic::AtomicBool::new(true)),
             writer: Arc::default(),
             fast: Arc::default(),
         }
@@ -107,6 +111,16 @@ impl Sync {
         }
     }
 
+    /// The same use-case, for a database that could not be migrated at start because
+    /// it was unreachable: deliveries are spooled, and the drainer applies the
+    /// migrations once the database answers, before it drains anything.
+    pub fn with_migrations_pending(self) -> Self {
+        self.migrated
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+        self.breaker.unreachable();
+        self
+    }
+
     /// The spool, in `open` mode.
     pub fn spool(&self) -> Option<&Spool> {
         self.spool.as_ref()
@@ -119,6 +133,9 @@ impl Sync {
 
     /// Asks the database whether it answers, within the budget, and remembers it.
     pub async fn ping(&self) -> bool {
+        if !self.migrated.load(std::sync::atomic::Ordering::Relaxed) {
+            return false;
+        }
         let answered = self.storage.ping(self.budget).await.is_ok();
         match answered {
             true => self.breaker.reached(),

@@ -8,7 +8,7 @@ use crate::policy::SignUpPolicy;
 use crate::shutdown;
 use crate::signature::{SigningKey, Verifier};
 use crate::spool::Spool;
-use crate::storage::Storage;
+use crate::storage::{Storage, StorageError};
 use crate::sync::Sync;
 use anyhow::Context;
 use poem::Server;
@@ -22,11 +22,26 @@ pub async fn run(config: Option<&Path>) -> anyhow::Result<()> {
     let storage = super::open_storage(&settings)?;
     let verifier = Verifier::new(hook_secrets(&settings)?);
     let admin_token = admin_token(&settings)?;
-    super::migrate::apply(&storage).await?;
+    let migrated = match super::migrate::apply(&storage).await {
+        Ok(()) => true,
+        // In open mode an outage must not keep a restarted replica from answering.
+        Err(error) if settings.on_store_failure == OnStoreFailure::Open && unavailable(&error) => {
+            tracing::warn!(
+                error = %error,
+                "the database is unreachable, so migrations wait: hooks are answered and \
+                 spooled meanwhile, and the spool drains once the migrations are applied"
+            );
+            false
+        }
+        Err(error) => return Err(error),
+    };
 
     let state = AppState {
         verifier,
-        sync: use_case(storage, &settings)?,
+        sync: match migrated {
+            true => use_case(storage, &settings)?,
+            false => use_case(storage, &settings)?.with_migrations_pending(),
+        },
         policy: SignUpPolicy::new(
             settings.allowed_email_domains.clone(),
             settings.blocked_email_domains.clone(),
@@ -101,6 +116,14 @@ fn use_case(storage: Storage, settings: &Settings) -> anyhow::Result<Sync> {
         );
     }
     Ok(sync.with_spool(spool))
+}
+
+/// Whether `error` says the database could not be reached.
+fn unavailable(error: &anyhow::Error) -> bool {
+    matches!(
+        error.downcast_ref::<StorageError>(),
+        Some(StorageError::Unavailable(_))
+    )
 }
 
 /// Once an hour, removes ledger rows older than `days`: a delivery key only has to

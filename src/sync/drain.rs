@@ -25,7 +25,7 @@ pub(super) async fn run(sync: Sync, spool: Spool) {
         if spool.depth() == 0 && sync.database_up() {
             continue;
         }
-        if !sync.ping().await {
+        if !migrated(&sync).await || !sync.ping().await {
             continue;
         }
         loop {
@@ -38,6 +38,29 @@ pub(super) async fn run(sync: Sync, spool: Spool) {
                 }
             }
         }
+    }
+}
+
+/// Applies the migrations `serve` could not apply at start, once the database answers.
+async fn migrated(sync: &Sync) -> bool {
+    use std::sync::atomic::Ordering;
+    if sync.migrated.load(Ordering::Relaxed) {
+        return true;
+    }
+    match tokio::time::timeout(DRAIN_DEADLINE, sync.storage.migrate()).await {
+        Ok(Ok(applied)) => {
+            tracing::info!(
+                applied = applied.len(),
+                "the database answers: migrations applied, the spool drains now"
+            );
+            sync.migrated.store(true, Ordering::Relaxed);
+            true
+        }
+        Ok(Err(error)) => {
+            tracing::debug!(error = %error, "migrations still wait for the database");
+            false
+        }
+        Err(_) => false,
     }
 }
 

@@ -116,3 +116,39 @@ async fn a_spool_write_cut_short_by_a_crash_loses_that_write_alone() {
     assert!(after.answered_as_stored(&answer), "{answer:?}");
     assert_eq!(answer.outcome, "created");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_restarted_during_the_outage_answers_and_drains_once_the_database_is_back() {
+    let _turn = crate::my_turn().await;
+    let (mut stack, mut deliveries, _) = killed_with_a_spool("outage-restart", 10, false).await;
+
+    // PostgreSQL is still down: the new process cannot migrate, and serves anyway.
+    stack.restart();
+    let (status, body) = stack.readiness().await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (200, Some("degraded")),
+        "{body}"
+    );
+    let later: Vec<Delivery> = (10..15).map(Delivery::new_user).collect();
+    let mut answers = Vec::new();
+    for delivery in &later {
+        answers.push(stack.deliver(delivery).await);
+    }
+    assert_spooled(&later, &answers);
+    stack.cluster.start();
+    let drained = stack.wait_until_drained(Duration::from_secs(30)).await;
+
+    assert_eq!(drained, 15.0);
+    assert!(
+        stack
+            .serve
+            .logs()
+            .contains("migrations applied, the spool drains now"),
+        "{}",
+        stack.serve.logs()
+    );
+    deliveries.extend(later);
+    let all: Vec<&Delivery> = deliveries.iter().collect();
+    stack.assert_stored_exactly(&all);
+}
