@@ -9,6 +9,12 @@ use support::{TestApp, fixture, fixture_json, json, outcome, utc};
 
 const ADA: &str = "3f1c2b7e-8d4a-4c6e-9b1f-2a7d5e9c0b14";
 
+/// Delivers `body` to custom-access-token.
+async fn issue_token(app: &TestApp, body: &serde_json::Value) -> poem::test::TestResponse {
+    app.deliver("/hooks/custom-access-token", body.to_string().as_bytes())
+        .await
+}
+
 /// Ada as the mirror holds her now.
 async fn mirrored_ada(app: &TestApp) -> MirrorUser {
     app.db.user(ADA).await.expect("Ada is mirrored").user
@@ -213,12 +219,8 @@ async fn a_stale_delivery_never_overwrites_newer_data() {
     older["metadata"]["uuid"] = json!("00000000-0000-4000-8000-000000000001");
     older["claims"]["email"] = json!("ada@older.example.com");
 
-    let first = app
-        .deliver("/hooks/custom-access-token", newer.to_string().as_bytes())
-        .await;
-    let late = app
-        .deliver("/hooks/custom-access-token", older.to_string().as_bytes())
-        .await;
+    let first = issue_token(&app, &newer).await;
+    let late = issue_token(&app, &older).await;
 
     assert_eq!(outcome(&first), "created");
     late.assert_status_is_ok();
@@ -336,4 +338,25 @@ async fn delivery_records_past_the_retention_are_forgotten_and_a_late_copy_stays
         outcome(&late_copy)
     );
     assert_eq!(mirrored_ada(&app).await, before);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metadata_holding_the_largest_numbers_is_read_back_and_later_deliveries_apply() {
+    let app = TestApp::spawn().await;
+    let mut first = fixture_json("custom-access-token.json");
+    let extremes = json!([f64::MAX, -f64::MAX, f64::MIN_POSITIVE, 5e-324]);
+    first["claims"]["user_metadata"]["lucky_numbers"] = extremes.clone();
+    let mut later = first.clone();
+    later["metadata"]["uuid"] = json!("9f0e3c1a-2b4d-4e6f-8a1b-3c5d7e9f0a2b");
+    later["claims"]["iat"] = json!(first["claims"]["iat"].as_i64().unwrap() + 60);
+    later["claims"]["user_metadata"]["first_name"] = json!("Augusta Ada");
+
+    let created = issue_token(&app, &first).await;
+    let updated = issue_token(&app, &later).await;
+
+    assert_eq!(outcome(&created), "created");
+    assert_eq!(outcome(&updated), "updated");
+    let ada = mirrored_ada(&app).await;
+    assert_eq!(ada.first_name.as_deref(), Some("Augusta Ada"));
+    assert_eq!(ada.user_metadata["lucky_numbers"], extremes);
 }

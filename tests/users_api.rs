@@ -198,6 +198,20 @@ async fn a_profile_edit_sets_the_application_owned_fields() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn settings_holding_the_largest_numbers_are_read_back_exactly() {
+    let app = TestApp::spawn().await;
+    let id = add_user(&app, "grace@example.com").await;
+    let settings = json!({"limits": [f64::MAX, -f64::MAX, f64::MIN_POSITIVE, 5e-324]});
+
+    patch(&app, &id, json!({ "settings": settings }))
+        .await
+        .assert_status_is_ok();
+
+    let user = json(get(&app, &format!("/v1/users/{id}")).await).await;
+    assert_eq!(user["profile"]["settings"], settings);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_bad_profile_edit_is_refused_and_changes_nothing() {
     let app = TestApp::spawn().await;
     let id = add_user(&app, "grace@example.com").await;
