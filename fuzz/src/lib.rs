@@ -5,6 +5,7 @@
 use chrono::{DateTime, Timelike, Utc};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -117,7 +118,19 @@ fn check_user(user: &UserRecord) {
     }
     for metadata in [&user.user_metadata, &user.app_metadata] {
         assert!(metadata.is_object(), "{metadata}");
-        assert!(!metadata.to_string().contains("\\u0000"), "{metadata}");
+        assert!(!holds_nul(metadata), "{metadata}");
+    }
+}
+
+/// Whether a string or key anywhere in `value` holds a NUL character.
+fn holds_nul(value: &Value) -> bool {
+    match value {
+        Value::String(text) => text.contains('\0'),
+        Value::Array(items) => items.iter().any(holds_nul),
+        Value::Object(fields) => fields
+            .iter()
+            .any(|(key, item)| key.contains('\0') || holds_nul(item)),
+        _ => false,
     }
 }
 
