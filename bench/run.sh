@@ -100,7 +100,7 @@ trap 'exit 129' HUP
 
 log "building the release binary"
 cargo build --release --locked --quiet
-bin=target/release/supahook
+bin=${CARGO_TARGET_DIR:-target}/release/supahook
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/supahook-bench.XXXXXX")
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)

@@ -22,7 +22,7 @@ fn delivery_of<T: DeserializeOwned>(
         webhook_id: Cow::Borrowed(WEBHOOK_ID),
         bytes,
     };
-    let (input, _) = events::parse::<T>(&verified)?;
+    let input = events::parse::<T>(&verified)?;
     delivery(&input, &verified.webhook_id)
 }
 

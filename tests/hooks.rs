@@ -71,6 +71,30 @@ async fn custom_access_token_accepts_an_array_audience_and_keeps_custom_claims()
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn custom_access_token_hands_the_claims_back_byte_for_byte() {
+    let app = TestApp::spawn().await;
+    let mut body = fixture_json("custom-access-token.json");
+    body["claims"]["placeholder"] = json!(0);
+    let sent = body["claims"].to_string();
+    // Written as no JSON library writes them: a number beyond 64 bits, a trailing
+    // zero, an escaped emoji, spaces.
+    let claims = sent.replace(
+        r#""placeholder":0"#,
+        r#""big" : 123456789012345678901234567890, "ratio": 1.50, "smile": "\ud83d\ude00""#,
+    );
+    let text = body.to_string().replace(&sent, &claims);
+
+    let response = app
+        .deliver("/hooks/custom-access-token", text.as_bytes())
+        .await;
+
+    response.assert_status_is_ok();
+    response
+        .assert_text(format!(r#"{{"claims":{claims}}}"#))
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn before_user_created_mirrors_an_email_sign_up_and_allows_it() {
     let app = TestApp::spawn().await;
 

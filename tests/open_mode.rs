@@ -41,12 +41,10 @@ fn delivery_of(path: &str, body: &[u8]) -> Delivery {
     match path {
         "/hooks/custom-access-token" => events::parse::<CustomAccessTokenInput>(&verified)
             .unwrap()
-            .0
             .delivery(id)
             .unwrap(),
         "/hooks/auth-users" => events::parse::<AuthUsersChange>(&verified)
             .unwrap()
-            .0
             .delivery(id)
             .unwrap(),
         other => panic!("no parser here for {other}"),

@@ -14,7 +14,7 @@ fuzz_target!(|body: &[u8]| {
         webhook_id: WEBHOOK_ID.into(),
         bytes: body,
     };
-    let Ok((input, _)) = events::parse::<BeforeUserCreatedInput>(&verified) else {
+    let Ok(input) = events::parse::<BeforeUserCreatedInput>(&verified) else {
         return;
     };
     let policy = SignUpPolicy::new(vec!["example.com".into()], vec!["spam.example.com".into()]);

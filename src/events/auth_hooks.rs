@@ -14,6 +14,8 @@ use chrono::{DateTime, Datelike, Utc};
 use poem_openapi::Object;
 use serde::Deserialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
+use std::borrow::Cow;
 use uuid::Uuid;
 
 /// The envelope Supabase Auth puts on every hook call (Auth v2.187 and later).
@@ -243,6 +245,23 @@ impl AuthUser {
 }
 
 impl CustomAccessTokenInput {
+    /// The `claims` object of a body already parsed as this type, as JSON text exactly
+    /// as sent: the answer hands every claim back unchanged, byte for byte.
+    pub fn claims_text(body: &[u8]) -> Result<Cow<'_, str>, ParseError> {
+        #[derive(Deserialize)]
+        struct Claims<'a> {
+            #[serde(borrow)]
+            claims: &'a RawValue,
+        }
+        match serde_json::from_slice::<Claims>(body) {
+            Ok(Claims { claims }) => Ok(Cow::Borrowed(claims.get())),
+            // A body with a repeated key: its claims as a JSON value holds them.
+            Err(_) => serde_json::from_slice::<Value>(body)
+                .map(|body| body["claims"].to_string().into())
+                .map_err(|e| ParseError::Syntax(e.to_string())),
+        }
+    }
+
     /// The mirror change: the user as the token's claims describe it, versioned by `iat`.
     pub fn delivery(&self, webhook_id: &str) -> Result<Delivery, ParseError> {
         expect_name(self.metadata.as_ref(), "customize-access-token")?;

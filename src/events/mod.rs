@@ -169,22 +169,37 @@ impl ParseError {
     }
 }
 
-/// Parses a verified body into `T`, keeping the JSON value as well.
+/// Parses a verified body into `T`.
 /// A shape error names the path of the offending field, such as `claims.iat`.
-pub fn parse<T: DeserializeOwned>(body: &VerifiedBody<'_>) -> Result<(T, Value), ParseError> {
+pub fn parse<T: DeserializeOwned>(body: &VerifiedBody<'_>) -> Result<T, ParseError> {
+    // The usual body is read once, straight into `T`. Unknown fields are only skimmed
+    // there, so a body that may hold what a full read refuses in them (a NUL, a lone
+    // surrogate), and any body that fails, takes the thorough way: a JSON value first,
+    // then `T` from it, which also gives the error its message.
+    if let Some(text) = plain_text(body.bytes) {
+        let mut reader = serde_json::Deserializer::from_str(text);
+        if let Ok(typed) = T::deserialize(&mut reader)
+            && reader.end().is_ok()
+        {
+            return Ok(typed);
+        }
+    }
     let value: Value =
         serde_json::from_slice(body.bytes).map_err(|e| ParseError::Syntax(e.to_string()))?;
-    // JSON can only carry a NUL as the escape `\u0000`, so without those six bytes
-    // there is none, and the walk (which builds every field's path) is skipped.
-    let may_hold_nul = body
-        .bytes
-        .windows(6)
-        .any(|w| w.eq_ignore_ascii_case(b"\\u0000"));
-    let typed = match may_hold_nul {
-        true => from_value(&value)?,
-        false => typed_from(&value)?,
+    from_value(&value)
+}
+
+/// The body as text when it is UTF-8 and holds no `\u` escape of a NUL or a
+/// surrogate, the only ways JSON text can carry those.
+fn plain_text(bytes: &[u8]) -> Option<&str> {
+    let special = |escape: &[u8]| {
+        escape[..2] == *b"\\u"
+            && (escape[2..].eq_ignore_ascii_case(b"0000") || escape[2].eq_ignore_ascii_case(&b'd'))
     };
-    Ok((typed, value))
+    match bytes.windows(6).any(special) {
+        true => None,
+        false => std::str::from_utf8(bytes).ok(),
+    }
 }
 
 /// Reads a JSON value as `T`, refusing first any string or key holding a NUL character.

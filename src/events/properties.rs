@@ -30,7 +30,7 @@ fn delivery_of<T: DeserializeOwned>(
         webhook_id: "wh_1".into(),
         bytes,
     };
-    let (input, _) = parse::<T>(&verified)?;
+    let input = parse::<T>(&verified)?;
     delivery(&input, &verified.webhook_id)
 }
 
@@ -50,6 +50,35 @@ fn every_parser_answers(bytes: &[u8]) {
             Ok(delivery) => assert!(!delivery.idempotency_key.is_empty()),
             Err(error) => assert!(!error.to_string().is_empty()),
         }
+    }
+}
+
+/// What `parse` makes of `bytes` as `T`, and of the JSON value they hold read the
+/// thorough way (a value first, then `T`): the same delivery or the same error.
+fn reads_as_the_thorough_way<T: DeserializeOwned>(
+    bytes: &[u8],
+    value: &Value,
+    delivery: impl Fn(&T, &str) -> Result<Delivery, ParseError>,
+) {
+    let shown =
+        |d: Result<Delivery, ParseError>| d.map(|d| format!("{d:?}")).map_err(|e| e.to_string());
+    let thorough = from_value::<T>(value).and_then(|input| delivery(&input, "wh_1"));
+    assert_eq!(shown(delivery_of(bytes, &delivery)), shown(thorough));
+}
+
+/// Every parser reads `bytes` as it reads the JSON value they hold, and the claims
+/// handed back are the claims sent.
+fn every_parser_reads_as_the_thorough_way(bytes: &[u8]) {
+    let Ok(value) = serde_json::from_slice::<Value>(bytes) else {
+        return;
+    };
+    reads_as_the_thorough_way(bytes, &value, CustomAccessTokenInput::delivery);
+    reads_as_the_thorough_way(bytes, &value, BeforeUserCreatedInput::delivery);
+    reads_as_the_thorough_way(bytes, &value, AfterUserCreatedInput::delivery);
+    reads_as_the_thorough_way(bytes, &value, AuthUsersChange::delivery);
+    if let Some(claims) = value.get("claims") {
+        let text = CustomAccessTokenInput::claims_text(bytes).unwrap();
+        assert_eq!(&serde_json::from_str::<Value>(&text).unwrap(), claims);
     }
 }
 
@@ -97,6 +126,7 @@ proptest! {
     #[test]
     fn every_parser_answers_any_json(value in json()) {
         every_parser_answers(value.to_string().as_bytes());
+        every_parser_reads_as_the_thorough_way(value.to_string().as_bytes());
     }
 
     #[test]
@@ -111,6 +141,7 @@ proptest! {
         let pointer = &all[field_at.index(all.len())];
         *payload.pointer_mut(pointer).unwrap() = replacement;
         every_parser_answers(payload.to_string().as_bytes());
+        every_parser_reads_as_the_thorough_way(payload.to_string().as_bytes());
         if let Some(claims) = payload.get("claims") {
             every_parser_answers(claims.to_string().as_bytes());
         }

@@ -14,7 +14,7 @@ fn parse_as<T: DeserializeOwned>(body: impl AsRef<[u8]>) -> Result<T, ParseError
         webhook_id: "wh_1".into(),
         bytes: body.as_ref(),
     };
-    parse::<T>(&verified).map(|(typed, _)| typed)
+    parse::<T>(&verified)
 }
 
 fn upserted(delivery: &Delivery) -> &UserRecord {

@@ -74,7 +74,7 @@ impl DbWebhooksApi {
                 DB_WEBHOOK_TOLERANCE,
             )?,
         };
-        let (input, _) = events::parse::<AuthUsersChange>(&verified)?;
+        let input = events::parse::<AuthUsersChange>(&verified)?;
         let delivery = input.delivery(&verified.webhook_id)?;
         let handled = state.sync.apply(&delivery).await?;
         Ok(HookAnswerResponse::Ok(

@@ -3,7 +3,7 @@
 //! Each handler runs the same pipeline: verify the signature over the raw bytes,
 //! parse into domain types, apply through the sync use-case, answer Supabase.
 
-use super::raw_json::RawJson;
+use super::raw_json::{JsonText, RawJson};
 use super::{ApiTags, AppState, ErrorResponse};
 use crate::events::{self, AfterUserCreatedInput, BeforeUserCreatedInput, CustomAccessTokenInput};
 use crate::signature::{SignedHeaders, TOLERANCE, VerifiedBody};
@@ -51,7 +51,7 @@ pub enum CustomAccessTokenResponse {
     /// The claims, unchanged. `Supahook-Outcome` says what the delivery did to the mirror.
     #[oai(status = 200)]
     Ok(
-        Json<CustomAccessTokenOutput>,
+        JsonText<CustomAccessTokenOutput>,
         /// `created`, `updated`, `unchanged`, `stale` or `duplicate`; `spooled` when
         /// the database could not take it in time and it waits in the local spool.
         #[oai(header = "Supahook-Outcome")]
@@ -132,19 +132,22 @@ impl HooksApi {
             &body.bytes,
             TOLERANCE,
         )?;
-        let (input, mut raw) = events::parse::<CustomAccessTokenInput>(&verified)?;
+        let input = events::parse::<CustomAccessTokenInput>(&verified)?;
         let delivery = input.delivery(&verified.webhook_id)?;
         let started = std::time::Instant::now();
         let handled = state.sync.apply(&delivery).await?;
-        let mut claims = raw["claims"].take();
+        let mut claims = CustomAccessTokenInput::claims_text(verified.bytes)?;
         if let Some(name) = &state.profile_claim
             && handled != Handled::Spooled
             && let Some(profile) = state.sync.profile_claim(input.user_id, started).await?
         {
-            super::profile_claim::add(&mut claims, name, &profile);
+            let mut with_profile: Value = serde_json::from_str(&claims)
+                .map_err(|e| events::ParseError::Syntax(e.to_string()))?;
+            super::profile_claim::add(&mut with_profile, name, &profile);
+            claims = with_profile.to_string().into();
         }
         Ok(CustomAccessTokenResponse::Ok(
-            Json(CustomAccessTokenOutput { claims }),
+            JsonText::new(format!(r#"{{"claims":{claims}}}"#)),
             handled.as_str().to_owned(),
         ))
     }
@@ -183,7 +186,7 @@ impl HooksApi {
             &body.bytes,
             TOLERANCE,
         )?;
-        let (input, _) = events::parse::<BeforeUserCreatedInput>(&verified)?;
+        let input = events::parse::<BeforeUserCreatedInput>(&verified)?;
         if let Err(refusal) = state.policy.check(input.email().as_deref()) {
             tracing::info!(
                 hook = "before-user-created",
@@ -241,7 +244,7 @@ impl HooksApi {
             &body.bytes,
             TOLERANCE,
         )?;
-        let (input, _) = events::parse::<AfterUserCreatedInput>(&verified)?;
+        let input = events::parse::<AfterUserCreatedInput>(&verified)?;
         let handled = state
             .sync
             .apply(&input.delivery(&verified.webhook_id)?)
