@@ -341,7 +341,7 @@ impl Sync {
         for chunk in skipped.chunks(crate::storage::MAX_BATCH) {
             let changes: Vec<UserChange> = chunk
                 .iter()
-                .map(|record| UserChange::Upsert(Box::new(record.clone())))
+                .map(|record| UserChange::Upsert(record.clone()))
                 .collect();
             let requests: Vec<Request<'_>> = changes
                 .iter()

@@ -35,7 +35,8 @@ pub fn delivery_handled(
     took: Duration,
 ) {
     let hook = delivery.hook.as_str();
-    let user_id = delivery.change.user_id().map(|id| id.to_string());
+    // Formatted only when a log line is written.
+    let user_id = delivery.change.user_id().map(tracing::field::display);
     let duration_ms = took.as_millis() as u64;
     match handled {
         // At debug: during an outage this is every delivery. The breaker logs the

@@ -7,6 +7,7 @@ mod support;
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use futures_util::future::join_all;
+use std::sync::Arc;
 use supahook::events::{Delivery, HookKind, PersonName, UserChange, UserRecord};
 use supahook::mirror::{DeleteMode, Outcome};
 use supahook::storage::{GroupCommit, Storage, StorageError};
@@ -36,7 +37,7 @@ fn delivery(key: &str, record: UserRecord) -> Delivery {
         hook: HookKind::CustomAccessToken,
         idempotency_key: key.to_owned(),
         webhook_id: key.to_owned(),
-        change: UserChange::Upsert(Box::new(record)),
+        change: UserChange::Upsert(Arc::new(record)),
     }
 }
 

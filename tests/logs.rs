@@ -74,6 +74,10 @@ async fn no_secret_token_signature_or_password_hash_is_ever_logged() {
         logs.contains("delivery applied"),
         "the capture works: {logs}"
     );
+    assert!(
+        logs.contains("user_id=3f1c2b7e-8d4a-4c6e-9b1f-2a7d5e9c0b14"),
+        "the applied delivery names its user: {logs}"
+    );
     for secret in [
         "$2a$10$",
         "SECRET-VALUE",

@@ -16,6 +16,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// The envelope Supabase Auth puts on every hook call (Auth v2.187 and later).
@@ -285,7 +286,7 @@ impl CustomAccessTokenInput {
             hook: HookKind::CustomAccessToken,
             idempotency_key: idempotency_key(self.metadata.as_ref(), webhook_id),
             webhook_id: webhook_id.to_owned(),
-            change: UserChange::Upsert(Box::new(user)),
+            change: UserChange::Upsert(Arc::new(user)),
         })
     }
 }
@@ -295,7 +296,7 @@ impl BeforeUserCreatedInput {
     pub fn delivery(&self, webhook_id: &str) -> Result<Delivery, ParseError> {
         expect_name(Some(&self.metadata), "before-user-created")?;
         let change = if self.user.has_final_id() {
-            UserChange::Upsert(Box::new(self.user.record(self.metadata.time)))
+            UserChange::Upsert(Arc::new(self.user.record(self.metadata.time)))
         } else {
             UserChange::Skip("the id of an external-provider sign-up is temporary")
         };
@@ -326,7 +327,7 @@ impl AfterUserCreatedInput {
             hook: HookKind::AfterUserCreated,
             idempotency_key: self.metadata.uuid.to_string(),
             webhook_id: webhook_id.to_owned(),
-            change: UserChange::Upsert(Box::new(self.user.record(version))),
+            change: UserChange::Upsert(Arc::new(self.user.record(version))),
         })
     }
 }

@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use poem_openapi::{Enum, Object};
 use serde::Deserialize;
 use serde_json::Value;
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// A row of `auth.users`. Columns not listed here (the password hash, tokens, ...) are
@@ -99,7 +100,7 @@ impl AuthUserRow {
 /// a snapshot, or for a soft-deleted row a soft delete (its email and phone are hashes).
 pub fn row_change(row: &AuthUserRow, version: DateTime<Utc>) -> UserChange {
     match row.deleted_at {
-        None => UserChange::Upsert(Box::new(row.snapshot(version))),
+        None => UserChange::Upsert(Arc::new(row.snapshot(version))),
         Some(at) => UserChange::Delete(Box::new(Deletion {
             id: row.id,
             at: Some(to_micros(at)),

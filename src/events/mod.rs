@@ -22,6 +22,7 @@ use chrono::{DateTime, Timelike, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// Which endpoint a delivery came through.
@@ -70,7 +71,7 @@ pub struct Delivery {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum UserChange {
     /// The user as a snapshot at one version: create it, or update the parts it is newer for.
-    Upsert(Box<UserRecord>),
+    Upsert(Arc<UserRecord>),
     /// The user was deleted upstream.
     Delete(Box<Deletion>),
     /// Nothing to mirror (for example an OAuth sign-up whose id is throw-away).

@@ -147,7 +147,7 @@ impl HooksApi {
             claims = with_profile.to_string().into();
         }
         Ok(CustomAccessTokenResponse::Ok(
-            JsonText::new(format!(r#"{{"claims":{claims}}}"#)),
+            JsonText::new([r#"{"claims":"#, &claims, "}"].concat()),
             handled.as_str().to_owned(),
         ))
     }

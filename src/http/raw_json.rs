@@ -2,6 +2,7 @@
 //! exactly what was sent, and an answer written without building a JSON value; the
 //! spec still documents the JSON schema of `T` for both.
 
+use bytes::Bytes;
 use poem::{IntoResponse, Request, RequestBody, Response};
 use poem_openapi::impl_apirequest_for_payload;
 use poem_openapi::payload::{Json, ParsePayload, Payload};
@@ -15,7 +16,7 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// The unparsed bytes of a JSON body whose schema is `T`.
 pub struct RawJson<T> {
     /// The body exactly as received.
-    pub bytes: Vec<u8>,
+    pub bytes: Bytes,
     _schema: PhantomData<fn() -> T>,
 }
 
@@ -42,7 +43,7 @@ impl<T: ParseFromJSON> ParsePayload for RawJson<T> {
         // Reads at most MAX_BODY_BYTES whatever Content-Length says, chunked bodies too.
         let bytes = body.take()?.into_bytes_limit(MAX_BODY_BYTES).await?;
         Ok(Self {
-            bytes: bytes.to_vec(),
+            bytes,
             _schema: PhantomData,
         })
     }

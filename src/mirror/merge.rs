@@ -69,18 +69,34 @@ fn activity_of_user(u: &MirrorUser) -> ActivityKey {
 }
 
 /// A fingerprint of the identity a snapshot carries: equal for equal identities.
-pub fn identity_fingerprint(record: &UserRecord) -> [u8; 32] {
-    fingerprint(&identity_of_record(record))
+pub fn identity_fingerprint(r: &UserRecord) -> [u8; 32] {
+    fingerprint((
+        r.email.as_deref(),
+        r.phone.as_deref(),
+        r.is_anonymous,
+        &r.user_metadata,
+        &r.app_metadata,
+        r.auth_provider.as_deref(),
+    ))
 }
 
 /// A fingerprint of the identity a stored user holds, comparable with a snapshot's.
-pub fn stored_identity_fingerprint(user: &MirrorUser) -> [u8; 32] {
-    fingerprint(&identity_of_user(user))
+pub fn stored_identity_fingerprint(u: &MirrorUser) -> [u8; 32] {
+    fingerprint((
+        u.email.as_deref(),
+        u.phone.as_deref(),
+        u.is_anonymous,
+        &u.user_metadata,
+        &u.app_metadata,
+        u.auth_provider.as_deref(),
+    ))
 }
 
-fn fingerprint(key: &IdentityKey) -> [u8; 32] {
+/// The digest of the identity's JSON text: equal exactly when the parts
+/// [`IdentityKey`] compares are (serde_json's map is ordered by key).
+fn fingerprint(identity: impl serde::Serialize) -> [u8; 32] {
     use sha2::Digest;
-    let text = serde_json::to_vec(key).unwrap_or_default();
+    let text = serde_json::to_vec(&identity).unwrap_or_default();
     sha2::Sha256::digest(text).into()
 }
 

@@ -3,6 +3,7 @@
 use super::*;
 use crate::events::{Activity, Deletion, PersonName, UserChange, UserRecord};
 use serde_json::json;
+use std::sync::Arc;
 use uuid::Uuid;
 
 fn t(second: u32) -> DateTime<Utc> {
@@ -41,7 +42,7 @@ fn snapshot(version: u32, email: &str, activity: bool) -> UserRecord {
 }
 
 fn upsert(record: UserRecord) -> UserChange {
-    UserChange::Upsert(Box::new(record))
+    UserChange::Upsert(Arc::new(record))
 }
 
 fn delete(at: u32, removed: bool, last: Option<UserRecord>) -> UserChange {

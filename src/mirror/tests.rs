@@ -1,6 +1,7 @@
 use super::*;
 use crate::events::{Activity, Deletion, PersonName, UserChange, UserRecord};
 use serde_json::json;
+use std::sync::Arc;
 
 /// A time on the day of the fixtures, from `hh:mm:ss[.ffffff]`.
 fn t(time: &str) -> DateTime<Utc> {
@@ -95,7 +96,7 @@ fn current_deleted() -> Current {
 }
 
 fn upsert(record: UserRecord) -> UserChange {
-    UserChange::Upsert(Box::new(record))
+    UserChange::Upsert(Arc::new(record))
 }
 
 fn deletion(at: &str, removed: bool, last: Option<UserRecord>) -> UserChange {
@@ -507,5 +508,31 @@ fn outcomes_have_the_names_the_ledger_records() {
 
     for (outcome, name) in names {
         assert_eq!(outcome.as_str(), name);
+    }
+}
+
+#[test]
+fn a_snapshot_and_the_user_stored_from_it_have_one_identity_fingerprint_until_it_changes() {
+    let snapshot = record(t("10:00:00"));
+    let same = identity_fingerprint(&snapshot);
+
+    assert_eq!(same, stored_identity_fingerprint(&stored()));
+    assert_eq!(
+        same,
+        identity_fingerprint(&record(t("11:00:00"))),
+        "versions are not identity"
+    );
+    let changes: [fn(&mut UserRecord); 6] = [
+        |r| r.email = Some("ada@example.org".into()),
+        |r| r.phone = None,
+        |r| r.is_anonymous = true,
+        |r| r.user_metadata["full_name"] = json!("Augusta Ada King"),
+        |r| r.app_metadata["providers"] = json!(["email", "github"]),
+        |r| r.auth_provider = Some("github".into()),
+    ];
+    for change in changes {
+        let mut changed = snapshot.clone();
+        change(&mut changed);
+        assert_ne!(identity_fingerprint(&changed), same, "{changed:?}");
     }
 }

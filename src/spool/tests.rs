@@ -3,6 +3,7 @@ use crate::events::{HookKind, UserRecord};
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, SqliteConnection};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 fn temp_dir(label: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!(
@@ -33,7 +34,7 @@ fn delivery(key: &str) -> Delivery {
         hook: HookKind::CustomAccessToken,
         idempotency_key: key.into(),
         webhook_id: format!("msg_{key}"),
-        change: UserChange::Upsert(Box::new(record)),
+        change: UserChange::Upsert(Arc::new(record)),
     }
 }
 

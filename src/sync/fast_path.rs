@@ -62,7 +62,7 @@ pub struct FastPath {
     /// Moves on every announcement, so a write overlapping one is not remembered.
     generation: AtomicU64,
     /// The newest skipped token per user, to be applied by [`FastPath::take_skipped`].
-    skipped: Mutex<HashMap<Uuid, UserRecord>>,
+    skipped: Mutex<HashMap<Uuid, Arc<UserRecord>>>,
 }
 
 impl Default for FastPath {
@@ -79,7 +79,7 @@ impl Default for FastPath {
 impl FastPath {
     /// The outcome of token claims `record`, delivered under idempotency `key`, when
     /// the database need not be asked.
-    pub fn answer(&self, record: &UserRecord, key: &str) -> Option<Outcome> {
+    pub fn answer(&self, record: &Arc<UserRecord>, key: &str) -> Option<Outcome> {
         if !self.trusted.load(Ordering::Acquire) || record.activity.is_some() {
             return None;
         }
@@ -154,13 +154,13 @@ impl FastPath {
     }
 
     /// The skipped tokens not yet written, newest per user; they are forgotten here.
-    pub fn take_skipped(&self) -> Vec<UserRecord> {
+    pub fn take_skipped(&self) -> Vec<Arc<UserRecord>> {
         let mut skipped = self.skipped.lock().unwrap_or_else(|p| p.into_inner());
         skipped.drain().map(|(_, record)| record).collect()
     }
 
     /// Puts back skipped tokens that could not be written, unless newer ones came.
-    pub fn keep_skipped(&self, records: Vec<UserRecord>) {
+    pub fn keep_skipped(&self, records: Vec<Arc<UserRecord>>) {
         let mut skipped = self.skipped.lock().unwrap_or_else(|p| p.into_inner());
         for record in records {
             if skipped
@@ -178,8 +178,8 @@ mod tests {
     use super::*;
     use crate::events::{Activity, PersonName};
 
-    fn token(id: Uuid, email: &str, second: i64) -> UserRecord {
-        UserRecord {
+    fn token(id: Uuid, email: &str, second: i64) -> Arc<UserRecord> {
+        Arc::new(UserRecord {
             id,
             version: DateTime::from_timestamp(1_770_000_000 + second, 0).unwrap(),
             email: Some(email.into()),
@@ -193,7 +193,7 @@ mod tests {
             app_metadata: serde_json::json!({}),
             activity: None,
             auth_created_at: None,
-        }
+        })
     }
 
     fn stored(record: &UserRecord) -> MirrorUser {
@@ -235,10 +235,10 @@ mod tests {
             fast.answer(&token(Uuid::new_v4(), "a@example.com", 20), "k"),
             None
         );
-        let with_activity = UserRecord {
+        let with_activity = Arc::new(UserRecord {
             activity: Some(Activity::default()),
-            ..token(id, "a@example.com", 20)
-        };
+            ..(*token(id, "a@example.com", 20)).clone()
+        });
         assert_eq!(fast.answer(&with_activity, "k"), None);
     }
 
