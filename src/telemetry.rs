@@ -3,7 +3,7 @@
 
 mod prometheus;
 
-pub use prometheus::{AnswerTimer, Gauges, render};
+pub use prometheus::{AnswerTimer, Gauges, render, start_upkeep};
 
 use crate::config::LogFormat;
 use crate::events::Delivery;

@@ -54,6 +54,7 @@ pub async fn run(config: Option<&Path>) -> anyhow::Result<()> {
         profile_claim: settings.token_profile_claim.clone(),
     };
     state.sync.start_background();
+    crate::telemetry::start_upkeep();
     if settings.ledger_retention_days > 0 {
         let days = settings.ledger_retention_days;
         tokio::spawn(forget_old_deliveries(state.sync.storage().clone(), days));
