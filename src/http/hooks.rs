@@ -22,9 +22,10 @@ pub struct HooksApi;
 /// The answer to custom-access-token: the claims Supabase Auth will sign.
 #[derive(Object, Debug)]
 pub struct CustomAccessTokenOutput {
-    /// The input claims, every one kept unchanged; with `SUPAHOOK_TOKEN_PROFILE_CLAIM`
-    /// set, one more claim of that name holds `is_onboarded`, `display_name` and
-    /// `profile_updated_at` (Unix seconds) from the mirror.
+    /// The input claims exactly as sent, byte for byte; with
+    /// `SUPAHOOK_TOKEN_PROFILE_CLAIM` set, one more claim of that name holds
+    /// `is_onboarded`, `display_name` and `profile_updated_at` (Unix seconds) from the
+    /// mirror, and the claims are written anew with it.
     pub claims: Value,
 }
 
