@@ -142,10 +142,7 @@ impl HooksApi {
             && handled != Handled::Spooled
             && let Some(profile) = state.sync.profile_claim(input.user_id, started).await?
         {
-            let mut with_profile: Value = serde_json::from_str(&claims)
-                .map_err(|e| events::ParseError::Syntax(e.to_string()))?;
-            super::profile_claim::add(&mut with_profile, name, &profile);
-            claims = with_profile.to_string().into();
+            claims = super::profile_claim::add(&claims, name, &profile)?.into();
         }
         Ok(CustomAccessTokenResponse::Ok(
             JsonText::new([r#"{"claims":"#, &claims, "}"].concat()),

@@ -2,14 +2,17 @@
 //! (`SUPAHOOK_TOKEN_PROFILE_CLAIM`), so that Row Level Security and the frontend
 //! can read the application's own facts about the user without a round trip.
 
+use crate::events::ParseError;
 use crate::storage::ProfileClaim;
 use serde_json::{Value, json};
 
-/// Adds `name: {is_onboarded, display_name, profile_updated_at}` to `claims`.
-/// Every other claim is left exactly as it is; `profile_updated_at` is in Unix
-/// seconds, like the token's own times.
-pub fn add(claims: &mut Value, name: &str, profile: &ProfileClaim) {
-    if let Value::Object(claims) = claims {
+/// `claims` (JSON text) with `name: {is_onboarded, display_name, profile_updated_at}`
+/// added. Every other claim is left as it is; `profile_updated_at` is in Unix seconds,
+/// like the token's own times.
+pub fn add(claims: &str, name: &str, profile: &ProfileClaim) -> Result<String, ParseError> {
+    let mut claims: Value =
+        serde_json::from_str(claims).map_err(|e| ParseError::Syntax(e.to_string()))?;
+    if let Value::Object(claims) = &mut claims {
         claims.insert(
             name.to_owned(),
             json!({
@@ -19,6 +22,7 @@ pub fn add(claims: &mut Value, name: &str, profile: &ProfileClaim) {
             }),
         );
     }
+    Ok(claims.to_string())
 }
 
 #[cfg(test)]
@@ -27,16 +31,16 @@ mod tests {
 
     #[test]
     fn the_claim_is_added_and_nothing_else_changes() {
-        let mut claims = json!({"sub": "u", "aud": "authenticated", "role": "authenticated"});
-        let before = claims.clone();
+        let before = json!({"sub": "u", "aud": "authenticated", "role": "authenticated"});
         let profile = ProfileClaim {
             is_onboarded: true,
             display_name: Some("Ada".into()),
             profile_updated_at: chrono::DateTime::from_timestamp(1_790_000_000, 0),
         };
 
-        add(&mut claims, "app_profile", &profile);
+        let text = add(&before.to_string(), "app_profile", &profile).unwrap();
 
+        let mut claims: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(
             claims["app_profile"],
             json!({"is_onboarded": true, "display_name": "Ada", "profile_updated_at": 1_790_000_000})
