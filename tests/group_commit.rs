@@ -8,9 +8,9 @@ use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use futures_util::future::join_all;
 use std::sync::Arc;
-use supahook::events::{Delivery, HookKind, PersonName, UserChange, UserRecord};
+use supahook::events::{Deletion, Delivery, HookKind, PersonName, UserChange, UserRecord};
 use supahook::mirror::{DeleteMode, Outcome};
-use supahook::storage::{GroupCommit, Storage, StorageError};
+use supahook::storage::{GroupCommit, Request, Storage, StorageError};
 use support::TestDb;
 use uuid::Uuid;
 
@@ -192,6 +192,80 @@ async fn a_connection_lost_mid_batch_fails_the_batch_as_unavailable_and_writes_n
         Outcome::Created,
         "a new connection takes over"
     );
+}
+
+/// Creates, updates, renames, deletes and late snapshots of a few users, interleaved.
+fn lives_of(users: &[Uuid]) -> Vec<UserChange> {
+    let mut changes = Vec::new();
+    for step in 0..6 {
+        for (n, &id) in users.iter().enumerate() {
+            let mut snapshot = record(id, &format!("u{n}-{step}@example.com"), step);
+            snapshot.name.first = Some(format!("Name {step}"));
+            let change = match (step, n % 2) {
+                (3, removed) => UserChange::Delete(Box::new(Deletion {
+                    id,
+                    at: DateTime::from_timestamp(1_770_000_000 + 3, 0),
+                    removed: removed == 0,
+                    last: None,
+                })),
+                (4, _) => {
+                    snapshot.version = DateTime::from_timestamp(1_770_000_000 + 1, 0).unwrap();
+                    UserChange::Upsert(Arc::new(snapshot))
+                }
+                _ => UserChange::Upsert(Arc::new(snapshot)),
+            };
+            changes.push(change);
+        }
+    }
+    changes
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_batch_of_many_changes_per_user_ends_as_applying_them_one_at_a_time() {
+    for mode in [DeleteMode::Soft, DeleteMode::Hard] {
+        let (together, one_by_one) = (TestDb::create().await, TestDb::create().await);
+        let users: Vec<Uuid> = (0..4).map(|_| Uuid::new_v4()).collect();
+        let changes = lives_of(&users);
+        let requests: Vec<Request<'_>> = changes
+            .iter()
+            .map(|change| Request {
+                change,
+                ledger: None,
+            })
+            .collect();
+        let now = DateTime::from_timestamp(1_780_000_000, 0).unwrap();
+
+        let storage = Storage::open(&together.url, 2).unwrap();
+        storage.migrate().await.unwrap();
+        let batched = storage.batch(&requests, mode, now, true).await.unwrap();
+        let storage = Storage::open(&one_by_one.url, 2).unwrap();
+        storage.migrate().await.unwrap();
+        let mut singly = Vec::new();
+        for request in &requests {
+            let applied = storage.batch(std::slice::from_ref(request), mode, now, true);
+            singly.extend(applied.await.unwrap());
+        }
+
+        assert_eq!(batched, singly, "{mode:?}: outcomes");
+        for id in &users {
+            let id = id.to_string();
+            assert_eq!(
+                together.user(&id).await,
+                one_by_one.user(&id).await,
+                "{mode:?}"
+            );
+        }
+        let tombstones = "SELECT count(*) FROM deleted_users WHERE removed";
+        assert_eq!(
+            together.scalar(tombstones).await,
+            one_by_one.scalar(tombstones).await
+        );
+        assert_eq!(
+            together.counts().await,
+            one_by_one.counts().await,
+            "{mode:?}"
+        );
+    }
 }
 
 /// Takes the user's advisory lock in an open transaction on `conn`.

@@ -5,6 +5,7 @@
 
 mod apply;
 mod group_commit;
+mod op_groups;
 mod postgres;
 mod read;
 mod sqlite;

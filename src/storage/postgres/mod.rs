@@ -1,5 +1,6 @@
 //! The PostgreSQL backend: diesel-async over a deadpool pool.
 
+mod bulk;
 mod changes;
 mod read;
 mod rows;

@@ -5,12 +5,10 @@
 
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
-use diesel::sql_types::{Integer, Text};
-use uuid::Uuid;
 
 /// The first key of the per-user advisory locks taken by every change ("supa"),
 /// the same since the first release, so replicas of different versions agree.
-const USER_LOCK_CLASS: i32 = 0x7375_7061;
+pub const USER_LOCK_CLASS: i32 = 0x7375_7061;
 
 /// The channel on which a write announces the users it changed.
 pub const CHANGES_CHANNEL: &str = "supahook_users";
@@ -33,37 +31,6 @@ impl<const N: u8> QueryFragment<Pg> for Fixed<N> {
             1 => "COMMIT",
             _ => "ROLLBACK",
         });
-        Ok(())
-    }
-}
-
-/// Serialises every change to one user id until the transaction ends, even while no
-/// row exists yet (a delete racing the first insert). Two-key form: its own key space.
-#[derive(Debug, Clone, Copy, QueryId)]
-pub struct LockUser(pub Uuid);
-
-impl QueryFragment<Pg> for LockUser {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> diesel::QueryResult<()> {
-        out.push_sql("SELECT pg_advisory_xact_lock(");
-        out.push_bind_param::<Integer, _>(&USER_LOCK_CLASS)?;
-        out.push_sql(", hashtext(");
-        out.push_bind_param::<diesel::sql_types::Uuid, _>(&self.0)?;
-        out.push_sql("::text))");
-        Ok(())
-    }
-}
-
-/// Tells the other replicas, at commit, that a user changed: `<replica>:<user id>`.
-#[derive(Debug, Clone, QueryId)]
-pub struct Announce(pub String);
-
-impl QueryFragment<Pg> for Announce {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> diesel::QueryResult<()> {
-        out.push_sql("SELECT pg_notify('");
-        out.push_sql(CHANGES_CHANNEL);
-        out.push_sql("', ");
-        out.push_bind_param::<Text, _>(&self.0)?;
-        out.push_sql(")");
         Ok(())
     }
 }

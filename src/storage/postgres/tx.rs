@@ -6,11 +6,16 @@
 //! reads; *write* is the row operations and `COMMIT`. The order only holds when every
 //! statement is already prepared, which [`warm_up`] ensures for each new connection.
 
-use super::rows::{NewDelivery, ProfileRow, UserChanges, UserRow};
+use super::bulk::{
+    Announce, DeleteUsers, FollowProfiles, InsertProfiles, InsertUsers, LockUsers,
+    RecordDeliveries, UpdateUsers, UserColumns, WriteTombstones,
+};
+use super::rows::{ProfileRow, UserRow};
 use super::schema::{deleted_users, profiles, users, webhook_events};
-use super::statements::{Announce, Begin, Commit, LockUser, Rollback};
+use super::statements::{Begin, Commit, Rollback};
 use crate::mirror::{Current, MirrorUser, Outcome, Profile, Tombstone};
 use crate::storage::apply::{LedgerEntry, Loaded, MirrorTx, Op};
+use crate::storage::op_groups::in_groups;
 use crate::storage::{StorageError, StoredUser};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -48,50 +53,26 @@ pub(super) async fn read_user(
 type Execute<'c> = BoxFuture<'c, QueryResult<usize>>;
 
 impl PgTx<'_> {
-    fn op(&self, op: &Op<'_>) -> Execute<'_> {
+    /// The one statement that runs `group`, operations of one kind (see [`in_groups`]).
+    fn statement<'q>(&'q self, group: &[Op<'q>]) -> Execute<'q> {
         let mut conn = self.conn;
-        match *op {
-            Op::InsertUser(user) => diesel::insert_into(users::table)
-                .values(UserRow::from(user))
-                .execute(&mut conn),
-            Op::UpdateUser(user) => diesel::update(users::table.find(user.id))
-                .set(UserChanges::from(user))
-                .execute(&mut conn),
-            Op::DeleteUser(id) => diesel::delete(users::table.find(id)).execute(&mut conn),
-            Op::InsertProfile(id, profile) => diesel::insert_into(profiles::table)
-                .values(ProfileRow::new(id, profile.clone()))
-                .on_conflict_do_nothing()
-                .execute(&mut conn),
-            Op::FollowProfile { id, from, to } => diesel::update(profiles::table.find(id))
-                .filter(
-                    profiles::display_name
-                        .is_not_distinct_from(from.display_name.clone())
-                        .and(profiles::avatar_url.is_not_distinct_from(from.avatar_url.clone())),
-                )
-                .set((
-                    profiles::display_name.eq(to.display_name.clone()),
-                    profiles::avatar_url.eq(to.avatar_url.clone()),
-                    profiles::updated_at.eq(to.updated_at),
-                ))
-                .execute(&mut conn),
-            Op::InsertTombstone(id, t) => diesel::insert_into(deleted_users::table)
-                .values((
-                    deleted_users::id.eq(id),
-                    deleted_users::deleted_at.eq(t.deleted_at),
-                    deleted_users::removed.eq(t.removed),
-                ))
-                .execute(&mut conn),
-            Op::UpdateTombstone(id, t) => diesel::update(deleted_users::table.find(id))
-                .set((
-                    deleted_users::deleted_at.eq(t.deleted_at),
-                    deleted_users::removed.eq(t.removed),
-                ))
-                .execute(&mut conn),
-            Op::Record(entry, outcome) => diesel::insert_into(webhook_events::table)
-                .values(NewDelivery::new(entry, outcome))
-                .on_conflict_do_nothing()
-                .execute(&mut conn),
-            Op::Announce(id) => Announce(format!("{}:{id}", self.replica)).execute(&mut conn),
+        match group.first() {
+            Some(Op::InsertUser(_)) => InsertUsers(UserColumns::of(group)).execute(&mut conn),
+            Some(Op::UpdateUser(_)) => UpdateUsers(UserColumns::of(group)).execute(&mut conn),
+            Some(Op::DeleteUser(_)) => {
+                let ids = group.iter().filter_map(|op| match *op {
+                    Op::DeleteUser(id) => Some(id),
+                    _ => None,
+                });
+                DeleteUsers(ids.collect()).execute(&mut conn)
+            }
+            Some(Op::InsertProfile(..)) => InsertProfiles::of(group).execute(&mut conn),
+            Some(Op::FollowProfile { .. }) => FollowProfiles::of(group).execute(&mut conn),
+            Some(Op::InsertTombstone(..)) => WriteTombstones::<true>::of(group).execute(&mut conn),
+            Some(Op::UpdateTombstone(..)) => WriteTombstones::<false>::of(group).execute(&mut conn),
+            Some(Op::Record(..)) => RecordDeliveries::of(group).execute(&mut conn),
+            Some(Op::Announce(_)) => Announce::of(group, self.replica).execute(&mut conn),
+            None => Box::pin(std::future::ready(Ok(0))),
         }
     }
 }
@@ -100,7 +81,7 @@ impl MirrorTx for PgTx<'_> {
     async fn lock_and_read(&mut self, ids: &[Uuid], keys: &[&str]) -> Result<Loaded, StorageError> {
         let mut conn = self.conn;
         let begin = Begin::default().execute(&mut conn);
-        let locks = try_join_all(ids.iter().map(|id| LockUser(*id).execute(&mut conn)));
+        let locks = LockUsers(ids.to_vec()).execute(&mut conn);
         let found = users::table
             .left_join(profiles::table)
             .filter(users::id.eq_any(ids))
@@ -154,7 +135,9 @@ impl MirrorTx for PgTx<'_> {
 
     async fn write_and_commit(&mut self, ops: &[Op<'_>], commit: bool) -> Result<(), StorageError> {
         let mut conn = self.conn;
-        let mut statements: Vec<Execute<'_>> = ops.iter().map(|op| self.op(op)).collect();
+        let groups = in_groups(ops);
+        let mut statements: Vec<Execute<'_>> =
+            groups.iter().map(|group| self.statement(group)).collect();
         if commit {
             statements.push(Commit::default().execute(&mut conn));
         } else {
@@ -207,7 +190,7 @@ pub(super) async fn warm_up(conn: &AsyncPgConnection) -> QueryResult<()> {
         Op::DeleteUser(id),
         Op::Announce(id),
     ] {
-        tx.op(&op).await?;
+        tx.statement(&[op]).await?;
     }
     let mut c = conn;
     Rollback::default().execute(&mut c).await?;
