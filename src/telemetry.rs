@@ -62,6 +62,11 @@ pub fn spool_drained(count: usize) {
     prometheus::spool_drained(count);
 }
 
+/// Records one group-commit transaction: how many deliveries it held and how long it took.
+pub fn write_batch(deliveries: usize, took: Duration) {
+    prometheus::write_batch(deliveries, took);
+}
+
 /// Counts a spooled delivery the database refused for good, set aside in the spool.
 pub fn spool_set_aside() {
     prometheus::spool_set_aside();

@@ -384,3 +384,26 @@ async fn metadata_holding_the_largest_numbers_is_read_back_and_later_deliveries_
     assert_eq!(ada.first_name.as_deref(), Some("Augusta Ada"));
     assert_eq!(ada.user_metadata["lucky_numbers"], extremes);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_show_how_many_deliveries_each_write_transaction_held() {
+    let app = TestApp::spawn().await;
+    app.deliver(
+        "/hooks/before-user-created",
+        &fixture("before-user-created.json"),
+    )
+    .await
+    .assert_status_is_ok();
+
+    let metrics = app.client.get("/metrics").send().await;
+
+    metrics.assert_status_is_ok();
+    let text = metrics.0.into_body().into_string().await.unwrap();
+    for series in [
+        "supahook_write_batch_deliveries_bucket{le=\"1\"} ",
+        "supahook_write_batch_deliveries_bucket{le=\"64\"} ",
+        "supahook_write_batch_seconds_count ",
+    ] {
+        assert!(text.contains(series), "no {series} in:\n{text}");
+    }
+}

@@ -88,7 +88,10 @@ fn gather<T>(first: T, waiting: &mut mpsc::Receiver<T>) -> Vec<T> {
 }
 
 async fn run(storage: &Storage, mode: DeleteMode, batch: Vec<Job>) {
-    match apply(storage, mode, &batch).await {
+    let started = std::time::Instant::now();
+    let applied = apply(storage, mode, &batch).await;
+    crate::telemetry::write_batch(batch.len(), started.elapsed());
+    match applied {
         Ok(results) => {
             for (job, result) in batch.into_iter().zip(results) {
                 let _ = job.reply.send(Ok(result));

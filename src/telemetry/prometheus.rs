@@ -5,7 +5,7 @@
 
 use crate::storage::StorageError;
 use metrics::{counter, gauge, histogram};
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -15,15 +15,20 @@ const ANSWER_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 1.5, 2.0, 5.0,
 ];
 
+/// Deliveries per write transaction: group commit at work; the cap is 64.
+const BATCH_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0];
+
 /// The process-wide recorder, installed on first use.
 fn handle() -> &'static PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE.get_or_init(|| {
-        let builder = PrometheusBuilder::new();
-        let recorder = match builder.set_buckets(ANSWER_BUCKETS) {
-            Ok(builder) => builder.build_recorder(),
-            Err(_) => PrometheusBuilder::new().build_recorder(),
-        };
+        let recorder = PrometheusBuilder::new()
+            .set_buckets(ANSWER_BUCKETS)
+            .and_then(|b| b.set_buckets_for_metric(Matcher::Full(BATCH_SIZE.into()), BATCH_BUCKETS))
+            .map_or_else(
+                |_| PrometheusBuilder::new().build_recorder(),
+                |b| b.build_recorder(),
+            );
         let handle = recorder.handle();
         // Another recorder may already be installed (an embedding application's);
         // then this one stays empty rather than taking over.
@@ -97,6 +102,13 @@ pub(super) fn database_error(error: &StorageError) {
 
 pub(super) fn spool_drained(count: usize) {
     counter!("supahook_spool_drained_total").increment(count as u64);
+}
+
+const BATCH_SIZE: &str = "supahook_write_batch_deliveries";
+
+pub(super) fn write_batch(deliveries: usize, took: Duration) {
+    histogram!(BATCH_SIZE).record(deliveries as f64);
+    histogram!("supahook_write_batch_seconds").record(took.as_secs_f64());
 }
 
 pub(super) fn spool_set_aside() {
