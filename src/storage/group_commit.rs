@@ -109,7 +109,12 @@ async fn run(storage: &Storage, mode: DeleteMode, batch: Vec<Job>) {
                 let _ = job.reply.send(Err(error));
             }
         }
-        Err(_) => {
+        Err(error) => {
+            tracing::warn!(
+                deliveries = batch.len(),
+                reason = crate::error_chain::describe(&error),
+                "a write transaction failed; applying its deliveries one at a time"
+            );
             for job in batch {
                 let result = apply(storage, mode, std::slice::from_ref(&job)).await;
                 let _ = job.reply.send(result.map(|mut r| r.remove(0)));
