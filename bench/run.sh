@@ -16,6 +16,10 @@
 #   --out FILE         where the results go (BENCH_OUT, bench/RESULTS.md)
 #   --capture-sql      print the SQL supahook sends for one sign-up (from the
 #                      PostgreSQL statement log) and stop, to keep bench/ceiling.sql true
+#   --statement-stats  after each row that uses the database, print how often PostgreSQL
+#                      planned and ran each statement and the time it spent on each
+#                      (pg_stat_statements with track_planning; it costs some speed,
+#                      so compare rows only with rows of a run that had it too)
 #
 # Needs PostgreSQL's server binaries, wrk, python3 and curl; PostgreSQL and wrk
 # are installed with apt-get when missing. Everything runs on this machine: a
@@ -39,6 +43,7 @@ refresh_rate=${BENCH_REFRESH_RATE:-60000}
 update_rate=${BENCH_UPDATE_RATE:-10000}
 out=${BENCH_OUT:-bench/RESULTS.md}
 capture_sql=0
+statement_stats=0
 
 while [[ $# -gt 0 ]]; do
     case $1 in
@@ -52,6 +57,7 @@ while [[ $# -gt 0 ]]; do
         --update-rate) update_rate=${2:?}; shift 2 ;;
         --out) out=${2:?}; shift 2 ;;
         --capture-sql) capture_sql=1; shift ;;
+        --statement-stats) statement_stats=1; shift ;;
         -h | --help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
         *) die "unknown option $1 (see --help)" ;;
     esac
@@ -105,7 +111,9 @@ bin=${CARGO_TARGET_DIR:-target}/release/supahook
 work=$(mktemp -d "${TMPDIR:-/tmp}/supahook-bench.XXXXXX")
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 log "starting a private PostgreSQL cluster (fsync=on, synchronous_commit=on)"
-pg_cluster_start 56432 fsync=on synchronous_commit=on
+stats_options=()
+((statement_stats)) && stats_options=(shared_preload_libraries=pg_stat_statements pg_stat_statements.track_planning=on)
+pg_cluster_start 56432 fsync=on synchronous_commit=on "${stats_options[@]}"
 db_url="postgres://postgres@127.0.0.1:$PG_PORT/supahook_bench"
 sql() { "$psql_bin" "$db_url" -qAtX -v ON_ERROR_STOP=1 "$@"; }
 "$psql_bin" "$PG_URL" -qAtX -c "CREATE DATABASE supahook_bench" >/dev/null
@@ -178,8 +186,29 @@ replay "$work/seed.jsonl" custom-access-token
 rss_note="each row's own peak (VmHWM, reset before the row)"
 reset_peak() { echo 5 >"/proc/$server_pid/clear_refs" 2>/dev/null || rss_note="peak since start (VmHWM; could not reset it)"; }
 
+((statement_stats)) && sql -c "CREATE EXTENSION pg_stat_statements"
+
 # Every row starts after a checkpoint, so none pays for the previous row's writes.
-before_row() { sql -c CHECKPOINT; reset_peak; }
+before_row() {
+    sql -c CHECKPOINT
+    reset_peak
+    ((statement_stats == 0)) || sql -c "SELECT pg_stat_statements_reset()" >/dev/null
+}
+
+# With --statement-stats: what PostgreSQL spent on each statement during row $1.
+print_statement_stats() {
+    ((statement_stats)) || return 0
+    log "$1: statements by time spent (pg_stat_statements)"
+    "$psql_bin" "$db_url" -qX -v ON_ERROR_STOP=1 -P footer=off <<SQL >&2
+SELECT calls, plans, round(total_plan_time::numeric) AS plan_ms,
+       round(total_exec_time::numeric) AS exec_ms,
+       left(regexp_replace(query, '\\s+', ' ', 'g'), 100) AS statement
+FROM pg_stat_statements
+WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+ORDER BY total_plan_time + total_exec_time DESC
+LIMIT 15
+SQL
+}
 
 declare -A sent
 
@@ -201,6 +230,7 @@ hook_row() {
     wrk -t "$threads" -c "$connections" -d "${duration}s" --timeout 10s -s bench/wrk.lua "$app/" -- "$work/$row" \
         >"$work/$row.wrk" 2>&1 || { cat "$work/$row.wrk" >&2; die "wrk failed on $row"; }
     python3 bench/report.py wrk "$row" "$(status_kb VmHWM)" <"$work/$row.wrk" | record
+    print_statement_stats "$row"
     rm -f "$work/$row".[0-9]*
 }
 
@@ -212,6 +242,7 @@ before_row
     --log --log-prefix="$work/pgbench" -h 127.0.0.1 -p "$PG_PORT" -U postgres supahook_bench \
     >"$work/pgbench.out" 2>&1 || { cat "$work/pgbench.out" >&2; die "pgbench failed"; }
 python3 bench/report.py pgbench ceiling "$work/pgbench" <"$work/pgbench.out" | record
+print_statement_stats ceiling
 
 hook_row refreshes "$refresh_rate"
 hook_row updates "$update_rate"

@@ -6,75 +6,17 @@
 //!
 //! [`in_groups`]: crate::storage::op_groups::in_groups
 
-use super::statements::{CHANGES_CHANNEL, USER_LOCK_CLASS};
+use super::statements::{CHANGES_CHANNEL, Column, static_query_id, write};
 use crate::mirror::{MirrorUser, Outcome, Profile, Tombstone};
 use crate::storage::apply::{LedgerEntry, Op};
 use chrono::{DateTime, Utc};
 use diesel::QueryResult;
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
-use diesel::sql_types::{Array, Bool, Integer, Jsonb, Nullable, Text, Timestamptz};
 use serde_json::Value;
 use uuid::Uuid;
 
 type Time = DateTime<Utc>;
-
-/// One column's values, bound as one array parameter.
-trait Column {
-    fn push<'b>(&'b self, out: &mut AstPass<'_, 'b, Pg>) -> QueryResult<()>;
-}
-
-macro_rules! columns {
-    ($($rust:ty => $sql:ty),* $(,)?) => {$(
-        impl Column for Vec<$rust> {
-            fn push<'b>(&'b self, out: &mut AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-                out.push_bind_param::<Array<$sql>, _>(self)
-            }
-        }
-    )*};
-}
-
-columns! {
-    Uuid => diesel::sql_types::Uuid,
-    Option<Uuid> => Nullable<diesel::sql_types::Uuid>,
-    &str => Text,
-    Option<&str> => Nullable<Text>,
-    String => Text,
-    bool => Bool,
-    Time => Timestamptz,
-    Option<Time> => Nullable<Timestamptz>,
-    &Value => Jsonb,
-}
-
-/// Writes `sql` with each `{}` replaced by the next column's array parameter.
-fn write<'b>(
-    out: &mut AstPass<'_, 'b, Pg>,
-    sql: &'static str,
-    columns: &[&'b dyn Column],
-) -> QueryResult<()> {
-    let places = sql.matches("{}").count();
-    if places != columns.len() {
-        let error = format!("{places} places for {} columns in: {sql}", columns.len());
-        return Err(diesel::result::Error::QueryBuilderError(error.into()));
-    }
-    for (n, part) in sql.split("{}").enumerate() {
-        if let Some(column) = n.checked_sub(1).map(|n| columns[n]) {
-            column.push(out)?;
-        }
-        out.push_sql(part);
-    }
-    Ok(())
-}
-
-/// Statements that borrow their values: the id names the statement, not the borrow.
-macro_rules! static_query_id {
-    ($($statement:ident),*) => {$(
-        impl QueryId for $statement<'_> {
-            type QueryId = $statement<'static>;
-            const HAS_STATIC_QUERY_ID: bool = true;
-        }
-    )*};
-}
 
 static_query_id!(
     InsertUsers,
@@ -83,23 +25,6 @@ static_query_id!(
     FollowProfiles,
     RecordDeliveries
 );
-
-/// Takes each user's lock, in the order of the ids (ascending, so that two
-/// transactions never wait for each other), until the transaction ends.
-#[derive(QueryId)]
-pub struct LockUsers(pub Vec<Uuid>);
-
-impl QueryFragment<Pg> for LockUsers {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        out.push_sql("SELECT pg_advisory_xact_lock(");
-        out.push_bind_param::<Integer, _>(&USER_LOCK_CLASS)?;
-        write(
-            &mut out,
-            ", hashtext(id::text)) FROM unnest({}) AS id",
-            &[&self.0],
-        )
-    }
-}
 
 /// Every column of `users`, one element per user.
 pub struct UserColumns<'a> {

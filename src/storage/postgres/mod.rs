@@ -2,6 +2,7 @@
 
 mod bulk;
 mod changes;
+mod load;
 mod read;
 mod rows;
 mod schema;

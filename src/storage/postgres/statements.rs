@@ -3,8 +3,15 @@
 //! Each has a static query id, so diesel-async prepares it once per connection and
 //! keeps it, like every other statement on the hot path.
 
+use chrono::{DateTime, Utc};
+use diesel::QueryResult;
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::sql_types::{Array, Bool, Jsonb, Nullable, Text, Timestamptz};
+use serde_json::Value;
+use uuid::Uuid;
+
+type Time = DateTime<Utc>;
 
 /// The first key of the per-user advisory locks taken by every change ("supa"),
 /// the same since the first release, so replicas of different versions agree.
@@ -34,3 +41,61 @@ impl<const N: u8> QueryFragment<Pg> for Fixed<N> {
         Ok(())
     }
 }
+
+/// One column's values, bound as one array parameter.
+pub(super) trait Column {
+    fn push<'b>(&'b self, out: &mut AstPass<'_, 'b, Pg>) -> QueryResult<()>;
+}
+
+macro_rules! columns {
+    ($($rust:ty => $sql:ty),* $(,)?) => {$(
+        impl Column for Vec<$rust> {
+            fn push<'b>(&'b self, out: &mut AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+                out.push_bind_param::<Array<$sql>, _>(self)
+            }
+        }
+    )*};
+}
+
+columns! {
+    Uuid => diesel::sql_types::Uuid,
+    Option<Uuid> => Nullable<diesel::sql_types::Uuid>,
+    &str => Text,
+    Option<&str> => Nullable<Text>,
+    String => Text,
+    bool => Bool,
+    Time => Timestamptz,
+    Option<Time> => Nullable<Timestamptz>,
+    &Value => Jsonb,
+}
+
+/// Writes `sql` with each `{}` replaced by the next column's array parameter.
+pub(super) fn write<'b>(
+    out: &mut AstPass<'_, 'b, Pg>,
+    sql: &'static str,
+    columns: &[&'b dyn Column],
+) -> QueryResult<()> {
+    let places = sql.matches("{}").count();
+    if places != columns.len() {
+        let error = format!("{places} places for {} columns in: {sql}", columns.len());
+        return Err(diesel::result::Error::QueryBuilderError(error.into()));
+    }
+    for (n, part) in sql.split("{}").enumerate() {
+        if let Some(column) = n.checked_sub(1).map(|n| columns[n]) {
+            column.push(out)?;
+        }
+        out.push_sql(part);
+    }
+    Ok(())
+}
+
+/// Statements that borrow their values: the id names the statement, not the borrow.
+macro_rules! static_query_id {
+    ($($statement:ident),*) => {$(
+        impl QueryId for $statement<'_> {
+            type QueryId = $statement<'static>;
+            const HAS_STATIC_QUERY_ID: bool = true;
+        }
+    )*};
+}
+pub(super) use static_query_id;

@@ -2,27 +2,29 @@
 //!
 //! Every statement of a step is sent at once (diesel-async pipelines futures polled
 //! together on a shared connection) and PostgreSQL runs them in order, so a step costs
-//! one round trip whatever the batch size: *load* is `BEGIN`, the users' locks and three
-//! reads; *write* is the row operations and `COMMIT`. The order only holds when every
-//! statement is already prepared, which [`warm_up`] ensures for each new connection.
+//! one round trip whatever the batch size: *load* is `BEGIN`, the users' locks and one
+//! read (see [`super::load`]); *write* is the row operations and `COMMIT`. The order
+//! only holds when every statement is already prepared, which [`warm_up`] ensures for
+//! each new connection.
 
 use super::bulk::{
-    Announce, DeleteUsers, FollowProfiles, InsertProfiles, InsertUsers, LockUsers,
-    RecordDeliveries, UpdateUsers, UserColumns, WriteTombstones,
+    Announce, DeleteUsers, FollowProfiles, InsertProfiles, InsertUsers, RecordDeliveries,
+    UpdateUsers, UserColumns, WriteTombstones,
 };
+use super::load::{CurrentRow, LockUsers, ReadCurrent};
 use super::rows::{ProfileRow, UserRow};
-use super::schema::{deleted_users, profiles, users, webhook_events};
+use super::schema::{profiles, users};
 use super::statements::{Begin, Commit, Rollback};
 use crate::mirror::{Current, MirrorUser, Outcome, Profile, Tombstone};
 use crate::storage::apply::{LedgerEntry, Loaded, MirrorTx, Op};
 use crate::storage::op_groups::in_groups;
 use crate::storage::{StorageError, StoredUser};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use diesel::prelude::*;
 use diesel::result::QueryResult;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use futures_util::future::{BoxFuture, try_join_all};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 /// A transaction in progress on one connection. `replica` names this process in the
@@ -82,55 +84,37 @@ impl MirrorTx for PgTx<'_> {
         let mut conn = self.conn;
         let begin = Begin::default().execute(&mut conn);
         let locks = LockUsers(ids.to_vec()).execute(&mut conn);
-        let found = users::table
-            .left_join(profiles::table)
-            .filter(users::id.eq_any(ids))
-            .select((UserRow::as_select(), Option::<ProfileRow>::as_select()))
-            .load::<(UserRow, Option<ProfileRow>)>(&mut conn);
-        let tombstones = deleted_users::table
-            .filter(deleted_users::id.eq_any(ids))
-            .select((
-                deleted_users::id,
-                deleted_users::deleted_at,
-                deleted_users::removed,
-            ))
-            .load::<(Uuid, DateTime<Utc>, bool)>(&mut conn);
-        let recorded = webhook_events::table
-            .filter(webhook_events::idempotency_key.eq_any(keys))
-            .select(webhook_events::idempotency_key)
-            .load::<String>(&mut conn);
-        let (_, _, found, tombstones, recorded) =
-            futures_util::try_join!(begin, locks, found, tombstones, recorded)?;
+        let read = ReadCurrent {
+            ids: ids.to_vec(),
+            keys: keys.to_vec(),
+        }
+        .load::<CurrentRow>(&mut conn);
+        let (_, _, rows) = futures_util::try_join!(begin, locks, read)?;
 
-        let mut rows: HashMap<Uuid, (UserRow, Option<ProfileRow>)> =
-            found.into_iter().map(|row| (row.0.id, row)).collect();
-        let mut tombstones: HashMap<Uuid, Tombstone> = tombstones
-            .into_iter()
-            .map(|(id, deleted_at, removed)| {
-                (
-                    id,
-                    Tombstone {
-                        deleted_at,
-                        removed,
-                    },
-                )
-            })
-            .collect();
+        let mut found: HashMap<Uuid, Current> = HashMap::with_capacity(ids.len());
+        let mut recorded = HashSet::with_capacity(keys.len());
+        for (user, profile, tombstone, key) in rows {
+            if let Some(user) = user {
+                let id = user.id;
+                found.entry(id).or_default().user = Some(user.into());
+            }
+            if let Some(profile) = profile {
+                let id = profile.user_id;
+                found.entry(id).or_default().profile = Some(profile.into());
+            }
+            if let Some((id, deleted_at, removed)) = tombstone {
+                found.entry(id).or_default().tombstone = Some(Tombstone {
+                    deleted_at,
+                    removed,
+                });
+            }
+            recorded.extend(key);
+        }
         let users = ids
             .iter()
-            .map(|id| {
-                let (user, profile) = rows.remove(id).unzip();
-                Current {
-                    user: user.map(MirrorUser::from),
-                    profile: profile.flatten().map(Profile::from),
-                    tombstone: tombstones.remove(id),
-                }
-            })
+            .map(|id| found.remove(id).unwrap_or_default())
             .collect();
-        Ok(Loaded {
-            users,
-            recorded: recorded.into_iter().collect(),
-        })
+        Ok(Loaded { users, recorded })
     }
 
     async fn write_and_commit(&mut self, ops: &[Op<'_>], commit: bool) -> Result<(), StorageError> {
