@@ -12,7 +12,7 @@
 #                      to measure on a big table (BENCH_PRELOAD, 0)
 #   --signup-rate R    requests written per second of --duration for each hook row;
 #   --refresh-rate R   a row that uses them all up is void, so keep them above what
-#   --update-rate R    the server can do (BENCH_*_RATE; 10000, 60000 and 10000)
+#   --update-rate R    the server can do (BENCH_*_RATE; 20000, 100000 and 20000)
 #   --out FILE         where the results go (BENCH_OUT, bench/RESULTS.md)
 #   --capture-sql      print the SQL supahook sends for one sign-up (from the
 #                      PostgreSQL statement log) and stop, to keep bench/ceiling.sql true
@@ -38,9 +38,9 @@ connections=${BENCH_CONNECTIONS:-16}
 threads=${BENCH_THREADS:-$(nproc)}
 users=${BENCH_USERS:-1000}
 preload=${BENCH_PRELOAD:-0}
-signup_rate=${BENCH_SIGNUP_RATE:-10000}
-refresh_rate=${BENCH_REFRESH_RATE:-60000}
-update_rate=${BENCH_UPDATE_RATE:-10000}
+signup_rate=${BENCH_SIGNUP_RATE:-20000}
+refresh_rate=${BENCH_REFRESH_RATE:-100000}
+update_rate=${BENCH_UPDATE_RATE:-20000}
 out=${BENCH_OUT:-bench/RESULTS.md}
 capture_sql=0
 statement_stats=0

@@ -24,6 +24,12 @@ pub const DEFAULT_DATA_DIR: &str = "./data";
 /// The listen address used when `SUPAHOOK_LISTEN_ADDR` is not set.
 pub const DEFAULT_LISTEN_ADDR: &str = "127.0.0.1:8080";
 
+/// Transactions applying deliveries at once, unless `SUPAHOOK_DB_WRITERS` says otherwise.
+/// Few writers let deliveries gather into shared transactions, which is what makes
+/// sign-ups outrun one transaction per sign-up (`bench/README.md`); more than one, so
+/// that a transaction waiting on a row lock does not hold up every delivery.
+pub const DEFAULT_WRITERS: usize = 4;
+
 /// A setting could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -112,6 +118,9 @@ pub struct Settings {
     pub source_database_url: Option<SecretString>,
     /// `SUPAHOOK_DB_POOL_SIZE`
     pub db_pool_size: usize,
+    /// `SUPAHOOK_DB_WRITERS`: how many transactions apply deliveries at once (at most
+    /// the pool size); deliveries that arrive while all are busy share the next one.
+    pub db_writers: usize,
     /// `SUPAHOOK_ALLOWED_EMAIL_DOMAINS`: when not empty, only these domains may sign up.
     pub allowed_email_domains: Vec<String>,
     /// `SUPAHOOK_BLOCKED_EMAIL_DOMAINS`: these domains may not sign up.
@@ -142,6 +151,7 @@ struct FileSettings {
     rust_log: Option<String>,
     source_database_url: Option<String>,
     db_pool_size: Option<usize>,
+    db_writers: Option<usize>,
     ledger_retention_days: Option<u32>,
     allowed_email_domains: Option<Vec<String>>,
     blocked_email_domains: Option<Vec<String>>,
@@ -265,6 +275,13 @@ impl Settings {
         if db_pool_size == 0 {
             return Err(invalid("SUPAHOOK_DB_POOL_SIZE", "must be at least 1"));
         }
+        let db_writers = match env("SUPAHOOK_DB_WRITERS") {
+            Some(v) => v.parse().map_err(|e| invalid("SUPAHOOK_DB_WRITERS", e))?,
+            None => file.db_writers.unwrap_or(DEFAULT_WRITERS),
+        };
+        if db_writers == 0 {
+            return Err(invalid("SUPAHOOK_DB_WRITERS", "must be at least 1"));
+        }
 
         let jwt = session::RawSessionSettings {
             jwt_secret: env("SUPAHOOK_JWT_SECRET").or(file.jwt_secret),
@@ -309,6 +326,7 @@ impl Settings {
                 .or(file.source_database_url)
                 .map(SecretString::new),
             db_pool_size,
+            db_writers,
             ledger_retention_days,
             allowed_email_domains: domains(
                 env("SUPAHOOK_ALLOWED_EMAIL_DOMAINS"),

@@ -68,6 +68,8 @@ pub struct Sync {
     /// `false` when `serve` started while the database was down, until the drainer
     /// has applied the migrations: until then the database counts as unreachable.
     migrated: Arc<std::sync::atomic::AtomicBool>,
+    /// How many transactions apply deliveries at once (`SUPAHOOK_DB_WRITERS`).
+    writers: usize,
     /// Started on first use, inside the runtime.
     writer: Arc<OnceLock<GroupCommit>>,
     fast: Arc<FastPath>,
@@ -84,6 +86,7 @@ impl Sync {
             spool: None,
             breaker: Arc::default(),
             migrated: Arc::new(std::sync::atomic::AtomicBool::new(true)),
+            writers: crate::config::DEFAULT_WRITERS,
             writer: Arc::default(),
             fast: Arc::default(),
         }
@@ -95,6 +98,12 @@ impl Sync {
             on_delete: mode,
             ..self
         }
+    }
+
+    /// The same use-case, applying deliveries in at most `writers` transactions at once
+    /// (and never more than the storage can run at once).
+    pub fn with_writers(self, writers: usize) -> Self {
+        Self { writers, ..self }
     }
 
     /// The same use-case, waiting at most `budget` for the database.
@@ -331,7 +340,8 @@ impl Sync {
                 this.flush().await;
             }
         });
-        GroupCommit::start(self.storage.clone(), self.on_delete, self.storage.writers())
+        let writers = self.writers.min(self.storage.writers());
+        GroupCommit::start(self.storage.clone(), self.on_delete, writers)
     }
 
     /// Writes the tokens the fast path answered without the database (their version

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use supahook::events::{Deletion, Delivery, HookKind, PersonName, UserChange, UserRecord};
 use supahook::mirror::{DeleteMode, Outcome};
 use supahook::storage::{GroupCommit, Request, Storage, StorageError};
+use supahook::sync::{Handled, Sync};
 use support::TestDb;
 use uuid::Uuid;
 
@@ -191,6 +192,83 @@ async fn a_connection_lost_mid_batch_fails_the_batch_as_unavailable_and_writes_n
         again.unwrap().outcome,
         Outcome::Created,
         "a new connection takes over"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_one_writer_the_deliveries_that_wait_for_it_share_the_next_transaction() {
+    let db = TestDb::create_postgres().await;
+    let storage = Storage::open(&db.url, 8).unwrap();
+    storage.migrate().await.unwrap();
+    let sync = Sync::new(storage)
+        .with_writers(1)
+        .with_budget(std::time::Duration::from_secs(4));
+    let first = Uuid::new_v4();
+    let mut holder = AsyncPgConnection::establish(&db.url).await.unwrap();
+    holder_lock(&mut holder, first).await;
+    let apply = |n: i64, id: Uuid| {
+        let sync = sync.clone();
+        tokio::spawn(async move {
+            let email = format!("u{n}@example.com");
+            sync.apply(&delivery(&format!("k{n}"), record(id, &email, n)))
+                .await
+        })
+    };
+    let blocked = apply(0, first);
+    let waiting = "SELECT count(*)::bigint AS count FROM pg_locks WHERE locktype = 'advisory' AND NOT granted";
+    for _ in 0..200 {
+        if db.scalar(waiting).await == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        db.scalar(waiting).await,
+        1,
+        "the first delivery holds the writer"
+    );
+
+    let others: Vec<Uuid> = (1..=10).map(|_| Uuid::new_v4()).collect();
+    let queued: Vec<_> = (1..).zip(&others).map(|(n, id)| apply(n, *id)).collect();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    diesel::sql_query("ROLLBACK")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+
+    assert!(matches!(
+        blocked.await.unwrap(),
+        Ok(Handled::Applied(Outcome::Created))
+    ));
+    for result in join_all(queued).await {
+        assert!(matches!(
+            result.unwrap(),
+            Ok(Handled::Applied(Outcome::Created))
+        ));
+    }
+    let list = |ids: &[Uuid]| {
+        ids.iter()
+            .map(|id| format!("'{id}'"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let transactions = |ids: &[Uuid]| {
+        format!(
+            "SELECT count(DISTINCT xmin::text) FROM users WHERE id IN ({})",
+            list(ids)
+        )
+    };
+    assert_eq!(
+        db.scalar(&transactions(&others)).await,
+        1,
+        "one transaction for the ten"
+    );
+    let mut all = others.clone();
+    all.push(first);
+    assert_eq!(
+        db.scalar(&transactions(&all)).await,
+        2,
+        "the first had its own"
     );
 }
 

@@ -59,7 +59,9 @@ pub async fn run(config: Option<&Path>, args: Args) -> anyhow::Result<()> {
     let started = Instant::now();
     let summary = reconcile::run(
         &mut source,
-        &Sync::new(storage).with_delete_mode(settings.on_delete),
+        &Sync::new(storage)
+            .with_delete_mode(settings.on_delete)
+            .with_writers(settings.db_writers),
         options,
         |done| bar.set_position(done),
     )

@@ -97,6 +97,7 @@ pub async fn run(config: Option<&Path>) -> anyhow::Result<()> {
 fn use_case(storage: Storage, settings: &Settings) -> anyhow::Result<Sync> {
     let sync = Sync::new(storage)
         .with_delete_mode(settings.on_delete)
+        .with_writers(settings.db_writers)
         .with_budget(settings.store_budget);
     if settings.on_store_failure == OnStoreFailure::Closed {
         return Ok(sync);

@@ -53,6 +53,7 @@ fn nothing_set_gives_the_defaults() {
     assert_eq!(s.log_format, LogFormat::Pretty);
     assert_eq!(s.log_filter, "info");
     assert_eq!(s.db_pool_size, 16);
+    assert_eq!(s.db_writers, 4);
     assert!(s.hook_secrets.is_empty());
     assert!(s.database_url.is_none() && s.admin_token.is_none());
     assert!(s.allowed_email_domains.is_empty() && s.blocked_email_domains.is_empty());
@@ -137,14 +138,13 @@ fn an_admin_token_shorter_than_sixteen_characters_is_refused_without_being_shown
 }
 
 #[test]
-fn a_pool_size_of_zero_or_not_a_number_names_the_setting() {
-    for size in ["0", "many"] {
-        let message = error_text(&[("SUPAHOOK_DB_POOL_SIZE", size)]);
+fn a_pool_size_or_writer_count_of_zero_or_not_a_number_names_the_setting() {
+    for name in ["SUPAHOOK_DB_POOL_SIZE", "SUPAHOOK_DB_WRITERS"] {
+        for size in ["0", "many", "-1"] {
+            let message = error_text(&[(name, size)]);
 
-        assert!(
-            message.contains("SUPAHOOK_DB_POOL_SIZE"),
-            "{size}: {message}"
-        );
+            assert!(message.contains(name), "{name}={size}: {message}");
+        }
     }
 }
 
@@ -182,7 +182,7 @@ fn the_file_is_read_and_the_environment_wins_over_it() {
         "env-wins",
         &format!(
             "listen_addr = \"0.0.0.0:9000\"\nlog_format = \"json\"\nrust_log = \"debug\"\n\
-             db_pool_size = 4\nhook_secrets = \"{SECRET_A}\"\n\
+             db_pool_size = 4\ndb_writers = 3\nhook_secrets = \"{SECRET_A}\"\n\
              allowed_email_domains = [\"@Example.COM\"]\n"
         ),
     );
@@ -197,6 +197,7 @@ fn the_file_is_read_and_the_environment_wins_over_it() {
     assert_eq!(s.log_filter, "warn");
     assert_eq!(s.log_format, LogFormat::Json);
     assert_eq!(s.db_pool_size, 4);
+    assert_eq!(s.db_writers, 3);
     assert_eq!(s.hook_secrets.len(), 1);
     assert_eq!(s.allowed_email_domains, ["example.com"]);
 }

@@ -189,10 +189,8 @@ impl Storage {
         }
     }
 
-    /// How many transactions may apply deliveries at once: one per pooled connection on
-    /// PostgreSQL (more deliveries than that wait and share a transaction; measured in
-    /// `bench/`, fewer writers left the database idle between commits), one on SQLite,
-    /// which has a single writer anyway.
+    /// The most transactions that can apply deliveries at once: one per pooled
+    /// connection on PostgreSQL, one on SQLite, which has a single writer anyway.
     pub fn writers(&self) -> usize {
         match self {
             Self::Postgres(store) => store.pool_size(),
