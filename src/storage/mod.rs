@@ -8,6 +8,7 @@ mod group_commit;
 mod op_groups;
 mod postgres;
 mod read;
+mod rows;
 mod sqlite;
 
 pub use apply::{Applied, Request};

@@ -2,12 +2,13 @@
 
 use super::PgStore;
 use super::rows::UserRow;
-use super::schema::{profiles, users, webhook_events};
+use super::schema::{DELIVERY_ROW, PROFILE_DETAILS, profiles, users, webhook_events};
 use crate::storage::StorageError;
 use crate::storage::read::{
-    DeliveryCursor, DeliveryFilter, DeliveryRecord, ProfileChanges, ProfileClaim, ProfileDetails,
-    UserDetails, UserFilter,
+    DeliveryCursor, DeliveryFilter, DeliveryRecord, ProfileChanges, ProfileClaim, UserDetails,
+    UserFilter,
 };
+use crate::storage::rows::{DeliveryRow, ProfileDetailsRow, user_details};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Nullable, Text};
@@ -16,29 +17,6 @@ use serde_json::Value;
 use uuid::Uuid;
 
 diesel::define_sql_function!(fn lower(x: Nullable<Text>) -> Nullable<Text>);
-
-#[derive(Debug, Queryable, Selectable)]
-#[diesel(table_name = profiles, check_for_backend(diesel::pg::Pg))]
-struct ProfileDetailsRow {
-    display_name: Option<String>,
-    avatar_url: Option<String>,
-    settings: Value,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-}
-
-fn details((user, profile): (UserRow, Option<ProfileDetailsRow>)) -> UserDetails {
-    UserDetails {
-        user: user.into(),
-        profile: profile.map(|p| ProfileDetails {
-            display_name: p.display_name,
-            avatar_url: p.avatar_url,
-            settings: p.settings,
-            created_at: p.created_at,
-            updated_at: p.updated_at,
-        }),
-    }
-}
 
 /// The profile columns an edit sets; `None` leaves a column alone.
 #[derive(AsChangeset)]
@@ -61,43 +39,17 @@ struct NewProfile<'a> {
     updated_at: DateTime<Utc>,
 }
 
-#[derive(Queryable)]
-struct DeliveryRow {
-    idempotency_key: String,
-    hook: String,
-    webhook_id: String,
-    user_id: Option<Uuid>,
-    outcome: String,
-    received_at: DateTime<Utc>,
-}
-
-impl From<DeliveryRow> for DeliveryRecord {
-    fn from(r: DeliveryRow) -> Self {
-        Self {
-            idempotency_key: r.idempotency_key,
-            hook: r.hook,
-            webhook_id: r.webhook_id,
-            user_id: r.user_id,
-            outcome: r.outcome,
-            received_at: r.received_at,
-        }
-    }
-}
-
 impl PgStore {
     pub async fn user_details(&self, id: Uuid) -> Result<Option<UserDetails>, StorageError> {
         let mut conn = self.conn().await?;
         let found = users::table
             .left_join(profiles::table)
             .filter(users::id.eq(id))
-            .select((
-                UserRow::as_select(),
-                Option::<ProfileDetailsRow>::as_select(),
-            ))
-            .first(&mut conn)
+            .select((users::all_columns, PROFILE_DETAILS.nullable()))
+            .first::<(UserRow, Option<ProfileDetailsRow>)>(&mut conn)
             .await
             .optional()?;
-        Ok(found.map(details))
+        Ok(found.map(user_details))
     }
 
     pub async fn list_users(
@@ -109,10 +61,7 @@ impl PgStore {
         let mut conn = self.conn().await?;
         let mut query = users::table
             .left_join(profiles::table)
-            .select((
-                UserRow::as_select(),
-                Option::<ProfileDetailsRow>::as_select(),
-            ))
+            .select((users::all_columns, PROFILE_DETAILS.nullable()))
             .order(users::id)
             .limit(limit as i64)
             .into_boxed();
@@ -131,7 +80,7 @@ impl PgStore {
             query = query.filter(users::updated_at.ge(since));
         }
         let rows: Vec<(UserRow, Option<ProfileDetailsRow>)> = query.load(&mut conn).await?;
-        Ok(rows.into_iter().map(details).collect())
+        Ok(rows.into_iter().map(user_details).collect())
     }
 
     pub async fn update_profile(
@@ -194,14 +143,7 @@ impl PgStore {
         use webhook_events::dsl as e;
         let mut conn = self.conn().await?;
         let mut query = e::webhook_events
-            .select((
-                e::idempotency_key,
-                e::hook,
-                e::webhook_id,
-                e::user_id,
-                e::outcome,
-                e::received_at,
-            ))
+            .select(DELIVERY_ROW)
             .order((e::received_at.desc(), e::idempotency_key.desc()))
             .limit(limit as i64)
             .into_boxed();
@@ -218,7 +160,7 @@ impl PgStore {
         if let Some(hook) = &filter.hook {
             query = query.filter(e::hook.eq(hook));
         }
-        let rows: Vec<DeliveryRow> = query.load(&mut conn).await?;
+        let rows: Vec<DeliveryRow<Uuid>> = query.load(&mut conn).await?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
 

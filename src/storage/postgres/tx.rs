@@ -13,11 +13,12 @@ use super::bulk::{
 };
 use super::load::{CurrentRow, LockUsers, ReadCurrent};
 use super::rows::{ProfileRow, UserRow};
-use super::schema::{profiles, users};
+use super::schema::{PROFILE_ROW, profiles, users};
 use super::statements::{Begin, Commit, Rollback};
 use crate::mirror::{Current, MirrorUser, Outcome, Profile, Tombstone};
 use crate::storage::apply::{LedgerEntry, Loaded, MirrorTx, Op};
 use crate::storage::op_groups::in_groups;
+use crate::storage::rows::stored_user;
 use crate::storage::{StorageError, StoredUser};
 use chrono::Utc;
 use diesel::prelude::*;
@@ -42,14 +43,11 @@ pub(super) async fn read_user(
     let found = users::table
         .left_join(profiles::table)
         .filter(users::id.eq(id))
-        .select((UserRow::as_select(), Option::<ProfileRow>::as_select()))
+        .select((users::all_columns, PROFILE_ROW.nullable()))
         .first::<(UserRow, Option<ProfileRow>)>(conn)
         .await
         .optional()?;
-    Ok(found.map(|(user, profile)| StoredUser {
-        user: user.into(),
-        profile: profile.map(Into::into),
-    }))
+    Ok(found.map(stored_user))
 }
 
 type Execute<'c> = BoxFuture<'c, QueryResult<usize>>;

@@ -1,13 +1,14 @@
 //! The read and edit API's queries on SQLite.
 
 use super::rows::{TextUuid, UserRow, micros};
-use super::schema::{profiles, users, webhook_events};
+use super::schema::{DELIVERY_ROW, PROFILE_DETAILS, profiles, users, webhook_events};
 use super::{SqliteStore, busy};
 use crate::storage::StorageError;
 use crate::storage::read::{
-    DeliveryCursor, DeliveryFilter, DeliveryRecord, ProfileChanges, ProfileClaim, ProfileDetails,
-    UserDetails, UserFilter,
+    DeliveryCursor, DeliveryFilter, DeliveryRecord, ProfileChanges, ProfileClaim, UserDetails,
+    UserFilter,
 };
+use crate::storage::rows::{DeliveryRow, ProfileDetailsRow, user_details};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Nullable, Text};
@@ -16,29 +17,6 @@ use serde_json::Value;
 use uuid::Uuid;
 
 diesel::define_sql_function!(fn lower(x: Nullable<Text>) -> Nullable<Text>);
-
-#[derive(Debug, Queryable, Selectable)]
-#[diesel(table_name = profiles, check_for_backend(diesel::sqlite::Sqlite))]
-struct ProfileDetailsRow {
-    display_name: Option<String>,
-    avatar_url: Option<String>,
-    settings: Value,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-}
-
-fn details((user, profile): (UserRow, Option<ProfileDetailsRow>)) -> UserDetails {
-    UserDetails {
-        user: user.into(),
-        profile: profile.map(|p| ProfileDetails {
-            display_name: p.display_name,
-            avatar_url: p.avatar_url,
-            settings: p.settings,
-            created_at: p.created_at,
-            updated_at: p.updated_at,
-        }),
-    }
-}
 
 /// The profile columns an edit sets; `None` leaves a column alone.
 #[derive(AsChangeset)]
@@ -61,44 +39,18 @@ struct NewProfile<'a> {
     updated_at: DateTime<Utc>,
 }
 
-#[derive(Queryable)]
-struct DeliveryRow {
-    idempotency_key: String,
-    hook: String,
-    webhook_id: String,
-    user_id: Option<TextUuid>,
-    outcome: String,
-    received_at: DateTime<Utc>,
-}
-
-impl From<DeliveryRow> for DeliveryRecord {
-    fn from(r: DeliveryRow) -> Self {
-        Self {
-            idempotency_key: r.idempotency_key,
-            hook: r.hook,
-            webhook_id: r.webhook_id,
-            user_id: r.user_id.map(|id| id.0),
-            outcome: r.outcome,
-            received_at: r.received_at,
-        }
-    }
-}
-
 impl SqliteStore {
     pub async fn user_details(&self, id: Uuid) -> Result<Option<UserDetails>, StorageError> {
         let mut conn = self.conn().await?;
         let found = users::table
             .left_join(profiles::table)
             .filter(users::id.eq(TextUuid(id)))
-            .select((
-                UserRow::as_select(),
-                Option::<ProfileDetailsRow>::as_select(),
-            ))
-            .first(&mut conn)
+            .select((users::all_columns, PROFILE_DETAILS.nullable()))
+            .first::<(UserRow, Option<ProfileDetailsRow>)>(&mut conn)
             .await
             .optional()
             .map_err(busy)?;
-        Ok(found.map(details))
+        Ok(found.map(user_details))
     }
 
     pub async fn list_users(
@@ -111,10 +63,7 @@ impl SqliteStore {
         // Hyphenated lower-case hex sorts as text in the same order as PostgreSQL sorts uuids.
         let mut query = users::table
             .left_join(profiles::table)
-            .select((
-                UserRow::as_select(),
-                Option::<ProfileDetailsRow>::as_select(),
-            ))
+            .select((users::all_columns, PROFILE_DETAILS.nullable()))
             .order(users::id)
             .limit(limit as i64)
             .into_boxed();
@@ -134,7 +83,7 @@ impl SqliteStore {
         }
         let rows: Vec<(UserRow, Option<ProfileDetailsRow>)> =
             query.load(&mut conn).await.map_err(busy)?;
-        Ok(rows.into_iter().map(details).collect())
+        Ok(rows.into_iter().map(user_details).collect())
     }
 
     pub async fn update_profile(
@@ -199,14 +148,7 @@ impl SqliteStore {
         use webhook_events::dsl as e;
         let mut conn = self.conn().await?;
         let mut query = e::webhook_events
-            .select((
-                e::idempotency_key,
-                e::hook,
-                e::webhook_id,
-                e::user_id,
-                e::outcome,
-                e::received_at,
-            ))
+            .select(DELIVERY_ROW)
             .order((e::received_at.desc(), e::idempotency_key.desc()))
             .limit(limit as i64)
             .into_boxed();
@@ -224,7 +166,7 @@ impl SqliteStore {
         if let Some(hook) = &filter.hook {
             query = query.filter(e::hook.eq(hook));
         }
-        let rows: Vec<DeliveryRow> = query.load(&mut conn).await.map_err(busy)?;
+        let rows: Vec<DeliveryRow<TextUuid>> = query.load(&mut conn).await.map_err(busy)?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
 

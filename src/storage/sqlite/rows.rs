@@ -1,7 +1,7 @@
 //! Row structs of the SQLite backend and their conversion to domain types.
 
-use super::schema::{profiles, users, webhook_events};
-use crate::mirror::{MirrorUser, Outcome, Profile};
+use super::schema::{users, webhook_events};
+use crate::mirror::{MirrorUser, Outcome};
 use crate::storage::apply::LedgerEntry;
 use chrono::{DateTime, SubsecRound, Utc};
 use diesel::deserialize::{self, FromSql, FromSqlRow};
@@ -19,6 +19,10 @@ pub fn micros(t: DateTime<Utc>) -> DateTime<Utc> {
     t.trunc_subsecs(6)
 }
 
+/// The shared rows (`storage::rows`) with SQLite's types.
+pub type UserRow = crate::storage::rows::UserRow<TextUuid, JsonList>;
+pub type ProfileRow = crate::storage::rows::ProfileRow<TextUuid>;
+
 /// A uuid stored as hyphenated lower-case text, the form PostgreSQL prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, AsExpression, FromSqlRow)]
 #[diesel(sql_type = Text)]
@@ -28,6 +32,12 @@ impl ToSql<Text, Sqlite> for TextUuid {
     fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> serialize::Result {
         out.set_value(self.0.hyphenated().to_string());
         Ok(IsNull::No)
+    }
+}
+
+impl From<TextUuid> for Uuid {
+    fn from(id: TextUuid) -> Self {
+        id.0
     }
 }
 
@@ -50,6 +60,12 @@ impl ToSql<Text, Sqlite> for JsonList {
     }
 }
 
+impl From<JsonList> for Vec<String> {
+    fn from(list: JsonList) -> Self {
+        list.0
+    }
+}
+
 impl FromSql<Text, Sqlite> for JsonList {
     fn from_sql(value: SqliteValue<'_, '_, '_>) -> deserialize::Result<Self> {
         let text = <String as FromSql<Text, Sqlite>>::from_sql(value)?;
@@ -57,34 +73,9 @@ impl FromSql<Text, Sqlite> for JsonList {
     }
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = users, check_for_backend(Sqlite))]
-pub struct UserRow {
-    pub id: TextUuid,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
-    pub avatar_url: Option<String>,
-    pub auth_provider: Option<String>,
-    pub providers: JsonList,
-    pub is_anonymous: bool,
-    pub email_confirmed_at: Option<DateTime<Utc>>,
-    pub phone_confirmed_at: Option<DateTime<Utc>>,
-    pub last_sign_in_at: Option<DateTime<Utc>>,
-    pub user_metadata: Value,
-    pub app_metadata: Value,
-    pub is_onboarded: bool,
-    pub auth_created_at: Option<DateTime<Utc>>,
-    pub source_updated_at: DateTime<Utc>,
-    pub activity_updated_at: Option<DateTime<Utc>>,
-    pub deleted_at: Option<DateTime<Utc>>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-/// The columns a sync may write; `is_onboarded` and `created_at` belong to the row's first insert.
-#[derive(Debug, Clone, AsChangeset)]
+/// The columns a sync may write; `is_onboarded` and `created_at` belong to the row's
+/// first insert, which adds them (and the id) to these.
+#[derive(Debug, Clone, AsChangeset, Insertable)]
 #[diesel(table_name = users, treat_none_as_null = true)]
 pub struct UserChanges<'a> {
     pub email: Option<&'a str>,
@@ -128,96 +119,6 @@ impl<'a> From<&'a MirrorUser> for UserChanges<'a> {
             activity_updated_at: u.activity_updated_at.map(micros),
             deleted_at: u.deleted_at.map(micros),
             updated_at: micros(u.updated_at),
-        }
-    }
-}
-
-impl From<UserRow> for MirrorUser {
-    fn from(r: UserRow) -> Self {
-        Self {
-            id: r.id.0,
-            email: r.email,
-            phone: r.phone,
-            first_name: r.first_name,
-            last_name: r.last_name,
-            avatar_url: r.avatar_url,
-            auth_provider: r.auth_provider,
-            providers: r.providers.0,
-            is_anonymous: r.is_anonymous,
-            email_confirmed_at: r.email_confirmed_at,
-            phone_confirmed_at: r.phone_confirmed_at,
-            last_sign_in_at: r.last_sign_in_at,
-            user_metadata: r.user_metadata,
-            app_metadata: r.app_metadata,
-            is_onboarded: r.is_onboarded,
-            auth_created_at: r.auth_created_at,
-            source_updated_at: r.source_updated_at,
-            activity_updated_at: r.activity_updated_at,
-            deleted_at: r.deleted_at,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-        }
-    }
-}
-
-impl From<&MirrorUser> for UserRow {
-    fn from(u: &MirrorUser) -> Self {
-        let u = u.clone();
-        Self {
-            id: TextUuid(u.id),
-            email: u.email,
-            phone: u.phone,
-            first_name: u.first_name,
-            last_name: u.last_name,
-            avatar_url: u.avatar_url,
-            auth_provider: u.auth_provider,
-            providers: JsonList(u.providers),
-            is_anonymous: u.is_anonymous,
-            email_confirmed_at: u.email_confirmed_at.map(micros),
-            phone_confirmed_at: u.phone_confirmed_at.map(micros),
-            last_sign_in_at: u.last_sign_in_at.map(micros),
-            user_metadata: u.user_metadata,
-            app_metadata: u.app_metadata,
-            is_onboarded: u.is_onboarded,
-            auth_created_at: u.auth_created_at.map(micros),
-            source_updated_at: micros(u.source_updated_at),
-            activity_updated_at: u.activity_updated_at.map(micros),
-            deleted_at: u.deleted_at.map(micros),
-            created_at: micros(u.created_at),
-            updated_at: micros(u.updated_at),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = profiles, check_for_backend(Sqlite))]
-pub struct ProfileRow {
-    pub user_id: TextUuid,
-    pub display_name: Option<String>,
-    pub avatar_url: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl ProfileRow {
-    pub fn new(user_id: Uuid, p: Profile) -> Self {
-        Self {
-            user_id: TextUuid(user_id),
-            display_name: p.display_name,
-            avatar_url: p.avatar_url,
-            created_at: micros(p.created_at),
-            updated_at: micros(p.updated_at),
-        }
-    }
-}
-
-impl From<ProfileRow> for Profile {
-    fn from(r: ProfileRow) -> Self {
-        Self {
-            display_name: r.display_name,
-            avatar_url: r.avatar_url,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
         }
     }
 }

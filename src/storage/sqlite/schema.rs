@@ -62,3 +62,5 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(users, profiles, webhook_events, deleted_users);
+
+crate::storage::rows::row_columns!();

@@ -3,9 +3,10 @@
 
 use super::Conn;
 use super::rows::{NewDelivery, ProfileRow, TextUuid, UserChanges, UserRow, micros};
-use super::schema::{deleted_users, profiles, users, webhook_events};
+use super::schema::{PROFILE_ROW, deleted_users, profiles, users, webhook_events};
 use crate::mirror::{Current, MirrorUser, Profile, Tombstone};
 use crate::storage::apply::{Loaded, MirrorTx, Op};
+use crate::storage::rows::stored_user;
 use crate::storage::{StorageError, StoredUser};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -21,14 +22,11 @@ pub(super) async fn read_user(
     let found = users::table
         .left_join(profiles::table)
         .filter(users::id.eq(TextUuid(id)))
-        .select((UserRow::as_select(), Option::<ProfileRow>::as_select()))
+        .select((users::all_columns, PROFILE_ROW.nullable()))
         .first::<(UserRow, Option<ProfileRow>)>(conn)
         .await
         .optional()?;
-    Ok(found.map(|(user, profile)| StoredUser {
-        user: user.into(),
-        profile: profile.map(Into::into),
-    }))
+    Ok(found.map(stored_user))
 }
 
 /// A transaction in progress on one connection.
@@ -40,7 +38,12 @@ impl SqliteTx<'_> {
         match *op {
             Op::InsertUser(user) => {
                 diesel::insert_into(users::table)
-                    .values(UserRow::from(user))
+                    .values((
+                        users::id.eq(TextUuid(user.id)),
+                        users::is_onboarded.eq(user.is_onboarded),
+                        users::created_at.eq(micros(user.created_at)),
+                        UserChanges::from(user),
+                    ))
                     .execute(conn)
                     .await
             }
@@ -57,7 +60,13 @@ impl SqliteTx<'_> {
             }
             Op::InsertProfile(id, profile) => {
                 diesel::insert_into(profiles::table)
-                    .values(ProfileRow::new(id, profile.clone()))
+                    .values((
+                        profiles::user_id.eq(TextUuid(id)),
+                        profiles::display_name.eq(profile.display_name.as_deref()),
+                        profiles::avatar_url.eq(profile.avatar_url.as_deref()),
+                        profiles::created_at.eq(micros(profile.created_at)),
+                        profiles::updated_at.eq(micros(profile.updated_at)),
+                    ))
                     .on_conflict_do_nothing()
                     .execute(conn)
                     .await
@@ -118,7 +127,7 @@ impl MirrorTx for SqliteTx<'_> {
         let found: Vec<(UserRow, Option<ProfileRow>)> = users::table
             .left_join(profiles::table)
             .filter(users::id.eq_any(&text_ids))
-            .select((UserRow::as_select(), Option::<ProfileRow>::as_select()))
+            .select((users::all_columns, PROFILE_ROW.nullable()))
             .load(self.0)
             .await?;
         let tombstones: Vec<(TextUuid, DateTime<Utc>, bool)> = deleted_users::table
