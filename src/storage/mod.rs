@@ -8,6 +8,7 @@ mod group_commit;
 mod op_groups;
 mod postgres;
 mod read;
+mod read_queries;
 mod rows;
 mod sqlite;
 

@@ -1,22 +1,17 @@
-//! The read and edit API's queries on SQLite.
+//! The read and edit API's queries on SQLite: the reads from the shared template
+//! ([`read_queries!`]), the profile edit here.
 
-use super::rows::{TextUuid, UserRow, micros};
+use super::rows::{DeliveryRow, TextUuid, UserRow, micros};
 use super::schema::{DELIVERY_ROW, PROFILE_DETAILS, profiles, users, webhook_events};
 use super::{SqliteStore, busy};
 use crate::storage::StorageError;
-use crate::storage::read::{
-    DeliveryCursor, DeliveryFilter, DeliveryRecord, ProfileChanges, ProfileClaim, UserDetails,
-    UserFilter,
-};
-use crate::storage::rows::{DeliveryRow, ProfileDetailsRow, user_details};
+use crate::storage::read::ProfileChanges;
+use crate::storage::read_queries::read_queries;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Nullable, Text};
 use diesel_async::RunQueryDsl;
 use serde_json::Value;
 use uuid::Uuid;
-
-diesel::define_sql_function!(fn lower(x: Nullable<Text>) -> Nullable<Text>);
 
 /// The profile columns an edit sets; `None` leaves a column alone.
 #[derive(AsChangeset)]
@@ -40,52 +35,6 @@ struct NewProfile<'a> {
 }
 
 impl SqliteStore {
-    pub async fn user_details(&self, id: Uuid) -> Result<Option<UserDetails>, StorageError> {
-        let mut conn = self.conn().await?;
-        let found = users::table
-            .left_join(profiles::table)
-            .filter(users::id.eq(TextUuid(id)))
-            .select((users::all_columns, PROFILE_DETAILS.nullable()))
-            .first::<(UserRow, Option<ProfileDetailsRow>)>(&mut conn)
-            .await
-            .optional()
-            .map_err(busy)?;
-        Ok(found.map(user_details))
-    }
-
-    pub async fn list_users(
-        &self,
-        filter: &UserFilter,
-        after: Option<Uuid>,
-        limit: usize,
-    ) -> Result<Vec<UserDetails>, StorageError> {
-        let mut conn = self.conn().await?;
-        // Hyphenated lower-case hex sorts as text in the same order as PostgreSQL sorts uuids.
-        let mut query = users::table
-            .left_join(profiles::table)
-            .select((users::all_columns, PROFILE_DETAILS.nullable()))
-            .order(users::id)
-            .limit(limit as i64)
-            .into_boxed();
-        if let Some(after) = after {
-            query = query.filter(users::id.gt(TextUuid(after)));
-        }
-        if let Some(email) = &filter.email {
-            query = query.filter(lower(users::email).eq(email.to_lowercase()));
-        }
-        match filter.deleted {
-            Some(true) => query = query.filter(users::deleted_at.is_not_null()),
-            Some(false) => query = query.filter(users::deleted_at.is_null()),
-            None => {}
-        }
-        if let Some(since) = filter.updated_since {
-            query = query.filter(users::updated_at.ge(micros(since)));
-        }
-        let rows: Vec<(UserRow, Option<ProfileDetailsRow>)> =
-            query.load(&mut conn).await.map_err(busy)?;
-        Ok(rows.into_iter().map(user_details).collect())
-    }
-
     pub async fn update_profile(
         &self,
         id: Uuid,
@@ -138,58 +87,6 @@ impl SqliteStore {
         .await
         .map_err(busy)
     }
-
-    pub async fn list_deliveries(
-        &self,
-        filter: &DeliveryFilter,
-        cursor: Option<&DeliveryCursor>,
-        limit: usize,
-    ) -> Result<Vec<DeliveryRecord>, StorageError> {
-        use webhook_events::dsl as e;
-        let mut conn = self.conn().await?;
-        let mut query = e::webhook_events
-            .select(DELIVERY_ROW)
-            .order((e::received_at.desc(), e::idempotency_key.desc()))
-            .limit(limit as i64)
-            .into_boxed();
-        if let Some(c) = cursor {
-            let at = micros(c.received_at);
-            query = query.filter(
-                e::received_at.lt(at).or(e::received_at
-                    .eq(at)
-                    .and(e::idempotency_key.lt(&c.idempotency_key))),
-            );
-        }
-        if let Some(outcome) = &filter.outcome {
-            query = query.filter(e::outcome.eq(outcome));
-        }
-        if let Some(hook) = &filter.hook {
-            query = query.filter(e::hook.eq(hook));
-        }
-        let rows: Vec<DeliveryRow<TextUuid>> = query.load(&mut conn).await.map_err(busy)?;
-        Ok(rows.into_iter().map(Into::into).collect())
-    }
-
-    pub async fn profile_claim(&self, id: Uuid) -> Result<Option<ProfileClaim>, StorageError> {
-        let mut conn = self.conn().await?;
-        let found = users::table
-            .left_join(profiles::table)
-            .filter(users::id.eq(TextUuid(id)))
-            .select((
-                users::is_onboarded,
-                profiles::display_name.nullable(),
-                profiles::updated_at.nullable(),
-            ))
-            .first::<(bool, Option<String>, Option<DateTime<Utc>>)>(&mut conn)
-            .await
-            .optional()
-            .map_err(busy)?;
-        Ok(found.map(
-            |(is_onboarded, display_name, profile_updated_at)| ProfileClaim {
-                is_onboarded,
-                display_name,
-                profile_updated_at,
-            },
-        ))
-    }
 }
+
+read_queries!(SqliteStore, id: TextUuid, time: micros, error: busy);

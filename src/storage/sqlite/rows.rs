@@ -22,6 +22,7 @@ pub fn micros(t: DateTime<Utc>) -> DateTime<Utc> {
 /// The shared rows (`storage::rows`) with SQLite's types.
 pub type UserRow = crate::storage::rows::UserRow<TextUuid, JsonList>;
 pub type ProfileRow = crate::storage::rows::ProfileRow<TextUuid>;
+pub type DeliveryRow = crate::storage::rows::DeliveryRow<TextUuid>;
 
 /// A uuid stored as hyphenated lower-case text, the form PostgreSQL prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, AsExpression, FromSqlRow)]
