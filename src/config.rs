@@ -26,9 +26,10 @@ pub const DEFAULT_LISTEN_ADDR: &str = "127.0.0.1:8080";
 
 /// Transactions applying deliveries at once, unless `SUPAHOOK_DB_WRITERS` says otherwise.
 /// Few writers let deliveries gather into shared transactions, which is what makes
-/// sign-ups outrun one transaction per sign-up (`bench/README.md`); more than one, so
-/// that a transaction waiting on a row lock does not hold up every delivery.
-pub const DEFAULT_WRITERS: usize = 4;
+/// sign-ups outrun one transaction per sign-up (`bench/README.md`: 2 measured faster
+/// than 3 and 4, and those much faster than 16); two, so that a transaction waiting
+/// on a row lock does not hold up every delivery.
+pub const DEFAULT_WRITERS: usize = 2;
 
 /// A setting could not be used.
 #[derive(Debug, thiserror::Error)]

@@ -53,7 +53,7 @@ fn nothing_set_gives_the_defaults() {
     assert_eq!(s.log_format, LogFormat::Pretty);
     assert_eq!(s.log_filter, "info");
     assert_eq!(s.db_pool_size, 16);
-    assert_eq!(s.db_writers, 4);
+    assert_eq!(s.db_writers, 2);
     assert!(s.hook_secrets.is_empty());
     assert!(s.database_url.is_none() && s.admin_token.is_none());
     assert!(s.allowed_email_domains.is_empty() && s.blocked_email_domains.is_empty());
