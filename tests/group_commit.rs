@@ -163,10 +163,10 @@ async fn a_connection_lost_mid_batch_fails_the_batch_as_unavailable_and_writes_n
         }
     });
     let mut admin = AsyncPgConnection::establish(&db.url).await.unwrap();
-    let waiting = "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted";
+    let waiting = format!("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE {WAITING}");
     let mut terminated = 0;
     for _ in 0..100 {
-        terminated = diesel::sql_query(waiting)
+        terminated = diesel::sql_query(&waiting)
             .execute(&mut admin)
             .await
             .unwrap();
@@ -215,22 +215,12 @@ async fn with_one_writer_the_deliveries_that_wait_for_it_share_the_next_transact
         })
     };
     let blocked = apply(0, first);
-    let waiting = "SELECT count(*)::bigint AS count FROM pg_locks WHERE locktype = 'advisory' AND NOT granted";
-    for _ in 0..200 {
-        if db.scalar(waiting).await == 1 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    assert_eq!(
-        db.scalar(waiting).await,
-        1,
-        "the first delivery holds the writer"
-    );
+    until_one_waits(&db).await;
 
     let others: Vec<Uuid> = (1..=10).map(|_| Uuid::new_v4()).collect();
     let queued: Vec<_> = (1..).zip(&others).map(|(n, id)| apply(n, *id)).collect();
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    // Well inside the writer's lock timeout (1 s), well beyond queueing ten jobs.
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     diesel::sql_query("ROLLBACK")
         .execute(&mut holder)
         .await
@@ -344,6 +334,67 @@ async fn one_batch_of_many_changes_per_user_ends_as_applying_them_one_at_a_time(
             "{mode:?}"
         );
     }
+}
+
+/// Advisory lock waits in the test's own database: the server is shared with tests
+/// running at the same time.
+const WAITING: &str = "locktype = 'advisory' AND NOT granted \
+    AND database = (SELECT oid FROM pg_database WHERE datname = current_database())";
+
+/// Returns once one transaction of the test's database waits for an advisory lock.
+async fn until_one_waits(db: &TestDb) {
+    let count = format!("SELECT count(*)::bigint FROM pg_locks WHERE {WAITING}");
+    for _ in 0..200 {
+        if db.scalar(&count).await == 1 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("no delivery came to wait for the lock");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_user_held_elsewhere_fails_alone_and_the_rest_of_its_batch_commits() {
+    let db = TestDb::create_postgres().await;
+    let writer = writer(&db, 1).await;
+    let (plug, held) = (Uuid::new_v4(), Uuid::new_v4());
+    let mut plug_holder = AsyncPgConnection::establish(&db.url).await.unwrap();
+    holder_lock(&mut plug_holder, plug).await;
+    let mut held_holder = AsyncPgConnection::establish(&db.url).await.unwrap();
+    holder_lock(&mut held_holder, held).await;
+    let apply = |n: i64, id: Uuid| {
+        let writer = writer.clone();
+        tokio::spawn(async move {
+            let email = format!("u{n}@example.com");
+            writer
+                .apply(delivery(&format!("k{n}"), record(id, &email, n)))
+                .await
+        })
+    };
+    // The only writer waits on `plug`, so `held` and ten others gather into one batch.
+    let plugged = apply(0, plug);
+    until_one_waits(&db).await;
+    let blocked = apply(1, held);
+    let others: Vec<Uuid> = (0..10).map(|_| Uuid::new_v4()).collect();
+    let rest: Vec<_> = (2..).zip(&others).map(|(n, id)| apply(n, *id)).collect();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    diesel::sql_query("ROLLBACK")
+        .execute(&mut plug_holder)
+        .await
+        .unwrap();
+
+    assert_eq!(plugged.await.unwrap().unwrap().outcome, Outcome::Created);
+    for result in join_all(rest).await {
+        assert_eq!(result.unwrap().unwrap().outcome, Outcome::Created);
+    }
+    let blocked = blocked.await.unwrap();
+    assert!(
+        matches!(&blocked, Err(StorageError::Unavailable(reason)) if reason.contains("lock timeout")),
+        "{blocked:?}"
+    );
+    assert_eq!(db.scalar("SELECT count(*) FROM users").await, 11);
+    let held_rows = format!("SELECT count(*) FROM users WHERE id = '{held}'");
+    assert_eq!(db.scalar(&held_rows).await, 0);
 }
 
 /// Takes the user's advisory lock in an open transaction on `conn`.

@@ -6,8 +6,9 @@
 //! batch is one delivery and goes at once; under heavy load batches grow by
 //! themselves while the writers are busy. Each delivery keeps its own outcome and is
 //! answered only after the commit that holds its change. A batch that fails for a
-//! reason other than the database being unavailable is applied again one delivery
-//! at a time, so one bad delivery fails alone.
+//! reason other than the database being unavailable, or because a lock on one of its
+//! users was held elsewhere past the lock timeout, is applied again one delivery at a
+//! time, so one bad delivery, or one held user, fails alone.
 
 use super::apply::{Applied, LedgerEntry, Request};
 use super::{Storage, StorageError};
@@ -97,6 +98,10 @@ async fn run(storage: &Storage, mode: DeleteMode, batch: Vec<Job>) {
                 let _ = job.reply.send(Ok(result));
             }
         }
+        // A lock held elsewhere concerns one user: the others need not fail with it.
+        Err(error) if batch.len() > 1 && error.is_lock_conflict() => {
+            one_at_a_time(storage, mode, batch, &error).await;
+        }
         Err(StorageError::Unavailable(reason)) => {
             for job in batch {
                 let _ = job
@@ -109,17 +114,21 @@ async fn run(storage: &Storage, mode: DeleteMode, batch: Vec<Job>) {
                 let _ = job.reply.send(Err(error));
             }
         }
-        Err(error) => {
-            tracing::warn!(
-                deliveries = batch.len(),
-                reason = crate::error_chain::describe(&error),
-                "a write transaction failed; applying its deliveries one at a time"
-            );
-            for job in batch {
-                let result = apply(storage, mode, std::slice::from_ref(&job)).await;
-                let _ = job.reply.send(result.map(|mut r| r.remove(0)));
-            }
-        }
+        Err(error) => one_at_a_time(storage, mode, batch, &error).await,
+    }
+}
+
+/// Applies each delivery of a batch that failed with `error` in a transaction of its
+/// own, so that whatever failed it fails alone.
+async fn one_at_a_time(storage: &Storage, mode: DeleteMode, batch: Vec<Job>, error: &StorageError) {
+    tracing::warn!(
+        deliveries = batch.len(),
+        reason = crate::error_chain::describe(error),
+        "a write transaction failed; applying its deliveries one at a time"
+    );
+    for job in batch {
+        let result = apply(storage, mode, std::slice::from_ref(&job)).await;
+        let _ = job.reply.send(result.map(|mut r| r.remove(0)));
     }
 }
 

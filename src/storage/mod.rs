@@ -59,6 +59,19 @@ pub enum StorageError {
     Config(String),
 }
 
+impl StorageError {
+    /// Whether the transaction gave up waiting for a lock that another transaction
+    /// held (PostgreSQL's lock timeout, or a deadlock it broke): about the users it
+    /// touched, not the database, which is up.
+    pub fn is_lock_conflict(&self) -> bool {
+        const CONFLICT: [&str; 2] = [
+            "canceling statement due to lock timeout", // 55P03
+            "deadlock detected",                       // 40P01
+        ];
+        matches!(self, Self::Unavailable(m) if CONFLICT.iter().any(|c| m.starts_with(c)))
+    }
+}
+
 impl From<diesel::result::Error> for StorageError {
     fn from(error: diesel::result::Error) -> Self {
         use diesel::result::{DatabaseErrorKind as Kind, Error};
@@ -286,6 +299,29 @@ fn url_scheme(url: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_lock_held_elsewhere_is_a_lock_conflict() {
+        use diesel::result::{DatabaseErrorKind as Kind, Error};
+        let from = |message: &str| {
+            StorageError::from(Error::DatabaseError(
+                Kind::Unknown,
+                Box::new(message.to_owned()),
+            ))
+        };
+
+        assert!(from("canceling statement due to lock timeout").is_lock_conflict());
+        assert!(from("deadlock detected").is_lock_conflict());
+        for other in [
+            "canceling statement due to statement timeout",
+            "terminating connection due to administrator command",
+            "the database system is shutting down",
+            "null value in column",
+        ] {
+            assert!(!from(other).is_lock_conflict(), "{other}");
+        }
+        assert!(!StorageError::Unavailable("connection refused".into()).is_lock_conflict());
+    }
 
     #[test]
     fn outages_and_lost_connections_are_unavailable_and_bad_data_is_not() {
