@@ -59,9 +59,7 @@ pub async fn run(config: Option<&Path>, args: Args) -> anyhow::Result<()> {
     let started = Instant::now();
     let summary = reconcile::run(
         &mut source,
-        &Sync::new(storage)
-            .with_delete_mode(settings.on_delete)
-            .with_writers(settings.db_writers),
+        &Sync::new(storage).with_delete_mode(settings.on_delete),
         options,
         |done| bar.set_position(done),
     )
