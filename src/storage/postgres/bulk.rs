@@ -6,17 +6,14 @@
 //!
 //! [`in_groups`]: crate::storage::op_groups::in_groups
 
-use super::statements::{CHANGES_CHANNEL, Column, static_query_id, write};
+use super::statements::{CHANGES_CHANNEL, Column, Time, static_query_id, write};
 use crate::mirror::{MirrorUser, Outcome, Profile, Tombstone};
 use crate::storage::apply::{LedgerEntry, Op};
-use chrono::{DateTime, Utc};
 use diesel::QueryResult;
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use serde_json::Value;
 use uuid::Uuid;
-
-type Time = DateTime<Utc>;
 
 static_query_id!(
     InsertUsers,

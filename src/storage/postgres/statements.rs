@@ -11,7 +11,7 @@ use diesel::sql_types::{Array, Bool, Jsonb, Nullable, Text, Timestamptz};
 use serde_json::Value;
 use uuid::Uuid;
 
-type Time = DateTime<Utc>;
+pub(super) type Time = DateTime<Utc>;
 
 /// The first key of the per-user advisory locks taken by every change ("supa"),
 /// the same since the first release, so replicas of different versions agree.
