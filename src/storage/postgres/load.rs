@@ -16,16 +16,15 @@ use super::statements::{USER_LOCK_CLASS, static_query_id, write};
 use chrono::{DateTime, Utc};
 use diesel::QueryResult;
 use diesel::pg::Pg;
-use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::query_builder::{AstPass, Query, QueryFragment};
 use diesel::sql_types::{Bool, Integer, Nullable, Text, Timestamptz};
 use uuid::Uuid;
 
 /// Takes each user's lock, in the order of the ids (ascending, so that two
 /// transactions never wait for each other), until the transaction ends.
-#[derive(QueryId)]
-pub struct LockUsers(pub Vec<Uuid>);
+pub struct LockUsers<'a>(pub &'a [Uuid]);
 
-impl QueryFragment<Pg> for LockUsers {
+impl QueryFragment<Pg> for LockUsers<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         out.push_sql("SELECT pg_advisory_xact_lock(");
         out.push_bind_param::<Integer, _>(&USER_LOCK_CLASS)?;
@@ -43,11 +42,11 @@ impl QueryFragment<Pg> for LockUsers {
 /// statement of its own, so that it sees every change committed before the locks
 /// were granted.
 pub struct ReadCurrent<'a> {
-    pub ids: Vec<Uuid>,
-    pub keys: Vec<&'a str>,
+    pub ids: &'a [Uuid],
+    pub keys: &'a [&'a str],
 }
 
-static_query_id!(ReadCurrent);
+static_query_id!(LockUsers, ReadCurrent);
 
 /// One row of [`ReadCurrent`]; the parts of an element that does not exist are `None`.
 pub type CurrentRow = (

@@ -54,6 +54,12 @@ macro_rules! columns {
                 out.push_bind_param::<Array<$sql>, _>(self)
             }
         }
+
+        impl Column for &[$rust] {
+            fn push<'b>(&'b self, out: &mut AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+                out.push_bind_param::<Array<$sql>, [$rust]>(*self)
+            }
+        }
     )*};
 }
 
@@ -92,7 +98,7 @@ pub(super) fn write<'b>(
 /// Statements that borrow their values: the id names the statement, not the borrow.
 macro_rules! static_query_id {
     ($($statement:ident),*) => {$(
-        impl QueryId for $statement<'_> {
+        impl diesel::query_builder::QueryId for $statement<'_> {
             type QueryId = $statement<'static>;
             const HAS_STATIC_QUERY_ID: bool = true;
         }

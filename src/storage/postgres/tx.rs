@@ -81,12 +81,8 @@ impl MirrorTx for PgTx<'_> {
     async fn lock_and_read(&mut self, ids: &[Uuid], keys: &[&str]) -> Result<Loaded, StorageError> {
         let mut conn = self.conn;
         let begin = Begin::default().execute(&mut conn);
-        let locks = LockUsers(ids.to_vec()).execute(&mut conn);
-        let read = ReadCurrent {
-            ids: ids.to_vec(),
-            keys: keys.to_vec(),
-        }
-        .load::<CurrentRow>(&mut conn);
+        let locks = LockUsers(ids).execute(&mut conn);
+        let read = ReadCurrent { ids, keys }.load::<CurrentRow>(&mut conn);
         let (_, _, rows) = futures_util::try_join!(begin, locks, read)?;
 
         let mut found: HashMap<Uuid, Current> = HashMap::with_capacity(ids.len());
