@@ -164,19 +164,6 @@ pub const OUTCOMES: [&str; 9] = [
     "spooled",
 ];
 
-/// Outcomes that leave the mirror as the delivery asks: applied now, applied before, or
-/// deliberately not applied (older than the stored state, skipped, refused by policy).
-const SETTLED: [&str; 8] = [
-    "created",
-    "updated",
-    "unchanged",
-    "deleted",
-    "skipped",
-    "duplicate",
-    "stale",
-    "refused",
-];
-
 /// How many distinct failure reasons a report lists.
 pub const REASONS_SHOWN: usize = 5;
 
@@ -306,9 +293,14 @@ impl Tally {
         self.rejected + self.errors
     }
 
-    /// Deliveries the mirror reflects: applied now or before, or deliberately not applied.
+    /// Deliveries the mirror reflects: applied now or before, or deliberately not applied
+    /// (older than the stored state, skipped, refused by policy); all but the spooled ones.
     pub fn settled(&self) -> u64 {
-        SETTLED.iter().map(|outcome| self.count(outcome)).sum()
+        OUTCOMES
+            .iter()
+            .filter(|outcome| **outcome != "spooled")
+            .map(|outcome| self.count(outcome))
+            .sum()
     }
 
     /// Whether every delivery was settled: none failed, none waits in the server's spool,
