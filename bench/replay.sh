@@ -28,7 +28,7 @@ for backend in sqlite postgres; do
         fi
         start
         echo "== $backend, run $run: $events new users, concurrency $concurrency"
-        "$bin" replay "$work/events.jsonl" --concurrency "$concurrency" | grep -E 'accepted|throughput|latency'
+        "$bin" replay "$work/events.jsonl" --concurrency "$concurrency" | grep -E '^(created|updated|unchanged|duplicate|stale|spooled)|throughput|latency'
         echo "-- the same file again (all duplicates)"
         "$bin" replay "$work/events.jsonl" --concurrency "$concurrency" | grep -E 'duplicates|throughput|latency'
         stop

@@ -26,7 +26,7 @@ for claim in "" app_profile; do
         start
         "$bin" replay "$work/events.jsonl" --concurrency "$concurrency" >/dev/null
         echo "== profile claim '${claim:-off}', run $run: $events refreshes, concurrency $concurrency"
-        "$bin" replay "$work/events.jsonl" --new-ids --concurrency "$concurrency" | grep -E 'accepted|throughput|latency'
+        "$bin" replay "$work/events.jsonl" --new-ids --concurrency "$concurrency" | grep -E '^(created|updated|unchanged|duplicate|stale|spooled)|throughput|latency'
         stop
         psql -q "$admin_url" -c "DROP DATABASE $name"
     done

@@ -112,7 +112,7 @@ fn serve_migrate_replay_and_reconcile_work_with_require_and_verify_full() {
             &format!("replay through serve with sslmode={mode}"),
         );
         assert!(
-            stdout(&replayed).contains("accepted    5"),
+            stdout(&replayed).contains("created     5"),
             "{}",
             stdout(&replayed)
         );

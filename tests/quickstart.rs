@@ -140,11 +140,15 @@ fn with_no_settings_the_example_sign_ups_are_mirrored_once_and_readable() {
         stdout(&first),
         String::from_utf8_lossy(&first.stderr)
     );
-    assert_eq!(figure(&first, "accepted"), "200");
-    assert_eq!(figure(&second, "duplicates"), "200");
-    assert_eq!(figure(&second, "accepted"), "0");
-    assert_eq!(figure(&fresh, "duplicates"), "0");
-    assert_eq!(figure(&fresh, "accepted"), "200");
+    assert_eq!(figure(&first, "created"), "200");
+    assert_eq!(figure(&second, "duplicate"), "200");
+    assert_eq!(figure(&second, "created"), "0");
+    assert_eq!(figure(&fresh, "duplicate"), "0");
+    assert_eq!(
+        figure(&fresh, "unchanged"),
+        "200",
+        "new events of the same users"
+    );
 
     let token = std::fs::read_to_string(dir.0.join("data/admin-token")).unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -170,7 +174,7 @@ fn with_no_settings_the_example_sign_ups_are_mirrored_once_and_readable() {
 }
 
 #[test]
-fn a_wrong_secret_makes_replay_fail_with_the_count_of_rejections() {
+fn a_wrong_secret_makes_replay_fail_with_the_servers_reason_and_the_count_of_rejections() {
     let dir = WorkDir::new();
     let server = Server::start(&dir);
 
@@ -186,6 +190,14 @@ fn a_wrong_secret_makes_replay_fail_with_the_count_of_rejections() {
         stderr.contains("200 of 200 deliveries failed (200 rejected, 0 errors)"),
         "{stderr}"
     );
+    let why = "no signature in the webhook-signature header matches any configured secret";
+    let report = stdout(&output);
+    assert!(
+        report.contains(&format!("200  401 invalid_signature: {why}")),
+        "the reason is listed once with its count:\n{report}"
+    );
+    assert!(stderr.contains(why), "{stderr}");
+    assert_eq!(figure(&output, "created"), "0");
 }
 
 #[test]

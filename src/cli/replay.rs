@@ -73,12 +73,26 @@ pub async fn run(config: Option<&Path>, args: Args) -> anyhow::Result<()> {
     let seconds = started.elapsed().as_secs_f64();
     print!("{}", report(&tally, seconds));
     if tally.failed() > 0 {
+        let (reasons, _) = tally.reasons();
+        let first = reasons
+            .first()
+            .map(|(r, _)| r.as_str())
+            .unwrap_or("unknown");
         bail!(
-            "{} of {} deliveries failed ({} rejected, {} errors)",
+            "{} of {} deliveries failed ({} rejected, {} errors); the first reason: {first}",
             tally.failed(),
             tally.sent,
             tally.rejected,
             tally.errors
+        );
+    }
+    if !tally.all_settled() {
+        bail!(
+            "{} of {} deliveries are not applied yet: {} wait in the server's spool for its \
+             database and are applied when it answers",
+            tally.sent - tally.settled(),
+            tally.sent,
+            tally.count("spooled"),
         );
     }
     Ok(())
@@ -154,11 +168,18 @@ async fn send(
     }
     let verdict = match request.send().await {
         Ok(response) => {
+            let status = response.status().as_u16();
             let outcome = response
                 .headers()
                 .get("supahook-outcome")
-                .and_then(|v| v.to_str().ok());
-            Verdict::of(response.status().as_u16(), outcome)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            // Only a refusal's body is read: it says why.
+            let body = match status {
+                200..=299 => Default::default(),
+                _ => response.bytes().await.unwrap_or_default(),
+            };
+            Verdict::of(status, outcome.as_deref(), &body)
         }
         Err(error) => Verdict::NoAnswer(crate::error_chain::describe(&error)),
     };
@@ -167,12 +188,26 @@ async fn send(
 
 fn report(t: &Tally, seconds: f64) -> String {
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    let mut text = format!(
-        "sent        {}\naccepted    {}\nduplicates  {}\nstale       {}\nrejected    {}\nerrors      {}\n",
-        t.sent, t.accepted, t.duplicates, t.stale, t.rejected, t.errors,
-    );
-    for (cause, count) in t.unanswered() {
-        text.push_str(&format!("  {count} without an answer: {cause}\n"));
+    let mut text = format!("{:<12}{}\n", "sent", t.sent);
+    for outcome in replay::OUTCOMES {
+        text.push_str(&format!("{outcome:<12}{}\n", t.count(outcome)));
+    }
+    for (outcome, count) in t.unusual_outcomes() {
+        text.push_str(&format!("{outcome:<12}{count}\n"));
+    }
+    text.push_str(&format!(
+        "{:<12}{}\n{:<12}{}\n",
+        "rejected", t.rejected, "errors", t.errors
+    ));
+    let (reasons, others) = t.reasons();
+    if !reasons.is_empty() {
+        text.push_str("why deliveries failed, as the server said:\n");
+        for (reason, count) in reasons {
+            text.push_str(&format!("  {count:>6}  {reason}\n"));
+        }
+        if others > 0 {
+            text.push_str(&format!("  {others:>6}  for other reasons\n"));
+        }
     }
     if t.answered() == 0 {
         text.push_str("no request got an answer, so there is no throughput or latency to report\n");

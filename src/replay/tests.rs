@@ -89,22 +89,75 @@ fn the_curl_command_quotes_the_body_and_carries_a_valid_signature() {
 
 #[test]
 fn answers_are_classified_by_status_and_outcome() {
-    assert_eq!(Verdict::of(200, Some("created")), Verdict::Accepted);
-    assert_eq!(Verdict::of(200, Some("duplicate")), Verdict::Duplicate);
-    assert_eq!(Verdict::of(200, Some("stale")), Verdict::Stale);
-    assert_eq!(Verdict::of(401, None), Verdict::Rejected);
-    assert_eq!(Verdict::of(503, None), Verdict::Error);
+    let created = Verdict::of(200, Some("created"), b"");
+    let missing = Verdict::of(200, None, b"");
+
+    assert_eq!(created, Verdict::Answered("created".into()));
+    assert_eq!(missing, Verdict::Answered("answered".into()));
+}
+
+#[test]
+fn a_refusal_carries_the_servers_own_reason() {
+    let json = br#"{"error":{"http_code":401,"code":"signature_mismatch","message":"no match"}}"#;
+
+    let rejected = Verdict::of(401, None, json);
+    let unavailable = Verdict::of(503, None, b"upstream down\n");
+    let empty = Verdict::of(502, None, b"");
+
+    assert_eq!(
+        rejected,
+        Verdict::Rejected("401 signature_mismatch: no match".into())
+    );
+    assert_eq!(unavailable, Verdict::Error("503: upstream down".into()));
+    assert_eq!(empty, Verdict::Error("502 with an empty body".into()));
+}
+
+#[test]
+fn a_tally_keeps_the_first_distinct_reasons_and_counts_the_rest() {
+    let mut tally = Tally::default();
+    for n in 0..8 {
+        tally.record(Verdict::Rejected(format!("reason {n}")), Duration::ZERO);
+        tally.record(Verdict::Rejected("reason 0".into()), Duration::ZERO);
+    }
+
+    let (reasons, others) = tally.reasons();
+
+    assert_eq!(reasons.len(), REASONS_SHOWN);
+    assert_eq!(reasons[0], ("reason 0".to_owned(), 9));
+    assert_eq!(reasons[1], ("reason 1".to_owned(), 1));
+    assert_eq!(others, 3);
+    assert_eq!(tally.failed(), 16);
+}
+
+#[test]
+fn spooled_deliveries_are_not_settled_and_refused_ones_are() {
+    let mut tally = Tally::default();
+    for outcome in ["created", "refused", "duplicate", "stale"] {
+        tally.record(Verdict::Answered(outcome.into()), Duration::ZERO);
+    }
+    assert!(tally.all_settled());
+
+    tally.record(Verdict::Answered("spooled".into()), Duration::ZERO);
+
+    assert!(!tally.all_settled());
+    assert_eq!((tally.settled(), tally.count("spooled")), (4, 1));
 }
 
 #[test]
 fn percentiles_pick_the_nearest_rank() {
     let mut tally = Tally::default();
     for ms in 1..=100 {
-        tally.record(Verdict::Accepted, Duration::from_millis(ms));
+        tally.record(
+            Verdict::Answered("created".into()),
+            Duration::from_millis(ms),
+        );
     }
-    tally.record(Verdict::Rejected, Duration::from_millis(1000));
+    tally.record(Verdict::Rejected("401".into()), Duration::from_millis(1000));
 
     assert_eq!(tally.percentile(50.0), Duration::from_millis(51));
     assert_eq!(tally.percentile(99.0), Duration::from_millis(100));
-    assert_eq!((tally.sent, tally.accepted, tally.failed()), (101, 100, 1));
+    assert_eq!(
+        (tally.sent, tally.count("created"), tally.failed()),
+        (101, 100, 1)
+    );
 }
