@@ -13,8 +13,10 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod connections;
 mod listen_addr;
 mod store_failure;
+pub use connections::ConnectionLimits;
 pub use listen_addr::ListenAddr;
 pub use store_failure::{DEFAULT_BUDGET_MS, OnStoreFailure};
 
@@ -95,6 +97,11 @@ pub struct Settings {
     pub listen_addr: ListenAddr,
     /// `SUPAHOOK_SHUTDOWN_TIMEOUT`: how long requests in flight may finish after SIGTERM.
     pub shutdown_timeout: Duration,
+    /// `SUPAHOOK_ADMIN_LISTEN_ADDR`: when set, the admin API, `/metrics` and `/docs`
+    /// are served here only, and the listen address carries the public paths alone.
+    pub admin_listen_addr: Option<ListenAddr>,
+    /// Timeouts and the connection cap of both listeners.
+    pub connections: ConnectionLimits,
     /// `SUPAHOOK_HOOK_SECRETS`: accepted signing secrets, newest and older during rotation.
     pub hook_secrets: Vec<SigningKey>,
     /// `SUPAHOOK_ADMIN_TOKEN`: bearer token for the read API.
@@ -142,6 +149,11 @@ struct FileSettings {
     data_dir: Option<String>,
     listen_addr: Option<String>,
     shutdown_timeout: Option<u64>,
+    admin_listen_addr: Option<String>,
+    header_read_timeout_ms: Option<u64>,
+    request_read_timeout_ms: Option<u64>,
+    idle_timeout_ms: Option<u64>,
+    max_connections: Option<u64>,
     hook_secrets: Option<String>,
     admin_token: Option<String>,
     db_webhook_token: Option<String>,
@@ -204,6 +216,33 @@ impl Settings {
             })?,
             None => file.shutdown_timeout.unwrap_or(10),
         };
+        let admin_listen_addr = match env("SUPAHOOK_ADMIN_LISTEN_ADDR").or(file.admin_listen_addr) {
+            Some(v) => Some(
+                v.parse::<ListenAddr>()
+                    .map_err(|e| invalid("SUPAHOOK_ADMIN_LISTEN_ADDR", e))?,
+            ),
+            None => None,
+        };
+        if admin_listen_addr.as_ref() == Some(&listen_addr) {
+            return Err(invalid(
+                "SUPAHOOK_ADMIN_LISTEN_ADDR",
+                "must differ from SUPAHOOK_LISTEN_ADDR",
+            ));
+        }
+        let number = |name: &str, file: Option<u64>| env(name).or(file.map(|n| n.to_string()));
+        let connections = connections::RawLimits {
+            header_read_timeout_ms: number(
+                "SUPAHOOK_HEADER_READ_TIMEOUT_MS",
+                file.header_read_timeout_ms,
+            ),
+            request_read_timeout_ms: number(
+                "SUPAHOOK_REQUEST_READ_TIMEOUT_MS",
+                file.request_read_timeout_ms,
+            ),
+            idle_timeout_ms: number("SUPAHOOK_IDLE_TIMEOUT_MS", file.idle_timeout_ms),
+            max_connections: number("SUPAHOOK_MAX_CONNECTIONS", file.max_connections),
+        }
+        .validate()?;
 
         let hook_secrets = match env("SUPAHOOK_HOOK_SECRETS").or(file.hook_secrets) {
             Some(list) => SigningKey::parse_list(&list).map_err(|e: SecretError| {
@@ -315,6 +354,8 @@ impl Settings {
             ),
             listen_addr,
             shutdown_timeout: Duration::from_secs(shutdown_timeout),
+            admin_listen_addr,
+            connections,
             hook_secrets,
             admin_token,
             db_webhook_token,

@@ -18,6 +18,7 @@ pub mod pg_connect;
 pub mod policy;
 pub mod reconcile;
 pub mod replay;
+pub mod server;
 pub mod shutdown;
 pub mod signature;
 pub mod source;

@@ -1,19 +1,19 @@
 //! `supahook serve`: migrate, then serve until SIGINT or SIGTERM.
 
-use crate::config::{OnStoreFailure, SecretString, Settings};
-use crate::http::{AppState, app};
+use crate::config::{ListenAddr, OnStoreFailure, SecretString, Settings};
+use crate::http::{AppState, admin_app, app, public_app};
 use crate::jwt::{self, TokenVerifier};
 use crate::local_secrets;
 use crate::policy::SignUpPolicy;
+use crate::server::Listener;
 use crate::shutdown;
 use crate::signature::{SigningKey, Verifier};
 use crate::spool::Spool;
 use crate::storage::{Storage, StorageError};
 use crate::sync::Sync;
 use anyhow::Context;
-use poem::Server;
-use poem::listener::{Acceptor, Listener, TcpListener};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub async fn run(config: Option<&Path>) -> anyhow::Result<()> {
@@ -59,27 +59,18 @@ pub async fn run(config: Option<&Path>) -> anyhow::Result<()> {
         let days = settings.ledger_retention_days;
         tokio::spawn(forget_old_deliveries(state.sync.storage().clone(), days));
     }
-    let addr = &settings.listen_addr;
-    let acceptor = TcpListener::bind(addr.to_string())
-        .into_acceptor()
-        .await
-        .with_context(|| format!("cannot listen on {addr} (SUPAHOOK_LISTEN_ADDR)"))?;
-    let bound: Vec<String> = acceptor
-        .local_addr()
-        .iter()
-        .map(|a| match a.as_socket_addr() {
-            Some(socket) => socket.to_string(),
-            None => a.to_string(),
-        })
-        .collect();
-    tracing::info!(addr = %bound.join(", "), "serving; the API explorer is at /docs");
-    let grace = settings.shutdown_timeout;
     let sync = state.sync.clone();
+    let listeners = listeners(&settings, state).await?;
+    let grace = settings.shutdown_timeout;
     let (stop, stopping) = tokio::sync::watch::channel(false);
-    Server::new_with_acceptor(shutdown::StopAccepting::new(acceptor, stopping))
-        .run_with_graceful_shutdown(app(state), shutdown::signal(stop, grace), Some(grace))
-        .await
-        .context("the server stopped with an error")?;
+    crate::server::serve(
+        listeners,
+        settings.connections,
+        stopping,
+        shutdown::signal(stop, grace),
+        grace,
+    )
+    .await;
     sync.flush().await;
     if let Some(waiting) = sync.spool().map(|spool| spool.depth()).filter(|n| *n > 0) {
         tracing::warn!(
@@ -90,6 +81,37 @@ pub async fn run(config: Option<&Path>) -> anyhow::Result<()> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The listening sockets: one serving everything, or, with `SUPAHOOK_ADMIN_LISTEN_ADDR`,
+/// the public paths on the listen address and the admin API on its own.
+async fn listeners(settings: &Settings, state: AppState) -> anyhow::Result<Vec<Listener>> {
+    let public = &settings.listen_addr;
+    let bind_failed =
+        |addr: &ListenAddr, setting: &str| format!("cannot listen on {addr} ({setting})");
+    let Some(admin) = &settings.admin_listen_addr else {
+        let listener = Listener::bind(public, app(state))
+            .await
+            .with_context(|| bind_failed(public, "SUPAHOOK_LISTEN_ADDR"))?;
+        tracing::info!(addr = %listener.addr(), "serving; the API explorer is at /docs");
+        return Ok(vec![listener]);
+    };
+    let state = Arc::new(state);
+    let public_listener = Listener::bind(public, public_app(state.clone()))
+        .await
+        .with_context(|| bind_failed(public, "SUPAHOOK_LISTEN_ADDR"))?;
+    let admin_listener = Listener::bind(admin, admin_app(state))
+        .await
+        .with_context(|| bind_failed(admin, "SUPAHOOK_ADMIN_LISTEN_ADDR"))?;
+    tracing::info!(
+        addr = %public_listener.addr(),
+        "serving the hooks, the sync endpoint and the probes"
+    );
+    tracing::info!(
+        addr = %admin_listener.addr(),
+        "serving the admin API, /metrics and the probes; the API explorer is at /docs"
+    );
+    Ok(vec![public_listener, admin_listener])
 }
 
 /// The use-case with the configured delete mode, budget and, in `open` mode, the

@@ -239,6 +239,7 @@ pub async fn render(error: poem::Error) -> Response {
         StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
         StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
         StatusCode::UNAUTHORIZED => "unauthorized",
+        StatusCode::REQUEST_TIMEOUT => "request_timeout",
         s if s.is_client_error() => "bad_request",
         _ => "internal_error",
     };

@@ -126,24 +126,134 @@ pub fn spec_yaml() -> String {
     api_service().spec_yaml()
 }
 
-/// The whole application, ready to serve.
+/// 408 with the JSON error body, for a request whose body did not arrive in time.
+pub async fn request_timeout(message: String) -> poem::Response {
+    error::render(poem::Error::from_string(
+        message,
+        poem::http::StatusCode::REQUEST_TIMEOUT,
+    ))
+    .await
+}
+
+/// A part of the route table: every path under a prefix, or one path.
+enum Mount {
+    Prefix(&'static str),
+    Exact(&'static str),
+}
+
+/// What Supabase Auth and the application's frontend call: with the probes, the only
+/// paths the public listener serves when the admin API has a listener of its own.
+const PUBLIC_PATHS: &[Mount] = &[
+    Mount::Prefix("/hooks"),
+    Mount::Exact(session_sync::SYNC_PATH),
+];
+
+/// The read API and metrics, for the application's backend and operators.
+const ADMIN_PATHS: &[Mount] = &[Mount::Prefix("/v1"), Mount::Exact("/metrics")];
+
+/// Liveness and readiness, answered on every listener, so each can be checked.
+const PROBE_PATHS: &[Mount] = &[Mount::Prefix("/health")];
+
+/// The whole application on one listener, as served without `SUPAHOOK_ADMIN_LISTEN_ADDR`.
 pub fn app(state: AppState) -> impl Endpoint {
-    let api = api_service();
-    let docs = api.swagger_ui();
-    let spec_json = api.spec_endpoint();
-    let spec_yaml = api.spec_endpoint_yaml();
-    let api = Arc::new(api.into_endpoint());
-    let mut routes = Route::new()
-        .nest("/docs", docs)
-        .at("/openapi.json", spec_json)
-        .at("/openapi.yaml", spec_yaml);
-    if let Some(cors) = cors::sync_cors(&state.cors_origins) {
-        routes = routes.at(session_sync::SYNC_PATH, cors.transform(api.clone()));
+    assemble(
+        Arc::new(state),
+        &[PUBLIC_PATHS, ADMIN_PATHS, PROBE_PATHS],
+        true,
+    )
+}
+
+/// What the public listener serves when the admin API has a listener of its own:
+/// the hooks, the frontend's sync endpoint and the probes.
+pub fn public_app(state: Arc<AppState>) -> impl Endpoint {
+    assemble(state, &[PUBLIC_PATHS, PROBE_PATHS], false)
+}
+
+/// What the admin listener serves: the read API, `/metrics`, the probes, `/docs` and
+/// the spec (all of it, public paths included).
+pub fn admin_app(state: Arc<AppState>) -> impl Endpoint {
+    assemble(state, &[ADMIN_PATHS, PROBE_PATHS], true)
+}
+
+/// The API's operations mounted on the paths of `tables`, with `/docs` and the spec
+/// when `docs`, around the middleware every answer goes through.
+fn assemble(state: Arc<AppState>, tables: &[&[Mount]], docs: bool) -> impl Endpoint {
+    let service = api_service();
+    let mut routes = Route::new();
+    if docs {
+        routes = routes
+            .nest("/docs", service.swagger_ui())
+            .at("/openapi.json", service.spec_endpoint())
+            .at("/openapi.yaml", service.spec_endpoint_yaml());
+    }
+    let api = Arc::new(service.into_endpoint());
+    let mut cors = cors::sync_cors(&state.cors_origins);
+    for mount in tables.iter().flat_map(|table| table.iter()) {
+        routes = match *mount {
+            Mount::Exact(path) if path == session_sync::SYNC_PATH => match cors.take() {
+                Some(cors) => routes.at(path, cors.transform(api.clone())),
+                None => routes.at(path, api.clone()),
+            },
+            Mount::Exact(path) => routes.at(path, api.clone()),
+            Mount::Prefix(prefix) => routes.nest_no_strip(prefix, api.clone()),
+        };
     }
     routes
-        .nest("/", api)
-        .data(Arc::new(state))
+        .data(state)
         .catch_all_error(error::render)
         .with(allow::AllowHeader::new(Apis::meta()))
         .with(crate::telemetry::AnswerTimer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn served_by(table: &[Mount], path: &str) -> bool {
+        table.iter().any(|mount| match *mount {
+            Mount::Exact(exact) => path == exact,
+            Mount::Prefix(prefix) => path
+                .strip_prefix(prefix)
+                .is_some_and(|rest| rest.starts_with('/')),
+        })
+    }
+
+    #[test]
+    fn every_operation_of_the_spec_is_served_by_a_listener() {
+        let paths: Vec<String> = Apis::meta()
+            .into_iter()
+            .flat_map(|api| api.paths)
+            .map(|path| path.path)
+            .collect();
+        assert!(paths.len() > 5, "{paths:?}");
+        for path in &paths {
+            let tables = [PUBLIC_PATHS, ADMIN_PATHS, PROBE_PATHS];
+            assert!(
+                tables.iter().any(|table| served_by(table, path)),
+                "{path} is served by no listener"
+            );
+        }
+    }
+
+    #[test]
+    fn the_read_api_and_metrics_are_apart_from_the_hooks_and_the_sync_endpoint() {
+        for path in [
+            "/v1/users",
+            "/v1/users/{id}/profile",
+            "/v1/events",
+            "/metrics",
+        ] {
+            assert!(!served_by(PUBLIC_PATHS, path), "{path}");
+            assert!(served_by(ADMIN_PATHS, path), "{path}");
+        }
+        for path in [
+            "/hooks/before-user-created",
+            "/hooks/auth-users",
+            "/api/auth/users/sync",
+        ] {
+            assert!(served_by(PUBLIC_PATHS, path), "{path}");
+            assert!(!served_by(ADMIN_PATHS, path), "{path}");
+        }
+        assert!(served_by(PROBE_PATHS, "/health/ready"));
+    }
 }

@@ -1,0 +1,154 @@
+//! Serving one accepted connection with hyper (HTTP/1.1, or HTTP/2 with prior
+//! knowledge), cut when its phase's deadline passes, closed gracefully on shutdown.
+
+use super::activity::{self, Activity};
+use super::deadline;
+use crate::config::ConnectionLimits;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use poem::endpoint::BoxEndpoint;
+use poem::web::{LocalAddr, RemoteAddr};
+use std::convert::Infallible;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio_util::sync::CancellationToken;
+
+/// What every connection of a listener shares.
+#[derive(Clone)]
+pub struct Shared {
+    pub app: Arc<BoxEndpoint<'static>>,
+    pub limits: ConnectionLimits,
+    /// Cancelled on shutdown: finish the requests in flight, then close.
+    pub closing: CancellationToken,
+    /// Cancelled when the shutdown timeout has passed: close now.
+    pub abort: CancellationToken,
+}
+
+/// Serves `socket` until the client closes it, a deadline cuts it, or shutdown.
+pub async fn serve(socket: TcpStream, local: LocalAddr, remote: RemoteAddr, shared: Shared) {
+    let activity = Arc::new(Activity::opened());
+    let io = TokioIo::new(Watched {
+        socket,
+        activity: activity.clone(),
+    });
+    let service = hyper::service::service_fn({
+        let (activity, app, limits) = (activity.clone(), shared.app.clone(), shared.limits);
+        let remote = remote.clone();
+        move |request: hyper::Request<Incoming>| {
+            let answer = deadline::Answer {
+                began: activity.request_started(),
+                limit: limits.request_read_timeout,
+                local: local.clone(),
+                remote: remote.clone(),
+            };
+            let (activity, app) = (activity.clone(), app.clone());
+            async move {
+                let _finished = Finished(activity);
+                Ok::<_, Infallible>(answer.serve(&app, request).await)
+            }
+        }
+    });
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    // The header clock is `Activity`'s: hyper's would also cut kept-alive connections.
+    builder.http1().header_read_timeout(None).keep_alive(true);
+    builder
+        .http2()
+        .max_pending_accept_reset_streams(20)
+        .max_header_list_size(16 * 1024);
+    let connection = builder.serve_connection(io, service);
+    tokio::pin!(connection);
+    let mut closing = false;
+    loop {
+        let deadline = activity::deadline(activity.phase(), &shared.limits);
+        let expiry = async {
+            match deadline {
+                Some((at, cut)) => {
+                    tokio::time::sleep_until(at).await;
+                    cut
+                }
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = connection.as_mut() => return,
+            cut = expiry => {
+                // The phase may have moved on while the timer ran out.
+                if activity::deadline(activity.phase(), &shared.limits) == deadline {
+                    tracing::debug!(remote = %remote, reason = cut.reason(), "connection closed");
+                    return;
+                }
+            }
+            () = activity.changed() => {}
+            () = shared.closing.cancelled(), if !closing => {
+                closing = true;
+                connection.as_mut().graceful_shutdown();
+            }
+            () = shared.abort.cancelled() => return,
+        }
+    }
+}
+
+/// Marks a request answered when its answer is ready, or when it is given up.
+struct Finished(Arc<Activity>);
+
+impl Drop for Finished {
+    fn drop(&mut self) {
+        self.0.request_finished();
+    }
+}
+
+/// The socket, telling the connection's `Activity` when bytes arrive.
+struct Watched {
+    socket: TcpStream,
+    activity: Arc<Activity>,
+}
+
+impl AsyncRead for Watched {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.socket).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            self.activity.bytes_arrived();
+        }
+        polled
+    }
+}
+
+impl AsyncWrite for Watched {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.socket).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.socket).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.socket.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.socket).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.socket).poll_shutdown(cx)
+    }
+}
