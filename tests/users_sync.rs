@@ -314,6 +314,53 @@ async fn a_body_naming_another_user_cannot_change_that_user() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn is_onboarded_in_a_sync_body_changes_nothing_by_default() {
+    let app = TestApp::spawn().await;
+    let token = hs256(&claims(GRACE, "grace@example.com"), JWT_SECRET);
+    sync(&app, &token, None).await.assert_status_is_ok();
+    let before = app.db.user(GRACE).await.unwrap();
+
+    let alone = sync(&app, &token, Some(json!({"is_onboarded": true}))).await;
+    let beside = sync(
+        &app,
+        &token,
+        Some(json!({"is_onboarded": true, "display_name": "Amazing Grace"})),
+    )
+    .await;
+
+    alone.assert_status_is_ok();
+    let alone = json(alone).await;
+    assert_eq!(alone["ignored"], json!(["is_onboarded"]), "{alone}");
+    assert_eq!(alone["user"]["is_onboarded"], false);
+    beside.assert_status_is_ok();
+    let beside = json(beside).await;
+    assert_eq!(beside["ignored"], json!(["is_onboarded"]), "{beside}");
+    assert_eq!(beside["user"]["is_onboarded"], false);
+    assert_eq!(beside["user"]["profile"]["display_name"], "Amazing Grace");
+    let after = app.db.user(GRACE).await.unwrap();
+    assert_eq!(after.user, before.user, "the user row is untouched");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_the_setting_a_sync_body_sets_is_onboarded() {
+    let app = TestApp::spawn_with(Options {
+        users_may_set_onboarded: true,
+        ..Options::default()
+    })
+    .await;
+    let token = hs256(&claims(GRACE, "grace@example.com"), JWT_SECRET);
+
+    let response = sync(&app, &token, Some(json!({"is_onboarded": true}))).await;
+
+    response.assert_status_is_ok();
+    let body = json(response).await;
+    assert_eq!(body["ignored"], json!([]), "{body}");
+    assert_eq!(body["user"]["is_onboarded"], true);
+    let stored = app.db.user(GRACE).await.unwrap();
+    assert!(stored.user.is_onboarded);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn browsers_from_a_listed_origin_pass_the_preflight() {
     let app = TestApp::spawn_with(Options {
         cors_origins: vec!["https://app.example.com".into()],

@@ -52,6 +52,7 @@ pub async fn run(config: Option<&Path>) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("cannot set up access token checks: {e}"))?,
         cors_origins: settings.cors_origins.clone(),
         profile_claim: settings.token_profile_claim.clone(),
+        users_may_set_onboarded: settings.users_may_set_onboarded,
     };
     state.sync.start_background();
     crate::telemetry::start_upkeep();

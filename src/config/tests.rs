@@ -349,6 +349,29 @@ fn a_jwks_file_is_read_at_start() {
 }
 
 #[test]
+fn the_spool_bound_and_the_onboarded_switch_have_safe_defaults_and_are_read() {
+    let defaults = settings(&[]).unwrap();
+    let set = settings(&[
+        ("SUPAHOOK_SPOOL_MAX_BYTES", "1048576"),
+        ("SUPAHOOK_USERS_MAY_SET_ONBOARDED", "true"),
+    ])
+    .unwrap();
+
+    assert_eq!(defaults.spool_max_bytes, DEFAULT_SPOOL_MAX_BYTES);
+    assert!(!defaults.users_may_set_onboarded);
+    assert_eq!(set.spool_max_bytes, 1_048_576);
+    assert!(set.users_may_set_onboarded);
+    for (name, value) in [
+        ("SUPAHOOK_SPOOL_MAX_BYTES", "0"),
+        ("SUPAHOOK_SPOOL_MAX_BYTES", "20GiB"),
+        ("SUPAHOOK_USERS_MAY_SET_ONBOARDED", "yes"),
+    ] {
+        let message = error_text(&[(name, value)]);
+        assert!(message.contains(name), "{name}={value}: {message}");
+    }
+}
+
+#[test]
 fn a_jwks_url_over_plain_http_is_accepted_only_for_loopback_hosts() {
     for url in [
         "http://127.0.0.1:54321/auth/v1/.well-known/jwks.json",
