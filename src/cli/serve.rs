@@ -18,6 +18,7 @@ use std::time::Duration;
 
 pub async fn run(config: Option<&Path>) -> anyhow::Result<()> {
     let settings = super::load_settings(config)?;
+    crate::private_files::warn_if_open(&settings.data_dir);
     // A bad DATABASE_URL stops the start before any secret file is written.
     let storage = super::open_storage(&settings)?;
     let verifier = Verifier::new(hook_secrets(&settings)?);

@@ -223,3 +223,21 @@ fn the_spool_file_is_readable_by_its_owner_only() {
         .mode();
     assert_eq!(mode & 0o777, 0o600);
 }
+
+#[tokio::test]
+async fn the_spool_and_its_log_are_created_0600() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = temp_dir("modes").join("data");
+
+    let (spool, _) = Spool::open(&dir).unwrap();
+    spool.append(&delivery("a")).await.unwrap();
+
+    let mode = |name: &str| {
+        let meta = std::fs::metadata(dir.join(name)).unwrap();
+        meta.permissions().mode() & 0o777
+    };
+    assert_eq!(mode(""), 0o700);
+    assert_eq!(mode(FILE_NAME), 0o600);
+    assert_eq!(mode(&format!("{FILE_NAME}-wal")), 0o600);
+    std::fs::remove_dir_all(dir.parent().unwrap()).unwrap();
+}
