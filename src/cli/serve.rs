@@ -119,7 +119,7 @@ fn use_case(storage: Storage, settings: &Settings) -> anyhow::Result<Sync> {
             "deliveries spooled before the restart will be applied as the database answers"
         );
     }
-    Ok(sync.with_spool(spool))
+    Ok(sync.with_spool(spool.with_max_bytes(settings.spool_max_bytes)))
 }
 
 /// Whether `error` says the database could not be reached.
