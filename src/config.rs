@@ -13,9 +13,11 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod bounds;
 mod connections;
 mod listen_addr;
 mod store_failure;
+pub use bounds::DEFAULT_SPOOL_MAX_BYTES;
 pub use connections::ConnectionLimits;
 pub use listen_addr::ListenAddr;
 pub use store_failure::{DEFAULT_BUDGET_MS, OnStoreFailure};
@@ -139,6 +141,11 @@ pub struct Settings {
     pub cors_origins: Vec<String>,
     /// `SUPAHOOK_TOKEN_PROFILE_CLAIM`: the claim custom-access-token adds with the profile.
     pub token_profile_claim: Option<String>,
+    /// `SUPAHOOK_SPOOL_MAX_BYTES`: the most the spool file may hold; past it, deliveries
+    /// the database cannot take are refused with 503 instead of filling the disk.
+    pub spool_max_bytes: u64,
+    /// `SUPAHOOK_USERS_MAY_SET_ONBOARDED`: whether the sync body may set `is_onboarded`.
+    pub users_may_set_onboarded: bool,
 }
 
 /// The TOML file: the same settings, lower-case and without the `SUPAHOOK_` prefix.
@@ -175,6 +182,8 @@ struct FileSettings {
     jwt_issuer: Option<String>,
     cors_origins: Option<Vec<String>>,
     token_profile_claim: Option<String>,
+    spool_max_bytes: Option<u64>,
+    users_may_set_onboarded: Option<bool>,
 }
 
 /// The shortest bearer token accepted; shorter ones are too easy to guess.
@@ -343,6 +352,15 @@ impl Settings {
             env("SUPAHOOK_TOKEN_PROFILE_CLAIM").or(file.token_profile_claim),
         )?;
 
+        let spool_max_bytes = bounds::spool_max_bytes(
+            env("SUPAHOOK_SPOOL_MAX_BYTES").as_deref(),
+            file.spool_max_bytes,
+        )?;
+        let users_may_set_onboarded = bounds::users_may_set_onboarded(
+            env("SUPAHOOK_USERS_MAY_SET_ONBOARDED").as_deref(),
+            file.users_may_set_onboarded,
+        )?;
+
         Ok(Self {
             database_url: env("DATABASE_URL")
                 .or(file.database_url)
@@ -381,6 +399,8 @@ impl Settings {
             jwt,
             cors_origins,
             token_profile_claim,
+            spool_max_bytes,
+            users_may_set_onboarded,
         })
     }
 

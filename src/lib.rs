@@ -16,6 +16,7 @@ pub mod local_secrets;
 pub mod mirror;
 pub mod pg_connect;
 pub mod policy;
+pub mod private_files;
 pub mod reconcile;
 pub mod replay;
 pub mod server;

@@ -96,14 +96,10 @@ fn read_or_create(
         Err(e) => return Err(io(e)),
     }
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(io)?;
+        crate::private_files::create_dir(dir).map_err(io)?;
     }
     let text = generate();
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(path) {
+    match crate::private_files::private_options().open(path) {
         Ok(mut file) => {
             writeln!(file, "{text}").map_err(io)?;
             Ok(Some((text, true)))
@@ -140,12 +136,9 @@ mod tests {
         assert!(first.created && !again.created);
         assert_eq!(first.value.expose_text(), again.value.expose_text());
         assert!(first.value.expose_text().starts_with("v1,whsec_"));
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&first.path).unwrap().permissions().mode();
-            assert_eq!(mode & 0o777, 0o600);
-        }
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&first.path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
         std::fs::remove_dir_all(dir).unwrap();
     }
 

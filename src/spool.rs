@@ -7,7 +7,10 @@
 //! (`synchronous = FULL`) before the caller is answered, every log frame carries a
 //! checksum, and a frame cut short by a crash is ignored on recovery while every
 //! earlier commit is kept. Appends that arrive together share one commit and its fsync.
+//! It holds at most `SUPAHOOK_SPOOL_MAX_BYTES` (see `bound.rs`), and its files are private to
+//! supahook's user from their creation.
 
+mod bound;
 mod file;
 mod worker;
 
@@ -15,7 +18,7 @@ use crate::events::{Delivery, UserChange};
 use chrono::{DateTime, Utc};
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use tokio::sync::oneshot;
 use worker::Command;
 
@@ -32,6 +35,17 @@ pub enum SpoolError {
         path: String,
         /// What failed.
         reason: String,
+    },
+    /// The spool holds `SUPAHOOK_SPOOL_MAX_BYTES` already: nothing more is written.
+    #[error(
+        "the spool is full ({used} bytes in use, SUPAHOOK_SPOOL_MAX_BYTES={max}); it takes \
+         deliveries again as it drains into the database"
+    )]
+    Full {
+        /// Bytes of the spool file in use.
+        used: u64,
+        /// The bound.
+        max: u64,
     },
     /// The spool's thread has stopped.
     #[error("the spool has stopped")]
@@ -73,13 +87,73 @@ pub struct Recovery {
 }
 
 /// How many deliveries wait and since when, kept current by the spool's thread.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Depth {
     entries: AtomicU64,
     /// Microseconds since the epoch of the oldest entry; 0 when empty.
     oldest: AtomicI64,
     /// The last append failed (a full disk, say).
-    failing: std::sync::atomic::AtomicBool,
+    failing: AtomicBool,
+    /// Bytes of the spool file in use.
+    used: AtomicU64,
+    /// `SUPAHOOK_SPOOL_MAX_BYTES`.
+    max: AtomicU64,
+    /// A delivery was refused for want of room, and nothing has drained since.
+    full: AtomicBool,
+}
+
+impl Default for Depth {
+    fn default() -> Self {
+        Self {
+            entries: AtomicU64::default(),
+            oldest: AtomicI64::default(),
+            failing: AtomicBool::default(),
+            used: AtomicU64::default(),
+            max: AtomicU64::new(crate::config::DEFAULT_SPOOL_MAX_BYTES),
+            full: AtomicBool::default(),
+        }
+    }
+}
+
+impl Depth {
+    /// Bytes in use and the bound.
+    fn bytes(&self) -> (u64, u64) {
+        (
+            self.used.load(Ordering::Relaxed),
+            self.max.load(Ordering::Relaxed),
+        )
+    }
+
+    fn is_full(&self) -> bool {
+        self.full.load(Ordering::Relaxed)
+    }
+
+    /// Counts `count` deliveries refused for want of room; says so in the log when the
+    /// spool turns full, not at every refusal.
+    fn refused(&self, count: usize) {
+        crate::telemetry::spool_full(count);
+        if !self.full.swap(true, Ordering::Relaxed) {
+            let (used, max) = self.bytes();
+            tracing::error!(
+                used,
+                max,
+                "the spool is full (SUPAHOOK_SPOOL_MAX_BYTES): deliveries the database cannot \
+                 take are refused with 503 and Retry-After until it drains"
+            );
+        }
+    }
+
+    /// Entries drained: deliveries may be spooled again.
+    fn has_room(&self) {
+        if self.full.swap(false, Ordering::Relaxed) {
+            let (used, max) = self.bytes();
+            tracing::info!(
+                used,
+                max,
+                "the spool has room again: deliveries are spooled"
+            );
+        }
+    }
 }
 
 /// The spool: cheap to clone, every clone writes through the same thread.
@@ -107,9 +181,22 @@ impl Spool {
         ))
     }
 
+    /// The same spool, holding at most `max` bytes (`SUPAHOOK_SPOOL_MAX_BYTES`; 21 GiB
+    /// unless set): past it, appends are refused with [`SpoolError::Full`].
+    pub fn with_max_bytes(self, max: u64) -> Self {
+        self.depth.max.store(max, Ordering::Relaxed);
+        self
+    }
+
     /// Appends `delivery` and returns once it is on disk. A delete that carries no time
-    /// is dated now, when it was received, not when it is drained.
+    /// is dated now, when it was received, not when it is drained. A full spool refuses
+    /// it at once, without a trip to its thread.
     pub async fn append(&self, delivery: &Delivery) -> Result<(), SpoolError> {
+        if self.depth.is_full() {
+            self.depth.refused(1);
+            let (used, max) = self.depth.bytes();
+            return Err(SpoolError::Full { used, max });
+        }
         let received_at = crate::events::to_micros(Utc::now());
         let mut delivery = delivery.clone();
         if let UserChange::Delete(deletion) = &mut delivery.change {
@@ -151,9 +238,15 @@ impl Spool {
         self.depth.entries.load(Ordering::Relaxed)
     }
 
-    /// `false` while appends fail: then nothing can be acknowledged in `open` mode.
+    /// `false` while appends fail or the spool is full: then nothing can be
+    /// acknowledged in `open` mode.
     pub fn is_writable(&self) -> bool {
-        !self.depth.failing.load(Ordering::Relaxed)
+        !self.depth.failing.load(Ordering::Relaxed) && !self.depth.is_full()
+    }
+
+    /// Bytes of the spool file in use.
+    pub fn used_bytes(&self) -> u64 {
+        self.depth.used.load(Ordering::Relaxed)
     }
 
     /// When the oldest waiting delivery was acknowledged.

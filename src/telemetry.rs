@@ -67,6 +67,11 @@ pub fn write_batch(deliveries: usize, took: Duration) {
     prometheus::write_batch(deliveries, took);
 }
 
+/// Counts deliveries refused because the spool was full.
+pub fn spool_full(count: usize) {
+    prometheus::spool_full(count);
+}
+
 /// Counts a spooled delivery the database refused for good, set aside in the spool.
 pub fn spool_set_aside() {
     prometheus::spool_set_aside();

@@ -75,11 +75,13 @@ async fn refused_tokens_are_401_and_write_nothing() {
         ..Options::default()
     })
     .await;
-    let good = claims(GRACE, "grace@example.com");
+    let good = jwks.claims(GRACE, "grace@example.com");
     let mut expired = good.clone();
     expired["exp"] = json!(chrono::Utc::now().timestamp() - 120);
     let mut wrong_audience = good.clone();
     wrong_audience["aud"] = json!("anon");
+    // Another project's token: the issuer told by the key set URL is required.
+    let wrong_issuer = claims(GRACE, "grace@example.com");
     let alg_none = format!(
         "{}.{}.",
         base64url(br#"{"alg":"none","typ":"JWT"}"#),
@@ -97,6 +99,7 @@ async fn refused_tokens_are_401_and_write_nothing() {
     let cases = [
         ("expired", hs256(&expired, JWT_SECRET)),
         ("wrong audience", hs256(&wrong_audience, JWT_SECRET)),
+        ("wrong issuer", rsa.sign(&wrong_issuer)),
         (
             "wrong secret",
             hs256(&good, "another-secret-0123456789abcdef-0123456789"),
@@ -135,11 +138,21 @@ async fn es256_and_rs256_tokens_are_verified_with_the_published_keys() {
     })
     .await;
 
-    let by_ec = sync(&app, &ec.sign(&claims(GRACE, "grace@example.com")), None).await;
-    let by_rsa = sync(&app, &rsa.sign(&claims(ALAN, "alan@example.com")), None).await;
+    let by_ec = sync(
+        &app,
+        &ec.sign(&jwks.claims(GRACE, "grace@example.com")),
+        None,
+    )
+    .await;
+    let by_rsa = sync(
+        &app,
+        &rsa.sign(&jwks.claims(ALAN, "alan@example.com")),
+        None,
+    )
+    .await;
     let by_secret = sync(
         &app,
-        &hs256(&claims(GRACE, "grace@example.com"), JWT_SECRET),
+        &hs256(&jwks.claims(GRACE, "grace@example.com"), JWT_SECRET),
         None,
     )
     .await;
@@ -164,14 +177,23 @@ async fn a_key_added_to_the_jwks_is_picked_up_without_a_restart() {
         ..Options::default()
     })
     .await;
-    sync(&app, &old.sign(&claims(GRACE, "grace@example.com")), None)
-        .await
-        .assert_status_is_ok();
+    sync(
+        &app,
+        &old.sign(&jwks.claims(GRACE, "grace@example.com")),
+        None,
+    )
+    .await
+    .assert_status_is_ok();
 
     let new = TestKey::es256("2027-key");
     jwks.publish(&new);
     tokio::time::sleep(Duration::from_millis(250)).await;
-    let response = sync(&app, &new.sign(&claims(ALAN, "alan@example.com")), None).await;
+    let response = sync(
+        &app,
+        &new.sign(&jwks.claims(ALAN, "alan@example.com")),
+        None,
+    )
+    .await;
 
     response.assert_status_is_ok();
     assert_eq!(json(response).await["created"], true);
@@ -192,7 +214,7 @@ async fn forged_key_ids_fetch_the_jwks_at_most_once_per_interval() {
         let forged = TestKey::es256(&format!("forged-{n}"));
         let response = sync(
             &app,
-            &forged.sign(&claims(GRACE, "grace@example.com")),
+            &forged.sign(&jwks.claims(GRACE, "grace@example.com")),
             None,
         )
         .await;
@@ -201,6 +223,57 @@ async fn forged_key_ids_fetch_the_jwks_at_most_once_per_interval() {
 
     assert_eq!(jwks.fetches(), 1);
     assert_eq!(app.db.counts().await, [0, 0, 0]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_key_set_url_that_answers_with_a_redirect_is_not_followed() {
+    let key = TestKey::es256("real");
+    let jwks = JwksServer::start(&[&key]).await;
+    let redirect = redirect_to(&jwks.url).await;
+    let app = TestApp::spawn_with(Options {
+        jwt: Some(Options::jwt_with_jwks(&redirect)),
+        ..Options::default()
+    })
+    .await;
+    let issuer = redirect.trim_end_matches("/.well-known/jwks.json");
+
+    let response = sync(
+        &app,
+        &key.sign(&support::tokens::claims_from(
+            issuer,
+            GRACE,
+            "grace@example.com",
+        )),
+        None,
+    )
+    .await;
+
+    response.assert_status(StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(jwks.fetches(), 0, "the redirect was followed");
+    assert_eq!(app.db.counts().await, [0, 0, 0]);
+}
+
+/// A server that answers every request with a 302 to `target`; its JWKS URL.
+async fn redirect_to(target: &str) -> String {
+    use poem::listener::{Acceptor, Listener, TcpListener};
+    use poem::web::Redirect;
+    use poem::{EndpointExt, Route, Server, handler};
+
+    #[handler]
+    fn moved(target: poem::web::Data<&String>) -> Redirect {
+        Redirect::temporary(target.as_str())
+    }
+
+    let acceptor = TcpListener::bind("127.0.0.1:0")
+        .into_acceptor()
+        .await
+        .expect("bind a port for the redirect");
+    let addr = acceptor.local_addr()[0].as_socket_addr().copied().unwrap();
+    let app = Route::new()
+        .at("/auth/v1/.well-known/jwks.json", moved)
+        .data(target.to_owned());
+    tokio::spawn(Server::new_with_acceptor(acceptor).run(app));
+    format!("http://{addr}/auth/v1/.well-known/jwks.json")
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -238,6 +311,53 @@ async fn a_body_naming_another_user_cannot_change_that_user() {
     assert_eq!(own["user"]["id"], GRACE);
     assert_eq!(own["user"]["profile"]["display_name"], "Amazing Grace");
     assert_eq!(app.db.user(ALAN).await.unwrap(), alan_before);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn is_onboarded_in_a_sync_body_changes_nothing_by_default() {
+    let app = TestApp::spawn().await;
+    let token = hs256(&claims(GRACE, "grace@example.com"), JWT_SECRET);
+    sync(&app, &token, None).await.assert_status_is_ok();
+    let before = app.db.user(GRACE).await.unwrap();
+
+    let alone = sync(&app, &token, Some(json!({"is_onboarded": true}))).await;
+    let beside = sync(
+        &app,
+        &token,
+        Some(json!({"is_onboarded": true, "display_name": "Amazing Grace"})),
+    )
+    .await;
+
+    alone.assert_status_is_ok();
+    let alone = json(alone).await;
+    assert_eq!(alone["ignored"], json!(["is_onboarded"]), "{alone}");
+    assert_eq!(alone["user"]["is_onboarded"], false);
+    beside.assert_status_is_ok();
+    let beside = json(beside).await;
+    assert_eq!(beside["ignored"], json!(["is_onboarded"]), "{beside}");
+    assert_eq!(beside["user"]["is_onboarded"], false);
+    assert_eq!(beside["user"]["profile"]["display_name"], "Amazing Grace");
+    let after = app.db.user(GRACE).await.unwrap();
+    assert_eq!(after.user, before.user, "the user row is untouched");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_the_setting_a_sync_body_sets_is_onboarded() {
+    let app = TestApp::spawn_with(Options {
+        users_may_set_onboarded: true,
+        ..Options::default()
+    })
+    .await;
+    let token = hs256(&claims(GRACE, "grace@example.com"), JWT_SECRET);
+
+    let response = sync(&app, &token, Some(json!({"is_onboarded": true}))).await;
+
+    response.assert_status_is_ok();
+    let body = json(response).await;
+    assert_eq!(body["ignored"], json!([]), "{body}");
+    assert_eq!(body["user"]["is_onboarded"], true);
+    let stored = app.db.user(GRACE).await.unwrap();
+    assert!(stored.user.is_onboarded);
 }
 
 #[tokio::test(flavor = "multi_thread")]

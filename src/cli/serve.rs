@@ -18,6 +18,7 @@ use std::time::Duration;
 
 pub async fn run(config: Option<&Path>) -> anyhow::Result<()> {
     let settings = super::load_settings(config)?;
+    crate::private_files::warn_if_open(&settings.data_dir);
     // A bad DATABASE_URL stops the start before any secret file is written.
     let storage = super::open_storage(&settings)?;
     let verifier = Verifier::new(hook_secrets(&settings)?);
@@ -52,6 +53,7 @@ pub async fn run(config: Option<&Path>) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("cannot set up access token checks: {e}"))?,
         cors_origins: settings.cors_origins.clone(),
         profile_claim: settings.token_profile_claim.clone(),
+        users_may_set_onboarded: settings.users_may_set_onboarded,
     };
     state.sync.start_background();
     crate::telemetry::start_upkeep();
@@ -139,7 +141,7 @@ fn use_case(storage: Storage, settings: &Settings) -> anyhow::Result<Sync> {
             "deliveries spooled before the restart will be applied as the database answers"
         );
     }
-    Ok(sync.with_spool(spool))
+    Ok(sync.with_spool(spool.with_max_bytes(settings.spool_max_bytes)))
 }
 
 /// Whether `error` says the database could not be reached.

@@ -100,15 +100,32 @@ impl RawSessionSettings {
     }
 }
 
+/// The keys decide which tokens are genuine, so they come over https: a network
+/// attacker could otherwise supply their own. Plain http is left to loopback hosts (a
+/// local Supabase, tests), where no network lies between the two.
 fn jwks_url(url: String) -> Result<String, ConfigError> {
     let parsed = reqwest::Url::parse(&url).map_err(|e| invalid("SUPAHOOK_JWKS_URL", e))?;
-    if !matches!(parsed.scheme(), "https" | "http") {
-        return Err(invalid(
+    match parsed.scheme() {
+        "https" => Ok(url),
+        "http" if is_loopback(&parsed) => Ok(url),
+        "http" => Err(invalid(
             "SUPAHOOK_JWKS_URL",
-            "must be an https:// or http:// URL",
-        ));
+            "must be an https:// URL (plain http:// only for localhost, 127.0.0.0/8 or [::1])",
+        )),
+        _ => Err(invalid("SUPAHOOK_JWKS_URL", "must be an https:// URL")),
     }
-    Ok(url)
+}
+
+/// Whether `url` names this machine: `localhost`, 127.0.0.0/8 or `::1`.
+fn is_loopback(url: &reqwest::Url) -> bool {
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn jwks_file(path: &str) -> Result<KeySet, ConfigError> {

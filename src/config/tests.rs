@@ -313,6 +313,14 @@ fn bad_session_settings_name_the_setting() {
     for (name, value) in [
         ("SUPAHOOK_JWT_SECRET", "too-short"),
         ("SUPAHOOK_JWKS_URL", "ftp://keys.example.com/jwks.json"),
+        (
+            "SUPAHOOK_JWKS_URL",
+            "http://ref.supabase.co/auth/v1/.well-known/jwks.json",
+        ),
+        (
+            "SUPAHOOK_JWKS_URL",
+            "http://localhost.example.com/jwks.json",
+        ),
         ("SUPAHOOK_JWKS_FILE", "/nonexistent/jwks.json"),
         ("SUPAHOOK_CORS_ORIGINS", "https://app.example.com/path"),
         ("SUPAHOOK_TOKEN_PROFILE_CLAIM", "email"),
@@ -338,4 +346,45 @@ fn a_jwks_file_is_read_at_start() {
 
     assert_eq!(s.jwt.jwks_file.map(|k| k.len()), Some(1));
     assert!(refused.contains("no ES256 or RS256"), "{refused}");
+}
+
+#[test]
+fn the_spool_bound_and_the_onboarded_switch_have_safe_defaults_and_are_read() {
+    let defaults = settings(&[]).unwrap();
+    let set = settings(&[
+        ("SUPAHOOK_SPOOL_MAX_BYTES", "1048576"),
+        ("SUPAHOOK_USERS_MAY_SET_ONBOARDED", "true"),
+    ])
+    .unwrap();
+
+    assert_eq!(defaults.spool_max_bytes, DEFAULT_SPOOL_MAX_BYTES);
+    assert!(!defaults.users_may_set_onboarded);
+    assert_eq!(set.spool_max_bytes, 1_048_576);
+    assert!(set.users_may_set_onboarded);
+    for (name, value) in [
+        ("SUPAHOOK_SPOOL_MAX_BYTES", "0"),
+        ("SUPAHOOK_SPOOL_MAX_BYTES", "20GiB"),
+        ("SUPAHOOK_USERS_MAY_SET_ONBOARDED", "yes"),
+    ] {
+        let message = error_text(&[(name, value)]);
+        assert!(message.contains(name), "{name}={value}: {message}");
+    }
+}
+
+#[test]
+fn a_jwks_url_over_plain_http_is_accepted_only_for_loopback_hosts() {
+    for url in [
+        "http://127.0.0.1:54321/auth/v1/.well-known/jwks.json",
+        "http://127.8.0.1/jwks.json",
+        "http://localhost:54321/auth/v1/.well-known/jwks.json",
+        "http://[::1]:54321/jwks.json",
+        "https://ref.supabase.co/auth/v1/.well-known/jwks.json",
+    ] {
+        let s = settings(&[("SUPAHOOK_JWKS_URL", url)]).unwrap();
+
+        assert_eq!(s.jwt.jwks_url.as_deref(), Some(url));
+    }
+    let refused = error_text(&[("SUPAHOOK_JWKS_URL", "http://10.0.0.7/jwks.json")]);
+    assert!(refused.contains("SUPAHOOK_JWKS_URL"), "{refused}");
+    assert!(refused.contains("https://"), "{refused}");
 }

@@ -184,7 +184,14 @@ impl From<ParseError> for ErrorResponse {
 
 impl From<StorageError> for ErrorResponse {
     fn from(error: StorageError) -> Self {
-        tracing::error!(error = %error_chain(&error), "storage failed");
+        // An outage or a full spool fails every request alike; the breaker and the spool
+        // log when it starts and ends, so each request only logs at debug.
+        match &error {
+            StorageError::Unavailable(_) => {
+                tracing::debug!(error = %error_chain(&error), "storage unavailable")
+            }
+            _ => tracing::error!(error = %error_chain(&error), "storage failed"),
+        }
         match error {
             StorageError::Unavailable(_) => {
                 Self::unavailable("the database is unavailable; retry shortly")

@@ -62,6 +62,7 @@ impl Example for SyncUserAnswer {
             created: true,
             outcome: "created".into(),
             user: UserView::example(),
+            ignored: Vec::new(),
         }
     }
 }

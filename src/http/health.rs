@@ -127,8 +127,9 @@ impl HealthApi {
     /// `supahook_pool_connections` by state and `supahook_pool_waiters`,
     /// `supahook_database_up`, `supahook_database_errors_total` by kind,
     /// `supahook_spool_depth`, `supahook_spool_oldest_age_seconds`,
-    /// `supahook_spool_drained_total` and `supahook_spool_set_aside_total` (deliveries
-    /// the database refused for good, kept in the spool's `set_aside` table).
+    /// `supahook_spool_drained_total`, `supahook_spool_set_aside_total` (deliveries
+    /// the database refused for good, kept in the spool's `set_aside` table) and
+    /// `supahook_spool_full_total` (deliveries refused because the spool was full).
     #[oai(path = "/metrics", method = "get", operation_id = "metrics")]
     async fn metrics(&self, state: Data<&Arc<AppState>>) -> MetricsResponse {
         let sync = &state.sync;

@@ -14,6 +14,7 @@ mod profile_claim;
 mod profile_edit;
 mod profiles;
 mod raw_json;
+mod self_edit;
 mod session_sync;
 mod user_view;
 mod users;
@@ -51,6 +52,8 @@ pub struct AppState {
     pub cors_origins: Vec<String>,
     /// The claim custom-access-token adds with the user's profile, when set.
     pub profile_claim: Option<String>,
+    /// Whether the sync body may set `is_onboarded` (`SUPAHOOK_USERS_MAY_SET_ONBOARDED`).
+    pub users_may_set_onboarded: bool,
 }
 
 #[derive(Tags)]

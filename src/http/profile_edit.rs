@@ -16,6 +16,7 @@ pub const MAX_AVATAR_URL_CHARS: usize = 2048;
 
 /// The fields the application owns. Absent fields stay as they are; `null` clears a name or avatar.
 /// The user's identity is never part of it: it comes from the access token or the path.
+/// Text and settings are stored as given: whatever displays them must escape them.
 // The text fields are taken as any JSON value and checked by `ProfileEdit::changes`:
 // poem-openapi would turn a number or a boolean into text, and its refusals do not name
 // the field. `document_limits` gives them their schema.
@@ -23,7 +24,8 @@ pub const MAX_AVATAR_URL_CHARS: usize = 2048;
 #[oai(deny_unknown_fields, example)]
 pub struct ProfileEdit {
     /// Whether the user finished the application's onboarding (`users.is_onboarded`);
-    /// `null` leaves it as it is.
+    /// `null` leaves it as it is. Only the application sets it: in the body of
+    /// `POST /api/auth/users/sync` it is ignored unless `SUPAHOOK_USERS_MAY_SET_ONBOARDED=true`.
     #[oai(nullable)]
     pub is_onboarded: Option<bool>,
     /// Name shown in the application, at most 200 characters; `null` clears it.

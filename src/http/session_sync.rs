@@ -3,6 +3,7 @@
 
 use super::optional_json::OptionalJson;
 use super::profile_edit::ProfileEdit;
+use super::self_edit;
 use super::user_view::UserView;
 use super::{ApiTags, AppState, ErrorResponse};
 use crate::events;
@@ -38,6 +39,10 @@ pub struct SyncUserAnswer {
     pub outcome: String,
     /// The user and its profile.
     pub user: UserView,
+    /// Fields of the body that were left out because users may not set them:
+    /// `is_onboarded`, unless `SUPAHOOK_USERS_MAY_SET_ONBOARDED=true`. Empty when the
+    /// whole body was applied.
+    pub ignored: Vec<String>,
 }
 
 /// Answers to a sync.
@@ -64,7 +69,12 @@ impl SessionSyncApi {
     /// access token. supahook verifies the token, then creates or updates the user and
     /// its profile from the token's claims, exactly as the custom-access-token hook
     /// would: ordered by `iat`, and applied once per token. The identity is never taken
-    /// from the body; the body may carry only the application-owned fields. An invalid,
+    /// from the body. The body may set what users may change about themselves:
+    /// `display_name`, `avatar_url` and `settings`, stored as given (within the limits
+    /// below), so whatever reads them must escape them as untrusted text. `is_onboarded`
+    /// belongs to the application (`PATCH /v1/users/{id}/profile`): in a body it
+    /// changes nothing and is named in `ignored`, unless the operator lets users set it
+    /// (`SUPAHOOK_USERS_MAY_SET_ONBOARDED=true`). Any other field is a 422. An invalid,
     /// expired or wrong-audience token is a 401 and writes nothing; a valid token whose
     /// claims cannot be mirrored (an email or phone over 255 characters, say) is a 422
     /// naming the claim, and writes nothing either.
@@ -90,6 +100,7 @@ impl SessionSyncApi {
             Some(Err(reason)) => return Err(body_refused(&reason)),
             Some(Ok(edit)) => edit.changes().map_err(|reason| body_refused(&reason))?,
         };
+        let (changes, ignored) = self_edit::users_part(changes, state.users_may_set_onboarded);
         // The token is genuine, so a claim that cannot be mirrored is a payload error.
         let delivery = events::session_delivery(&verified)?;
         let Some(id) = delivery.change.user_id() else {
@@ -112,6 +123,7 @@ impl SessionSyncApi {
             created: outcome == Outcome::Created,
             outcome: outcome.as_str().to_owned(),
             user: user.into(),
+            ignored,
         })))
     }
 }

@@ -7,6 +7,7 @@
 //! against an EC key that declares ES256, so a public key can never serve as an HMAC
 //! secret. `alg: none` is refused. [`VerifiedToken`] is the only way to the claims.
 
+mod issuer;
 mod keys;
 mod remote;
 
@@ -129,12 +130,23 @@ impl TokenVerifier {
             Some(url) => Some(RemoteKeys::new(url.clone(), min_interval)?),
             None => None,
         };
+        let issuer = issuer::required(settings.issuer.as_deref(), settings.jwks_url.as_deref());
+        match (&issuer, &settings.jwks_url) {
+            (Some(issuer), _) => {
+                tracing::info!(issuer, "access tokens must name this issuer (iss)")
+            }
+            (None, Some(_)) => tracing::warn!(
+                "the issuer (iss) of access tokens is not checked: SUPAHOOK_JWKS_URL is not \
+                 Supabase's <origin>/auth/v1/.well-known/jwks.json, so set SUPAHOOK_JWT_ISSUER"
+            ),
+            (None, None) => {}
+        }
         Ok(Some(Self {
             secret,
             file_keys: settings.jwks_file.clone(),
             remote,
             audiences: settings.audiences.clone(),
-            issuer: settings.issuer.clone(),
+            issuer,
         }))
     }
 
@@ -192,7 +204,8 @@ impl TokenVerifier {
     }
 
     /// The rules for a token of `alg`: only that algorithm; `exp`, `sub` and `aud`
-    /// required, `aud` one of the accepted audiences; `iss` when an issuer is set.
+    /// required, `aud` one of the accepted audiences; `iss` when an issuer is set or
+    /// told by the key set URL.
     fn validation(&self, alg: Algorithm) -> Validation {
         let mut validation = Validation::new(alg);
         validation.leeway = LEEWAY_SECONDS;

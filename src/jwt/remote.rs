@@ -1,5 +1,6 @@
-//! The project's JWKS fetched over HTTP(S), cached, and fetched again when it
-//! grows old or a token names a key it does not hold.
+//! The project's JWKS fetched over HTTPS (plain HTTP only from a loopback host, as
+//! the settings allow), cached, and fetched again when it grows old or a token names a
+//! key it does not hold. Redirects are not followed.
 //!
 //! A token with an unknown `kid` costs at most one fetch per [`RemoteKeys::min_interval`],
 //! however many such tokens arrive, so forged key ids cannot make supahook hammer the
@@ -53,7 +54,7 @@ impl RemoteKeys {
     pub fn new(url: String, min_interval: Duration) -> Result<Self, String> {
         Ok(Self {
             url,
-            client: crate::tls::http_client(FETCH_TIMEOUT)?,
+            client: client()?,
             min_interval,
             cache: RwLock::default(),
             fetching: tokio::sync::Mutex::new(()),
@@ -113,8 +114,15 @@ impl RemoteKeys {
             .send()
             .await
             .map_err(|e| e.without_url().to_string())?;
-        if !response.status().is_success() {
-            return Err(format!("the key endpoint answered {}", response.status()));
+        let status = response.status();
+        if status.is_redirection() {
+            return Err(format!(
+                "the key endpoint answered {status}, a redirect, which is not followed: \
+                 set SUPAHOOK_JWKS_URL to where the keys are"
+            ));
+        }
+        if !status.is_success() {
+            return Err(format!("the key endpoint answered {status}"));
         }
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? {
@@ -139,4 +147,17 @@ impl RemoteKeys {
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+/// An https client with a full certificate check that follows no redirect: a redirect
+/// would let whoever answers at the configured URL send supahook to keys of their choice.
+fn client() -> Result<reqwest::Client, String> {
+    use crate::tls::{Check, Roots, client_config};
+    let config = client_config(&Roots::Platform, Check::ChainAndName).map_err(|e| e.to_string())?;
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(config)
+        .timeout(FETCH_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| crate::error_chain::describe(&e))
 }

@@ -94,23 +94,32 @@ async fn a_token_without_aud_or_exp_is_refused() {
 }
 
 #[tokio::test]
-async fn the_issuer_is_checked_when_one_is_set() {
+async fn the_issuer_is_checked_when_one_is_set_or_told_by_the_key_set_url() {
     let mut with_issuer = settings();
     with_issuer.issuer = Some("https://ref.supabase.co/auth/v1".into());
+    let with_jwks = JwtSettings {
+        jwks_url: Some("https://ref.supabase.co/auth/v1/.well-known/jwks.json".into()),
+        ..settings()
+    };
     let mut other = claims(json!("authenticated"));
     other["iss"] = json!("https://evil.example/auth/v1");
+    let mut without = claims(json!("authenticated"));
+    without.as_object_mut().unwrap().remove("iss");
 
-    let v = verifier(&with_issuer);
+    for settings in [with_issuer, with_jwks] {
+        let v = verifier(&settings);
 
-    assert!(
-        v.verify(&hs256(&claims(json!("authenticated")), SECRET))
-            .await
-            .is_ok()
-    );
-    assert_eq!(
-        v.verify(&hs256(&other, SECRET)).await.unwrap_err(),
-        TokenError::WrongIssuer
-    );
+        let good = hs256(&claims(json!("authenticated")), SECRET);
+        assert!(v.verify(&good).await.is_ok(), "{settings:?}");
+        assert_eq!(
+            v.verify(&hs256(&other, SECRET)).await.unwrap_err(),
+            TokenError::WrongIssuer
+        );
+        assert_eq!(
+            v.verify(&hs256(&without, SECRET)).await.unwrap_err(),
+            TokenError::MissingClaim("iss".into())
+        );
+    }
 }
 
 #[tokio::test]

@@ -38,7 +38,7 @@ pub(super) fn open(dir: &Path) -> Result<(SqliteConnection, Recovery), SpoolErro
         path: path.display().to_string(),
         reason,
     };
-    std::fs::create_dir_all(dir).map_err(|e| fail(e.to_string()))?;
+    crate::private_files::create_dir(dir).map_err(|e| fail(e.to_string()))?;
     let torn_bytes = torn_tail(&wal_path(&path)).map_err(|e| fail(e.to_string()))?;
     let mut recovery = Recovery {
         torn_bytes,
@@ -59,10 +59,10 @@ pub(super) fn open(dir: &Path) -> Result<(SqliteConnection, Recovery), SpoolErro
             connect(&path).map_err(|failure| fail(failure.to_string()))?
         }
     };
-    // It holds emails and phone numbers: readable by this user only.
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
-        .map_err(|e| fail(e.to_string()))?;
+    // A spool an earlier version made may have been readable by others.
+    for file in [path.clone(), wal_path(&path), shm_path(&path)] {
+        crate::private_files::tighten(&file).map_err(|e| fail(e.to_string()))?;
+    }
     Ok((conn, recovery))
 }
 
@@ -93,11 +93,14 @@ impl Failure {
     }
 }
 
-/// Connects, sets up, and checks the file's integrity.
+/// Creates the file 0600 when missing, then connects, sets up, and checks the file's
+/// integrity. The spool holds emails and phone numbers; SQLite gives its log the
+/// file's mode, so both are private from the start.
 fn connect(path: &Path) -> Result<SqliteConnection, Failure> {
     let url = path
         .to_str()
         .ok_or_else(|| Failure::Other("the path is not valid UTF-8".into()))?;
+    crate::private_files::create_file(path).map_err(|e| Failure::Other(e.to_string()))?;
     let mut conn = SqliteConnection::establish(url).map_err(Failure::of)?;
     conn.batch_execute(SETUP).map_err(|e| match e.to_string() {
         busy if busy.contains("locked") => Failure::Other(format!(
@@ -125,8 +128,16 @@ struct Check {
 }
 
 fn wal_path(path: &Path) -> PathBuf {
+    with_suffix(path, "-wal")
+}
+
+fn shm_path(path: &Path) -> PathBuf {
+    with_suffix(path, "-shm")
+}
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
-    name.push("-wal");
+    name.push(suffix);
     PathBuf::from(name)
 }
 
@@ -154,12 +165,9 @@ fn move_aside(path: &Path) -> std::io::Result<PathBuf> {
     let aside = PathBuf::from(name);
     std::fs::rename(path, &aside)?;
     for suffix in ["-wal", "-shm"] {
-        let mut from = path.as_os_str().to_owned();
-        from.push(suffix);
-        let mut to = aside.as_os_str().to_owned();
-        to.push(suffix);
-        if Path::new(&from).exists() {
-            std::fs::rename(from, to)?;
+        let from = with_suffix(path, suffix);
+        if from.exists() {
+            std::fs::rename(from, with_suffix(&aside, suffix))?;
         }
     }
     Ok(aside)

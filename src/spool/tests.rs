@@ -223,3 +223,52 @@ fn the_spool_file_is_readable_by_its_owner_only() {
         .mode();
     assert_eq!(mode & 0o777, 0o600);
 }
+
+#[tokio::test]
+async fn a_full_spool_refuses_appends_until_entries_drain() {
+    let dir = temp_dir("bound");
+    let (spool, _) = Spool::open(&dir).unwrap();
+    let spool = spool.with_max_bytes(u64::MAX);
+    for key in ["a", "b"] {
+        spool.append(&delivery(key)).await.unwrap();
+    }
+    let used = spool.used_bytes();
+    let spool = spool.with_max_bytes(used);
+
+    let refused = spool.append(&delivery("c")).await.unwrap_err();
+    let again = spool.append(&delivery("d")).await.unwrap_err();
+
+    assert!(matches!(refused, SpoolError::Full { .. }), "{refused}");
+    assert!(matches!(again, SpoolError::Full { .. }), "{again}");
+    assert!(refused.to_string().contains("SUPAHOOK_SPOOL_MAX_BYTES"));
+    assert_eq!(keys(&spool.oldest(10).await.unwrap()), ["a", "b"]);
+    assert!(!spool.is_writable());
+    let seqs = spool
+        .oldest(10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.seq)
+        .collect();
+    spool.remove(seqs).await.unwrap();
+    assert!(spool.is_writable(), "drained entries make room");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn the_spool_and_its_log_are_created_0600() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = temp_dir("modes").join("data");
+
+    let (spool, _) = Spool::open(&dir).unwrap();
+    spool.append(&delivery("a")).await.unwrap();
+
+    let mode = |name: &str| {
+        let meta = std::fs::metadata(dir.join(name)).unwrap();
+        meta.permissions().mode() & 0o777
+    };
+    assert_eq!(mode(""), 0o700);
+    assert_eq!(mode(FILE_NAME), 0o600);
+    assert_eq!(mode(&format!("{FILE_NAME}-wal")), 0o600);
+    std::fs::remove_dir_all(dir.parent().unwrap()).unwrap();
+}

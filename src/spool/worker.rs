@@ -1,6 +1,6 @@
 //! The spool's one thread: every read and write of the file happens here, in order.
 
-use super::{Depth, Entry, SetAside, SpoolError};
+use super::{Depth, Entry, SetAside, SpoolError, bound};
 use crate::events::Delivery;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -82,12 +82,7 @@ fn serve(mut conn: SqliteConnection, commands: Receiver<Command>, depth: Arc<Dep
                         Err(_) => break,
                     }
                 }
-                let items: Vec<_> = appends.iter().map(|(d, at, _)| (d, *at)).collect();
-                let result = append(&mut conn, &items).map_err(failed);
-                refresh(&mut conn, &depth);
-                for (_, _, reply) in appends {
-                    let _ = reply.send(result.clone());
-                }
+                append_within_bound(&mut conn, &depth, appends);
             }
             Command::Oldest { limit, reply } => {
                 let result = oldest(&mut conn, limit);
@@ -97,6 +92,9 @@ fn serve(mut conn: SqliteConnection, commands: Receiver<Command>, depth: Arc<Dep
             Command::Remove { seqs, reply } => {
                 let result = remove(&mut conn, &seqs);
                 refresh(&mut conn, &depth);
+                if result.as_ref().is_ok_and(|gone| *gone > 0) {
+                    depth.has_room();
+                }
                 let _ = reply.send(result.map(drop).map_err(failed));
             }
             Command::SetAsideEntries { reply } => {
@@ -121,12 +119,57 @@ fn failed(error: diesel::result::Error) -> SpoolError {
     }
 }
 
+/// An append waiting for its commit.
+type Pending = (Delivery, DateTime<Utc>, Reply<()>);
+
+/// Writes the appends that fit under the bound in one commit, in order, and refuses
+/// the rest with [`SpoolError::Full`].
+fn append_within_bound(conn: &mut SqliteConnection, depth: &Depth, appends: Vec<Pending>) {
+    let mut rows = Vec::with_capacity(appends.len());
+    for (delivery, received_at, reply) in appends {
+        match serde_json::to_string(&delivery) {
+            Ok(json) => rows.push((delivery, received_at, json, reply)),
+            Err(e) => {
+                let _ = reply.send(Err(failed(diesel::result::Error::SerializationError(
+                    Box::new(e),
+                ))));
+            }
+        }
+    }
+    let sizes: Vec<u64> = rows
+        .iter()
+        .map(|(d, _, json, _)| bound::entry_size(json, &d.idempotency_key, d.hook.as_str()))
+        .collect();
+    let (used, max) = depth.bytes();
+    let fit = match depth.is_full() {
+        true => 0,
+        false => bound::admitted(max.saturating_sub(used), &sizes),
+    };
+    let refused = rows.split_off(fit);
+    if !rows.is_empty() {
+        let items: Vec<_> = rows.iter().map(|(d, at, json, _)| (d, *at, json)).collect();
+        let result = append(conn, &items).map_err(failed);
+        depth.failing.store(result.is_err(), Ordering::Relaxed);
+        refresh(conn, depth);
+        for (_, _, _, reply) in rows {
+            let _ = reply.send(result.clone());
+        }
+    }
+    if !refused.is_empty() {
+        depth.refused(refused.len());
+        for (_, _, _, reply) in refused {
+            let _ = reply.send(Err(SpoolError::Full { used, max }));
+        }
+    }
+}
+
 /// Writes every item in one transaction: one commit, one fsync.
-fn append(conn: &mut SqliteConnection, items: &[(&Delivery, DateTime<Utc>)]) -> QueryResult<()> {
+fn append(
+    conn: &mut SqliteConnection,
+    items: &[(&Delivery, DateTime<Utc>, &String)],
+) -> QueryResult<()> {
     conn.immediate_transaction(|conn| {
-        for (delivery, received_at) in items {
-            let json = serde_json::to_string(delivery)
-                .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+        for (delivery, received_at, json) in items {
             diesel::sql_query(
                 "INSERT INTO spooled (received_at, hook, idempotency_key, delivery) \
                  VALUES (?, ?, ?, ?)",
@@ -134,7 +177,7 @@ fn append(conn: &mut SqliteConnection, items: &[(&Delivery, DateTime<Utc>)]) -> 
             .bind::<BigInt, _>(received_at.timestamp_micros())
             .bind::<Text, _>(delivery.hook.as_str())
             .bind::<Text, _>(&delivery.idempotency_key)
-            .bind::<Text, _>(json)
+            .bind::<Text, _>(json.as_str())
             .execute(conn)?;
         }
         Ok(())
@@ -236,6 +279,10 @@ fn refresh(conn: &mut SqliteConnection, depth: &Depth) {
                 .store(stats.oldest.unwrap_or(0), Ordering::Relaxed);
         }
         Err(error) => tracing::warn!(error = %error, "cannot count the spool's entries"),
+    }
+    match bound::used_bytes(conn) {
+        Ok(used) => depth.used.store(used, Ordering::Relaxed),
+        Err(error) => tracing::warn!(error = %error, "cannot measure the spool's size"),
     }
 }
 

@@ -111,6 +111,10 @@ pub(super) fn write_batch(deliveries: usize, took: Duration) {
     histogram!("supahook_write_batch_seconds").record(took.as_secs_f64());
 }
 
+pub(super) fn spool_full(count: usize) {
+    counter!("supahook_spool_full_total").increment(count as u64);
+}
+
 pub(super) fn spool_set_aside() {
     counter!("supahook_spool_set_aside_total").increment(1);
 }

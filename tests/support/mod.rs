@@ -247,6 +247,8 @@ pub struct Options {
     pub jwks_min_interval: Option<std::time::Duration>,
     pub cors_origins: Vec<String>,
     pub profile_claim: Option<String>,
+    /// `SUPAHOOK_USERS_MAY_SET_ONBOARDED`.
+    pub users_may_set_onboarded: bool,
 }
 
 impl Options {
@@ -395,6 +397,7 @@ pub fn client_with(sync: Sync, options: Options) -> TestClient<BoxEndpoint<'stat
         .expect("token checks"),
         cors_origins: options.cors_origins,
         profile_claim: options.profile_claim,
+        users_may_set_onboarded: options.users_may_set_onboarded,
     };
     TestClient::new(app(state).map_to_response().boxed())
 }

@@ -83,10 +83,31 @@ impl Serve {
 
     /// Starts `serve` on a free port without waiting for it.
     pub fn spawn(dir: &Path, env: &[(&str, &str)]) -> Self {
+        Self::spawn_from(dir, command(dir, env))
+    }
+
+    /// Starts `serve` with the file-creation mask `umask` (octal, as `sh` takes it) and
+    /// waits until it is ready: what it creates then has the modes it asks for.
+    pub fn start_with_umask(dir: &Path, env: &[(&str, &str)], umask: &str) -> Self {
+        let mut command = Command::new("/bin/sh");
+        command
+            .arg("-c")
+            .arg(format!("umask {umask} && exec \"$0\" \"$@\""))
+            .arg(BIN)
+            .current_dir(dir)
+            .env_clear()
+            .env("SUPAHOOK_DATA_DIR", dir.join("data"))
+            .envs(env.iter().copied());
+        let mut serve = Self::spawn_from(dir, command);
+        serve.wait_until_ready();
+        serve
+    }
+
+    fn spawn_from(dir: &Path, mut command: Command) -> Self {
         let port = free_port();
         let addr = format!("127.0.0.1:{port}");
         let log = dir.join(format!("serve-{port}.log"));
-        let child = command(dir, env)
+        let child = command
             .env("SUPAHOOK_LISTEN_ADDR", &addr)
             .arg("serve")
             .stdout(Stdio::null())

@@ -72,11 +72,19 @@ pub fn hs256(claims: &Value, secret: &str) -> String {
     encode(&Header::new(Algorithm::HS256), claims, &key).unwrap()
 }
 
+/// The issuer of [`claims`]: a hosted project's Auth API.
+pub const HOSTED_ISSUER: &str = "https://project-ref.supabase.co/auth/v1";
+
 /// The claims Supabase Auth puts in an access token, issued now and valid for an hour.
 pub fn claims(user_id: &str, email: &str) -> Value {
+    claims_from(HOSTED_ISSUER, user_id, email)
+}
+
+/// [`claims`] from the Auth API at `issuer`.
+pub fn claims_from(issuer: &str, user_id: &str, email: &str) -> Value {
     let now = chrono::Utc::now().timestamp();
     json!({
-        "iss": "https://project-ref.supabase.co/auth/v1",
+        "iss": issuer,
         "sub": user_id,
         "aud": "authenticated",
         "exp": now + 3600,
@@ -93,10 +101,12 @@ pub fn claims(user_id: &str, email: &str) -> Value {
     })
 }
 
-/// A JWKS served over HTTP on a free local port; keys can be published while it runs,
-/// and it counts how often it was fetched.
+/// A JWKS served over HTTP on a free local port, where a local Supabase serves it;
+/// keys can be published while it runs, and it counts how often it was fetched.
 pub struct JwksServer {
     pub url: String,
+    /// The Auth API the URL belongs to: the `iss` its tokens carry.
+    pub issuer: String,
     keys: Arc<RwLock<Vec<Value>>>,
     fetches: Arc<AtomicUsize>,
 }
@@ -134,9 +144,15 @@ impl JwksServer {
         tokio::spawn(Server::new_with_acceptor(acceptor).run(app));
         Self {
             url: format!("http://{addr}/auth/v1/.well-known/jwks.json"),
+            issuer: format!("http://{addr}/auth/v1"),
             keys: published.keys,
             fetches: published.fetches,
         }
+    }
+
+    /// The claims this Auth API puts in an access token ([`claims`] with its `iss`).
+    pub fn claims(&self, user_id: &str, email: &str) -> Value {
+        claims_from(&self.issuer, user_id, email)
     }
 
     /// Adds a key to the published set (a key rotation upstream).

@@ -75,7 +75,7 @@ impl SqliteStore {
             .parent()
             .filter(|d| !d.as_os_str().is_empty())
         {
-            std::fs::create_dir_all(dir).map_err(|e| {
+            crate::private_files::create_dir(dir).map_err(|e| {
                 StorageError::Config(format!(
                     "cannot create the directory {}: {e}",
                     dir.display()
@@ -226,18 +226,15 @@ pub(super) fn busy(error: impl Into<StorageError>) -> StorageError {
 }
 
 /// Creates the database file readable by its owner only (it holds emails and phone
-/// numbers); SQLite gives its journal files the same mode. An existing file is left as it is.
+/// numbers) before SQLite opens it, so that SQLite gives its `-wal` and `-shm` files
+/// the same mode. An existing file is left as it is.
 fn create_private(path: &Path) -> Result<(), StorageError> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(path) {
-        Ok(_) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(StorageError::Config(format!(
-            "cannot create the database file {}: {e}",
-            path.display()
-        ))),
-    }
+    crate::private_files::create_file(path)
+        .map(drop)
+        .map_err(|e| {
+            StorageError::Config(format!(
+                "cannot create the database file {}: {e}",
+                path.display()
+            ))
+        })
 }
