@@ -9,7 +9,10 @@
 //! earlier commit is kept. Appends that arrive together share one commit and its fsync.
 
 mod file;
+mod identity;
 mod worker;
+
+pub use identity::{Foreign, IDENTITY_FILE, claim};
 
 use crate::events::{Delivery, UserChange};
 use chrono::{DateTime, Utc};
