@@ -153,7 +153,8 @@ impl PgTarget {
     }
 
     /// What the last connection attempt was refused for, when it was refused for a
-    /// reason that will not pass by itself; `None` after a success or an outage.
+    /// reason that will not pass by itself: what was refused, then the connection's
+    /// error (server, `sslmode`, the server's words). `None` after a success or an outage.
     pub fn refusal(&self) -> Option<String> {
         self.refused.lock().map(|r| r.clone()).unwrap_or(None)
     }
@@ -201,10 +202,14 @@ impl PgTarget {
         };
         let refusal = match &result {
             Ok(_) => None,
-            Err(Failure::Postgres(error)) => match refusal::classify(&refusal::fault_of(error)) {
-                refusal::Verdict::Refused { reason } => Some(reason),
-                refusal::Verdict::Unavailable => None,
-            },
+            Err(error @ Failure::Postgres(cause)) => {
+                match refusal::classify(&refusal::fault_of(cause)) {
+                    refusal::Verdict::Refused { reason } => {
+                        Some(format!("{reason}: {}", self.explain(error)))
+                    }
+                    refusal::Verdict::Unavailable => None,
+                }
+            }
             Err(Failure::Diesel(_)) => self.refusal(),
         };
         if refusal.is_some() {

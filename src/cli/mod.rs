@@ -82,9 +82,9 @@ fn open_storage(settings: &crate::config::Settings) -> anyhow::Result<crate::sto
 
 /// The message for a database that refuses supahook for a reason that will not pass
 /// by itself: the command stops rather than serve (or retry) against it.
-fn refused(setting: &str, reason: &str) -> anyhow::Error {
+fn refused(setting: &str, database: &str, reason: &str) -> anyhow::Error {
     anyhow::anyhow!(
-        "{setting}: the database refuses supahook: {reason}. This will not pass by itself, \
+        "{setting}: {database} refuses supahook: {reason}. This will not pass by itself, \
          so supahook stops: correct {setting} (or the database's roles, pg_hba.conf or \
          certificates)"
     )
@@ -94,7 +94,7 @@ fn refused(setting: &str, reason: &str) -> anyhow::Error {
 /// for a reason that will not pass by itself.
 fn refused_or(storage: &crate::storage::Storage, error: anyhow::Error) -> anyhow::Error {
     match storage.refusal() {
-        Some(reason) => refused("DATABASE_URL", &reason),
+        Some(reason) => refused("DATABASE_URL", "the database", &reason),
         None => error,
     }
 }

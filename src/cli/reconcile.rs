@@ -47,7 +47,9 @@ pub async fn run(config: Option<&Path>, args: Args) -> anyhow::Result<()> {
     };
     let mut source = match AuthUsersSource::connect(source_url.expose()).await {
         Ok(source) => source,
-        Err(SourceError::Refused(reason)) => return Err(super::refused(setting, &reason)),
+        Err(SourceError::Refused(reason)) => {
+            return Err(super::refused(setting, "the source database", &reason));
+        }
         Err(error) => return Err(error.into()),
     };
     let total = source.count().await?;
