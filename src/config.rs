@@ -2,6 +2,7 @@
 //!
 //! The environment wins over the file. Every problem names the setting.
 
+mod names;
 mod session;
 
 pub use session::{DEFAULT_AUDIENCE, JwtSettings};
@@ -9,6 +10,7 @@ pub use session::{DEFAULT_AUDIENCE, JwtSettings};
 use crate::mirror::DeleteMode;
 use crate::signature::{SecretError, SigningKey};
 use serde::Deserialize;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -47,6 +49,15 @@ pub enum ConfigError {
     },
     #[error("cannot read the config file {path}: {reason}")]
     File { path: String, reason: String },
+    #[error(
+        "{name} ({what}) is not a setting supahook knows{}",
+        .closest.as_ref().map(|c| format!("; did you mean {c}?")).unwrap_or_default()
+    )]
+    Unknown {
+        what: String,
+        name: String,
+        closest: Option<String>,
+    },
 }
 
 fn invalid(setting: &'static str, reason: impl fmt::Display) -> ConfigError {
@@ -150,8 +161,10 @@ pub struct Settings {
 
 /// The TOML file: the same settings, lower-case and without the `SUPAHOOK_` prefix.
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct FileSettings {
+    /// Keys no setting has, refused once every setting is read (see [`names`]).
+    #[serde(flatten)]
+    unknown: std::collections::BTreeMap<String, toml::Value>,
     database_url: Option<String>,
     data_dir: Option<String>,
     listen_addr: Option<String>,
@@ -192,7 +205,21 @@ const MIN_TOKEN_LEN: usize = 16;
 impl Settings {
     /// Reads the process environment and, when given, the TOML file.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
-        Self::from_sources(file, |name| std::env::var(name).ok())
+        let vars: HashMap<String, String> = std::env::vars_os()
+            .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))
+            .collect();
+        Self::from_environment(file, &vars)
+    }
+
+    /// Reads settings from the variables `vars` over the optional file, and refuses a
+    /// `SUPAHOOK_*` variable or a file key that no setting has.
+    pub fn from_environment(
+        file: Option<&Path>,
+        vars: &HashMap<String, String>,
+    ) -> Result<Self, ConfigError> {
+        let (settings, asked) = Self::read(file, |name| vars.get(name).cloned())?;
+        names::check_environment(vars.keys().map(String::as_str), &asked)?;
+        Ok(settings)
     }
 
     /// Reads settings from `env` (a lookup by variable name) over the optional file.
@@ -200,11 +227,22 @@ impl Settings {
         file: Option<&Path>,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
-        let file = match file {
+        Self::read(file, env).map(|(settings, _)| settings)
+    }
+
+    /// Reads every setting; returns them with the variable names they were read under.
+    fn read(
+        path: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<(Self, BTreeSet<String>), ConfigError> {
+        let mut file = match path {
             Some(path) => read_file(path)?,
             None => FileSettings::default(),
         };
+        let unknown_keys = std::mem::take(&mut file.unknown);
+        let asked = names::Asked::default();
         let env = |name: &str| {
+            asked.note(name);
             env(name)
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty())
@@ -361,7 +399,7 @@ impl Settings {
             file.users_may_set_onboarded,
         )?;
 
-        Ok(Self {
+        let settings = Self {
             database_url: env("DATABASE_URL")
                 .or(file.database_url)
                 .map(SecretString::new),
@@ -401,7 +439,12 @@ impl Settings {
             token_profile_claim,
             spool_max_bytes,
             users_may_set_onboarded,
-        })
+        };
+        let asked = asked.names();
+        if let Some(path) = path {
+            names::check_file(&path.display().to_string(), unknown_keys.keys(), &asked)?;
+        }
+        Ok((settings, asked))
     }
 
     /// The database to use: `DATABASE_URL`, or the embedded SQLite file

@@ -10,6 +10,14 @@
 //! | `verify-full` | always | chain, and the name must match the host |
 //!
 //! Trusted CAs are the ones in `sslrootcert=FILE`, else the system's (or Mozilla's).
+//! As in libpq 16, `sslrootcert=system` means `verify-full` and refuses weaker modes:
+//! the system's CAs vouch for every public host, so only the host name check makes
+//! them mean anything. For the same reason `verify-ca` needs `sslrootcert=FILE`.
+//!
+//! A failed attempt is classified ([`refusal`]): the last refusal is kept, so that
+//! callers holding only a pool's error text can still tell a wrong setting.
+
+pub mod refusal;
 
 use crate::error_chain::describe;
 use crate::tls::{self, Check, Roots};
@@ -88,16 +96,16 @@ pub struct PgTarget {
     mode: SslMode,
     tls: Option<MakeRustlsConnect>,
     place: String,
+    /// See [`PgTarget::refusal`].
+    refused: std::sync::Mutex<Option<String>>,
 }
 
 impl PgTarget {
     /// Parses a `postgres://` URL or a `key=value` connection string.
     pub fn parse(url: &str) -> Result<Self, UrlError> {
         let (rest, params) = split_tls_params(url);
-        let mode = match &params.sslmode {
-            Some(text) => text.parse().map_err(UrlError)?,
-            None => SslMode::Prefer,
-        };
+        let (mode, check) = tls_policy(params.sslmode.as_deref(), params.sslrootcert.as_deref())
+            .map_err(UrlError)?;
         let mut config = tokio_postgres::Config::from_str(&rest).map_err(|e| {
             UrlError(format!(
                 "not a valid PostgreSQL connection string: {}",
@@ -123,14 +131,6 @@ impl PgTarget {
             None | Some("system") => Roots::Platform,
             Some(path) => Roots::File(path.into()),
         };
-        let check = match mode {
-            SslMode::Disable => None,
-            SslMode::Prefer => Some(Check::Nothing),
-            SslMode::Require if params.sslrootcert.is_some() => Some(Check::Chain),
-            SslMode::Require => Some(Check::Nothing),
-            SslMode::VerifyCa => Some(Check::Chain),
-            SslMode::VerifyFull => Some(Check::ChainAndName),
-        };
         config.ssl_mode(match mode {
             SslMode::Disable => WireSslMode::Disable,
             SslMode::Prefer => WireSslMode::Prefer,
@@ -148,7 +148,39 @@ impl PgTarget {
             mode,
             tls,
             place,
+            refused: std::sync::Mutex::default(),
         })
+    }
+
+    /// What the last connection attempt was refused for, when it was refused for a
+    /// reason that will not pass by itself: what was refused, then the connection's
+    /// error (server, `sslmode`, the server's words). `None` after a success or an outage.
+    pub fn refusal(&self) -> Option<String> {
+        self.refused.lock().map(|r| r.clone()).unwrap_or(None)
+    }
+
+    /// The database as `host:port/dbname as user`, for logs (never the password).
+    pub fn describe(&self) -> String {
+        let dbname = self.config.get_dbname().or(self.config.get_user());
+        format!(
+            "{}/{} as {} (sslmode={})",
+            self.place,
+            dbname.unwrap_or("postgres"),
+            self.config.get_user().unwrap_or("(default user)"),
+            self.mode
+        )
+    }
+
+    /// What identifies the database whatever the connection's options: its first
+    /// server and its name.
+    pub fn identity(&self) -> String {
+        let place = self.place.split(", ").next().unwrap_or_default();
+        let dbname = self.config.get_dbname().or(self.config.get_user());
+        format!(
+            "postgres://{}/{}",
+            place.to_ascii_lowercase(),
+            dbname.unwrap_or("postgres")
+        )
     }
 
     /// The server(s) as `host:port`, for messages.
@@ -168,6 +200,24 @@ impl PgTarget {
             None => establish(&self.config, NoTls).await,
             Some(tls) => establish(&self.config, tls.clone()).await,
         };
+        let refusal = match &result {
+            Ok(_) => None,
+            Err(error @ Failure::Postgres(cause)) => {
+                match refusal::classify(&refusal::fault_of(cause)) {
+                    refusal::Verdict::Refused { reason } => {
+                        Some(format!("{reason}: {}", self.explain(error)))
+                    }
+                    refusal::Verdict::Unavailable => None,
+                }
+            }
+            Err(Failure::Diesel(_)) => self.refusal(),
+        };
+        if refusal.is_some() {
+            crate::telemetry::database_refused();
+        }
+        if let Ok(mut kept) = self.refused.lock() {
+            *kept = refusal;
+        }
         result.map_err(|error| ConnectionError::BadConnection(self.explain(&error)))
     }
 
@@ -185,6 +235,44 @@ impl PgTarget {
         };
         format!("cannot connect to PostgreSQL at {}: {cause}", self.place)
     }
+}
+
+/// The TLS mode and certificate check that `sslmode` and `sslrootcert` ask for, or why
+/// they cannot be used together.
+fn tls_policy(
+    sslmode: Option<&str>,
+    sslrootcert: Option<&str>,
+) -> Result<(SslMode, Option<Check>), String> {
+    let asked = sslmode.map(str::parse::<SslMode>).transpose()?;
+    let mode = match (asked, sslrootcert) {
+        (None | Some(SslMode::VerifyFull), Some("system")) => SslMode::VerifyFull,
+        (Some(weaker), Some("system")) => {
+            return Err(format!(
+                "sslmode={weaker} cannot be used with sslrootcert=system: the system's CAs \
+                 vouch for every public host, so only verify-full, which also checks the host \
+                 name, makes them mean anything (libpq 16 refuses it too); use \
+                 sslmode=verify-full"
+            ));
+        }
+        (Some(SslMode::VerifyCa), None) => {
+            return Err(
+                "sslmode=verify-ca needs sslrootcert=FILE: against the system's CAs \
+                 it would accept any publicly issued certificate, for any host name; use \
+                 sslmode=verify-full, or give the server's CA with sslrootcert=FILE"
+                    .to_owned(),
+            );
+        }
+        (asked, _) => asked.unwrap_or(SslMode::Prefer),
+    };
+    let check = match mode {
+        SslMode::Disable => None,
+        SslMode::Prefer => Some(Check::Nothing),
+        SslMode::Require if sslrootcert.is_some() => Some(Check::Chain),
+        SslMode::Require => Some(Check::Nothing),
+        SslMode::VerifyCa => Some(Check::Chain),
+        SslMode::VerifyFull => Some(Check::ChainAndName),
+    };
+    Ok((mode, check))
 }
 
 enum Failure {

@@ -51,6 +51,10 @@ pub enum SourceError {
     /// No connection could be made.
     #[error("source database: {0}")]
     Connect(String),
+    /// The database refused the connection for a reason that will not pass by itself
+    /// (see [`crate::pg_connect::refusal`]).
+    #[error("the source database refuses supahook: {0}")]
+    Refused(String),
     /// A query failed (for example: no `auth.users` table).
     #[error("cannot read auth.users from the source database: {0}")]
     Query(String),
@@ -119,10 +123,10 @@ impl AuthUsersSource {
     /// Connects to the source database.
     pub async fn connect(url: &str) -> Result<Self, SourceError> {
         let target = PgTarget::parse(url).map_err(|e| SourceError::Url(e.to_string()))?;
-        let mut conn = target
-            .connect()
-            .await
-            .map_err(|e| SourceError::Connect(e.to_string()))?;
+        let mut conn = target.connect().await.map_err(|e| match target.refusal() {
+            Some(reason) => SourceError::Refused(reason),
+            None => SourceError::Connect(e.to_string()),
+        })?;
         let has_versions = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(
             "to_regclass('supahook.user_versions') IS NOT NULL",
         ))

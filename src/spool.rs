@@ -12,7 +12,10 @@
 
 mod bound;
 mod file;
+mod identity;
 mod worker;
+
+pub use identity::{Foreign, IDENTITY_FILE, claim};
 
 use crate::events::{Delivery, UserChange};
 use chrono::{DateTime, Utc};

@@ -5,8 +5,11 @@
 //! logged and counted live in one place.
 
 mod breaker;
+mod db_check;
 mod drain;
 mod fast_path;
+
+pub use db_check::DatabaseState;
 
 use crate::events::{Delivery, HookKind, UserChange};
 use crate::mirror::{DeleteMode, Outcome};
@@ -73,6 +76,8 @@ pub struct Sync {
     /// Started on first use, inside the runtime.
     writer: Arc<OnceLock<GroupCommit>>,
     fast: Arc<FastPath>,
+    /// The background check's last finding, for readiness.
+    check: Arc<db_check::DbCheck>,
 }
 
 impl Sync {
@@ -89,6 +94,7 @@ impl Sync {
             writers: crate::config::DEFAULT_WRITERS,
             writer: Arc::default(),
             fast: Arc::default(),
+            check: Arc::default(),
         }
     }
 
@@ -140,8 +146,22 @@ impl Sync {
         !self.breaker.is_down()
     }
 
+    /// The database's state for readiness: what the background check (once a second)
+    /// found last, unless a real attempt found otherwise since (the breaker moved), or
+    /// no check has run yet. Costs the database nothing.
+    pub fn database_state(&self) -> DatabaseState {
+        match self.check.state(self.breaker.moves()) {
+            DatabaseState::Unknown if self.breaker.is_down() => match self.storage.refusal() {
+                Some(reason) => DatabaseState::Refused(reason),
+                None => DatabaseState::Down,
+            },
+            DatabaseState::Unknown => DatabaseState::Up,
+            found => found,
+        }
+    }
+
     /// Asks the database whether it answers, within the budget, and remembers it.
-    pub async fn ping(&self) -> bool {
+    async fn ping(&self) -> bool {
         if !self.migrated.load(std::sync::atomic::Ordering::Relaxed) {
             return false;
         }
@@ -324,12 +344,13 @@ impl Sync {
         self.writer.get_or_init(|| self.start());
     }
 
-    /// Starts the writers, the change listener, the flushing of skipped tokens and,
-    /// in `open` mode, the drainer.
+    /// Starts the writers, the change listener, the flushing of skipped tokens, the
+    /// database check readiness reads and, in `open` mode, the drainer.
     fn start(&self) -> GroupCommit {
         if let Some(spool) = &self.spool {
             tokio::spawn(drain::run(self.clone(), spool.clone()));
         }
+        tokio::spawn(db_check::run(self.clone()));
         let fast = self.fast.clone();
         self.storage
             .watch_changes(Arc::new(move |notice| fast.notice(notice)));

@@ -76,3 +76,9 @@ pub fn spool_full(count: usize) {
 pub fn spool_set_aside() {
     prometheus::spool_set_aside();
 }
+
+/// Counts a connection attempt the database refused for a reason that will not pass
+/// by itself (a wrong password, an unknown database, a failed certificate check).
+pub fn database_refused() {
+    prometheus::database_refused();
+}

@@ -9,9 +9,13 @@ pub async fn run(config: Option<&Path>) -> anyhow::Result<()> {
     apply(&storage).await
 }
 
-/// Applies pending migrations and logs what was applied.
+/// Applies pending migrations and logs what was applied. A database that refuses
+/// supahook for good is reported as such, naming `DATABASE_URL`.
 pub(super) async fn apply(storage: &Storage) -> anyhow::Result<()> {
-    let applied = storage.migrate().await?;
+    let applied = storage
+        .migrate()
+        .await
+        .map_err(|error| super::refused_or(storage, error.into()))?;
     match applied.as_slice() {
         [] => tracing::info!("the database schema is up to date; no migration to apply"),
         versions => tracing::info!(

@@ -2,7 +2,7 @@
 
 use crate::config::SecretString;
 use crate::reconcile::{self, Options, Summary};
-use crate::source::AuthUsersSource;
+use crate::source::{AuthUsersSource, SourceError};
 use crate::sync::Sync;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -36,14 +36,22 @@ pub async fn run(config: Option<&Path>, args: Args) -> anyhow::Result<()> {
     let settings = super::load_settings(config)?;
     let storage = super::open_storage(&settings)?;
     super::migrate::apply(&storage).await?;
-    let source_url = match args.source_url {
-        Some(url) => SecretString::new(url),
-        None => settings
-            .source_database_url
-            .clone()
-            .context("no source database: pass --source-url or set SUPAHOOK_SOURCE_DATABASE_URL")?,
+    let (source_url, setting) = match args.source_url {
+        Some(url) => (SecretString::new(url), "--source-url"),
+        None => (
+            settings.source_database_url.clone().context(
+                "no source database: pass --source-url or set SUPAHOOK_SOURCE_DATABASE_URL",
+            )?,
+            "SUPAHOOK_SOURCE_DATABASE_URL",
+        ),
     };
-    let mut source = AuthUsersSource::connect(source_url.expose()).await?;
+    let mut source = match AuthUsersSource::connect(source_url.expose()).await {
+        Ok(source) => source,
+        Err(SourceError::Refused(reason)) => {
+            return Err(super::refused(setting, "the source database", &reason));
+        }
+        Err(error) => return Err(error.into()),
+    };
     let total = source.count().await?;
 
     let bar = ProgressBar::new(total).with_style(

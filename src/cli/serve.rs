@@ -9,7 +9,7 @@ use crate::server::Listener;
 use crate::shutdown;
 use crate::signature::{SigningKey, Verifier};
 use crate::spool::Spool;
-use crate::storage::{Storage, StorageError};
+use crate::storage::{Database, Storage, StorageError};
 use crate::sync::Sync;
 use anyhow::Context;
 use std::path::Path;
@@ -21,11 +21,15 @@ pub async fn run(config: Option<&Path>) -> anyhow::Result<()> {
     crate::private_files::warn_if_open(&settings.data_dir);
     // A bad DATABASE_URL stops the start before any secret file is written.
     let storage = super::open_storage(&settings)?;
+    let database = storage.about(settings.database_url().expose());
     let verifier = Verifier::new(hook_secrets(&settings)?);
     let admin_token = admin_token(&settings)?;
     let migrated = match super::migrate::apply(&storage).await {
         Ok(()) => true,
         // In open mode an outage must not keep a restarted replica from answering.
+        // A database that refuses supahook (a wrong password, an unknown database, a
+        // failed certificate check) stopped the start in `apply`: only what can pass
+        // is served degraded.
         Err(error) if settings.on_store_failure == OnStoreFailure::Open && unavailable(&error) => {
             tracing::warn!(
                 error = %error,
@@ -40,8 +44,8 @@ pub async fn run(config: Option<&Path>) -> anyhow::Result<()> {
     let state = AppState {
         verifier,
         sync: match migrated {
-            true => use_case(storage, &settings)?,
-            false => use_case(storage, &settings)?.with_migrations_pending(),
+            true => use_case(storage, &settings, &database)?,
+            false => use_case(storage, &settings, &database)?.with_migrations_pending(),
         },
         policy: SignUpPolicy::new(
             settings.allowed_email_domains.clone(),
@@ -117,14 +121,28 @@ async fn listeners(settings: &Settings, state: AppState) -> anyhow::Result<Vec<L
 }
 
 /// The use-case with the configured delete mode, budget and, in `open` mode, the
-/// spool in the data directory (what a crash left there drains once serving starts).
-fn use_case(storage: Storage, settings: &Settings) -> anyhow::Result<Sync> {
+/// spool in the data directory (what a crash left there drains once serving starts,
+/// if it was written for this database).
+fn use_case(storage: Storage, settings: &Settings, database: &Database) -> anyhow::Result<Sync> {
     let sync = Sync::new(storage)
         .with_delete_mode(settings.on_delete)
         .with_writers(settings.db_writers)
         .with_budget(settings.store_budget);
     if settings.on_store_failure == OnStoreFailure::Closed {
         return Ok(sync);
+    }
+    let foreign = crate::spool::claim(&settings.data_dir, &database.identity)
+        .context("cannot claim the spool in the data directory (SUPAHOOK_DATA_DIR)")?;
+    if let Some(foreign) = foreign {
+        tracing::warn!(
+            spool_database = %foreign.database,
+            database = %database.identity,
+            kept = %foreign.kept.display(),
+            "the spool in the data directory was written for another database than this \
+             DATABASE_URL names: it is not drained into this one. It is kept where `kept` \
+             says, its database named beside it (.database); to apply it, serve that \
+             database with the file as spool.sqlite and its .database as spool.database"
+        );
     }
     let (spool, recovery) = Spool::open(&settings.data_dir)
         .context("cannot open the spool in the data directory (SUPAHOOK_DATA_DIR)")?;

@@ -16,7 +16,7 @@ fn settings_with_file(file: Option<&Path>, vars: &[(&str, &str)]) -> Result<Sett
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    Settings::from_sources(file, |name| map.get(name).cloned())
+    Settings::from_environment(file, &map)
 }
 
 fn error_text(vars: &[(&str, &str)]) -> String {
@@ -209,9 +209,43 @@ fn an_unknown_key_in_the_file_is_an_error_naming_the_file() {
     let error = settings_with_file(Some(&file.0), &[]).unwrap_err();
 
     let message = error.to_string();
-    assert!(matches!(error, ConfigError::File { .. }), "{message}");
+    assert!(matches!(error, ConfigError::Unknown { .. }), "{message}");
     assert!(message.contains(&file.0.display().to_string()), "{message}");
     assert!(message.contains("listen_adress"), "{message}");
+    assert!(message.contains("did you mean listen_addr?"), "{message}");
+}
+
+#[test]
+fn an_unknown_supahook_variable_is_refused_naming_the_closest_setting() {
+    let message = error_text(&[("SUPAHOOK_STORE_BUDGET", "500"), ("HOME", "/root")]);
+
+    assert!(message.contains("SUPAHOOK_STORE_BUDGET "), "{message}");
+    assert!(
+        message.contains("did you mean SUPAHOOK_STORE_BUDGET_MS?"),
+        "{message}"
+    );
+}
+
+#[test]
+fn every_setting_the_readme_documents_is_read_and_so_known() {
+    let readme = include_str!("../../README.md");
+    let section = readme
+        .split("\n## Settings\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("README.md has a Settings section");
+    let documented: Vec<&str> = section
+        .lines()
+        .filter_map(|line| line.strip_prefix("| `"))
+        .filter_map(|cell| cell.split('`').next())
+        .filter(|name| name.starts_with("SUPAHOOK_"))
+        .collect();
+    let (_, asked) = Settings::read(None, |_| None).unwrap();
+
+    assert!(documented.len() > 20, "{documented:?}");
+    for name in documented {
+        assert!(asked.contains(name), "{name} is documented but never read");
+    }
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Liveness and readiness probes, and the Prometheus metrics.
 
 use super::{ApiTags, AppState};
+use crate::sync::DatabaseState;
 use crate::telemetry::{self, Gauges};
 use poem::web::Data;
 use poem_openapi::payload::{Json, PlainText};
@@ -21,12 +22,17 @@ pub struct HealthStatus {
 #[derive(Object, Debug)]
 #[oai(example)]
 pub struct Readiness {
-    /// `ok`; `degraded` while the database is down and deliveries are being spooled
-    /// (`SUPAHOOK_ON_STORE_FAILURE=open`); `unavailable` when this instance cannot
-    /// answer hooks.
+    /// `ok`; `degraded` while the database is down or refuses supahook and deliveries
+    /// are being spooled (`SUPAHOOK_ON_STORE_FAILURE=open`); `unavailable` when this
+    /// instance cannot answer hooks.
     pub status: String,
-    /// `up` when the database answered this probe, else `down`.
+    /// The database at the last background check (once a second): `up`, `down` (an
+    /// outage that can pass) or `refused` (it refuses supahook for a reason that will
+    /// not pass by itself, such as a changed password; see `database_reason`).
     pub database: String,
+    /// Why the database refuses supahook, when `database` is `refused`.
+    #[oai(skip_serializing_if_is_none)]
+    pub database_reason: Option<String>,
     /// Deliveries waiting in the local spool for the database; absent in `closed` mode.
     #[oai(skip_serializing_if_is_none)]
     pub spool_depth: Option<u64>,
@@ -40,6 +46,7 @@ impl poem_openapi::types::Example for Readiness {
         Self {
             status: "degraded".into(),
             database: "down".into(),
+            database_reason: None,
             spool_depth: Some(42),
             spool_oldest_age_seconds: Some(7.5),
         }
@@ -94,23 +101,26 @@ impl HealthApi {
 
     /// Readiness
     ///
-    /// Asks the database and reports its state with the spool's depth. In `closed`
-    /// mode, 200 when the database answers, 503 while it does not. In `open` mode
-    /// (the default), 200 as long as hooks can be answered, `degraded` while the
-    /// database is down and deliveries are spooled.
+    /// Reports the database's state, as a background check finds it once a second,
+    /// with the spool's depth; a probe costs the database nothing. In `closed` mode,
+    /// 200 when the database answers, 503 while it does not. In `open` mode (the
+    /// default), 200 as long as hooks can be answered, `degraded` while the database
+    /// is down or refuses supahook and deliveries are spooled.
     #[oai(path = "/health/ready", method = "get", operation_id = "ready")]
     async fn ready(&self, state: Data<&Arc<AppState>>) -> ReadyResponse {
         let sync = &state.sync;
-        let database_up = sync.ping().await;
+        let database = sync.database_state();
         let spool = sync.spool();
-        let status = match (database_up, spool) {
-            (true, _) => "ok",
-            (false, Some(spool)) if spool.is_writable() => "degraded",
-            (false, _) => "unavailable",
+        let status = readiness_status(&database, spool.map(|spool| spool.is_writable()));
+        let (database, database_reason) = match database {
+            DatabaseState::Up | DatabaseState::Unknown => ("up", None),
+            DatabaseState::Down => ("down", None),
+            DatabaseState::Refused(reason) => ("refused", Some(reason)),
         };
         let readiness = Readiness {
             status: status.into(),
-            database: if database_up { "up" } else { "down" }.into(),
+            database: database.into(),
+            database_reason,
             spool_depth: spool.map(|spool| spool.depth()),
             spool_oldest_age_seconds: spool.and_then(oldest_age),
         };
@@ -128,8 +138,10 @@ impl HealthApi {
     /// `supahook_database_up`, `supahook_database_errors_total` by kind,
     /// `supahook_spool_depth`, `supahook_spool_oldest_age_seconds`,
     /// `supahook_spool_drained_total`, `supahook_spool_set_aside_total` (deliveries
-    /// the database refused for good, kept in the spool's `set_aside` table) and
-    /// `supahook_spool_full_total` (deliveries refused because the spool was full).
+    /// the database refused for good, kept in the spool's `set_aside` table),
+    /// `supahook_spool_full_total` (deliveries refused because the spool was full) and
+    /// `supahook_database_refusals_total` (connections the database refused for a
+    /// reason that will not pass by itself, such as a wrong password).
     #[oai(path = "/metrics", method = "get", operation_id = "metrics")]
     async fn metrics(&self, state: Data<&Arc<AppState>>) -> MetricsResponse {
         let sync = &state.sync;
@@ -147,7 +159,39 @@ impl HealthApi {
     }
 }
 
+/// Readiness from what the service keeps: the database's state and, in `open` mode,
+/// whether the spool can be written.
+fn readiness_status(database: &DatabaseState, spool: Option<bool>) -> &'static str {
+    match (database, spool) {
+        (DatabaseState::Up, _) => "ok",
+        (_, Some(true)) => "degraded",
+        (_, _) => "unavailable",
+    }
+}
+
 fn oldest_age(spool: &crate::spool::Spool) -> Option<f64> {
     let oldest = spool.oldest_at()?;
     Some((chrono::Utc::now() - oldest).num_milliseconds().max(0) as f64 / 1000.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{DatabaseState, readiness_status as status};
+
+    #[test]
+    fn an_outage_or_a_refusal_is_degraded_while_the_spool_takes_deliveries() {
+        let refused = DatabaseState::Refused("the password was refused".into());
+        assert_eq!(status(&DatabaseState::Up, Some(true)), "ok");
+        assert_eq!(status(&DatabaseState::Down, Some(true)), "degraded");
+        assert_eq!(status(&refused, Some(true)), "degraded");
+        assert_eq!(status(&DatabaseState::Down, Some(false)), "unavailable");
+    }
+
+    #[test]
+    fn in_closed_mode_a_database_that_is_not_up_makes_the_instance_unavailable() {
+        let refused = DatabaseState::Refused("the database does not exist".into());
+        assert_eq!(status(&DatabaseState::Up, None), "ok");
+        assert_eq!(status(&DatabaseState::Down, None), "unavailable");
+        assert_eq!(status(&refused, None), "unavailable");
+    }
 }

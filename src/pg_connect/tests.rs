@@ -45,7 +45,7 @@ fn tls_parameters_are_taken_from_a_key_value_string() {
 
 #[test]
 fn every_libpq_mode_parses_and_others_are_refused_by_name() {
-    for mode in ["disable", "prefer", "require", "verify-ca", "verify-full"] {
+    for mode in ["disable", "prefer", "require", "verify-full"] {
         let target = PgTarget::parse(&format!("postgres://db/app?sslmode={mode}")).unwrap();
         assert_eq!(target.ssl_mode().to_string(), mode);
     }
@@ -112,4 +112,72 @@ async fn a_refused_connection_names_the_address_and_the_cause() {
         message.to_lowercase().contains("connection refused"),
         "{message}"
     );
+}
+
+#[test]
+fn sslrootcert_system_means_verify_full_as_in_libpq_16() {
+    assert_eq!(
+        tls_policy(None, Some("system")).unwrap(),
+        (SslMode::VerifyFull, Some(Check::ChainAndName))
+    );
+    assert_eq!(
+        tls_policy(Some("verify-full"), Some("system")).unwrap(),
+        (SslMode::VerifyFull, Some(Check::ChainAndName))
+    );
+    let target = PgTarget::parse("postgres://db/app?sslrootcert=system").unwrap();
+    assert_eq!(target.ssl_mode(), SslMode::VerifyFull);
+}
+
+#[test]
+fn a_weaker_mode_with_the_system_roots_is_refused_saying_why() {
+    for mode in ["disable", "prefer", "require", "verify-ca"] {
+        let Err(reason) = tls_policy(Some(mode), Some("system")) else {
+            panic!("sslmode={mode} with sslrootcert=system was accepted");
+        };
+        assert!(
+            reason.contains(&format!(
+                "sslmode={mode} cannot be used with sslrootcert=system"
+            )) && reason.contains("verify-full"),
+            "{reason}"
+        );
+    }
+    let Err(reason) = tls_policy(Some("verify-ca"), None) else {
+        panic!("verify-ca against the system's CAs was accepted");
+    };
+    assert!(
+        reason.contains("sslmode=verify-ca needs sslrootcert=FILE"),
+        "{reason}"
+    );
+    let Err(error) = PgTarget::parse("postgres://db/app?sslmode=verify-ca") else {
+        panic!("verify-ca without sslrootcert was accepted");
+    };
+    assert!(error.to_string().contains("verify-ca"), "{error}");
+}
+
+#[test]
+fn each_mode_checks_what_libpq_checks() {
+    let check = |mode: Option<&str>, root: Option<&str>| tls_policy(mode, root).unwrap().1;
+    assert_eq!(check(Some("disable"), None), None);
+    assert_eq!(check(None, None), Some(Check::Nothing));
+    assert_eq!(check(Some("require"), None), Some(Check::Nothing));
+    assert_eq!(check(Some("require"), Some("/ca.pem")), Some(Check::Chain));
+    assert_eq!(
+        check(Some("verify-ca"), Some("/ca.pem")),
+        Some(Check::Chain)
+    );
+    assert_eq!(check(Some("verify-full"), None), Some(Check::ChainAndName));
+}
+
+#[test]
+fn the_database_is_described_and_identified_without_its_password() {
+    let target =
+        PgTarget::parse("postgres://app:s3cret@DB.example.com:6543/mirror?sslmode=require")
+            .unwrap();
+
+    assert_eq!(
+        target.describe(),
+        "DB.example.com:6543/mirror as app (sslmode=require)"
+    );
+    assert_eq!(target.identity(), "postgres://db.example.com:6543/mirror");
+    assert_eq!(target.refusal(), None);
 }

@@ -48,7 +48,7 @@ pub(super) fn open(dir: &Path) -> Result<(SqliteConnection, Recovery), SpoolErro
         Ok(conn) => conn,
         Err(Failure::Other(reason)) => return Err(fail(reason)),
         Err(Failure::Damaged(reason)) => {
-            let aside = move_aside(&path).map_err(|e| fail(format!("{reason}; {e}")))?;
+            let aside = move_aside(&path, "damaged").map_err(|e| fail(format!("{reason}; {e}")))?;
             tracing::error!(
                 file = %aside.display(),
                 reason,
@@ -158,10 +158,10 @@ fn torn_tail(wal: &Path) -> std::io::Result<u64> {
     Ok(len.saturating_sub(32) % frame)
 }
 
-/// Renames the spool and its log to `spool.sqlite.damaged-<unix seconds>`.
-fn move_aside(path: &Path) -> std::io::Result<PathBuf> {
+/// Renames the spool and its log to `spool.sqlite.<why>-<unix seconds>`.
+pub(super) fn move_aside(path: &Path, why: &str) -> std::io::Result<PathBuf> {
     let mut name = path.as_os_str().to_owned();
-    name.push(format!(".damaged-{}", chrono::Utc::now().timestamp()));
+    name.push(format!(".{why}-{}", chrono::Utc::now().timestamp()));
     let aside = PathBuf::from(name);
     std::fs::rename(path, &aside)?;
     for suffix in ["-wal", "-shm"] {

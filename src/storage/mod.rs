@@ -165,24 +165,44 @@ pub enum Storage {
 
 impl Storage {
     /// Prepares a backend for `url` without connecting yet: PostgreSQL for a
-    /// `postgres://` or `postgresql://` URL, a SQLite file for `sqlite://PATH`,
-    /// `sqlite:PATH` or a plain path (its directory is created if missing).
+    /// `postgres://` or `postgresql://` URL (or a libpq `key=value` string), a SQLite
+    /// file for `sqlite://PATH`, `sqlite:PATH` or an explicit file path (see
+    /// [`backend`]; its directory is created if missing).
     pub fn open(url: &str, pool_size: usize) -> Result<Self, StorageError> {
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Ok(Self::Postgres(postgres::PgStore::new(url, pool_size)?));
+        match backend(url)? {
+            Backend::Postgres => Ok(Self::Postgres(postgres::PgStore::new(url, pool_size)?)),
+            Backend::Sqlite(path) => Ok(Self::Sqlite(sqlite::SqliteStore::new(path, pool_size)?)),
         }
-        let path = url
-            .strip_prefix("sqlite://")
-            .or_else(|| url.strip_prefix("sqlite:"));
-        if let Some(path) = path {
-            return Ok(Self::Sqlite(sqlite::SqliteStore::new(path, pool_size)?));
+    }
+
+    /// Which database `url` (the one this storage was opened with) names, for the
+    /// start's log line and for the spool, which belongs to one database.
+    pub fn about(&self, url: &str) -> Database {
+        match (self, backend(url)) {
+            (Self::Postgres(store), _) => Database {
+                backend: "postgres",
+                shown: store.target().describe(),
+                identity: store.target().identity(),
+            },
+            (Self::Sqlite(_), Ok(Backend::Sqlite(path))) => {
+                let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.into());
+                Database {
+                    backend: "sqlite",
+                    shown: path.display().to_string(),
+                    identity: format!("sqlite://{}", path.display()),
+                }
+            }
+            (Self::Sqlite(_), _) => unreachable!("a SQLite storage is opened from a SQLite URL"),
         }
-        match url_scheme(url) {
-            None => Ok(Self::Sqlite(sqlite::SqliteStore::new(url, pool_size)?)),
-            Some(scheme) => Err(StorageError::Config(format!(
-                "DATABASE_URL must be a postgres:// or postgresql:// URL (PostgreSQL), \
-                 or sqlite://PATH or a file path (SQLite); got a {scheme}: URL"
-            ))),
+    }
+
+    /// Why the database refused the last connection, when it refused for a reason
+    /// that will not pass by itself (a wrong password, an unknown database, a failed
+    /// certificate check); `None` when it answered or could not be reached.
+    pub fn refusal(&self) -> Option<String> {
+        match self {
+            Self::Postgres(store) => store.target().refusal(),
+            Self::Sqlite(_) => None,
         }
     }
 
@@ -284,6 +304,79 @@ impl Storage {
             Self::Sqlite(store) => store.find_user(id).await,
         }
     }
+}
+
+/// The database a storage writes to, as the start reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Database {
+    /// `postgres` or `sqlite`.
+    pub backend: &'static str,
+    /// Server, database, user and TLS mode, or the SQLite file; never a password.
+    pub shown: String,
+    /// What stays the same for the same database whatever the connection's options:
+    /// `postgres://host:port/dbname` or `sqlite:///path/to/file`.
+    pub identity: String,
+}
+
+/// The backend a `DATABASE_URL` names.
+#[derive(Debug, PartialEq, Eq)]
+enum Backend<'a> {
+    Postgres,
+    Sqlite(&'a str),
+}
+
+/// Which backend `url` names. A SQLite path must say it is one (`sqlite://`,
+/// `sqlite:`, an absolute, `./` or `../` path, or a `.db`, `.sqlite` or `.sqlite3`
+/// file): anything else is refused rather than taken for a file name, so that a
+/// mistyped PostgreSQL URL (`postgres//db/app`) does not quietly become a local file.
+fn backend(url: &str) -> Result<Backend<'_>, StorageError> {
+    let postgres = url.starts_with("postgres://") || url.starts_with("postgresql://");
+    if postgres || is_key_value(url) {
+        return Ok(Backend::Postgres);
+    }
+    if let Some(path) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    {
+        return Ok(Backend::Sqlite(path));
+    }
+    if let Some(scheme) = url_scheme(url) {
+        return Err(StorageError::Config(format!(
+            "DATABASE_URL must be a postgres:// or postgresql:// URL (PostgreSQL), \
+             or sqlite://PATH or a file path (SQLite); got a {scheme}: URL"
+        )));
+    }
+    if is_explicit_path(url) {
+        return Ok(Backend::Sqlite(url));
+    }
+    let hint = match url.to_ascii_lowercase().starts_with("postgres") {
+        true => " (it starts like a PostgreSQL URL: write postgres://…)",
+        false => "",
+    };
+    Err(StorageError::Config(format!(
+        "DATABASE_URL is neither a PostgreSQL URL (postgres://… or postgresql://…) nor an \
+         explicit SQLite path or URL (sqlite://PATH, sqlite:PATH, an absolute, ./ or ../ \
+         path, or a file ending in .db, .sqlite or .sqlite3){hint}"
+    )))
+}
+
+/// A libpq `key=value` connection string (`host=db dbname=app`).
+fn is_key_value(url: &str) -> bool {
+    let first = url.split_whitespace().next().unwrap_or_default();
+    first.split_once('=').is_some_and(|(key, _)| {
+        !key.is_empty() && key.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+    })
+}
+
+/// A path that says it is a file: absolute, relative to `.` or `..`, or with a
+/// SQLite file's extension.
+fn is_explicit_path(url: &str) -> bool {
+    let path = std::path::Path::new(url);
+    let extension = path.extension().and_then(|e| e.to_str());
+    path.is_absolute()
+        || url.starts_with("./")
+        || url.starts_with("../")
+        || matches!(extension, Some("db" | "sqlite" | "sqlite3"))
 }
 
 /// The scheme of `url` when it has one (`mysql` in `mysql://…`); `None` for a
@@ -391,6 +484,53 @@ mod tests {
             message.contains("DATABASE_URL") && message.contains("mysql"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn only_postgres_urls_and_explicit_sqlite_paths_are_taken() {
+        for url in [
+            "postgres://db/app",
+            "postgresql://u@db:6543/app?sslmode=require",
+            "host=db dbname=app user=app",
+        ] {
+            assert_eq!(backend(url).unwrap(), Backend::Postgres, "{url}");
+        }
+        for (url, path) in [
+            ("sqlite:///var/lib/supahook.db", "/var/lib/supahook.db"),
+            ("sqlite://data/mirror", "data/mirror"),
+            ("sqlite:mirror", "mirror"),
+            ("/var/lib/supahook/mirror", "/var/lib/supahook/mirror"),
+            ("./mirror", "./mirror"),
+            ("../mirror", "../mirror"),
+            ("data/supahook.db", "data/supahook.db"),
+            ("mirror.sqlite", "mirror.sqlite"),
+            ("mirror.sqlite3", "mirror.sqlite3"),
+        ] {
+            assert_eq!(backend(url).unwrap(), Backend::Sqlite(path), "{url}");
+        }
+    }
+
+    #[test]
+    fn a_mistyped_postgres_url_is_refused_not_taken_for_a_file() {
+        for url in [
+            "postgres//db/app",
+            "postgres:db/app",
+            "db.internal/app",
+            "mirror",
+        ] {
+            let Err(error) = backend(url) else {
+                panic!("{url} was accepted");
+            };
+            let message = error.to_string();
+            assert!(message.contains("DATABASE_URL"), "{message}");
+            assert!(
+                !message.contains("db/app"),
+                "the URL is not repeated: {message}"
+            );
+        }
+        let message = backend("postgres//user:pw@db/app").unwrap_err().to_string();
+        assert!(message.contains("write postgres://"), "{message}");
+        assert!(!message.contains("pw"), "{message}");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! drainer's ping); answers that never reach it (the token fast path, a skipped
 //! delivery) say nothing about it.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::sync::Notify;
 
@@ -14,6 +14,9 @@ use tokio::sync::Notify;
 pub(super) struct Breaker {
     down: AtomicBool,
     check_now: Notify,
+    /// How many times it opened or closed: what readiness's background check found
+    /// is stale once the breaker has moved since.
+    moves: AtomicU64,
 }
 
 impl Breaker {
@@ -22,9 +25,15 @@ impl Breaker {
         self.down.load(Ordering::Relaxed)
     }
 
+    /// How many times it has opened or closed so far.
+    pub(super) fn moves(&self) -> u64 {
+        self.moves.load(Ordering::Relaxed)
+    }
+
     /// The database answered.
     pub(super) fn reached(&self) {
         if self.down.swap(false, Ordering::Relaxed) {
+            self.moves.fetch_add(1, Ordering::Relaxed);
             tracing::info!("the database answers again; spooled deliveries are being applied");
         }
     }
@@ -32,6 +41,7 @@ impl Breaker {
     /// The database could not be reached.
     pub(super) fn unreachable(&self) {
         if !self.down.swap(true, Ordering::Relaxed) {
+            self.moves.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(
                 "the database is unreachable: deliveries go to the spool until it answers"
             );

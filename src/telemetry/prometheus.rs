@@ -160,3 +160,7 @@ impl<E: Endpoint> Endpoint for AnswerTimerEndpoint<E> {
         result
     }
 }
+
+pub(super) fn database_refused() {
+    counter!("supahook_database_refusals_total").increment(1);
+}

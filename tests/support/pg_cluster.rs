@@ -33,6 +33,20 @@ impl PgCluster {
         Self::init("pg", |_| {}).launch("", "sslmode=disable")
     }
 
+    /// A cluster on 127.0.0.1 where `postgres` connects without a password and every
+    /// other role only with its SCRAM password, started.
+    pub fn with_passwords() -> Self {
+        Self::init("scram", |data| {
+            std::fs::write(
+                data.join("pg_hba.conf"),
+                "local all all trust\nhost all postgres 127.0.0.1/32 trust\n\
+                 host all all 127.0.0.1/32 scram-sha-256\n",
+            )
+            .unwrap();
+        })
+        .launch("-c password_encryption=scram-sha-256", "sslmode=disable")
+    }
+
     /// A new cluster, not started: initdb in a new directory under /tmp, then
     /// `configure(data directory)` to change its files before the first start.
     pub fn init(label: &str, configure: impl FnOnce(&Path)) -> Self {

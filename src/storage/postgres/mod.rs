@@ -122,6 +122,11 @@ impl PgStore {
         self.pool.retain(|_, _| false);
     }
 
+    /// Where and how it connects (its refusals, its description).
+    pub fn target(&self) -> &PgTarget {
+        &self.target
+    }
+
     /// The most connections the pool opens.
     pub fn pool_size(&self) -> usize {
         self.pool.status().max_size

@@ -1,0 +1,91 @@
+//! The database's state as readiness reports it: one check a second in the
+//! background, whatever the number of probes, so that probing costs the database
+//! nothing and an unauthenticated caller cannot make it work.
+//!
+//! A failed check moves nothing: only real deliveries open the breaker (a slow or
+//! failed check must not send deliveries to the spool). A check the database answers
+//! closes it, as the drainer's ping does. What a check found holds until the breaker
+//! moves: a delivery that fails, or one the database takes, is newer news.
+
+use super::Sync;
+use std::sync::RwLock;
+use std::time::Duration;
+
+/// How often the background check asks the database.
+pub const CHECK_EVERY: Duration = Duration::from_secs(1);
+
+/// What the last check found.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum DatabaseState {
+    /// No check has run yet.
+    #[default]
+    Unknown,
+    /// The database answered.
+    Up,
+    /// It did not answer, or not in time: an outage that can pass.
+    Down,
+    /// It refused supahook for a reason that will not pass by itself (a rotated
+    /// password, a dropped database, a certificate that no longer verifies).
+    Refused(String),
+}
+
+/// The state the last check left, shared by every probe, with the breaker's move
+/// count when it was found.
+#[derive(Debug, Default)]
+pub(super) struct DbCheck {
+    state: RwLock<(DatabaseState, u64)>,
+}
+
+impl DbCheck {
+    /// What the last check found, if the breaker has not moved since `moves`.
+    pub(super) fn state(&self, moves: u64) -> DatabaseState {
+        match self.state.read() {
+            Ok(kept) if kept.1 == moves => kept.0.clone(),
+            _ => DatabaseState::Unknown,
+        }
+    }
+
+    fn set(&self, state: DatabaseState, moves: u64) {
+        if let Ok(mut kept) = self.state.write() {
+            if let (DatabaseState::Refused(reason), false) = (&state, kept.0 == state) {
+                tracing::error!(
+                    reason,
+                    "the database refuses supahook for a reason that will not pass by \
+                     itself: deliveries go to the spool until DATABASE_URL or the database \
+                     is corrected"
+                );
+            }
+            *kept = (state, moves);
+        }
+    }
+}
+
+/// Checks the database once a second for as long as the process runs.
+pub(super) async fn run(sync: Sync) {
+    loop {
+        let before = sync.breaker.moves();
+        let state = check(&sync).await;
+        // A delivery that failed while the check ran is newer news than its answer.
+        let mut moves = before;
+        if state == DatabaseState::Up && sync.breaker.moves() == before {
+            sync.breaker.reached();
+            moves = sync.breaker.moves();
+        }
+        sync.check.set(state, moves);
+        tokio::time::sleep(CHECK_EVERY).await;
+    }
+}
+
+async fn check(sync: &Sync) -> DatabaseState {
+    let answered = match sync.migrated.load(std::sync::atomic::Ordering::Relaxed) {
+        true => sync.storage.ping(sync.budget).await.is_ok(),
+        // Until the drainer has migrated, the database counts as down; its attempts
+        // tell whether it refuses.
+        false => false,
+    };
+    match (answered, sync.storage.refusal()) {
+        (true, _) => DatabaseState::Up,
+        (false, Some(reason)) => DatabaseState::Refused(reason),
+        (false, None) => DatabaseState::Down,
+    }
+}
