@@ -52,7 +52,8 @@ impl ErrorBody {
 /// Error answers of the API.
 #[derive(ApiResponse, Debug)]
 pub enum ErrorResponse {
-    /// The body is not valid JSON, or a parameter is invalid; the message names it.
+    /// The body is not valid JSON, a parameter is invalid, or the `webhook-signature`
+    /// header holds more than 16 entries or 4096 bytes; the message names it.
     #[oai(status = 400)]
     BadRequest(Json<ErrorBody>),
     /// The signature or bearer token is missing or wrong. Nothing was written.
@@ -61,7 +62,8 @@ pub enum ErrorResponse {
     /// No such resource.
     #[oai(status = 404)]
     NotFound(Json<ErrorBody>),
-    /// The body is larger than 1 MiB.
+    /// The body is larger than the endpoint takes: 1 MiB for the hooks, 64 KiB for a
+    /// profile edit or a sync. The rest of it is not read.
     #[oai(status = 413)]
     PayloadTooLarge(Json<ErrorBody>),
     /// The body is not `application/json`.
@@ -126,6 +128,33 @@ impl ErrorResponse {
         ))
     }
 
+    /// 413 for a body larger than `limit` bytes.
+    pub fn payload_too_large(limit: usize) -> Self {
+        Self::PayloadTooLarge(ErrorBody::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the body is larger than {}", size_text(limit)),
+        ))
+    }
+
+    /// 400 for a body the client stopped sending or sent garbled.
+    pub fn unreadable_body() -> Self {
+        Self::BadRequest(ErrorBody::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "the body could not be read to its end",
+        ))
+    }
+
+    /// 415 for a body not sent as JSON.
+    pub fn unsupported_media_type() -> Self {
+        Self::UnsupportedMediaType(ErrorBody::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            UNSUPPORTED_MEDIA_TYPE,
+        ))
+    }
+
     /// 503 with `Retry-After`.
     pub fn unavailable(message: impl Into<String>) -> Self {
         Self::Unavailable(
@@ -139,9 +168,31 @@ impl ErrorResponse {
     }
 }
 
+/// What a 415 says.
+const UNSUPPORTED_MEDIA_TYPE: &str = "the body must be sent with Content-Type: application/json";
+
+/// `limit` bytes as people write it: `1 MiB`, `64 KiB`.
+fn size_text(limit: usize) -> String {
+    match limit {
+        l if l >= 1 << 20 && l % (1 << 20) == 0 => format!("{} MiB", l >> 20),
+        l if l >= 1 << 10 && l % (1 << 10) == 0 => format!("{} KiB", l >> 10),
+        l => format!("{l} bytes"),
+    }
+}
+
 impl From<SignatureError> for ErrorResponse {
     fn from(error: SignatureError) -> Self {
         tracing::warn!(reason = %error, "delivery rejected: signature");
+        if matches!(
+            error,
+            SignatureError::TooManySignatures(_) | SignatureError::SignatureHeaderTooLong(_)
+        ) {
+            return Self::BadRequest(ErrorBody::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_signature_header",
+                error.to_string(),
+            ));
+        }
         Self::Unauthorized(ErrorBody::new(
             StatusCode::UNAUTHORIZED,
             "invalid_signature",
@@ -246,10 +297,8 @@ pub async fn render(error: poem::Error) -> Response {
         StatusCode::METHOD_NOT_ALLOWED => {
             "this path does not accept the method; the Allow header lists those it does".to_owned()
         }
-        StatusCode::PAYLOAD_TOO_LARGE => "the body is larger than 1 MiB".to_owned(),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
-            "the body must be sent with Content-Type: application/json".to_owned()
-        }
+        StatusCode::PAYLOAD_TOO_LARGE => "the body is larger than this endpoint takes".to_owned(),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => UNSUPPORTED_MEDIA_TYPE.to_owned(),
         s if s.is_server_error() => {
             tracing::error!(error = %error, "request failed");
             "an internal error occurred; see the server log".to_owned()
