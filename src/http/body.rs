@@ -44,7 +44,7 @@ impl UnreadBody {
     /// Reads the body, refusing with 413 as soon as it is known to pass `limit` bytes:
     /// at once when `Content-Length` says so, else after `limit` bytes (chunked bodies).
     pub async fn read(self, limit: usize) -> Result<Bytes, ErrorResponse> {
-        let too_large = || ErrorResponse::payload_too_large(limit);
+        let too_large = || ErrorResponse::payload_too_large(&size_text(limit));
         if self.announced.is_some_and(|length| length > limit as u64) {
             return Err(too_large());
         }
@@ -55,6 +55,15 @@ impl UnreadBody {
                 poem::error::ReadBodyError::PayloadTooLarge => too_large(),
                 _ => ErrorResponse::unreadable_body(),
             })
+    }
+}
+
+/// `limit` bytes as people write it: `1 MiB`, `64 KiB`.
+fn size_text(limit: usize) -> String {
+    match limit {
+        l if l >= 1 << 20 && l % (1 << 20) == 0 => format!("{} MiB", l >> 20),
+        l if l >= 1 << 10 && l % (1 << 10) == 0 => format!("{} KiB", l >> 10),
+        l => format!("{l} bytes"),
     }
 }
 

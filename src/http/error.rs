@@ -128,12 +128,12 @@ impl ErrorResponse {
         ))
     }
 
-    /// 413 for a body larger than `limit` bytes.
-    pub fn payload_too_large(limit: usize) -> Self {
+    /// 413 for a body larger than `limit` (`64 KiB`).
+    pub fn payload_too_large(limit: &str) -> Self {
         Self::PayloadTooLarge(ErrorBody::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
-            format!("the body is larger than {}", size_text(limit)),
+            format!("the body is larger than {limit}"),
         ))
     }
 
@@ -171,33 +171,24 @@ impl ErrorResponse {
 /// What a 415 says.
 const UNSUPPORTED_MEDIA_TYPE: &str = "the body must be sent with Content-Type: application/json";
 
-/// `limit` bytes as people write it: `1 MiB`, `64 KiB`.
-fn size_text(limit: usize) -> String {
-    match limit {
-        l if l >= 1 << 20 && l % (1 << 20) == 0 => format!("{} MiB", l >> 20),
-        l if l >= 1 << 10 && l % (1 << 10) == 0 => format!("{} KiB", l >> 10),
-        l => format!("{l} bytes"),
-    }
-}
-
 impl From<SignatureError> for ErrorResponse {
     fn from(error: SignatureError) -> Self {
         tracing::warn!(reason = %error, "delivery rejected: signature");
-        if matches!(
-            error,
-            SignatureError::TooManySignatures(_) | SignatureError::SignatureHeaderTooLong(_)
-        ) {
-            return Self::BadRequest(ErrorBody::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_signature_header",
-                error.to_string(),
-            ));
+        let message = error.to_string();
+        match error {
+            SignatureError::TooManySignatures(_) | SignatureError::SignatureHeaderTooLong(_) => {
+                Self::BadRequest(ErrorBody::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_signature_header",
+                    message,
+                ))
+            }
+            _ => Self::Unauthorized(ErrorBody::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_signature",
+                message,
+            )),
         }
-        Self::Unauthorized(ErrorBody::new(
-            StatusCode::UNAUTHORIZED,
-            "invalid_signature",
-            error.to_string(),
-        ))
     }
 }
 
