@@ -1,7 +1,10 @@
 //! Standard Webhooks signatures (HMAC-SHA256), as Supabase Auth sends them.
 //!
-//! Pure code: no HTTP types. The verifier is the only way to obtain a
-//! [`VerifiedBody`], so nothing can parse a payload before its bytes are checked.
+//! Pure code: no HTTP types. A delivery is checked in two steps: [`Verifier::admit`]
+//! (or [`admit_bearer`]) checks what needs no body, so a request that fails it is refused
+//! before its body is read; [`Admitted::verify`] then checks the body and is the only way
+//! to obtain a [`VerifiedBody`], so nothing can parse a payload before its bytes are checked.
+//! A check costs one HMAC per configured secret, whatever the header holds.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -17,11 +20,25 @@ type HmacSha256 = Hmac<Sha256>;
 /// Every official Standard Webhooks library uses five minutes.
 pub const TOLERANCE: Duration = Duration::from_secs(300);
 
+/// The most entries a `webhook-signature` header may hold: one per secret in rotation,
+/// with room to spare (Supabase accepts at most a handful of secrets).
+pub const MAX_SIGNATURES: usize = 16;
+
+/// The longest `webhook-signature` header accepted, in bytes: sixteen `v1,<base64>`
+/// entries take under 800.
+pub const MAX_SIGNATURE_HEADER_BYTES: usize = 4096;
+
 /// Why a delivery's signature was not accepted.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SignatureError {
     #[error("the {0} header is missing or blank")]
     MissingHeader(&'static str),
+    #[error(
+        "the webhook-signature header holds more than {0} entries; send one `v1,<base64>` entry per secret"
+    )]
+    TooManySignatures(usize),
+    #[error("the webhook-signature header is longer than {0} bytes")]
+    SignatureHeaderTooLong(usize),
     #[error("the webhook-timestamp header is not a Unix time in seconds")]
     BadTimestamp,
     #[error("the webhook-timestamp is too far from the server clock ({0} s allowed either way)")]
@@ -165,6 +182,18 @@ impl Verifier {
         now: i64,
         tolerance: Duration,
     ) -> Result<VerifiedBody<'a>, SignatureError> {
+        self.admit(headers, now, tolerance)?.verify(body)
+    }
+
+    /// Checks everything that needs no body: the headers are present, the signature
+    /// header within [`MAX_SIGNATURES`] and [`MAX_SIGNATURE_HEADER_BYTES`], and the
+    /// timestamp at most `tolerance` away from `now`.
+    pub fn admit<'k, 'a>(
+        &'k self,
+        headers: SignedHeaders<'a>,
+        now: i64,
+        tolerance: Duration,
+    ) -> Result<Admitted<'k, 'a>, SignatureError> {
         // A blank id would become an idempotency key that every such delivery shares.
         let id = headers
             .id
@@ -176,65 +205,28 @@ impl Verifier {
         let signature = headers
             .signature
             .ok_or(SignatureError::MissingHeader("webhook-signature"))?;
+        if signature.len() > MAX_SIGNATURE_HEADER_BYTES {
+            return Err(SignatureError::SignatureHeaderTooLong(
+                MAX_SIGNATURE_HEADER_BYTES,
+            ));
+        }
+        if signature.split_whitespace().nth(MAX_SIGNATURES).is_some() {
+            return Err(SignatureError::TooManySignatures(MAX_SIGNATURES));
+        }
 
+        let timestamp = timestamp.trim();
         let sent_at: i64 = timestamp
-            .trim()
             .parse()
             .map_err(|_| SignatureError::BadTimestamp)?;
         if now.abs_diff(sent_at) > tolerance.as_secs() {
             return Err(SignatureError::TimestampOutOfTolerance(tolerance.as_secs()));
         }
 
-        let candidates: Vec<Vec<u8>> = v1_signatures(signature)
+        let tags = v1_signatures(signature)
             .filter_map(|s| B64.decode(s).ok())
             .collect();
-        let matched = self.keys.iter().any(|key| {
-            candidates.iter().any(|tag| {
-                key.mac(id, timestamp.trim(), body)
-                    .verify_slice(tag)
-                    .is_ok()
-            })
-        });
-        if matched {
-            Ok(VerifiedBody {
-                webhook_id: Cow::Borrowed(id),
-                bytes: body,
-            })
-        } else {
-            Err(SignatureError::NoMatch)
-        }
+        Ok(Admitted::signed(&self.keys, id, timestamp, tags))
     }
-}
-
-/// Authenticates a delivery by a shared bearer token (`Authorization: Bearer <token>`),
-/// for senders that cannot sign, such as webhooks made in the Supabase dashboard.
-/// Without a `webhook-id` (or with a blank one) the delivery is known by its body's digest.
-pub fn verify_bearer<'a>(
-    authorization: &str,
-    expected: &str,
-    webhook_id: Option<&'a str>,
-    body: &'a [u8],
-) -> Result<VerifiedBody<'a>, SignatureError> {
-    let presented = authorization
-        .strip_prefix("Bearer ")
-        .or_else(|| authorization.strip_prefix("bearer "))
-        .unwrap_or("");
-    if !same_secret(presented.trim(), expected) {
-        return Err(SignatureError::BadBearer);
-    }
-    let webhook_id = match webhook_id.filter(|id| !id.trim().is_empty()) {
-        Some(id) => Cow::Borrowed(id),
-        None => {
-            use sha2::Digest;
-            let digest = Sha256::digest(body);
-            let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-            Cow::Owned(format!("sha256:{hex}"))
-        }
-    };
-    Ok(VerifiedBody {
-        webhook_id,
-        bytes: body,
-    })
 }
 
 /// The base64 parts of the `v1` entries in a signature header.
@@ -257,6 +249,9 @@ pub fn same_secret(presented: &str, expected: &str) -> bool {
     let b = Sha256::digest(expected.as_bytes());
     a.as_slice().ct_eq(b.as_slice()).into()
 }
+
+mod admitted;
+pub use admitted::{Admitted, admit_bearer};
 
 #[cfg(test)]
 mod properties;

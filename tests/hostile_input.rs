@@ -3,6 +3,8 @@
 //! deliveries; odd but valid text (SQL, backslashes, wildcards, every kind of unicode)
 //! is stored exactly as sent.
 
+#[path = "support/process.rs"]
+mod process;
 mod support;
 
 #[path = "hostile_input/api.rs"]
@@ -11,6 +13,8 @@ mod api;
 mod bodies;
 #[path = "hostile_input/contacts.rs"]
 mod contacts;
+#[path = "hostile_input/costs.rs"]
+mod costs;
 #[path = "hostile_input/requests.rs"]
 mod requests;
 #[path = "hostile_input/signatures.rs"]
@@ -19,7 +23,9 @@ mod signatures;
 mod stored;
 
 use poem::http::Method;
-use requests::{CUSTOM_ACCESS_TOKEN, DB_WEBHOOK_TOKEN, Request, admin, good};
+use requests::{
+    AUTH_USERS, BEFORE_USER_CREATED, CUSTOM_ACCESS_TOKEN, DB_WEBHOOK_TOKEN, Request, admin, good,
+};
 use serde_json::Value;
 use support::{Options, TestApp};
 use uuid::Uuid;
@@ -152,4 +158,36 @@ async fn the_longest_email_and_phone_and_the_largest_body_are_accepted() {
     let app = spawn().await;
 
     stored::check_limits(&app).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_genuine_signature_among_sixteen_entries_is_accepted() {
+    let app = spawn().await;
+    let before = app.db.counts().await;
+
+    let response = signatures::among_forged(BEFORE_USER_CREATED, 15)
+        .send(&app.client)
+        .await;
+
+    assert_eq!(response.0.status().as_u16(), 200);
+    assert_eq!(
+        app.db.counts().await[0],
+        before[0] + 1,
+        "the user was mirrored"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn supabase_comma_joined_signatures_are_accepted() {
+    let app = spawn().await;
+    let request = good(AUTH_USERS);
+    let genuine = request.header("webhook-signature");
+    let forged = "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+
+    let response = request
+        .with("webhook-signature", format!("{forged}, {genuine}"))
+        .send(&app.client)
+        .await;
+
+    assert_eq!(response.0.status().as_u16(), 200);
 }

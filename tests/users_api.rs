@@ -256,7 +256,7 @@ async fn a_bad_profile_edit_is_refused_and_changes_nothing() {
         ),
         (
             json!({"email": "mallory@example.com"}),
-            StatusCode::BAD_REQUEST,
+            StatusCode::UNPROCESSABLE_ENTITY,
             "email",
         ),
     ] {

@@ -1,10 +1,10 @@
 //! The Database Webhook endpoint: changes to `auth.users`.
 
-use super::hooks::{HookAnswer, HookAnswerResponse, verify};
+use super::hooks::{HookAnswer, HookAnswerResponse, admit};
 use super::raw_json::RawJson;
 use super::{ApiTags, AppState, ErrorResponse};
 use crate::events::{self, AuthUsersChange};
-use crate::signature::{SignatureError, verify_bearer};
+use crate::signature::{SignatureError, admit_bearer};
 use poem::web::Data;
 use poem_openapi::OpenApi;
 use poem_openapi::param::Header;
@@ -49,31 +49,30 @@ impl DbWebhooksApi {
         /// Unix seconds; must be within an hour of the server clock (pg_net can send late).
         #[oai(name = "webhook-timestamp")]
         webhook_timestamp: Header<Option<String>>,
-        /// One or more `v1,<base64 HMAC-SHA256>` entries, space- or `", "`-separated.
+        /// One or more `v1,<base64 HMAC-SHA256>` entries, space- or `", "`-separated;
+        /// at most 16 entries and 4096 bytes.
         #[oai(name = "webhook-signature")]
         webhook_signature: Header<Option<String>>,
         body: RawJson<AuthUsersChange>,
     ) -> Result<HookAnswerResponse, ErrorResponse> {
         let authorization = request.header("authorization");
-        let verified = match (&state.db_webhook_token, authorization) {
-            (Some(token), Some(presented)) => verify_bearer(
-                presented,
-                token.expose(),
-                webhook_id.0.as_deref(),
-                &body.bytes,
-            )?,
+        let admitted = match (&state.db_webhook_token, authorization) {
+            (Some(token), Some(presented)) => {
+                admit_bearer(presented, token.expose(), webhook_id.0.as_deref())?
+            }
             _ if webhook_signature.0.is_none() && authorization.is_none() => {
                 return Err(SignatureError::NoCredentials.into());
             }
-            _ => verify(
+            _ => admit(
                 &state,
                 &webhook_id,
                 &webhook_timestamp,
                 &webhook_signature,
-                &body.bytes,
                 DB_WEBHOOK_TOLERANCE,
             )?,
         };
+        let bytes = body.read(&admitted).await?;
+        let verified = admitted.verify(&bytes)?;
         let input = events::parse::<AuthUsersChange>(&verified)?;
         let delivery = input.delivery(&verified.webhook_id)?;
         let handled = state.sync.apply(&delivery).await?;

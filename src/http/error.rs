@@ -52,7 +52,8 @@ impl ErrorBody {
 /// Error answers of the API.
 #[derive(ApiResponse, Debug)]
 pub enum ErrorResponse {
-    /// The body is not valid JSON, or a parameter is invalid; the message names it.
+    /// The body is not valid JSON, a parameter is invalid, or the `webhook-signature`
+    /// header holds more than 16 entries or 4096 bytes; the message names it.
     #[oai(status = 400)]
     BadRequest(Json<ErrorBody>),
     /// The signature or bearer token is missing or wrong. Nothing was written.
@@ -61,7 +62,8 @@ pub enum ErrorResponse {
     /// No such resource.
     #[oai(status = 404)]
     NotFound(Json<ErrorBody>),
-    /// The body is larger than 1 MiB.
+    /// The body is larger than the endpoint takes: 1 MiB for the hooks, 64 KiB for a
+    /// profile edit or a sync. The rest of it is not read.
     #[oai(status = 413)]
     PayloadTooLarge(Json<ErrorBody>),
     /// The body is not `application/json`.
@@ -126,6 +128,33 @@ impl ErrorResponse {
         ))
     }
 
+    /// 413 for a body larger than `limit` (`64 KiB`).
+    pub fn payload_too_large(limit: &str) -> Self {
+        Self::PayloadTooLarge(ErrorBody::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the body is larger than {limit}"),
+        ))
+    }
+
+    /// 400 for a body the client stopped sending or sent garbled.
+    pub fn unreadable_body() -> Self {
+        Self::BadRequest(ErrorBody::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "the body could not be read to its end",
+        ))
+    }
+
+    /// 415 for a body not sent as JSON.
+    pub fn unsupported_media_type() -> Self {
+        Self::UnsupportedMediaType(ErrorBody::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            UNSUPPORTED_MEDIA_TYPE,
+        ))
+    }
+
     /// 503 with `Retry-After`.
     pub fn unavailable(message: impl Into<String>) -> Self {
         Self::Unavailable(
@@ -139,14 +168,27 @@ impl ErrorResponse {
     }
 }
 
+/// What a 415 says.
+const UNSUPPORTED_MEDIA_TYPE: &str = "the body must be sent with Content-Type: application/json";
+
 impl From<SignatureError> for ErrorResponse {
     fn from(error: SignatureError) -> Self {
         tracing::warn!(reason = %error, "delivery rejected: signature");
-        Self::Unauthorized(ErrorBody::new(
-            StatusCode::UNAUTHORIZED,
-            "invalid_signature",
-            error.to_string(),
-        ))
+        let message = error.to_string();
+        match error {
+            SignatureError::TooManySignatures(_) | SignatureError::SignatureHeaderTooLong(_) => {
+                Self::BadRequest(ErrorBody::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_signature_header",
+                    message,
+                ))
+            }
+            _ => Self::Unauthorized(ErrorBody::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_signature",
+                message,
+            )),
+        }
     }
 }
 
@@ -254,10 +296,8 @@ pub async fn render(error: poem::Error) -> Response {
         StatusCode::METHOD_NOT_ALLOWED => {
             "this path does not accept the method; the Allow header lists those it does".to_owned()
         }
-        StatusCode::PAYLOAD_TOO_LARGE => "the body is larger than 1 MiB".to_owned(),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
-            "the body must be sent with Content-Type: application/json".to_owned()
-        }
+        StatusCode::PAYLOAD_TOO_LARGE => "the body is larger than this endpoint takes".to_owned(),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => UNSUPPORTED_MEDIA_TYPE.to_owned(),
         s if s.is_server_error() => {
             tracing::error!(error = %error, "request failed");
             "an internal error occurred; see the server log".to_owned()

@@ -1,12 +1,13 @@
 //! The Auth Hook endpoints Supabase Auth calls.
 //!
-//! Each handler runs the same pipeline: verify the signature over the raw bytes,
-//! parse into domain types, apply through the sync use-case, answer Supabase.
+//! Each handler runs the same pipeline: admit the signature headers (no body read yet),
+//! read the body, verify the signature over the raw bytes, parse into domain types,
+//! apply through the sync use-case, answer Supabase.
 
 use super::raw_json::{JsonText, RawJson};
 use super::{ApiTags, AppState, ErrorResponse};
 use crate::events::{self, AfterUserCreatedInput, BeforeUserCreatedInput, CustomAccessTokenInput};
-use crate::signature::{SignedHeaders, TOLERANCE, VerifiedBody};
+use crate::signature::{Admitted, SignedHeaders, TOLERANCE};
 use crate::sync::Handled;
 use poem::web::Data;
 use poem_openapi::param::Header;
@@ -76,24 +77,22 @@ pub enum HookAnswerResponse {
     ),
 }
 
-/// Checks the Standard Webhooks headers of a delivery against the configured secrets.
-pub(super) fn verify<'a>(
-    state: &AppState,
+/// Checks what the Standard Webhooks headers of a delivery say without its body:
+/// present, a bounded signature header, a timestamp within `tolerance`.
+pub(super) fn admit<'a>(
+    state: &'a AppState,
     id: &'a Header<Option<String>>,
     timestamp: &'a Header<Option<String>>,
     signature: &'a Header<Option<String>>,
-    body: &'a [u8],
     tolerance: Duration,
-) -> Result<VerifiedBody<'a>, ErrorResponse> {
+) -> Result<Admitted<'a, 'a>, ErrorResponse> {
     let headers = SignedHeaders {
         id: id.0.as_deref(),
         timestamp: timestamp.0.as_deref(),
         signature: signature.0.as_deref(),
     };
     let now = chrono::Utc::now().timestamp();
-    Ok(state
-        .verifier
-        .verify_within(headers, body, now, tolerance)?)
+    Ok(state.verifier.admit(headers, now, tolerance)?)
 }
 
 #[OpenApi(tag = "ApiTags::AuthHooks")]
@@ -120,19 +119,21 @@ impl HooksApi {
         /// Unix seconds; must be within 5 minutes of the server clock.
         #[oai(name = "webhook-timestamp")]
         webhook_timestamp: Header<Option<String>>,
-        /// One or more `v1,<base64 HMAC-SHA256>` entries, one per configured secret.
+        /// One or more `v1,<base64 HMAC-SHA256>` entries, one per configured secret;
+        /// at most 16 entries and 4096 bytes.
         #[oai(name = "webhook-signature")]
         webhook_signature: Header<Option<String>>,
         body: RawJson<CustomAccessTokenInput>,
     ) -> Result<CustomAccessTokenResponse, ErrorResponse> {
-        let verified = verify(
+        let admitted = admit(
             &state,
             &webhook_id,
             &webhook_timestamp,
             &webhook_signature,
-            &body.bytes,
             TOLERANCE,
         )?;
+        let bytes = body.read(&admitted).await?;
+        let verified = admitted.verify(&bytes)?;
         let input = events::parse::<CustomAccessTokenInput>(&verified)?;
         let delivery = input.delivery(&verified.webhook_id)?;
         let started = std::time::Instant::now();
@@ -171,19 +172,21 @@ impl HooksApi {
         /// Unix seconds; must be within 5 minutes of the server clock.
         #[oai(name = "webhook-timestamp")]
         webhook_timestamp: Header<Option<String>>,
-        /// One or more `v1,<base64 HMAC-SHA256>` entries, one per configured secret.
+        /// One or more `v1,<base64 HMAC-SHA256>` entries, one per configured secret;
+        /// at most 16 entries and 4096 bytes.
         #[oai(name = "webhook-signature")]
         webhook_signature: Header<Option<String>>,
         body: RawJson<BeforeUserCreatedInput>,
     ) -> Result<HookAnswerResponse, ErrorResponse> {
-        let verified = verify(
+        let admitted = admit(
             &state,
             &webhook_id,
             &webhook_timestamp,
             &webhook_signature,
-            &body.bytes,
             TOLERANCE,
         )?;
+        let bytes = body.read(&admitted).await?;
+        let verified = admitted.verify(&bytes)?;
         let input = events::parse::<BeforeUserCreatedInput>(&verified)?;
         if let Err(refusal) = state.policy.check(input.email().as_deref()) {
             tracing::info!(
@@ -229,19 +232,21 @@ impl HooksApi {
         /// Unix seconds; must be within 5 minutes of the server clock.
         #[oai(name = "webhook-timestamp")]
         webhook_timestamp: Header<Option<String>>,
-        /// One or more `v1,<base64 HMAC-SHA256>` entries, one per configured secret.
+        /// One or more `v1,<base64 HMAC-SHA256>` entries, one per configured secret;
+        /// at most 16 entries and 4096 bytes.
         #[oai(name = "webhook-signature")]
         webhook_signature: Header<Option<String>>,
         body: RawJson<AfterUserCreatedInput>,
     ) -> Result<HookAnswerResponse, ErrorResponse> {
-        let verified = verify(
+        let admitted = admit(
             &state,
             &webhook_id,
             &webhook_timestamp,
             &webhook_signature,
-            &body.bytes,
             TOLERANCE,
         )?;
+        let bytes = body.read(&admitted).await?;
+        let verified = admitted.verify(&bytes)?;
         let input = events::parse::<AfterUserCreatedInput>(&verified)?;
         let handled = state
             .sync

@@ -2,6 +2,7 @@
 
 mod admin;
 mod allow;
+mod body;
 mod cors;
 mod db_webhooks;
 mod deliveries;
@@ -9,7 +10,7 @@ mod error;
 mod examples;
 mod health;
 mod hooks;
-mod optional_json;
+mod json_body;
 mod profile_claim;
 mod profile_edit;
 mod profiles;

@@ -28,16 +28,19 @@ pub struct ProfileEdit {
     /// `POST /api/auth/users/sync` it is ignored unless `SUPAHOOK_USERS_MAY_SET_ONBOARDED=true`.
     #[oai(nullable)]
     pub is_onboarded: Option<bool>,
-    /// Name shown in the application, at most 200 characters; `null` clears it.
-    /// Once set, a later sync no longer reseeds it from the identity data.
+    /// Name shown in the application, at most 200 characters and without a NUL
+    /// character (`\u0000`); `null` or blank text clears it. Once set, a later sync no
+    /// longer reseeds it from the identity data.
     #[oai(nullable)]
     pub display_name: MaybeUndefined<Value>,
     /// Avatar shown in the application, an `https://` or `http://` URL of at most
-    /// 2048 characters; `null` clears it.
+    /// 2048 characters, without a NUL character (`\u0000`); `null` clears it.
     #[oai(nullable)]
     pub avatar_url: MaybeUndefined<Value>,
-    /// The application's settings for the user: a JSON object of at most 16 KiB,
-    /// which replaces the stored one whole; `null` leaves it as it is.
+    /// The application's settings for the user: a JSON object of at most 16 KiB as
+    /// compact JSON, which replaces the stored one whole; `null` leaves it as it is.
+    /// No key and no string in it, at any depth, may hold a NUL character (`\u0000`),
+    /// which PostgreSQL cannot store: such an edit is refused with 422 naming the path.
     #[oai(nullable)]
     pub settings: Option<Value>,
 }

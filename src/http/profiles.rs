@@ -1,6 +1,7 @@
 //! The edit API: the application-owned fields of a user.
 
 use super::admin::AdminToken;
+use super::json_body::JsonBody;
 use super::profile_edit::ProfileEdit;
 use super::user_view::UserView;
 use super::{ApiTags, AppState, ErrorResponse};
@@ -41,10 +42,15 @@ impl ProfilesApi {
         token: AdminToken,
         /// The Supabase user id.
         id: Path<Uuid>,
-        body: Json<ProfileEdit>,
+        body: JsonBody<ProfileEdit>,
     ) -> Result<UpdateProfileResponse, ErrorResponse> {
+        // The token needs no body: a caller without it costs no body read.
         token.check(&state)?;
-        let changes = body.0.changes().map_err(ErrorResponse::unprocessable)?;
+        let changes = body
+            .parse()
+            .await?
+            .changes()
+            .map_err(ErrorResponse::unprocessable)?;
         let now = crate::events::to_micros(chrono::Utc::now());
         match state
             .sync

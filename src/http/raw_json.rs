@@ -2,6 +2,9 @@
 //! exactly what was sent, and an answer written without building a JSON value; the
 //! spec still documents the JSON schema of `T` for both.
 
+use super::ErrorResponse;
+use super::body::{MAX_HOOK_BODY_BYTES, UnreadBody};
+use crate::signature::Admitted;
 use bytes::Bytes;
 use poem::{IntoResponse, Request, RequestBody, Response};
 use poem_openapi::impl_apirequest_for_payload;
@@ -10,14 +13,19 @@ use poem_openapi::registry::{MetaSchemaRef, Registry};
 use poem_openapi::types::{ParseFromJSON, Type};
 use std::marker::PhantomData;
 
-/// The largest body accepted; larger ones get 413 without being read further.
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
-
-/// The unparsed bytes of a JSON body whose schema is `T`.
+/// The signed JSON body of a hook, whose schema is `T`, not read until its headers
+/// are admitted.
 pub struct RawJson<T> {
-    /// The body exactly as received.
-    pub bytes: Bytes,
+    body: UnreadBody,
     _schema: PhantomData<fn() -> T>,
+}
+
+impl<T> RawJson<T> {
+    /// The body exactly as received, at most [`MAX_HOOK_BODY_BYTES`]; read only once
+    /// the headers passed every check that needs no body.
+    pub async fn read(self, _admitted: &Admitted<'_, '_>) -> Result<Bytes, ErrorResponse> {
+        self.body.read(MAX_HOOK_BODY_BYTES).await
+    }
 }
 
 impl<T: Type> Payload for RawJson<T> {
@@ -39,11 +47,9 @@ impl<T: Type> Payload for RawJson<T> {
 impl<T: ParseFromJSON> ParsePayload for RawJson<T> {
     const IS_REQUIRED: bool = true;
 
-    async fn from_request(_request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
-        // Reads at most MAX_BODY_BYTES whatever Content-Length says, chunked bodies too.
-        let bytes = body.take()?.into_bytes_limit(MAX_BODY_BYTES).await?;
+    async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
         Ok(Self {
-            bytes,
+            body: UnreadBody::take(request, body)?,
             _schema: PhantomData,
         })
     }

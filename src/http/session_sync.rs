@@ -1,7 +1,7 @@
 //! The endpoint a frontend calls after sign-in: the user, mirrored from its verified
 //! access token through the same use-case as the hooks.
 
-use super::optional_json::OptionalJson;
+use super::json_body::OptionalJson;
 use super::profile_edit::ProfileEdit;
 use super::self_edit;
 use super::user_view::UserView;
@@ -94,8 +94,9 @@ impl SessionSyncApi {
                 "the sync endpoint is off: set SUPAHOOK_JWT_SECRET or SUPAHOOK_JWKS_URL",
             ));
         };
+        // The token needs no body: a caller without a valid one costs no body read.
         let verified = tokens.verify(&session.0.token).await?;
-        let changes = match body.0 {
+        let changes = match body.read().await? {
             None => ProfileChanges::default(),
             Some(Err(reason)) => return Err(body_refused(&reason)),
             Some(Ok(edit)) => edit.changes().map_err(|reason| body_refused(&reason))?,

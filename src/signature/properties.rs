@@ -45,6 +45,47 @@ proptest! {
     }
 
     #[test]
+    fn a_genuine_signature_verifies_anywhere_among_sixteen_entries(
+        key in key(),
+        forged in vec(vec(any::<u8>(), 32), 0..MAX_SIGNATURES),
+        at in any::<Index>(),
+        comma_joined in any::<bool>(),
+    ) {
+        let mut entries: Vec<String> =
+            forged.iter().map(|tag| format!("v1,{}", B64.encode(tag))).collect();
+        entries.insert(at.index(entries.len() + 1), key.sign("msg_1", 1_768_469_411, BODY));
+        let header = entries.join(if comma_joined { ", " } else { " " });
+        let headers = SignedHeaders {
+            id: Some("msg_1"),
+            timestamp: Some("1768469411"),
+            signature: Some(&header),
+        };
+        let verified = Verifier::new(vec![key]).verify(headers, BODY, 1_768_469_411);
+        prop_assert!(verified.is_ok(), "{:?}", verified);
+    }
+
+    #[test]
+    fn a_header_of_more_than_sixteen_entries_is_refused_whatever_they_hold(
+        key in key(),
+        entries in vec("v1,[A-Za-z0-9+/]{0,43}=?", MAX_SIGNATURES + 1..64),
+    ) {
+        let header = entries.join(" ");
+        let headers = SignedHeaders {
+            id: Some("msg_1"),
+            timestamp: Some("1768469411"),
+            signature: Some(&header),
+        };
+        let verifier = Verifier::new(vec![key]);
+        let refused = verifier.admit(headers, 1_768_469_411, TOLERANCE);
+        let expected = if header.len() > MAX_SIGNATURE_HEADER_BYTES {
+            SignatureError::SignatureHeaderTooLong(MAX_SIGNATURE_HEADER_BYTES)
+        } else {
+            SignatureError::TooManySignatures(MAX_SIGNATURES)
+        };
+        prop_assert_eq!(refused.unwrap_err(), expected);
+    }
+
+    #[test]
     fn any_changed_byte_of_a_signed_body_fails(
         key in key(),
         timestamp in any::<i64>(),

@@ -191,7 +191,9 @@ fn a_blank_webhook_id_counts_as_missing_even_when_signed() {
 
 #[test]
 fn a_bearer_delivery_with_a_blank_webhook_id_is_known_by_its_body() {
-    let verified = verify_bearer("Bearer t0ken", "t0ken", Some(" "), b"{}").unwrap();
+    let verified = admit_bearer("Bearer t0ken", "t0ken", Some(" "))
+        .and_then(|admitted| admitted.verify(b"{}"))
+        .unwrap();
 
     assert!(
         verified.webhook_id.starts_with("sha256:"),
@@ -200,16 +202,34 @@ fn a_bearer_delivery_with_a_blank_webhook_id_is_known_by_its_body() {
     );
 }
 
+/// The genuine `webhook-signature` of a single-secret vector.
+fn genuine_signature() -> String {
+    let v = vector("single-secret-before-user-created");
+    v["headers"]["webhook-signature"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The single-secret vector sent with `signature` as its `webhook-signature` header,
+/// admitted (`body: false`) or also verified with its body.
+fn check_with_signature(signature: &str, body: bool) -> Result<(), SignatureError> {
+    let v = vector("single-secret-before-user-created");
+    let now = v["verify_with_now"].as_i64().unwrap();
+    let mut h = headers(&v);
+    h.signature = Some(signature);
+    let verifier = verifier_for(&v);
+    let admitted = verifier.admit(h, now, TOLERANCE)?;
+    if body {
+        admitted.verify(v["body"].as_str().unwrap().as_bytes())?;
+    }
+    Ok(())
+}
+
 #[test]
 fn non_v1_and_garbage_entries_are_ignored_not_fatal() {
-    let v = vector("single-secret-before-user-created");
-    let body = v["body"].as_str().unwrap().as_bytes();
-    let now = v["verify_with_now"].as_i64().unwrap();
-    let good = v["headers"]["webhook-signature"].as_str().unwrap();
-    let header = format!("v1a,AAAA, v1,!!notbase64!!, {good}");
-    let mut h = headers(&v);
-    h.signature = Some(&header);
-    assert!(verifier_for(&v).verify(h, body, now).is_ok());
+    let header = format!("v1a,AAAA, v1,!!notbase64!!, {}", genuine_signature());
+    assert_eq!(check_with_signature(&header, true), Ok(()));
 }
 
 #[test]
@@ -237,4 +257,63 @@ fn a_key_never_prints_its_secret() {
     let key = SigningKey::parse("v1,whsec_x9S5JSS6PUCY0gi6J50BVjy1NvcPFWP37CWT4yCpy98=").unwrap();
     let printed = format!("{key:?} {:?}", Verifier::new(vec![key.clone()]));
     assert!(!printed.contains("x9S5"), "{printed}");
+}
+
+#[test]
+fn a_genuine_signature_among_sixteen_entries_verifies_in_either_form() {
+    let forged: Vec<String> = (0..15u8)
+        .map(|n| format!("v1,{}", B64.encode([n; 32])))
+        .collect();
+    for separator in [" ", ", "] {
+        let header = [forged.join(separator), genuine_signature()].join(separator);
+        assert_eq!(check_with_signature(&header, true), Ok(()), "{separator:?}");
+    }
+}
+
+#[test]
+fn a_header_of_seventeen_entries_is_refused_before_the_body_is_needed() {
+    let header = vec![genuine_signature(); MAX_SIGNATURES + 1].join(" ");
+
+    let err = check_with_signature(&header, false).unwrap_err();
+
+    assert_eq!(err, SignatureError::TooManySignatures(MAX_SIGNATURES));
+    assert!(err.to_string().contains("more than 16 entries"), "{err}");
+}
+
+#[test]
+fn a_header_longer_than_four_kib_is_refused_before_the_body_is_needed() {
+    let padding = "A".repeat(MAX_SIGNATURE_HEADER_BYTES);
+    let header = format!("{} v1,{padding}", genuine_signature());
+
+    let err = check_with_signature(&header, false).unwrap_err();
+
+    assert_eq!(
+        err,
+        SignatureError::SignatureHeaderTooLong(MAX_SIGNATURE_HEADER_BYTES)
+    );
+}
+
+#[test]
+fn a_timestamp_out_of_tolerance_is_refused_before_the_body_is_needed() {
+    let v = vector("single-secret-before-user-created");
+    let now = v["verify_with_now"].as_i64().unwrap();
+
+    let err = verifier_for(&v)
+        .admit(headers(&v), now + 301, TOLERANCE)
+        .unwrap_err();
+
+    assert_eq!(err, SignatureError::TimestampOutOfTolerance(300));
+}
+
+#[test]
+fn an_admitted_delivery_prints_no_signature() {
+    let v = vector("single-secret-before-user-created");
+    let now = v["verify_with_now"].as_i64().unwrap();
+    let verifier = verifier_for(&v);
+
+    let admitted = verifier.admit(headers(&v), now, TOLERANCE).unwrap();
+
+    let printed = format!("{admitted:?}");
+    let tag = genuine_signature().split_off(3);
+    assert!(!printed.contains(&tag[..8]), "{printed}");
 }

@@ -120,7 +120,7 @@ pub fn cases(known_user: &str) -> Vec<Case> {
             "an edit in invalid UTF-8",
             edit(b"{\"display_name\": \"\xff\"}".to_vec()),
             400,
-            "bad_request",
+            "invalid_json",
             "invalid unicode code point",
         ),
         Case::new(
@@ -131,8 +131,22 @@ pub fn cases(known_user: &str) -> Vec<Case> {
                 &nested(10_000),
             )),
             400,
-            "bad_request",
+            "invalid_json",
             "recursion limit exceeded",
+        ),
+        Case::new(
+            "an edit of 64 KiB and 1 byte",
+            edit(padded(EDIT_LIMIT + 1).into_bytes()),
+            413,
+            "payload_too_large",
+            "larger than 64 KiB",
+        ),
+        Case::new(
+            "an edit naming a field it may not set",
+            json_edit(json!({"email": "mallory@example.com"})),
+            422,
+            "invalid_payload",
+            "email",
         ),
         Case::new(
             "an edit of a user never mirrored",

@@ -188,8 +188,23 @@ pub fn cases() -> Vec<Case> {
                 .with("content-type", "application/x-www-form-urlencoded"),
         ),
         Case::new(
-            "a sync body of 1 MiB and 1 byte",
-            sync_body(padded(MIB + 1).into_bytes()),
+            "a sync body of 64 KiB and 1 byte",
+            sync_body(padded(EDIT_LIMIT + 1).into_bytes()),
+            413,
+            "payload_too_large",
+            "larger than 64 KiB",
+        ),
+        Case::new(
+            "a sync body announced as 64 KiB and 1 byte",
+            sync_body(padded(EDIT_LIMIT + 1).into_bytes())
+                .with("content-length", (EDIT_LIMIT + 1).to_string()),
+            413,
+            "payload_too_large",
+            "larger than 64 KiB",
+        ),
+        Case::new(
+            "a signed body announced as 1 MiB and 1 byte",
+            signed(AUTH_USERS, padded(MIB + 1)).with("content-length", (MIB + 1).to_string()),
             413,
             "payload_too_large",
             "larger than 1 MiB",

@@ -182,8 +182,11 @@ pub fn good(path: &str) -> Request {
     }
 }
 
-/// 1 MiB, the largest body accepted.
+/// 1 MiB, the largest hook body accepted.
 pub const MIB: usize = 1024 * 1024;
+
+/// 64 KiB, the largest profile edit or sync body accepted.
+pub const EDIT_LIMIT: usize = 64 * 1024;
 
 /// `body` with the value at the JSON pointer `at` set to `value`.
 pub fn set(mut body: Value, at: &str, value: Value) -> Value {

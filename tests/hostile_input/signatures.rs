@@ -1,5 +1,6 @@
 //! Bad requests refused before their body is read: Standard Webhooks headers that are
-//! missing, repeated or garbled, timestamps that are not times, and wrong credentials.
+//! missing, repeated, garbled or too long, timestamps that are not times, and wrong
+//! credentials.
 
 use super::Case;
 use super::requests::*;
@@ -41,6 +42,18 @@ fn forged_first(path: &str, header: &'static str, forged: &str) -> Request {
     let request = signed(path, body(path));
     let signed_value = request.header(header);
     request.with(header, forged).also(header, signed_value)
+}
+
+/// A genuine delivery whose `webhook-signature` holds `forged` made-up entries before
+/// the genuine one.
+pub fn among_forged(path: &str, forged: usize) -> Request {
+    let request = signed(path, body(path));
+    let genuine = request.header("webhook-signature");
+    let mut entries: Vec<String> = (0..forged)
+        .map(|n| format!("v1,{}", B64.encode([n as u8; 32])))
+        .collect();
+    entries.push(genuine);
+    request.with("webhook-signature", entries.join(" "))
 }
 
 /// A genuine delivery whose `webhook-timestamp` is replaced by `timestamp`.
@@ -115,6 +128,20 @@ pub fn cases() -> Vec<Case> {
             "a signature header that is not text",
             with_signature(CUSTOM_ACCESS_TOKEN, b"v1,\xff\xfe".to_vec()),
             "the webhook-signature header is missing",
+        ),
+        Case::new(
+            "a webhook-signature header of 17 entries, one of them genuine",
+            among_forged(BEFORE_USER_CREATED, 16),
+            400,
+            "invalid_signature_header",
+            "the webhook-signature header holds more than 16 entries",
+        ),
+        Case::new(
+            "a webhook-signature header of 4097 bytes",
+            with_signature(AUTH_USERS, format!("v1,{}", "A".repeat(4094))),
+            400,
+            "invalid_signature_header",
+            "the webhook-signature header is longer than 4096 bytes",
         ),
         signature_case(
             "a timestamp that is not a number",
