@@ -45,6 +45,20 @@ pub fn private_options() -> std::fs::OpenOptions {
     options
 }
 
+/// Writes `text` to `path`, replacing what it held, in a file created with mode 0600,
+/// and syncs it to disk.
+pub fn write(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(FILE_MODE)
+        .open(path)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()
+}
+
 /// Sets mode 0600 on `path` when it exists and others may read it: a file an earlier
 /// version of supahook made before its files were private.
 pub fn tighten(path: &Path) -> std::io::Result<()> {

@@ -241,3 +241,30 @@ fn with_an_admin_listener_each_port_carries_only_its_own_paths() {
         assert_eq!(post(&admin, path), 404, "admin {path}");
     }
 }
+
+#[test]
+fn a_request_head_of_200_kib_is_refused_and_an_http2_preface_gets_no_http2() {
+    let dir = WorkDir::new("connections-head");
+    let serve = serve(&dir, &[]);
+
+    let mut big = connect(&serve.addr);
+    let head = format!(
+        "GET /health/live HTTP/1.1\r\nHost: supahook\r\nX-Padding: {}\r\n\r\n",
+        "a".repeat(200 * 1024)
+    );
+    // The server may refuse before it has read everything: a cut write is fine.
+    let _ = big.write_all(head.as_bytes());
+    let refused = read_answer(&mut big);
+    let mut h2 = connect(&serve.addr);
+    let _ = h2.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+    let h2_answer = read_answer(&mut h2);
+    let mut next = connect(&serve.addr);
+
+    assert_eq!(refused.as_deref().map(status), Some(431), "{refused:?}");
+    assert!(
+        h2_answer.as_ref().is_none_or(|a| a.starts_with("HTTP/1.1 4")),
+        "HTTP/2 is not spoken: {h2_answer:?}"
+    );
+    let after = get(&mut next, "/health/live").expect("still serving");
+    assert_eq!(status(&after), 200, "{after}");
+}

@@ -110,6 +110,34 @@ async fn every_file_in_the_data_directory_is_0600_and_the_directory_0700() {
 }
 
 #[tokio::test]
+async fn with_postgresql_and_configured_secrets_the_spool_directory_is_still_0700() {
+    let dir = WorkDir::new("private-spool");
+    let env = [
+        ("DATABASE_URL", UNREACHABLE),
+        ("SUPAHOOK_HOOK_SECRETS", SECRET),
+        ("SUPAHOOK_ADMIN_TOKEN", "an-admin-token-of-some-length"),
+    ];
+    // Nothing supahook writes first here is a secret or a SQLite mirror: the spool's
+    // own files create the directory.
+    let serve = Serve::start_with_umask(dir.path(), &env, "000");
+    let key = SigningKey::parse(SECRET).unwrap();
+
+    let answer = deliver(&serve, &key, "before-user-created", SIGN_UP).await;
+
+    assert_eq!(answer.status(), 200, "{}", serve.logs());
+    let data = dir.path().join("data");
+    let found = modes(&data);
+    assert!(
+        found.iter().any(|(p, _, _)| p.ends_with("spool.database")),
+        "{found:?}"
+    );
+    for (path, is_dir, mode) in found {
+        let wanted = if is_dir { 0o700 } else { 0o600 };
+        assert_eq!(mode, wanted, "{} is {mode:o}", path.display());
+    }
+}
+
+#[tokio::test]
 async fn a_full_spool_answers_503_with_retry_after_and_writes_nothing() {
     let dir = WorkDir::new("full-spool");
     let serve = Serve::start(

@@ -141,9 +141,13 @@ fn a_rotated_password_shows_as_refused_and_deliveries_go_to_the_spool() {
         "{reason}"
     );
     assert!(
-        stdout(&replayed).contains("accepted    1"),
+        stdout(&replayed).contains("spooled     1"),
         "{}",
         stdout(&replayed)
+    );
+    assert!(
+        !replayed.status.success(),
+        "replay says a spooled delivery is not applied yet"
     );
     assert_eq!(readiness(&serve)["spool_depth"], 1);
     let metrics = get(&serve.addr, "/metrics");

@@ -161,9 +161,13 @@ fn a_spool_written_for_one_database_is_never_drained_into_another() {
         &["replay", event.to_str().unwrap(), "--url", &serve_x.url()],
     );
     assert!(
-        stdout(&replayed).contains("accepted    1"),
+        stdout(&replayed).contains("spooled     1"),
         "{}",
         stdout(&replayed)
+    );
+    assert!(
+        !replayed.status.success(),
+        "replay says a spooled delivery is not applied yet"
     );
     serve_x.kill();
 

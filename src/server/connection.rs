@@ -1,5 +1,9 @@
-//! Serving one accepted connection with hyper (HTTP/1.1, or HTTP/2 with prior
-//! knowledge), cut when its phase's deadline passes, closed gracefully on shutdown.
+//! Serving one accepted connection with hyper over HTTP/1.1, cut when its phase's
+//! deadline passes, closed gracefully on shutdown.
+//!
+//! HTTP/1.1 only: Supabase Auth and every proxy in front of supahook speak it, and
+//! HTTP/2's many streams per connection would multiply what one unauthenticated
+//! connection may hold (headers and a body per stream) past the connection cap.
 
 use super::activity::{self, Activity};
 use super::deadline;
@@ -10,6 +14,11 @@ use hyper_util::server::conn::auto;
 use poem::endpoint::BoxEndpoint;
 use poem::web::{LocalAddr, RemoteAddr};
 use std::convert::Infallible;
+
+/// How much of a request's head (its request line and headers) a connection buffers
+/// before it refuses the request with 431; hyper checks it between reads, so a head
+/// is refused by the time it passes twice this. hyper's own default is 400 KiB.
+const MAX_HEADER_BYTES: usize = 64 * 1024;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -53,13 +62,13 @@ pub async fn serve(socket: TcpStream, local: LocalAddr, remote: RemoteAddr, shar
             }
         }
     });
-    let mut builder = auto::Builder::new(TokioExecutor::new());
+    let mut builder = auto::Builder::new(TokioExecutor::new()).http1_only();
     // The header clock is `Activity`'s: hyper's would also cut kept-alive connections.
-    builder.http1().header_read_timeout(None).keep_alive(true);
     builder
-        .http2()
-        .max_pending_accept_reset_streams(20)
-        .max_header_list_size(16 * 1024);
+        .http1()
+        .header_read_timeout(None)
+        .keep_alive(true)
+        .max_buf_size(MAX_HEADER_BYTES);
     let connection = builder.serve_connection(io, service);
     tokio::pin!(connection);
     let mut closing = false;

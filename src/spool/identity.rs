@@ -32,7 +32,7 @@ pub fn claim(dir: &Path, database: &str) -> Result<Option<Foreign>, SpoolError> 
         path: path.display().to_string(),
         reason: e.to_string(),
     };
-    std::fs::create_dir_all(dir).map_err(|e| fail(dir, e))?;
+    crate::private_files::create_dir(dir).map_err(|e| fail(dir, e))?;
     let recorded = match std::fs::read_to_string(&identity) {
         Ok(text) => Some(text.trim().to_owned()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
@@ -51,7 +51,7 @@ pub fn claim(dir: &Path, database: &str) -> Result<Option<Foreign>, SpoolError> 
         Some(same) if same == database => return Ok(None),
         _ => None,
     };
-    write_private(&identity, &format!("{database}\n")).map_err(|e| fail(&identity, e))?;
+    crate::private_files::write(&identity, &format!("{database}\n")).map_err(|e| fail(&identity, e))?;
     Ok(foreign)
 }
 
@@ -59,20 +59,6 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(suffix);
     PathBuf::from(name)
-}
-
-/// Writes `text` to a file only this user may read, as everything in the data directory.
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
-    file.write_all(text.as_bytes())?;
-    file.sync_all()
 }
 
 #[cfg(test)]
