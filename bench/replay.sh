@@ -30,7 +30,7 @@ for backend in sqlite postgres; do
         echo "== $backend, run $run: $events new users, concurrency $concurrency"
         "$bin" replay "$work/events.jsonl" --concurrency "$concurrency" | grep -E '^(created|updated|unchanged|duplicate|stale|spooled)|throughput|latency'
         echo "-- the same file again (all duplicates)"
-        "$bin" replay "$work/events.jsonl" --concurrency "$concurrency" | grep -E 'duplicates|throughput|latency'
+        "$bin" replay "$work/events.jsonl" --concurrency "$concurrency" | grep -E '^duplicate|throughput|latency'
         stop
         [[ $backend == postgres ]] && psql -q "$admin_url" -c "DROP DATABASE $name"
     done

@@ -32,6 +32,23 @@ use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
 use tokio_postgres::{NoTls, Socket};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
+/// Why a database refused supahook for good.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// What was refused, with PostgreSQL's code: `the password was refused (28P01)`.
+    /// Names no server, user or database, so readiness can show it to anyone.
+    pub reason: String,
+    /// The connection's error: server, `sslmode` and the server's own words, for the
+    /// operator's eyes (the start's message, logs).
+    pub detail: String,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.reason, self.detail)
+    }
+}
+
 /// How long sent data may go unacknowledged before the connection is dropped, unless
 /// the URL sets `tcp_user_timeout`.
 const TCP_USER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -97,7 +114,7 @@ pub struct PgTarget {
     tls: Option<MakeRustlsConnect>,
     place: String,
     /// See [`PgTarget::refusal`].
-    refused: std::sync::Mutex<Option<String>>,
+    refused: std::sync::Mutex<Option<Refusal>>,
 }
 
 impl PgTarget {
@@ -153,9 +170,8 @@ impl PgTarget {
     }
 
     /// What the last connection attempt was refused for, when it was refused for a
-    /// reason that will not pass by itself: what was refused, then the connection's
-    /// error (server, `sslmode`, the server's words). `None` after a success or an outage.
-    pub fn refusal(&self) -> Option<String> {
+    /// reason that will not pass by itself. `None` after a success or an outage.
+    pub fn refusal(&self) -> Option<Refusal> {
         self.refused.lock().map(|r| r.clone()).unwrap_or(None)
     }
 
@@ -204,9 +220,10 @@ impl PgTarget {
             Ok(_) => None,
             Err(error @ Failure::Postgres(cause)) => {
                 match refusal::classify(&refusal::fault_of(cause)) {
-                    refusal::Verdict::Refused { reason } => {
-                        Some(format!("{reason}: {}", self.explain(error)))
-                    }
+                    refusal::Verdict::Refused { reason } => Some(Refusal {
+                        reason,
+                        detail: self.explain(error),
+                    }),
                     refusal::Verdict::Unavailable => None,
                 }
             }

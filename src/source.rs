@@ -124,7 +124,7 @@ impl AuthUsersSource {
     pub async fn connect(url: &str) -> Result<Self, SourceError> {
         let target = PgTarget::parse(url).map_err(|e| SourceError::Url(e.to_string()))?;
         let mut conn = target.connect().await.map_err(|e| match target.refusal() {
-            Some(reason) => SourceError::Refused(reason),
+            Some(refusal) => SourceError::Refused(refusal.to_string()),
             None => SourceError::Connect(e.to_string()),
         })?;
         let has_versions = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(

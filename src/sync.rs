@@ -152,7 +152,7 @@ impl Sync {
     pub fn database_state(&self) -> DatabaseState {
         match self.check.state(self.breaker.moves()) {
             DatabaseState::Unknown if self.breaker.is_down() => match self.storage.refusal() {
-                Some(reason) => DatabaseState::Refused(reason),
+                Some(refusal) => DatabaseState::Refused(refusal.reason),
                 None => DatabaseState::Down,
             },
             DatabaseState::Unknown => DatabaseState::Up,

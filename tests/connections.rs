@@ -262,7 +262,9 @@ fn a_request_head_of_200_kib_is_refused_and_an_http2_preface_gets_no_http2() {
 
     assert_eq!(refused.as_deref().map(status), Some(431), "{refused:?}");
     assert!(
-        h2_answer.as_ref().is_none_or(|a| a.starts_with("HTTP/1.1 4")),
+        h2_answer
+            .as_ref()
+            .is_none_or(|a| a.starts_with("HTTP/1.1 4")),
         "HTTP/2 is not spoken: {h2_answer:?}"
     );
     let after = get(&mut next, "/health/live").expect("still serving");

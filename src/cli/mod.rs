@@ -94,7 +94,7 @@ fn refused(setting: &str, database: &str, reason: &str) -> anyhow::Error {
 /// for a reason that will not pass by itself.
 fn refused_or(storage: &crate::storage::Storage, error: anyhow::Error) -> anyhow::Error {
     match storage.refusal() {
-        Some(reason) => refused("DATABASE_URL", "the database", &reason),
+        Some(refusal) => refused("DATABASE_URL", "the database", &refusal.to_string()),
         None => error,
     }
 }

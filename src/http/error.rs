@@ -155,6 +155,18 @@ impl ErrorResponse {
         ))
     }
 
+    /// 503 with `Retry-After`: the request bodies held at once reached their bound.
+    pub fn busy() -> Self {
+        Self::Unavailable(
+            ErrorBody::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "supahook holds as many request bodies as it may at once; retry shortly",
+            ),
+            RETRY_AFTER_SECONDS.to_owned(),
+        )
+    }
+
     /// 503 with `Retry-After`.
     pub fn unavailable(message: impl Into<String>) -> Self {
         Self::Unavailable(

@@ -3,9 +3,8 @@
 //! spec still documents the JSON schema of `T` for both.
 
 use super::ErrorResponse;
-use super::body::{MAX_HOOK_BODY_BYTES, UnreadBody};
+use super::body::{HeldBody, MAX_HOOK_BODY_BYTES, UnreadBody};
 use crate::signature::Admitted;
-use bytes::Bytes;
 use poem::{IntoResponse, Request, RequestBody, Response};
 use poem_openapi::impl_apirequest_for_payload;
 use poem_openapi::payload::{Json, ParsePayload, Payload};
@@ -23,7 +22,7 @@ pub struct RawJson<T> {
 impl<T> RawJson<T> {
     /// The body exactly as received, at most [`MAX_HOOK_BODY_BYTES`]; read only once
     /// the headers passed every check that needs no body.
-    pub async fn read(self, _admitted: &Admitted<'_, '_>) -> Result<Bytes, ErrorResponse> {
+    pub async fn read(self, _admitted: &Admitted<'_, '_>) -> Result<HeldBody, ErrorResponse> {
         self.body.read(MAX_HOOK_BODY_BYTES).await
     }
 }

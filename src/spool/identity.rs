@@ -51,7 +51,8 @@ pub fn claim(dir: &Path, database: &str) -> Result<Option<Foreign>, SpoolError> 
         Some(same) if same == database => return Ok(None),
         _ => None,
     };
-    crate::private_files::write(&identity, &format!("{database}\n")).map_err(|e| fail(&identity, e))?;
+    crate::private_files::write(&identity, &format!("{database}\n"))
+        .map_err(|e| fail(&identity, e))?;
     Ok(foreign)
 }
 

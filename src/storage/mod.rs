@@ -199,7 +199,7 @@ impl Storage {
     /// Why the database refused the last connection, when it refused for a reason
     /// that will not pass by itself (a wrong password, an unknown database, a failed
     /// certificate check); `None` when it answered or could not be reached.
-    pub fn refusal(&self) -> Option<String> {
+    pub fn refusal(&self) -> Option<crate::pg_connect::Refusal> {
         match self {
             Self::Postgres(store) => store.target().refusal(),
             Self::Sqlite(_) => None,

@@ -45,11 +45,13 @@ impl DbCheck {
         }
     }
 
-    fn set(&self, state: DatabaseState, moves: u64) {
+    /// Keeps `state`; a refusal that starts is logged once, with `detail` (the server
+    /// and its words, which readiness does not show).
+    fn set(&self, state: DatabaseState, detail: Option<String>, moves: u64) {
         if let Ok(mut kept) = self.state.write() {
-            if let (DatabaseState::Refused(reason), false) = (&state, kept.0 == state) {
+            if let (DatabaseState::Refused(_), false) = (&state, kept.0 == state) {
                 tracing::error!(
-                    reason,
+                    reason = detail.as_deref().unwrap_or_default(),
                     "the database refuses supahook for a reason that will not pass by \
                      itself: deliveries go to the spool until DATABASE_URL or the database \
                      is corrected"
@@ -64,19 +66,20 @@ impl DbCheck {
 pub(super) async fn run(sync: Sync) {
     loop {
         let before = sync.breaker.moves();
-        let state = check(&sync).await;
+        let (state, detail) = check(&sync).await;
         // A delivery that failed while the check ran is newer news than its answer.
         let mut moves = before;
         if state == DatabaseState::Up && sync.breaker.moves() == before {
             sync.breaker.reached();
             moves = sync.breaker.moves();
         }
-        sync.check.set(state, moves);
+        sync.check.set(state, detail, moves);
         tokio::time::sleep(CHECK_EVERY).await;
     }
 }
 
-async fn check(sync: &Sync) -> DatabaseState {
+/// What the database answered, with the full text of a refusal.
+async fn check(sync: &Sync) -> (DatabaseState, Option<String>) {
     let answered = match sync.migrated.load(std::sync::atomic::Ordering::Relaxed) {
         true => sync.storage.ping(sync.budget).await.is_ok(),
         // Until the drainer has migrated, the database counts as down; its attempts
@@ -84,8 +87,11 @@ async fn check(sync: &Sync) -> DatabaseState {
         false => false,
     };
     match (answered, sync.storage.refusal()) {
-        (true, _) => DatabaseState::Up,
-        (false, Some(reason)) => DatabaseState::Refused(reason),
-        (false, None) => DatabaseState::Down,
+        (true, _) => (DatabaseState::Up, None),
+        (false, Some(refusal)) => {
+            let detail = refusal.to_string();
+            (DatabaseState::Refused(refusal.reason), Some(detail))
+        }
+        (false, None) => (DatabaseState::Down, None),
     }
 }

@@ -257,3 +257,45 @@ async fn a_body_past_64_kib_under_a_valid_token_is_413_announced_or_chunked() {
     }
     server.assert_alive();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bodies_held_at_once_are_bounded_and_past_the_bound_a_request_gets_503() {
+    let server = Server::start().await;
+    let held_head = |_| {
+        let headers = [
+            format!("webhook-id: msg_{}", Uuid::new_v4().simple()),
+            format!("webhook-timestamp: {}", now()),
+            format!("webhook-signature: v1,{}", B64.encode([7u8; 32])),
+        ];
+        head("POST", CUSTOM_ACCESS_TOKEN, &headers, MIB, false)
+    };
+    // Each announces the largest hook body, passes every check that needs no body, and
+    // then sends nothing: the server reserves a mebibyte for each while it waits.
+    let holders: Vec<TcpStream> = (0..128)
+        .map(|n| {
+            let mut stream = TcpStream::connect(&server.serve.addr).unwrap();
+            stream
+                .write_all(format!("{}\r\n", held_head(n)).as_bytes())
+                .unwrap();
+            stream
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+
+    let past = send(&server, &held_head(128), pieces(MIB), false);
+    drop(holders);
+    std::thread::sleep(Duration::from_millis(500));
+    let after = send(&server, &held_head(129), pieces(MIB), false);
+
+    assert_eq!(past.status(), Some(503), "{past:?}");
+    let Reply::Answer(_, body) = &past else {
+        unreachable!()
+    };
+    assert_eq!(body["error"]["code"], "busy", "{body}");
+    assert_eq!(
+        after.status(),
+        Some(401),
+        "read and checked once bodies are released: {after:?}"
+    );
+    server.assert_alive();
+}
