@@ -7,7 +7,7 @@
 
 use crate::config::ConnectionLimits;
 use std::sync::Mutex;
-use tokio::sync::Notify;
+use std::time::Duration;
 use tokio::time::Instant;
 
 /// What a connection is doing.
@@ -51,10 +51,16 @@ pub fn deadline(phase: Phase, limits: &ConnectionLimits) -> Option<(Instant, Cut
     }
 }
 
+/// How often a connection's watchdog looks at its phase: a quarter of the shorter of
+/// the header and idle timeouts (at least every 10 ms), so a cut comes at most that
+/// late and a request costs the watchdog nothing.
+pub fn look_every(limits: &ConnectionLimits) -> Duration {
+    (limits.header_read_timeout.min(limits.idle_timeout) / 4).max(Duration::from_millis(10))
+}
+
 /// One connection's phase, shared by its socket, its requests and its watchdog.
 pub struct Activity {
     phase: Mutex<Phase>,
-    changed: Notify,
 }
 
 impl Activity {
@@ -64,7 +70,6 @@ impl Activity {
             phase: Mutex::new(Phase::Head {
                 since: Instant::now(),
             }),
-            changed: Notify::new(),
         }
     }
 
@@ -80,7 +85,6 @@ impl Activity {
             *phase = Phase::Head {
                 since: Instant::now(),
             };
-            self.changed.notify_one();
         }
     }
 
@@ -96,7 +100,6 @@ impl Activity {
         *phase = Phase::Busy {
             requests: requests + 1,
         };
-        self.changed.notify_one();
         began
     }
 
@@ -111,12 +114,6 @@ impl Activity {
                 since: Instant::now(),
             },
         };
-        self.changed.notify_one();
-    }
-
-    /// Resolves after the phase changed (or had changed since the last call).
-    pub async fn changed(&self) {
-        self.changed.notified().await;
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Phase> {
