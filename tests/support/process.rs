@@ -58,6 +58,20 @@ pub fn run(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
     command(dir, env).args(args).output().expect("run supahook")
 }
 
+/// Asserts that `replay` of one delivery reports it waiting in the server's spool, and
+/// so exits non-zero: it is not applied yet.
+pub fn assert_replayed_into_the_spool(replayed: &Output) {
+    assert!(
+        stdout(replayed).contains("spooled     1"),
+        "{}",
+        stdout(replayed)
+    );
+    assert!(
+        !replayed.status.success(),
+        "replay says a spooled delivery is not applied yet"
+    );
+}
+
 pub fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
