@@ -72,6 +72,14 @@ fn spool_sizes(data: &Path) -> Vec<(String, u64)> {
         .collect()
 }
 
+/// Asserts every directory in `found` is 0700 and every file 0600.
+fn assert_private(found: &[(PathBuf, bool, u32)]) {
+    for (path, is_dir, mode) in found {
+        let wanted = if *is_dir { 0o700 } else { 0o600 };
+        assert_eq!(*mode, wanted, "{} is {mode:o}", path.display());
+    }
+}
+
 #[tokio::test]
 async fn every_file_in_the_data_directory_is_0600_and_the_directory_0700() {
     let dir = WorkDir::new("private-files");
@@ -103,10 +111,7 @@ async fn every_file_in_the_data_directory_is_0600_and_the_directory_0700() {
             "{expected} in {names:?}"
         );
     }
-    for (path, is_dir, mode) in found {
-        let wanted = if is_dir { 0o700 } else { 0o600 };
-        assert_eq!(mode, wanted, "{} is {mode:o}", path.display());
-    }
+    assert_private(&found);
 }
 
 #[tokio::test]
@@ -131,10 +136,7 @@ async fn with_postgresql_and_configured_secrets_the_spool_directory_is_still_070
         found.iter().any(|(p, _, _)| p.ends_with("spool.database")),
         "{found:?}"
     );
-    for (path, is_dir, mode) in found {
-        let wanted = if is_dir { 0o700 } else { 0o600 };
-        assert_eq!(mode, wanted, "{} is {mode:o}", path.display());
-    }
+    assert_private(&found);
 }
 
 #[tokio::test]
