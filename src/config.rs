@@ -5,6 +5,7 @@
 mod names;
 mod session;
 
+pub use crate::telemetry::LogFormat;
 pub use session::{DEFAULT_AUDIENCE, JwtSettings};
 
 use crate::mirror::DeleteMode;
@@ -87,16 +88,6 @@ impl fmt::Debug for SecretString {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("<redacted>")
     }
-}
-
-/// How log lines are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum LogFormat {
-    /// Human-readable, for a terminal.
-    #[default]
-    Pretty,
-    /// One JSON object per line, for a log pipeline.
-    Json,
 }
 
 /// Every setting supahook reads.
@@ -330,23 +321,16 @@ impl Settings {
             file.store_budget_ms,
         )?;
 
-        let log_format = match env("SUPAHOOK_LOG_FORMAT").or(file.log_format).as_deref() {
-            None | Some("pretty") => LogFormat::Pretty,
-            Some("json") => LogFormat::Json,
-            Some(other) => {
-                return Err(invalid(
-                    "SUPAHOOK_LOG_FORMAT",
-                    format!("`{other}` is not `pretty` or `json`"),
-                ));
-            }
+        let log_format = match env("SUPAHOOK_LOG_FORMAT").or(file.log_format) {
+            Some(v) => v.parse().map_err(|e| invalid("SUPAHOOK_LOG_FORMAT", e))?,
+            None => LogFormat::default(),
         };
 
         let log_filter = env("RUST_LOG")
             .or(file.rust_log)
             .unwrap_or_else(|| "info".to_owned());
-        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&log_filter) {
-            return Err(invalid("RUST_LOG", e));
-        }
+        let log_filter =
+            crate::telemetry::log_filter(&log_filter).map_err(|e| invalid("RUST_LOG", e))?;
 
         let ledger_retention_days = match env("SUPAHOOK_LEDGER_RETENTION_DAYS") {
             Some(v) => v

@@ -15,6 +15,7 @@ use crate::events::{Delivery, HookKind, UserChange};
 use crate::mirror::{DeleteMode, Outcome};
 use crate::spool::Spool;
 use crate::storage::{GroupCommit, ProfileClaim, Request, Storage, StorageError};
+use crate::telemetry::{self, Delivered};
 use breaker::Breaker;
 use chrono::Utc;
 use fast_path::FastPath;
@@ -53,6 +54,33 @@ impl Handled {
             Self::Applied(outcome) => outcome.as_str(),
             Self::Spooled => "spooled",
         }
+    }
+}
+
+/// Logs and counts what became of `delivery`, begun at `started`: `None` when it
+/// failed.
+fn report(delivery: &Delivery, handled: Option<Handled>, started: Instant) {
+    let delivered = match handled {
+        Some(Handled::Applied(outcome)) => Delivered::Applied(outcome.as_str()),
+        Some(Handled::Spooled) => Delivered::Spooled,
+        None => Delivered::Failed,
+    };
+    let user_id = delivery.change.user_id();
+    telemetry::delivery_handled(
+        delivery.hook.as_str(),
+        user_id,
+        delivered,
+        started.elapsed(),
+    );
+}
+
+/// The `kind` label a database failure is counted under.
+fn error_kind(error: &StorageError) -> &'static str {
+    match error {
+        StorageError::Unavailable(_) => "unavailable",
+        StorageError::Query(_) => "query",
+        StorageError::Migration(_) => "migration",
+        StorageError::Config(_) => "config",
     }
 }
 
@@ -220,7 +248,7 @@ impl Sync {
             // drainer, with its reason, and logged.
             (Err(error), Some(spool)) => self.send_to_spool(spool, delivery, &error).await,
         };
-        crate::telemetry::delivery_handled(delivery, result.as_ref(), started.elapsed());
+        report(delivery, result.as_ref().ok().copied(), started);
         result
     }
 
@@ -254,9 +282,11 @@ impl Sync {
             Some(outcome) => Ok(outcome),
             None => self.write_within_budget(delivery).await,
         };
-        let reported = result.as_ref().map(|outcome| Handled::Applied(*outcome));
-        let reported = reported.as_ref().map_err(|error| *error);
-        crate::telemetry::delivery_handled(delivery, reported, started.elapsed());
+        report(
+            delivery,
+            result.as_ref().ok().copied().map(Handled::Applied),
+            started,
+        );
         result
     }
 
@@ -316,7 +346,7 @@ impl Sync {
         match &result {
             Ok(_) => self.breaker.reached(),
             Err(error) => {
-                crate::telemetry::database_error(error);
+                telemetry::database_error(error_kind(error));
                 if matches!(error, StorageError::Unavailable(_)) {
                     self.breaker.unreachable();
                 }

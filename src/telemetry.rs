@@ -5,13 +5,41 @@ mod prometheus;
 
 pub use prometheus::{AnswerTimer, Gauges, render, start_upkeep};
 
-use crate::config::LogFormat;
-use crate::events::Delivery;
-use crate::storage::StorageError;
-use crate::sync::Handled;
 use std::io::IsTerminal;
+use std::str::FromStr;
 use std::time::Duration;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::ParseError;
+use uuid::Uuid;
+
+/// How log lines are written (`SUPAHOOK_LOG_FORMAT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// Human-readable, for a terminal.
+    #[default]
+    Pretty,
+    /// One JSON object per line, for a log pipeline.
+    Json,
+}
+
+impl FromStr for LogFormat {
+    type Err = String;
+
+    /// `pretty` or `json`.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "pretty" => Ok(Self::Pretty),
+            "json" => Ok(Self::Json),
+            other => Err(format!("`{other}` is not `pretty` or `json`")),
+        }
+    }
+}
+
+/// Checks a `RUST_LOG` filter, so that a wrong one stops the start instead of
+/// leaving the logs silent.
+pub fn log_filter(text: &str) -> Result<String, ParseError> {
+    EnvFilter::try_new(text).map(|_| text.to_owned())
+}
 
 /// Installs the global subscriber. `filter` uses `RUST_LOG` syntax and has been
 /// validated with the other settings. Colours only when standard error is a
@@ -28,33 +56,53 @@ pub fn init(format: LogFormat, filter: &str) {
     }
 }
 
-/// Logs and counts what became of one delivery.
-pub fn delivery_handled(
-    delivery: &Delivery,
-    handled: Result<&Handled, &StorageError>,
-    took: Duration,
-) {
-    let hook = delivery.hook.as_str();
-    // Formatted only when a log line is written.
-    let user_id = delivery.change.user_id().map(tracing::field::display);
-    let duration_ms = took.as_millis() as u64;
-    match handled {
-        // At debug: during an outage this is every delivery. The breaker logs the
-        // outage's start and end once each.
-        Ok(Handled::Spooled) => tracing::debug!(hook, user_id, duration_ms, "delivery spooled"),
-        Ok(Handled::Applied(outcome)) => {
-            let outcome = outcome.as_str();
-            tracing::info!(hook, user_id, outcome, duration_ms, "delivery applied");
-        }
-        Err(_) => tracing::debug!(hook, user_id, duration_ms, "delivery failed"),
-    }
-    let outcome = handled.map_or("failed", |handled| handled.as_str());
-    prometheus::delivery(hook, outcome);
+/// What became of one delivery, as logs and metrics name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivered {
+    /// It reached the mirror with this outcome (`created`, `unchanged`, ...).
+    Applied(&'static str),
+    /// It waits in the spool for the database.
+    Spooled,
+    /// Neither: the caller was answered with an error.
+    Failed,
 }
 
-/// Counts a database failure by kind.
-pub fn database_error(error: &StorageError) {
-    prometheus::database_error(error);
+impl Delivered {
+    /// The `outcome` label of `supahook_deliveries_total`.
+    fn label(self) -> &'static str {
+        match self {
+            Self::Applied(outcome) => outcome,
+            Self::Spooled => "spooled",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+/// Logs and counts what became of one delivery to `hook` about `user_id`.
+pub fn delivery_handled(
+    hook: &'static str,
+    user_id: Option<Uuid>,
+    delivered: Delivered,
+    took: Duration,
+) {
+    // Formatted only when a log line is written.
+    let user_id = user_id.map(tracing::field::display);
+    let duration_ms = took.as_millis() as u64;
+    match delivered {
+        // At debug: during an outage this is every delivery. The breaker logs the
+        // outage's start and end once each.
+        Delivered::Spooled => tracing::debug!(hook, user_id, duration_ms, "delivery spooled"),
+        Delivered::Applied(outcome) => {
+            tracing::info!(hook, user_id, outcome, duration_ms, "delivery applied");
+        }
+        Delivered::Failed => tracing::debug!(hook, user_id, duration_ms, "delivery failed"),
+    }
+    prometheus::delivery(hook, delivered.label());
+}
+
+/// Counts a database failure by `kind`: `unavailable`, `query`, `migration` or `config`.
+pub fn database_error(kind: &'static str) {
+    prometheus::database_error(kind);
 }
 
 /// Counts deliveries drained from the spool into the database.

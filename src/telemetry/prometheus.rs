@@ -3,7 +3,6 @@
 //! Counters and the answer-time histogram are recorded as things happen; the gauges
 //! (pool, spool, database) are read when Prometheus scrapes.
 
-use crate::storage::StorageError;
 use metrics::{counter, gauge, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
@@ -90,13 +89,7 @@ pub(super) fn delivery(hook: &'static str, outcome: &'static str) {
     counter!("supahook_deliveries_total", "hook" => hook, "outcome" => outcome).increment(1);
 }
 
-pub(super) fn database_error(error: &StorageError) {
-    let kind = match error {
-        StorageError::Unavailable(_) => "unavailable",
-        StorageError::Query(_) => "query",
-        StorageError::Migration(_) => "migration",
-        StorageError::Config(_) => "config",
-    };
+pub(super) fn database_error(kind: &'static str) {
     counter!("supahook_database_errors_total", "kind" => kind).increment(1);
 }
 
