@@ -1,35 +1,38 @@
 //! Settings, read once at start from the environment and an optional TOML file.
 //!
-//! The environment wins over the file. Every problem names the setting.
+//! The environment wins over the file. Every problem names the setting. Each
+//! component reads and checks its own settings through
+//! [`Sources`](crate::config_sources::Sources); this module composes them into
+//! [`Settings`] and refuses names no setting has.
 
+mod connections;
+mod cors_origins;
+mod listen_addr;
 mod names;
-mod session;
+mod profile_claim;
+mod spool_size;
+mod store_failure;
 
+pub use crate::config_sources::ConfigError;
+pub use crate::jwt::{DEFAULT_AUDIENCE, JwtSettings};
 pub use crate::telemetry::LogFormat;
-pub use session::{DEFAULT_AUDIENCE, JwtSettings};
+pub use connections::ConnectionLimits;
+pub use listen_addr::{DEFAULT_LISTEN_ADDR, ListenAddr};
+pub use secrecy::SecretString;
+pub use spool_size::DEFAULT_SPOOL_MAX_BYTES;
+pub use store_failure::{DEFAULT_BUDGET_MS, OnStoreFailure};
 
+use crate::config_sources::{Form, Sources, one_of};
 use crate::mirror::DeleteMode;
-use crate::signature::{SecretError, SigningKey};
-use serde::Deserialize;
+use crate::signature::SigningKey;
+use crate::telemetry;
 use std::collections::{BTreeSet, HashMap};
-use std::fmt;
+use std::convert::Infallible;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-mod bounds;
-mod connections;
-mod listen_addr;
-mod store_failure;
-pub use bounds::DEFAULT_SPOOL_MAX_BYTES;
-pub use connections::ConnectionLimits;
-pub use listen_addr::ListenAddr;
-pub use store_failure::{DEFAULT_BUDGET_MS, OnStoreFailure};
-
 /// The data directory used when `SUPAHOOK_DATA_DIR` is not set.
 pub const DEFAULT_DATA_DIR: &str = "./data";
-
-/// The listen address used when `SUPAHOOK_LISTEN_ADDR` is not set.
-pub const DEFAULT_LISTEN_ADDR: &str = "127.0.0.1:8080";
 
 /// Transactions applying deliveries at once, unless `SUPAHOOK_DB_WRITERS` says otherwise.
 /// Few writers let deliveries gather into shared transactions, which is what makes
@@ -37,58 +40,6 @@ pub const DEFAULT_LISTEN_ADDR: &str = "127.0.0.1:8080";
 /// than 3 and 4, and those much faster than 16); two, so that a transaction waiting
 /// on a row lock does not hold up every delivery.
 pub const DEFAULT_WRITERS: usize = 2;
-
-/// A setting could not be used.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("{setting} is not set")]
-    Missing { setting: &'static str },
-    #[error("{setting} is invalid: {reason}")]
-    Invalid {
-        setting: &'static str,
-        reason: String,
-    },
-    #[error("cannot read the config file {path}: {reason}")]
-    File { path: String, reason: String },
-    #[error(
-        "{name} ({what}) is not a setting supahook knows{}",
-        .closest.as_ref().map(|c| format!("; did you mean {c}?")).unwrap_or_default()
-    )]
-    Unknown {
-        what: String,
-        name: String,
-        closest: Option<String>,
-    },
-}
-
-fn invalid(setting: &'static str, reason: impl fmt::Display) -> ConfigError {
-    ConfigError::Invalid {
-        setting,
-        reason: reason.to_string(),
-    }
-}
-
-/// A string that is never printed: not by `Debug`, not in logs.
-#[derive(Clone, PartialEq, Eq)]
-pub struct SecretString(String);
-
-impl SecretString {
-    /// Wraps a secret value.
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The value itself, for the one place that needs it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for SecretString {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
 
 /// Every setting supahook reads.
 #[derive(Debug, Clone)]
@@ -150,46 +101,6 @@ pub struct Settings {
     pub users_may_set_onboarded: bool,
 }
 
-/// The TOML file: the same settings, lower-case and without the `SUPAHOOK_` prefix.
-#[derive(Debug, Default, Deserialize)]
-struct FileSettings {
-    /// Keys no setting has, refused once every setting is read (see [`names`]).
-    #[serde(flatten)]
-    unknown: std::collections::BTreeMap<String, toml::Value>,
-    database_url: Option<String>,
-    data_dir: Option<String>,
-    listen_addr: Option<String>,
-    shutdown_timeout: Option<u64>,
-    admin_listen_addr: Option<String>,
-    header_read_timeout_ms: Option<u64>,
-    request_read_timeout_ms: Option<u64>,
-    idle_timeout_ms: Option<u64>,
-    max_connections: Option<u64>,
-    hook_secrets: Option<String>,
-    admin_token: Option<String>,
-    db_webhook_token: Option<String>,
-    on_delete: Option<String>,
-    on_store_failure: Option<String>,
-    store_budget_ms: Option<u64>,
-    log_format: Option<String>,
-    rust_log: Option<String>,
-    source_database_url: Option<String>,
-    db_pool_size: Option<usize>,
-    db_writers: Option<usize>,
-    ledger_retention_days: Option<u32>,
-    allowed_email_domains: Option<Vec<String>>,
-    blocked_email_domains: Option<Vec<String>>,
-    jwt_secret: Option<String>,
-    jwks_url: Option<String>,
-    jwks_file: Option<String>,
-    jwt_audience: Option<Vec<String>>,
-    jwt_issuer: Option<String>,
-    cors_origins: Option<Vec<String>>,
-    token_profile_claim: Option<String>,
-    spool_max_bytes: Option<u64>,
-    users_may_set_onboarded: Option<bool>,
-}
-
 /// The shortest bearer token accepted; shorter ones are too easy to guess.
 const MIN_TOKEN_LEN: usize = 16;
 
@@ -221,221 +132,114 @@ impl Settings {
         Self::read(file, env).map(|(settings, _)| settings)
     }
 
-    /// Reads every setting; returns them with the variable names they were read under.
+    /// Reads every setting and refuses a file key none has; returns the settings with
+    /// the variable names they were read under.
     fn read(
         path: Option<&Path>,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<(Self, BTreeSet<String>), ConfigError> {
-        let mut file = match path {
-            Some(path) => read_file(path)?,
-            None => FileSettings::default(),
-        };
-        let unknown_keys = std::mem::take(&mut file.unknown);
-        let asked = names::Asked::default();
-        let env = |name: &str| {
-            asked.note(name);
-            env(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
-
-        let listen_addr = env("SUPAHOOK_LISTEN_ADDR")
-            .or(file.listen_addr)
-            .unwrap_or_else(|| DEFAULT_LISTEN_ADDR.to_owned());
-        let listen_addr = listen_addr
-            .parse()
-            .map_err(|e| invalid("SUPAHOOK_LISTEN_ADDR", e))?;
-        let shutdown_timeout = match env("SUPAHOOK_SHUTDOWN_TIMEOUT") {
-            Some(v) => v.parse().map_err(|e| {
-                invalid(
-                    "SUPAHOOK_SHUTDOWN_TIMEOUT",
-                    format!("{e} (expected whole seconds)"),
-                )
-            })?,
-            None => file.shutdown_timeout.unwrap_or(10),
-        };
-        let admin_listen_addr = match env("SUPAHOOK_ADMIN_LISTEN_ADDR").or(file.admin_listen_addr) {
-            Some(v) => Some(
-                v.parse::<ListenAddr>()
-                    .map_err(|e| invalid("SUPAHOOK_ADMIN_LISTEN_ADDR", e))?,
-            ),
-            None => None,
-        };
-        if admin_listen_addr.as_ref() == Some(&listen_addr) {
-            return Err(invalid(
-                "SUPAHOOK_ADMIN_LISTEN_ADDR",
-                "must differ from SUPAHOOK_LISTEN_ADDR",
-            ));
-        }
-        let number = |name: &str, file: Option<u64>| env(name).or(file.map(|n| n.to_string()));
-        let connections = connections::RawLimits {
-            header_read_timeout_ms: number(
-                "SUPAHOOK_HEADER_READ_TIMEOUT_MS",
-                file.header_read_timeout_ms,
-            ),
-            request_read_timeout_ms: number(
-                "SUPAHOOK_REQUEST_READ_TIMEOUT_MS",
-                file.request_read_timeout_ms,
-            ),
-            idle_timeout_ms: number("SUPAHOOK_IDLE_TIMEOUT_MS", file.idle_timeout_ms),
-            max_connections: number("SUPAHOOK_MAX_CONNECTIONS", file.max_connections),
-        }
-        .validate()?;
-
-        let hook_secrets = match env("SUPAHOOK_HOOK_SECRETS").or(file.hook_secrets) {
-            Some(list) => SigningKey::parse_list(&list).map_err(|e: SecretError| {
-                invalid(
-                    "SUPAHOOK_HOOK_SECRETS",
-                    format!("{e} (expected v1,whsec_<base64>, several separated by |)"),
-                )
-            })?,
-            None => Vec::new(),
-        };
-
-        let admin_token = token(
-            "SUPAHOOK_ADMIN_TOKEN",
-            env("SUPAHOOK_ADMIN_TOKEN").or(file.admin_token),
-        )?;
-        let db_webhook_token = token(
-            "SUPAHOOK_DB_WEBHOOK_TOKEN",
-            env("SUPAHOOK_DB_WEBHOOK_TOKEN").or(file.db_webhook_token),
-        )?;
-        let on_delete = match env("SUPAHOOK_ON_DELETE").or(file.on_delete).as_deref() {
-            None | Some("soft") => DeleteMode::Soft,
-            Some("hard") => DeleteMode::Hard,
-            Some(other) => {
-                return Err(invalid(
-                    "SUPAHOOK_ON_DELETE",
-                    format!("`{other}` is not `soft` or `hard`"),
-                ));
-            }
-        };
-
-        let on_store_failure = store_failure::policy(
-            env("SUPAHOOK_ON_STORE_FAILURE")
-                .or(file.on_store_failure)
-                .as_deref(),
-        )?;
-        let store_budget = store_failure::budget(
-            env("SUPAHOOK_STORE_BUDGET_MS").as_deref(),
-            file.store_budget_ms,
-        )?;
-
-        let log_format = match env("SUPAHOOK_LOG_FORMAT").or(file.log_format) {
-            Some(v) => v.parse().map_err(|e| invalid("SUPAHOOK_LOG_FORMAT", e))?,
-            None => LogFormat::default(),
-        };
-
-        let log_filter = env("RUST_LOG")
-            .or(file.rust_log)
-            .unwrap_or_else(|| "info".to_owned());
-        let log_filter =
-            crate::telemetry::log_filter(&log_filter).map_err(|e| invalid("RUST_LOG", e))?;
-
-        let ledger_retention_days = match env("SUPAHOOK_LEDGER_RETENTION_DAYS") {
-            Some(v) => v
-                .parse()
-                .map_err(|e| invalid("SUPAHOOK_LEDGER_RETENTION_DAYS", e))?,
-            None => file.ledger_retention_days.unwrap_or(7),
-        };
-
-        let db_pool_size = match env("SUPAHOOK_DB_POOL_SIZE") {
-            Some(v) => v.parse().map_err(|e| invalid("SUPAHOOK_DB_POOL_SIZE", e))?,
-            None => file.db_pool_size.unwrap_or(16),
-        };
-        if db_pool_size == 0 {
-            return Err(invalid("SUPAHOOK_DB_POOL_SIZE", "must be at least 1"));
-        }
-        let db_writers = match env("SUPAHOOK_DB_WRITERS") {
-            Some(v) => v.parse().map_err(|e| invalid("SUPAHOOK_DB_WRITERS", e))?,
-            None => file.db_writers.unwrap_or(DEFAULT_WRITERS),
-        };
-        if db_writers == 0 {
-            return Err(invalid("SUPAHOOK_DB_WRITERS", "must be at least 1"));
-        }
-
-        let jwt = session::RawSessionSettings {
-            jwt_secret: env("SUPAHOOK_JWT_SECRET").or(file.jwt_secret),
-            jwks_url: env("SUPAHOOK_JWKS_URL").or(file.jwks_url),
-            jwks_file: env("SUPAHOOK_JWKS_FILE").or(file.jwks_file),
-            jwt_audience: env("SUPAHOOK_JWT_AUDIENCE")
-                .map(|csv| list(&csv))
-                .or(file.jwt_audience),
-            jwt_issuer: env("SUPAHOOK_JWT_ISSUER").or(file.jwt_issuer),
-        }
-        .validate()?;
-        let cors_origins = session::cors_origins(
-            env("SUPAHOOK_CORS_ORIGINS")
-                .map(|csv| list(&csv))
-                .or(file.cors_origins)
-                .unwrap_or_default(),
-        )?;
-        let token_profile_claim = session::profile_claim(
-            env("SUPAHOOK_TOKEN_PROFILE_CLAIM").or(file.token_profile_claim),
-        )?;
-
-        let spool_max_bytes = bounds::spool_max_bytes(
-            env("SUPAHOOK_SPOOL_MAX_BYTES").as_deref(),
-            file.spool_max_bytes,
-        )?;
-        let users_may_set_onboarded = bounds::users_may_set_onboarded(
-            env("SUPAHOOK_USERS_MAY_SET_ONBOARDED").as_deref(),
-            file.users_may_set_onboarded,
-        )?;
-
-        let settings = Self {
-            database_url: env("DATABASE_URL")
-                .or(file.database_url)
-                .map(SecretString::new),
-            data_dir: PathBuf::from(
-                env("SUPAHOOK_DATA_DIR")
-                    .or(file.data_dir)
-                    .unwrap_or_else(|| DEFAULT_DATA_DIR.to_owned()),
-            ),
-            listen_addr,
-            shutdown_timeout: Duration::from_secs(shutdown_timeout),
-            admin_listen_addr,
-            connections,
-            hook_secrets,
-            admin_token,
-            db_webhook_token,
-            on_delete,
-            on_store_failure,
-            store_budget,
-            log_format,
-            log_filter,
-            source_database_url: env("SUPAHOOK_SOURCE_DATABASE_URL")
-                .or(file.source_database_url)
-                .map(SecretString::new),
-            db_pool_size,
-            db_writers,
-            ledger_retention_days,
-            allowed_email_domains: domains(
-                env("SUPAHOOK_ALLOWED_EMAIL_DOMAINS"),
-                file.allowed_email_domains,
-            ),
-            blocked_email_domains: domains(
-                env("SUPAHOOK_BLOCKED_EMAIL_DOMAINS"),
-                file.blocked_email_domains,
-            ),
-            jwt,
-            cors_origins,
-            token_profile_claim,
-            spool_max_bytes,
-            users_may_set_onboarded,
-        };
-        let asked = asked.names();
-        if let Some(path) = path {
-            names::check_file(&path.display().to_string(), unknown_keys.keys(), &asked)?;
+        let sources = Sources::new(path, &env)?;
+        let settings = Self::compose(&sources)?;
+        let asked = sources.asked();
+        if let Some((path, keys)) = sources.file_keys() {
+            names::check_file(path, keys, &asked)?;
         }
         Ok((settings, asked))
+    }
+
+    /// Every component's settings, read from `s`.
+    fn compose(s: &Sources) -> Result<Self, ConfigError> {
+        let listen_addr: ListenAddr = s
+            .read("SUPAHOOK_LISTEN_ADDR", Form::Text, str::parse)?
+            .unwrap_or_default();
+        Ok(Self {
+            shutdown_timeout: s
+                .read("SUPAHOOK_SHUTDOWN_TIMEOUT", Form::Number, seconds)?
+                .unwrap_or(Duration::from_secs(10)),
+            admin_listen_addr: s.read("SUPAHOOK_ADMIN_LISTEN_ADDR", Form::Text, |text| {
+                listen_addr::other_than(&listen_addr, text)
+            })?,
+            listen_addr,
+            connections: ConnectionLimits::load(s)?,
+            hook_secrets: s
+                .read("SUPAHOOK_HOOK_SECRETS", Form::Text, hook_secrets)?
+                .unwrap_or_default(),
+            admin_token: s.read("SUPAHOOK_ADMIN_TOKEN", Form::Text, bearer_token)?,
+            db_webhook_token: s.read("SUPAHOOK_DB_WEBHOOK_TOKEN", Form::Text, bearer_token)?,
+            on_delete: s
+                .read("SUPAHOOK_ON_DELETE", Form::Text, delete_mode)?
+                .unwrap_or_default(),
+            on_store_failure: s
+                .read(
+                    "SUPAHOOK_ON_STORE_FAILURE",
+                    Form::Text,
+                    store_failure::policy,
+                )?
+                .unwrap_or_default(),
+            store_budget: s
+                .read(
+                    "SUPAHOOK_STORE_BUDGET_MS",
+                    Form::Number,
+                    store_failure::budget,
+                )?
+                .unwrap_or(Duration::from_millis(DEFAULT_BUDGET_MS)),
+            log_format: s
+                .read("SUPAHOOK_LOG_FORMAT", Form::Text, str::parse)?
+                .unwrap_or_default(),
+            log_filter: s
+                .read("RUST_LOG", Form::Text, telemetry::log_filter)?
+                .unwrap_or_else(|| "info".to_owned()),
+            ledger_retention_days: s
+                .read("SUPAHOOK_LEDGER_RETENTION_DAYS", Form::Number, str::parse)?
+                .unwrap_or(7),
+            db_pool_size: s
+                .read("SUPAHOOK_DB_POOL_SIZE", Form::Number, at_least_one)?
+                .unwrap_or(16),
+            db_writers: s
+                .read("SUPAHOOK_DB_WRITERS", Form::Number, at_least_one)?
+                .unwrap_or(DEFAULT_WRITERS),
+            jwt: JwtSettings::load(s)?,
+            cors_origins: s
+                .list("SUPAHOOK_CORS_ORIGINS", cors_origins::check)?
+                .unwrap_or_default(),
+            token_profile_claim: s.read(
+                "SUPAHOOK_TOKEN_PROFILE_CLAIM",
+                Form::Text,
+                profile_claim::check,
+            )?,
+            spool_max_bytes: s
+                .read(
+                    "SUPAHOOK_SPOOL_MAX_BYTES",
+                    Form::Number,
+                    spool_size::spool_max_bytes,
+                )?
+                .unwrap_or(DEFAULT_SPOOL_MAX_BYTES),
+            users_may_set_onboarded: s
+                .read(
+                    "SUPAHOOK_USERS_MAY_SET_ONBOARDED",
+                    Form::Switch,
+                    true_or_false,
+                )?
+                .unwrap_or(false),
+            database_url: s.read("DATABASE_URL", Form::Text, secret)?,
+            data_dir: s
+                .read("SUPAHOOK_DATA_DIR", Form::Text, path)?
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+            source_database_url: s.read("SUPAHOOK_SOURCE_DATABASE_URL", Form::Text, secret)?,
+            allowed_email_domains: s
+                .list("SUPAHOOK_ALLOWED_EMAIL_DOMAINS", domains)?
+                .unwrap_or_default(),
+            blocked_email_domains: s
+                .list("SUPAHOOK_BLOCKED_EMAIL_DOMAINS", domains)?
+                .unwrap_or_default(),
+        })
     }
 
     /// The database to use: `DATABASE_URL`, or the embedded SQLite file
     /// `supahook.db` in the data directory.
     pub fn database_url(&self) -> SecretString {
         self.database_url.clone().unwrap_or_else(|| {
-            SecretString::new(format!(
+            SecretString::from(format!(
                 "sqlite://{}",
                 self.data_dir.join("supahook.db").display()
             ))
@@ -443,47 +247,65 @@ impl Settings {
     }
 }
 
-/// A bearer token setting, refused when too short to resist guessing.
-fn token(
-    setting: &'static str,
-    value: Option<String>,
-) -> Result<Option<SecretString>, ConfigError> {
-    match value {
-        Some(v) if v.chars().count() < MIN_TOKEN_LEN => Err(invalid(
-            setting,
-            format!("must be at least {MIN_TOKEN_LEN} characters"),
-        )),
-        other => Ok(other.map(SecretString::new)),
+/// A value kept out of logs and `Debug` output.
+fn secret(text: &str) -> Result<SecretString, Infallible> {
+    Ok(SecretString::from(text))
+}
+
+fn path(text: &str) -> Result<PathBuf, Infallible> {
+    Ok(PathBuf::from(text))
+}
+
+/// `SUPAHOOK_SHUTDOWN_TIMEOUT`: whole seconds.
+fn seconds(text: &str) -> Result<Duration, String> {
+    text.parse()
+        .map(Duration::from_secs)
+        .map_err(|e| format!("{e} (expected whole seconds)"))
+}
+
+/// A count of at least 1.
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse() {
+        Ok(0) => Err("must be at least 1".to_owned()),
+        Ok(count) => Ok(count),
+        Err(e) => Err(e.to_string()),
     }
 }
 
-fn read_file(path: &Path) -> Result<FileSettings, ConfigError> {
-    let error = |reason: String| ConfigError::File {
-        path: path.display().to_string(),
-        reason,
-    };
-    let text = std::fs::read_to_string(path).map_err(|e| error(e.to_string()))?;
-    toml::from_str(&text).map_err(|e| error(e.to_string()))
+/// `SUPAHOOK_HOOK_SECRETS`: one or more signing secrets; an error never repeats one.
+fn hook_secrets(list: &str) -> Result<Vec<SigningKey>, String> {
+    SigningKey::parse_list(list)
+        .map_err(|e| format!("{e} (expected v1,whsec_<base64>, several separated by |)"))
 }
 
-/// The non-empty items of a comma-separated list, trimmed.
-fn list(csv: &str) -> Vec<String> {
-    csv.split(',')
-        .map(str::trim)
-        .filter(|item| !item.is_empty())
-        .map(str::to_owned)
-        .collect()
+/// A bearer token, refused when too short to resist guessing.
+fn bearer_token(text: &str) -> Result<SecretString, String> {
+    match text.chars().count() {
+        n if n < MIN_TOKEN_LEN => Err(format!("must be at least {MIN_TOKEN_LEN} characters")),
+        _ => Ok(SecretString::from(text)),
+    }
 }
 
-fn domains(env: Option<String>, file: Option<Vec<String>>) -> Vec<String> {
-    let list = match env {
-        Some(csv) => list(&csv),
-        None => file.unwrap_or_default(),
-    };
-    list.iter()
+/// `SUPAHOOK_ON_DELETE`: `soft` or `hard`.
+fn delete_mode(text: &str) -> Result<DeleteMode, String> {
+    one_of(
+        text,
+        &[("soft", DeleteMode::Soft), ("hard", DeleteMode::Hard)],
+    )
+}
+
+/// `true` or `false`.
+fn true_or_false(text: &str) -> Result<bool, String> {
+    one_of(text, &[("true", true), ("false", false)])
+}
+
+/// E-mail domains, lower-case and without a leading `@`.
+fn domains(list: Vec<String>) -> Result<Vec<String>, Infallible> {
+    Ok(list
+        .iter()
         .map(|d| d.trim().trim_start_matches('@').to_ascii_lowercase())
         .filter(|d| !d.is_empty())
-        .collect()
+        .collect())
 }
 
 #[cfg(test)]

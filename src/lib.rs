@@ -8,6 +8,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod config_sources;
 pub mod error_chain;
 pub mod events;
 pub mod http;

@@ -1,10 +1,10 @@
 //! Secrets supahook makes for itself on first start when none is configured,
 //! kept in the data directory with mode 0600 and reused on later starts.
 
-use crate::config::SecretString;
 use crate::signature::SigningKey;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use secrecy::SecretString;
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 
@@ -67,7 +67,7 @@ pub fn admin_token(
     let generate = || URL_SAFE_NO_PAD.encode(random_bytes());
     Ok(
         read_or_create(&path, create, generate)?.map(|(text, created)| Local {
-            value: SecretString::new(text),
+            value: SecretString::from(text),
             path,
             created,
         }),

@@ -9,6 +9,7 @@ mod serve;
 mod sign;
 
 use clap::{Parser, Subcommand};
+use secrecy::ExposeSecret;
 use std::path::PathBuf;
 
 /// supahook mirrors Supabase Auth users into your own database.
@@ -70,8 +71,8 @@ fn load_settings(config: Option<&std::path::Path>) -> anyhow::Result<crate::conf
 /// Opens the storage `DATABASE_URL` names and logs which one it is (never a password).
 fn open_storage(settings: &crate::config::Settings) -> anyhow::Result<crate::storage::Storage> {
     let url = settings.database_url();
-    let storage = crate::storage::Storage::open(url.expose(), settings.db_pool_size)?;
-    let database = storage.about(url.expose());
+    let storage = crate::storage::Storage::open(url.expose_secret(), settings.db_pool_size)?;
+    let database = storage.about(url.expose_secret());
     tracing::info!(
         backend = database.backend,
         database = %database.shown,

@@ -6,6 +6,7 @@ use crate::source::{AuthUsersSource, SourceError};
 use crate::sync::Sync;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
+use secrecy::ExposeSecret;
 use std::path::Path;
 use std::time::Instant;
 
@@ -37,7 +38,7 @@ pub async fn run(config: Option<&Path>, args: Args) -> anyhow::Result<()> {
     let storage = super::open_storage(&settings)?;
     super::migrate::apply(&storage).await?;
     let (source_url, setting) = match args.source_url {
-        Some(url) => (SecretString::new(url), "--source-url"),
+        Some(url) => (SecretString::from(url), "--source-url"),
         None => (
             settings.source_database_url.clone().context(
                 "no source database: pass --source-url or set SUPAHOOK_SOURCE_DATABASE_URL",
@@ -45,7 +46,7 @@ pub async fn run(config: Option<&Path>, args: Args) -> anyhow::Result<()> {
             "SUPAHOOK_SOURCE_DATABASE_URL",
         ),
     };
-    let mut source = match AuthUsersSource::connect(source_url.expose()).await {
+    let mut source = match AuthUsersSource::connect(source_url.expose_secret()).await {
         Ok(source) => source,
         Err(SourceError::Refused(reason)) => {
             return Err(super::refused(setting, "the source database", &reason));

@@ -12,6 +12,7 @@ use crate::spool::Spool;
 use crate::storage::{Database, Storage, StorageError};
 use crate::sync::Sync;
 use anyhow::Context;
+use secrecy::ExposeSecret;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,7 +22,7 @@ pub async fn run(config: Option<&Path>) -> anyhow::Result<()> {
     crate::private_files::warn_if_open(&settings.data_dir);
     // A bad DATABASE_URL stops the start before any secret file is written.
     let storage = super::open_storage(&settings)?;
-    let database = storage.about(settings.database_url().expose());
+    let database = storage.about(settings.database_url().expose_secret());
     let verifier = Verifier::new(hook_secrets(&settings)?);
     let admin_token = admin_token(&settings)?;
     let migrated = match super::migrate::apply(&storage).await {

@@ -2,7 +2,7 @@
 //! how long an idle connection is kept, and how many connections are served at once.
 //! The same limits apply to the public and the admin listener.
 
-use super::{ConfigError, invalid};
+use crate::config_sources::{ConfigError, Form, Sources};
 use std::time::Duration;
 
 /// Connection limits of both listeners.
@@ -33,55 +33,40 @@ impl Default for ConnectionLimits {
     }
 }
 
-/// The raw values, from the environment or the config file.
-pub(super) struct RawLimits {
-    pub header_read_timeout_ms: Option<String>,
-    pub request_read_timeout_ms: Option<String>,
-    pub idle_timeout_ms: Option<String>,
-    pub max_connections: Option<String>,
-}
-
-impl RawLimits {
-    /// Each value a whole number of at least 1; unset values keep their default.
-    pub fn validate(self) -> Result<ConnectionLimits, ConfigError> {
-        let defaults = ConnectionLimits::default();
-        let millis = |setting, value: Option<String>, default: Duration| {
-            Ok::<_, ConfigError>(match value {
-                Some(v) => Duration::from_millis(positive(setting, &v, "milliseconds")?),
-                None => default,
-            })
+impl ConnectionLimits {
+    /// Each limit a whole number of at least 1; unset ones keep their default.
+    pub(super) fn load(sources: &Sources) -> Result<Self, ConfigError> {
+        let defaults = Self::default();
+        let millis = |setting, default| {
+            let read =
+                sources.read(setting, Form::Number, |text| positive(text, "milliseconds"))?;
+            Ok::<_, ConfigError>(read.map_or(default, Duration::from_millis))
         };
-        Ok(ConnectionLimits {
+        Ok(Self {
             header_read_timeout: millis(
                 "SUPAHOOK_HEADER_READ_TIMEOUT_MS",
-                self.header_read_timeout_ms,
                 defaults.header_read_timeout,
             )?,
             request_read_timeout: millis(
                 "SUPAHOOK_REQUEST_READ_TIMEOUT_MS",
-                self.request_read_timeout_ms,
                 defaults.request_read_timeout,
             )?,
-            idle_timeout: millis(
-                "SUPAHOOK_IDLE_TIMEOUT_MS",
-                self.idle_timeout_ms,
-                defaults.idle_timeout,
-            )?,
-            max_connections: match self.max_connections {
-                Some(v) => positive("SUPAHOOK_MAX_CONNECTIONS", &v, "connections")? as usize,
-                None => defaults.max_connections,
-            },
+            idle_timeout: millis("SUPAHOOK_IDLE_TIMEOUT_MS", defaults.idle_timeout)?,
+            max_connections: sources
+                .read("SUPAHOOK_MAX_CONNECTIONS", Form::Number, |text| {
+                    positive(text, "connections")
+                })?
+                .map_or(defaults.max_connections, |n| n as usize),
         })
     }
 }
 
-/// `value` as a whole number of at least 1.
-fn positive(setting: &'static str, value: &str, unit: &str) -> Result<u64, ConfigError> {
-    match value.parse::<u32>() {
+/// `text` as a whole number of at least 1.
+fn positive(text: &str, unit: &str) -> Result<u64, String> {
+    match text.parse::<u32>() {
         Ok(n) if n >= 1 => Ok(u64::from(n)),
-        _ => Err(invalid(
-            setting,
-            format!("`{value}` is not a whole number of {unit} of at least 1"),
+        _ => Err(format!(
+            "`{text}` is not a whole number of {unit} of at least 1"
         )),
     }
 }

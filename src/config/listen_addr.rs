@@ -4,6 +4,9 @@
 use std::fmt;
 use std::str::FromStr;
 
+/// The listen address used when `SUPAHOOK_LISTEN_ADDR` is not set: this machine only.
+pub const DEFAULT_LISTEN_ADDR: &str = "127.0.0.1:8080";
+
 /// `SUPAHOOK_LISTEN_ADDR`, checked for shape; names are resolved when binding.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListenAddr {
@@ -31,6 +34,25 @@ impl FromStr for ListenAddr {
             host: host.to_owned(),
             port,
         })
+    }
+}
+
+impl Default for ListenAddr {
+    /// [`DEFAULT_LISTEN_ADDR`].
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".to_owned(),
+            port: 8080,
+        }
+    }
+}
+
+/// `SUPAHOOK_ADMIN_LISTEN_ADDR`: an address, not the public listener's `listen_addr`.
+pub(super) fn other_than(listen_addr: &ListenAddr, text: &str) -> Result<ListenAddr, String> {
+    let addr: ListenAddr = text.parse()?;
+    match addr == *listen_addr {
+        true => Err("must differ from SUPAHOOK_LISTEN_ADDR".to_owned()),
+        false => Ok(addr),
     }
 }
 

@@ -5,28 +5,8 @@
 //! records every name it is asked for), so a new setting is known as soon as it is
 //! read; there is no list to keep.
 
-use super::ConfigError;
-use std::cell::RefCell;
+use crate::config_sources::{ConfigError, PREFIX, file_key};
 use std::collections::BTreeSet;
-
-/// The prefix of supahook's own environment variables.
-const PREFIX: &str = "SUPAHOOK_";
-
-/// Remembers every variable name the settings are read under.
-#[derive(Debug, Default)]
-pub(super) struct Asked(RefCell<BTreeSet<String>>);
-
-impl Asked {
-    /// Notes that `name` was read.
-    pub(super) fn note(&self, name: &str) {
-        self.0.borrow_mut().insert(name.to_owned());
-    }
-
-    /// Every name read so far.
-    pub(super) fn names(self) -> BTreeSet<String> {
-        self.0.into_inner()
-    }
-}
 
 /// Refuses the first `SUPAHOOK_*` variable in `present` that was not `asked` for.
 pub(super) fn check_environment<'a>(
@@ -48,15 +28,18 @@ pub(super) fn check_environment<'a>(
     }
 }
 
-/// Refuses the first key of the config file at `path` that no setting has: a file
-/// key is a variable's name, lower-case, without the `SUPAHOOK_` prefix.
+/// Refuses the first of the `keys` of the config file at `path` that no setting has:
+/// a file key is a variable's name, lower-case, without the `SUPAHOOK_` prefix.
 pub(super) fn check_file<'a>(
     path: &str,
     keys: impl IntoIterator<Item = &'a String>,
     asked: &BTreeSet<String>,
 ) -> Result<(), ConfigError> {
     let known: Vec<String> = asked.iter().map(|name| file_key(name)).collect();
-    let mut unknown: Vec<&String> = keys.into_iter().collect();
+    let mut unknown: Vec<&String> = keys
+        .into_iter()
+        .filter(|key| !known.contains(key))
+        .collect();
     unknown.sort_unstable();
     match unknown.first() {
         None => Ok(()),
@@ -66,13 +49,6 @@ pub(super) fn check_file<'a>(
             closest: closest(key, known.iter().map(String::as_str)),
         }),
     }
-}
-
-/// The config-file key of the variable `name`.
-fn file_key(name: &str) -> String {
-    name.strip_prefix(PREFIX)
-        .unwrap_or(name)
-        .to_ascii_lowercase()
 }
 
 /// The known name nearest to `name` in edit distance.

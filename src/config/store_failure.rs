@@ -1,6 +1,6 @@
 //! What happens to a delivery the database cannot take in time.
 
-use super::{ConfigError, invalid};
+use crate::config_sources::one_of;
 use std::time::Duration;
 
 /// What the hooks answer when the database cannot take a delivery within the budget
@@ -22,34 +22,26 @@ pub const DEFAULT_BUDGET_MS: u64 = 1000;
 /// leave no time for the answer to reach it.
 const MAX_BUDGET_MS: u64 = 4000;
 
-/// Reads `SUPAHOOK_ON_STORE_FAILURE` (`open` or `closed`).
-pub(super) fn policy(value: Option<&str>) -> Result<OnStoreFailure, ConfigError> {
-    match value {
-        None | Some("open") => Ok(OnStoreFailure::Open),
-        Some("closed") => Ok(OnStoreFailure::Closed),
-        Some(other) => Err(invalid(
-            "SUPAHOOK_ON_STORE_FAILURE",
-            format!("`{other}` is not `open` or `closed`"),
-        )),
-    }
+/// `SUPAHOOK_ON_STORE_FAILURE`: `open` or `closed`.
+pub(super) fn policy(text: &str) -> Result<OnStoreFailure, String> {
+    one_of(
+        text,
+        &[
+            ("open", OnStoreFailure::Open),
+            ("closed", OnStoreFailure::Closed),
+        ],
+    )
 }
 
-/// Reads `SUPAHOOK_STORE_BUDGET_MS`: whole milliseconds, 50 to 4000.
-pub(super) fn budget(env: Option<&str>, file: Option<u64>) -> Result<Duration, ConfigError> {
-    let millis = match env {
-        Some(v) => v.parse().map_err(|e| {
-            invalid(
-                "SUPAHOOK_STORE_BUDGET_MS",
-                format!("{e} (expected whole milliseconds)"),
-            )
-        })?,
-        None => file.unwrap_or(DEFAULT_BUDGET_MS),
-    };
-    if !(50..=MAX_BUDGET_MS).contains(&millis) {
-        return Err(invalid(
-            "SUPAHOOK_STORE_BUDGET_MS",
-            format!("{millis} is outside 50 to {MAX_BUDGET_MS} milliseconds"),
-        ));
+/// `SUPAHOOK_STORE_BUDGET_MS`: whole milliseconds, 50 to 4000.
+pub(super) fn budget(text: &str) -> Result<Duration, String> {
+    let millis: u64 = text
+        .parse()
+        .map_err(|e| format!("{e} (expected whole milliseconds)"))?;
+    match (50..=MAX_BUDGET_MS).contains(&millis) {
+        true => Ok(Duration::from_millis(millis)),
+        false => Err(format!(
+            "{millis} is outside 50 to {MAX_BUDGET_MS} milliseconds"
+        )),
     }
-    Ok(Duration::from_millis(millis))
 }

@@ -1,4 +1,5 @@
 use super::*;
+use secrecy::ExposeSecret;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -134,7 +135,10 @@ fn an_admin_token_shorter_than_sixteen_characters_is_refused_without_being_shown
     assert!(message.contains("SUPAHOOK_ADMIN_TOKEN"), "{message}");
     assert!(!message.contains("fifteen-chars!!"));
     let sixteen = settings(&[("SUPAHOOK_ADMIN_TOKEN", "sixteen-chars!!!")]).unwrap();
-    assert_eq!(sixteen.admin_token.unwrap().expose(), "sixteen-chars!!!");
+    assert_eq!(
+        sixteen.admin_token.unwrap().expose_secret(),
+        "sixteen-chars!!!"
+    );
 }
 
 #[test]
@@ -154,11 +158,11 @@ fn without_database_url_the_embedded_database_lives_in_the_data_dir() {
     let custom = settings(&[("SUPAHOOK_DATA_DIR", "/var/lib/supahook")]).unwrap();
 
     assert_eq!(
-        default.database_url().expose(),
+        default.database_url().expose_secret(),
         "sqlite://./data/supahook.db"
     );
     assert_eq!(
-        custom.database_url().expose(),
+        custom.database_url().expose_secret(),
         "sqlite:///var/lib/supahook/supahook.db"
     );
     assert!(default.hook_secrets.is_empty());
@@ -172,7 +176,7 @@ fn a_configured_database_url_and_secret_are_used() {
     ]);
     let s = s.unwrap();
 
-    assert_eq!(s.database_url().expose(), DATABASE_URL);
+    assert_eq!(s.database_url().expose_secret(), DATABASE_URL);
     assert_eq!(s.hook_secrets.len(), 1);
 }
 
@@ -421,4 +425,41 @@ fn a_jwks_url_over_plain_http_is_accepted_only_for_loopback_hosts() {
     let refused = error_text(&[("SUPAHOOK_JWKS_URL", "http://10.0.0.7/jwks.json")]);
     assert!(refused.contains("SUPAHOOK_JWKS_URL"), "{refused}");
     assert!(refused.contains("https://"), "{refused}");
+}
+
+#[test]
+fn a_file_value_of_the_wrong_type_is_refused_naming_the_file_and_the_key() {
+    for (label, line) in [
+        ("wrong-number", "db_pool_size = \"4\"\n"),
+        ("wrong-switch", "users_may_set_onboarded = \"yes\"\n"),
+        ("wrong-list", "cors_origins = \"https://app.example.com\"\n"),
+        ("wrong-text", "listen_addr = 8080\n"),
+    ] {
+        let file = TempFile::new(label, line);
+        let key = line.split(' ').next().unwrap();
+
+        let message = settings_with_file(Some(&file.0), &[])
+            .unwrap_err()
+            .to_string();
+
+        assert!(message.contains(&file.0.display().to_string()), "{message}");
+        assert!(message.contains(key), "{message}");
+    }
+}
+
+#[test]
+fn numbers_switches_and_lists_are_read_from_the_file() {
+    let file = TempFile::new(
+        "typed",
+        "store_budget_ms = 500\nusers_may_set_onboarded = true\nmax_connections = 8\n\
+         cors_origins = [\"https://app.example.com\"]\njwt_audience = [\"app\"]\n",
+    );
+
+    let s = settings_with_file(Some(&file.0), &[]).unwrap();
+
+    assert_eq!(s.store_budget, std::time::Duration::from_millis(500));
+    assert!(s.users_may_set_onboarded);
+    assert_eq!(s.connections.max_connections, 8);
+    assert_eq!(s.cors_origins, ["https://app.example.com"]);
+    assert_eq!(s.jwt.audiences, ["app"]);
 }

@@ -4,6 +4,7 @@ use super::{AppState, ErrorResponse};
 use crate::signature::same_secret;
 use poem_openapi::SecurityScheme;
 use poem_openapi::auth::Bearer;
+use secrecy::ExposeSecret;
 
 /// `Authorization: Bearer <SUPAHOOK_ADMIN_TOKEN>`.
 #[derive(SecurityScheme)]
@@ -18,7 +19,7 @@ impl AdminToken {
                 "the read API is off: set SUPAHOOK_ADMIN_TOKEN to turn it on",
             ));
         };
-        if !same_secret(&self.0.token, expected.expose()) {
+        if !same_secret(&self.0.token, expected.expose_secret()) {
             return Err(ErrorResponse::unauthorized("the bearer token is not valid"));
         }
         Ok(())

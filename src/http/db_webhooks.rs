@@ -9,6 +9,7 @@ use poem::web::Data;
 use poem_openapi::OpenApi;
 use poem_openapi::param::Header;
 use poem_openapi::payload::Json;
+use secrecy::ExposeSecret;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -58,7 +59,7 @@ impl DbWebhooksApi {
         let authorization = request.header("authorization");
         let admitted = match (&state.db_webhook_token, authorization) {
             (Some(token), Some(presented)) => {
-                admit_bearer(presented, token.expose(), webhook_id.0.as_deref())?
+                admit_bearer(presented, token.expose_secret(), webhook_id.0.as_deref())?
             }
             _ if webhook_signature.0.is_none() && authorization.is_none() => {
                 return Err(SignatureError::NoCredentials.into());

@@ -10,15 +10,17 @@
 mod issuer;
 mod keys;
 mod remote;
+mod settings;
 
 pub use keys::{KeySet, KeySetError};
 pub use remote::MIN_INTERVAL;
+pub use settings::{DEFAULT_AUDIENCE, JwtSettings};
 
-use crate::config::JwtSettings;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use keys::ASYMMETRIC;
 use remote::RemoteKeys;
+use secrecy::ExposeSecret;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::time::Duration;
@@ -122,7 +124,8 @@ impl TokenVerifier {
         }
         let secret = match &settings.secret {
             Some(secret) => Some(
-                DecodingKey::from_secret(secret.expose().as_bytes()).map_err(|e| e.to_string())?,
+                DecodingKey::from_secret(secret.expose_secret().as_bytes())
+                    .map_err(|e| e.to_string())?,
             ),
             None => None,
         };

@@ -1,13 +1,13 @@
 use super::*;
-use crate::config::SecretString;
 use jsonwebtoken::{EncodingKey, Header, encode};
+use secrecy::SecretString;
 use serde_json::json;
 
 const SECRET: &str = "a-test-secret-of-at-least-32-characters!";
 
 fn settings() -> JwtSettings {
     JwtSettings {
-        secret: Some(SecretString::new(SECRET)),
+        secret: Some(SecretString::from(SECRET)),
         audiences: vec!["authenticated".into()],
         ..JwtSettings::default()
     }

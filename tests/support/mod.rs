@@ -255,7 +255,7 @@ impl Options {
     /// HS256 tokens signed with [`tokens::JWT_SECRET`], audience `authenticated`.
     pub fn jwt_secret_only() -> JwtSettings {
         JwtSettings {
-            secret: Some(supahook::config::SecretString::new(tokens::JWT_SECRET)),
+            secret: Some(supahook::config::SecretString::from(tokens::JWT_SECRET)),
             audiences: vec!["authenticated".into()],
             ..JwtSettings::default()
         }
@@ -384,10 +384,10 @@ pub fn client_with(sync: Sync, options: Options) -> TestClient<BoxEndpoint<'stat
         verifier: Verifier::new(vec![SigningKey::parse(SECRET).unwrap()]),
         sync,
         policy: SignUpPolicy::new(options.allowed_email_domains, options.blocked_email_domains),
-        admin_token: Some(supahook::config::SecretString::new(ADMIN_TOKEN)),
+        admin_token: Some(supahook::config::SecretString::from(ADMIN_TOKEN)),
         db_webhook_token: options
             .db_webhook_token
-            .map(supahook::config::SecretString::new),
+            .map(supahook::config::SecretString::from),
         tokens: TokenVerifier::new(
             &options.jwt.unwrap_or_else(Options::jwt_secret_only),
             options
