@@ -198,15 +198,11 @@ async fn a_database_outage_is_503_with_retry_after() {
     let unreachable = "postgres://postgres@127.0.0.1:1/unreachable";
     let app = support::start(unreachable, options).await;
     let signing = support::Signing::new("msg_outage", SECRET, now());
+    let body = fixture("custom-access-token.json");
 
-    let response = support::signed_request(
-        &app.client,
-        PATH,
-        &fixture("custom-access-token.json"),
-        signing,
-    )
-    .send()
-    .await;
+    let response = support::signed_request(&app.client, PATH, &body, signing)
+        .send()
+        .await;
 
     response.assert_header("retry-after", "1");
     assert_error(response, 503, "database_unavailable").await;
