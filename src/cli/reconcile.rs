@@ -36,7 +36,7 @@ pub struct Args {
 pub async fn run(config: Option<&Path>, args: Args) -> anyhow::Result<()> {
     let settings = super::load_settings(config)?;
     let storage = super::open_storage(&settings)?;
-    super::migrate::apply(&storage).await?;
+    crate::app::database::migrate(&storage).await?;
     let (source_url, setting) = match args.source_url {
         Some(url) => (SecretString::from(url), "--source-url"),
         None => (

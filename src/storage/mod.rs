@@ -215,12 +215,19 @@ impl Storage {
         }
     }
 
-    /// Tells `notice` about the users other processes change. SQLite has one writing
-    /// process (see the backend's notes), so it is `Listening` at once and for good.
-    pub fn watch_changes(&self, notice: std::sync::Arc<dyn Fn(ChangeNotice) + Send + Sync>) {
+    /// Tells `notice` about the users other processes change, through the task returned
+    /// for the caller to run. SQLite has one writing process (see the backend's notes),
+    /// so it is `Listening` at once and for good, with no task.
+    pub fn watch_changes(
+        &self,
+        notice: std::sync::Arc<dyn Fn(ChangeNotice) + Send + Sync>,
+    ) -> Option<impl Future<Output = ()> + Send + 'static> {
         match self {
-            Self::Postgres(store) => store.watch_changes(notice),
-            Self::Sqlite(_) => notice(ChangeNotice::Listening),
+            Self::Postgres(store) => Some(store.watch_changes(notice)),
+            Self::Sqlite(_) => {
+                notice(ChangeNotice::Listening);
+                None
+            }
         }
     }
 

@@ -138,13 +138,12 @@ impl PgStore {
         super::PoolStatus::new(status.size, status.available, status.waiting)
     }
 
-    /// Starts listening for the users other replicas change (see [`changes::listen`]).
-    pub fn watch_changes(&self, notice: Arc<dyn Fn(super::ChangeNotice) + Send + Sync>) {
-        tokio::spawn(changes::listen(
-            self.target.clone(),
-            self.replica.clone(),
-            notice,
-        ));
+    /// The task that listens for the users other replicas change (see [`changes::listen`]).
+    pub fn watch_changes(
+        &self,
+        notice: Arc<dyn Fn(super::ChangeNotice) + Send + Sync>,
+    ) -> impl Future<Output = ()> + Send + 'static {
+        changes::listen(self.target.clone(), self.replica.clone(), notice)
     }
 
     pub async fn migrate(&self) -> Result<Vec<String>, StorageError> {
