@@ -14,6 +14,9 @@
 #   --refresh-rate R   a row that uses them all up is void, so keep them above what
 #   --update-rate R    the server can do (BENCH_*_RATE; 20000, 100000 and 20000)
 #   --out FILE         where the results go (BENCH_OUT, bench/RESULTS.md)
+#   --binary FILE      measure this supahook binary instead of building this checkout
+#                      (BENCH_BINARY); alternate runs of two builds to compare two
+#                      versions on one machine
 #   --capture-sql      print the SQL supahook sends for one sign-up (from the
 #                      PostgreSQL statement log) and stop, to keep bench/ceiling.sql true
 #   --statement-stats  after each row that uses the database, print how often PostgreSQL
@@ -42,6 +45,7 @@ signup_rate=${BENCH_SIGNUP_RATE:-20000}
 refresh_rate=${BENCH_REFRESH_RATE:-100000}
 update_rate=${BENCH_UPDATE_RATE:-20000}
 out=${BENCH_OUT:-bench/RESULTS.md}
+bin=${BENCH_BINARY:-}
 capture_sql=0
 statement_stats=0
 
@@ -56,6 +60,7 @@ while [[ $# -gt 0 ]]; do
         --refresh-rate) refresh_rate=${2:?}; shift 2 ;;
         --update-rate) update_rate=${2:?}; shift 2 ;;
         --out) out=${2:?}; shift 2 ;;
+        --binary) bin=${2:?}; shift 2 ;;
         --capture-sql) capture_sql=1; shift ;;
         --statement-stats) statement_stats=1; shift ;;
         -h | --help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
@@ -104,9 +109,15 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP
 
-log "building the release binary"
-cargo build --release --locked --quiet
-bin=${CARGO_TARGET_DIR:-target}/release/supahook
+if [[ -n $bin ]]; then
+    built_from="the binary $bin"
+else
+    log "building the release binary"
+    cargo build --release --locked --quiet
+    bin=${CARGO_TARGET_DIR:-target}/release/supahook
+    built_from="commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ', with local changes')"
+fi
+[[ -x $bin ]] || die "no supahook binary at $bin"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/supahook-bench.XXXXXX")
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -289,7 +300,7 @@ json.dump({
     "cpu": cpu,
     "memory": f"{mem_kb / 1048576:.0f} GiB",
     "postgres": "$(sql -c 'SHOW server_version')",
-    "supahook": "$("$bin" --version) (commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ', with local changes'))",
+    "supahook": "$("$bin" --version) ($built_from)",
     "load": "wrk $wrk_version, $threads threads, $connections connections, $duration s per row; pgbench -M prepared, $connections clients, $threads threads; $users seeded users; ${preload} users preloaded; peak RSS is $rss_note",
     "command": "$command_line",
     "loadavg": "$load_before before the run, $(cut -d' ' -f1-3 /proc/loadavg) after it",

@@ -228,6 +228,14 @@ fn with_an_admin_listener_each_port_carries_only_its_own_paths() {
         assert_eq!(answer(&server.addr, path), 404, "public {path}");
         assert_eq!(answer(&admin, path), 200, "admin {path}");
     }
+    let root = get(&mut connect(&admin), "/").unwrap();
+    assert_eq!(status(&root), 303, "{root}");
+    assert!(
+        root.to_ascii_lowercase()
+            .contains("\r\nlocation: /docs\r\n"),
+        "{root}"
+    );
+    assert_eq!(answer(&server.addr, "/"), 404, "public /");
     for path in ["/health/live", "/health/ready"] {
         assert_eq!(answer(&server.addr, path), 200, "public {path}");
         assert_eq!(answer(&admin, path), 200, "admin {path}");

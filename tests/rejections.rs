@@ -65,7 +65,7 @@ async fn an_old_timestamp_is_401_and_writes_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_missing_signature_header_is_401_naming_it() {
+async fn a_missing_signature_header_is_401_naming_it_and_how_to_sign() {
     let app = TestApp::spawn().await;
 
     let response = app
@@ -79,12 +79,9 @@ async fn a_missing_signature_header_is_401_naming_it() {
         .await;
 
     let body = assert_error(response, 401, "invalid_signature").await;
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("webhook-signature")
-    );
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("webhook-signature"), "{message}");
+    assert!(message.contains("`supahook sign body.json`"), "{message}");
     assert_eq!(app.db.counts().await, [0, 0, 0]);
 }
 

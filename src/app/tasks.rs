@@ -37,6 +37,7 @@ async fn forget_old_deliveries(storage: Storage, days: u32) {
         hourly.tick().await;
         let before = chrono::Utc::now() - chrono::TimeDelta::days(i64::from(days));
         match storage.forget_deliveries(before).await {
+            Ok(0) => {}
             Ok(removed) => tracing::info!(removed, days, "old delivery records removed"),
             Err(error) => tracing::warn!(error = %error, "could not remove old delivery records"),
         }

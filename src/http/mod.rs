@@ -180,13 +180,16 @@ pub fn admin_app(state: Arc<AppState>) -> impl Endpoint {
     assemble(state, &[ADMIN_PATHS, PROBE_PATHS], true)
 }
 
-/// The API's operations mounted on the paths of `tables`, with `/docs` and the spec
+/// The API's operations mounted on the paths of `tables`, with `/docs` (`GET /` leads there) and the spec
 /// when `docs`, around the middleware every answer goes through.
 fn assemble(state: Arc<AppState>, tables: &[&[Mount]], docs: bool) -> impl Endpoint {
     let service = api_service();
     let mut routes = Route::new();
     if docs {
+        // `GET /`, the first request of anyone trying supahook in a browser.
+        let to_docs = poem::endpoint::make_sync(|_| poem::web::Redirect::see_other("/docs"));
         routes = routes
+            .at("/", poem::get(to_docs))
             .nest("/docs", service.swagger_ui())
             .at("/openapi.json", service.spec_endpoint())
             .at("/openapi.yaml", service.spec_endpoint_yaml());

@@ -9,10 +9,20 @@ use crate::signature::SignatureError;
 use crate::storage::StorageError;
 use poem::http::StatusCode;
 
+/// Where a request without signature headers learns how to sign one.
+const HOW_TO_SIGN: &str = "hooks are signed per Standard Webhooks: `supahook sign body.json` \
+     prints the three headers for a body (README, \"Commands\")";
+
 impl From<SignatureError> for ErrorResponse {
     fn from(error: SignatureError) -> Self {
         tracing::warn!(reason = %error, "delivery rejected: signature");
-        let message = error.to_string();
+        let message = match error {
+            // Most often a first request sent by hand, unsigned.
+            SignatureError::MissingHeader(_) | SignatureError::NoCredentials => {
+                format!("{error}; {HOW_TO_SIGN}")
+            }
+            _ => error.to_string(),
+        };
         match error {
             SignatureError::TooManySignatures(_) | SignatureError::SignatureHeaderTooLong(_) => {
                 Self::BadRequest(ErrorBody::new(
