@@ -18,7 +18,7 @@ use model::Expected;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence};
 use supahook::mirror::DeleteMode;
-use supahook::storage::{Storage, StoredUser};
+use supahook::storage::{Backend, Storage, StoredUser};
 use supahook::sync::Sync;
 use support::{Options, SECRET, Signing, TestDb, client_with, now, signed_request};
 use uuid::Uuid;

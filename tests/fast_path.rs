@@ -5,7 +5,7 @@
 mod support;
 
 use serde_json::json;
-use supahook::storage::{ChangeNotice, Storage};
+use supahook::storage::{Backend, ChangeNotice, Storage};
 use supahook::sync::Sync;
 use support::{Options, TestDb, client_with, fixture_json, outcome};
 use uuid::Uuid;

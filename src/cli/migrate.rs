@@ -1,6 +1,6 @@
 //! `supahook migrate`: apply pending migrations and exit.
 
-use crate::storage::Storage;
+use crate::storage::{Backend, Storage};
 use std::path::Path;
 
 pub async fn run(config: Option<&Path>) -> anyhow::Result<()> {

@@ -8,6 +8,7 @@ mod replay;
 mod serve;
 mod sign;
 
+use crate::storage::Backend;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -71,7 +72,7 @@ fn load_settings(config: Option<&std::path::Path>) -> anyhow::Result<crate::conf
 fn open_storage(settings: &crate::config::Settings) -> anyhow::Result<crate::storage::Storage> {
     let url = settings.database_url();
     let storage = crate::storage::Storage::open(url.expose(), settings.db_pool_size)?;
-    let database = storage.about(url.expose());
+    let database = storage.about();
     tracing::info!(
         backend = database.backend,
         database = %database.shown,

@@ -9,7 +9,7 @@ use crate::server::Listener;
 use crate::shutdown;
 use crate::signature::{SigningKey, Verifier};
 use crate::spool::Spool;
-use crate::storage::{Database, Storage, StorageError};
+use crate::storage::{Backend, Database, Queries, Storage, StorageError};
 use crate::sync::Sync;
 use anyhow::Context;
 use std::path::Path;
@@ -21,7 +21,7 @@ pub async fn run(config: Option<&Path>) -> anyhow::Result<()> {
     crate::private_files::warn_if_open(&settings.data_dir);
     // A bad DATABASE_URL stops the start before any secret file is written.
     let storage = super::open_storage(&settings)?;
-    let database = storage.about(settings.database_url().expose());
+    let database = storage.about();
     let verifier = Verifier::new(hook_secrets(&settings)?);
     let admin_token = admin_token(&settings)?;
     let migrated = match super::migrate::apply(&storage).await {
@@ -43,6 +43,7 @@ pub async fn run(config: Option<&Path>) -> anyhow::Result<()> {
 
     let state = AppState {
         verifier,
+        storage: storage.clone(),
         sync: match migrated {
             true => use_case(storage, &settings, &database)?,
             false => use_case(storage, &settings, &database)?.with_migrations_pending(),

@@ -21,7 +21,7 @@ use supahook::http::{AppState, app};
 use supahook::jwt::TokenVerifier;
 use supahook::policy::SignUpPolicy;
 use supahook::signature::{SigningKey, Verifier};
-use supahook::storage::{Storage, StoredUser};
+use supahook::storage::{Backend as _, Queries as _, Storage, StoredUser};
 use supahook::sync::Sync;
 use uuid::Uuid;
 
@@ -382,6 +382,7 @@ pub fn client_for(storage: Storage, options: Options) -> TestClient<BoxEndpoint<
 pub fn client_with(sync: Sync, options: Options) -> TestClient<BoxEndpoint<'static>> {
     let state = AppState {
         verifier: Verifier::new(vec![SigningKey::parse(SECRET).unwrap()]),
+        storage: sync.storage().clone(),
         sync,
         policy: SignUpPolicy::new(options.allowed_email_domains, options.blocked_email_domains),
         admin_token: Some(supahook::config::SecretString::new(ADMIN_TOKEN)),
