@@ -4,8 +4,10 @@
 //! [`http`] (poem-openapi) → [`signature`] (Standard Webhooks, pure), or [`jwt`]
 //! (the access tokens the frontend presents) → [`events`] (payloads into domain types) → [`sync`] (the use-case) →
 //! [`storage`] (one transaction, deciding with [`mirror::plan`]).
-//! The CLI in [`cli`] enters at the same [`sync`] use-case.
+//! The CLI in [`cli`] enters at the same [`sync`] use-case; `serve` runs what [`app`], the
+//! composition root, builds from the settings.
 
+pub mod app;
 pub mod cli;
 pub mod config;
 pub mod error_chain;

@@ -15,7 +15,8 @@ use crate::events::{Delivery, HookKind, UserChange};
 use crate::mirror::{DeleteMode, Outcome};
 use crate::spool::Spool;
 use crate::storage::{
-    Backend, Batch, GroupCommit, ProfileClaim, Queries, Request, Storage, StorageError,
+    Backend, Batch, ChangeNotice, GroupCommit, ProfileClaim, Queries, Request, Storage,
+    StorageError,
 };
 use breaker::Breaker;
 use chrono::Utc;
@@ -345,31 +346,45 @@ impl Sync {
         Ok(applied.outcome)
     }
 
-    /// Starts the background work now rather than at the first delivery, so that a
-    /// spool left by a crash drains as soon as the service is up.
-    pub fn start_background(&self) {
+    /// Starts the writers now rather than at the first delivery.
+    pub fn start_writers(&self) {
         self.writer.get_or_init(|| self.start());
     }
 
-    /// Starts the writers, the change listener, the flushing of skipped tokens, the
-    /// database check readiness reads and, in `open` mode, the drainer.
+    /// Starts the transactions that apply deliveries.
     fn start(&self) -> GroupCommit {
-        if let Some(spool) = &self.spool {
-            tokio::spawn(drain::run(self.clone(), spool.clone()));
-        }
-        tokio::spawn(db_check::run(self.clone()));
+        let writers = self.writers.min(self.storage.writers());
+        GroupCommit::start(self.storage.clone(), self.on_delete, writers)
+    }
+
+    /// In `open` mode, the task that drains the spool into the database whenever it
+    /// answers (applying pending migrations first).
+    pub fn spool_drainer(&self) -> Option<impl Future<Output = ()> + Send + 'static> {
+        let spool = self.spool.clone()?;
+        Some(drain::run(self.clone(), spool))
+    }
+
+    /// The task that checks the database once a second, for readiness.
+    pub fn database_check(&self) -> impl Future<Output = ()> + Send + 'static {
+        db_check::run(self.clone())
+    }
+
+    /// What the fast path is told about the users other processes change.
+    pub fn change_listener(&self) -> Arc<dyn Fn(ChangeNotice) + Send + std::marker::Sync> {
         let fast = self.fast.clone();
-        self.storage
-            .watch_changes(Arc::new(move |notice| fast.notice(notice)));
+        Arc::new(move |notice| fast.notice(notice))
+    }
+
+    /// The task that writes, every [`fast_path::FLUSH_EVERY`], the tokens the fast path
+    /// answered without the database.
+    pub fn skipped_token_flusher(&self) -> impl Future<Output = ()> + Send + 'static {
         let this = self.clone();
-        tokio::spawn(async move {
+        async move {
             loop {
                 tokio::time::sleep(fast_path::FLUSH_EVERY).await;
                 this.flush().await;
             }
-        });
-        let writers = self.writers.min(self.storage.writers());
-        GroupCommit::start(self.storage.clone(), self.on_delete, writers)
+        }
     }
 
     /// Writes the tokens the fast path answered without the database (their version

@@ -3,7 +3,7 @@
 
 mod prometheus;
 
-pub use prometheus::{AnswerTimer, Gauges, render, start_upkeep};
+pub use prometheus::{AnswerTimer, Gauges, render, upkeep};
 
 use crate::config::LogFormat;
 use crate::events::Delivery;

@@ -18,50 +18,38 @@ use model::Expected;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence};
 use supahook::mirror::DeleteMode;
-use supahook::storage::{Backend, Storage, StoredUser};
-use supahook::sync::Sync;
-use support::{Options, SECRET, Signing, TestDb, client_with, now, signed_request};
+use supahook::storage::StoredUser;
+use support::{Client, Options, Running, SECRET, Signing, TestDb, now, signed_request};
 use uuid::Uuid;
 
 /// Cases per run in CI; raise with `PROPTEST_CASES` for a longer search.
 const CASES: u32 = 24;
 
-type Client = poem::test::TestClient<poem::endpoint::BoxEndpoint<'static>>;
-
 /// Appliers sharing one database, for each delete mode.
 struct Appliers {
     db: TestDb,
-    soft: Vec<Client>,
-    hard: Vec<Client>,
-    /// Their use-cases, flushed before the database is read.
-    syncs: Vec<Sync>,
+    soft: Vec<Running>,
+    hard: Vec<Running>,
 }
 
 impl Appliers {
     async fn start(count: usize) -> Self {
         let db = TestDb::create().await;
-        Storage::open(&db.url, 2).unwrap().migrate().await.unwrap();
-        let mut syncs = Vec::new();
-        let mut clients = |on_delete| -> Vec<Client> {
-            (0..count)
-                .map(|_| {
-                    let storage = Storage::open(&db.url, 4).unwrap();
-                    let sync = Sync::new(storage).with_delete_mode(on_delete);
-                    syncs.push(sync.clone());
-                    let options = Options {
-                        on_delete,
-                        ..Options::default()
-                    };
-                    client_with(sync, options)
-                })
-                .collect()
-        };
-        let soft = clients(DeleteMode::Soft);
-        let hard = clients(DeleteMode::Hard);
+        let mut appliers = Vec::new();
+        for on_delete in [DeleteMode::Soft, DeleteMode::Hard] {
+            for _ in 0..count {
+                let options = Options {
+                    on_delete,
+                    env: vec![("SUPAHOOK_DB_POOL_SIZE", "4".into())],
+                    ..Options::default()
+                };
+                appliers.push(support::start(&db.url, options).await);
+            }
+        }
+        let hard = appliers.split_off(count);
         Self {
-            soft,
+            soft: appliers,
             hard,
-            syncs,
             db,
         }
     }
@@ -118,7 +106,7 @@ fn with_copies(lives: &[Life], rng: &mut Rng) -> Vec<Delivery> {
 /// Applies `deliveries` for fresh user ids: in order through one applier, or shuffled
 /// and dealt at random to three appliers running at once. Returns the ids used.
 async fn run(
-    appliers: &[Client],
+    appliers: &[Running],
     deliveries: &[Delivery],
     users: usize,
     shuffle: Option<&mut Rng>,
@@ -126,7 +114,7 @@ async fn run(
     let ids: Vec<String> = (0..users).map(|_| Uuid::new_v4().to_string()).collect();
     let Some(rng) = shuffle else {
         for d in deliveries {
-            send(&appliers[0], d, &ids[d.user]).await;
+            send(&appliers[0].client, d, &ids[d.user]).await;
         }
         return ids;
     };
@@ -140,9 +128,9 @@ async fn run(
     }
     let ids_ref = &ids;
     futures_util::future::join_all(streams.iter().zip(appliers).map(
-        |(stream, client)| async move {
+        |(stream, applier)| async move {
             for d in stream {
-                send(client, d, &ids_ref[d.user]).await;
+                send(&applier.client, d, &ids_ref[d.user]).await;
             }
         },
     ))
@@ -185,7 +173,7 @@ async fn check(
 ) -> Result<(), TestCaseError> {
     let mut rng = Rng(seed);
     let deliveries = with_copies(&lives, &mut rng);
-    fn clients(a: &Appliers, hard: bool) -> &[Client] {
+    fn clients(a: &Appliers, hard: bool) -> &[Running] {
         if hard { &a.hard } else { &a.soft }
     }
     let in_order = run(clients(&setup.single, hard), &deliveries, lives.len(), None).await;
@@ -197,8 +185,9 @@ async fn check(
     )
     .await;
     // Tokens answered without the database are written within a second; write them now.
-    for sync in setup.single.syncs.iter().chain(&setup.three.syncs) {
-        sync.flush().await;
+    let all = [&setup.single, &setup.three];
+    for applier in all.into_iter().flat_map(|a| a.soft.iter().chain(&a.hard)) {
+        applier.sync.flush().await;
     }
     for n in 0..lives.len() {
         let said: Vec<&Said> = deliveries

@@ -6,8 +6,7 @@ mod support;
 
 use serde_json::json;
 use supahook::storage::{Backend, ChangeNotice, Storage};
-use supahook::sync::Sync;
-use support::{Options, TestDb, client_with, fixture_json, outcome};
+use support::{Options, Running, TestDb, fixture_json, outcome};
 use uuid::Uuid;
 
 const ADA: &str = "3f1c2b7e-8d4a-4c6e-9b1f-2a7d5e9c0b14";
@@ -21,19 +20,20 @@ fn token(iat: i64, email: &str) -> Vec<u8> {
     body.to_string().into_bytes()
 }
 
-async fn app(db: &TestDb) -> (Sync, support::Client) {
-    let storage = Storage::open(&db.url, 4).unwrap();
-    storage.migrate().await.unwrap();
-    let sync = Sync::new(storage);
-    (sync.clone(), client_with(sync, Options::default()))
+async fn app(db: &TestDb) -> Running {
+    let options = Options {
+        env: vec![("SUPAHOOK_DB_POOL_SIZE", "4".into())],
+        ..Options::default()
+    };
+    support::start(&db.url, options).await
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unchanged_users_refresh_writes_nothing_until_its_version_is_flushed() {
     let db = TestDb::create().await;
-    let (sync, client) = app(&db).await;
+    let Running { client, sync, .. } = &app(&db).await;
     let path = "/hooks/custom-access-token";
-    let first = support::send(&client, path, &token(1_768_475_700, "ada@example.com")).await;
+    let first = support::send(client, path, &token(1_768_475_700, "ada@example.com")).await;
     assert_eq!(outcome(&first), "created");
     // Until the listener for other replicas' changes is connected (in the background),
     // refreshes go to the database: wait for one that does not.
@@ -43,7 +43,7 @@ async fn an_unchanged_users_refresh_writes_nothing_until_its_version_is_flushed(
         let ledger = db.counts().await;
         let before = db.user(ADA).await.unwrap().user.source_updated_at;
         iat += 60;
-        let refresh = support::send(&client, path, &token(iat, "ada@example.com")).await;
+        let refresh = support::send(client, path, &token(iat, "ada@example.com")).await;
         refresh.assert_status_is_ok();
         assert_eq!(outcome(&refresh), "unchanged");
         if db.counts().await == ledger {
@@ -60,7 +60,7 @@ async fn an_unchanged_users_refresh_writes_nothing_until_its_version_is_flushed(
     assert_eq!(unflushed, skipped, "nothing was written");
     assert_eq!(after.timestamp(), iat, "the version moved in the flush");
 
-    let changed = support::send(&client, path, &token(iat + 60, "ada.k@example.com")).await;
+    let changed = support::send(client, path, &token(iat + 60, "ada.k@example.com")).await;
     assert_eq!(
         outcome(&changed),
         "updated",
@@ -71,17 +71,18 @@ async fn an_unchanged_users_refresh_writes_nothing_until_its_version_is_flushed(
 #[tokio::test(flavor = "multi_thread")]
 async fn a_replica_hears_which_users_another_replica_changed() {
     let db = TestDb::create_postgres().await;
-    let (_, writer) = app(&db).await;
+    let writer = app(&db).await;
     let listener = Storage::open(&db.url, 2).unwrap();
     let (heard, mut notices) = tokio::sync::mpsc::unbounded_channel();
-    listener.watch_changes(std::sync::Arc::new(move |notice| {
+    let listening = listener.watch_changes(std::sync::Arc::new(move |notice| {
         let _ = heard.send(notice);
     }));
+    tokio::spawn(listening.expect("PostgreSQL tells of other replicas' changes"));
     assert_eq!(next(&mut notices).await, Some(ChangeNotice::Listening));
 
     let path = "/hooks/custom-access-token";
-    let created = support::send(&writer, path, &token(1_768_475_700, "a@example.com")).await;
-    let renamed = support::send(&writer, path, &token(1_768_475_760, "b@example.com")).await;
+    let created = support::send(&writer.client, path, &token(1_768_475_700, "a@example.com")).await;
+    let renamed = support::send(&writer.client, path, &token(1_768_475_760, "b@example.com")).await;
 
     assert_eq!(
         outcome(&created),

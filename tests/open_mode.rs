@@ -8,20 +8,30 @@ mod support;
 
 use poem::http::StatusCode;
 use process::WorkDir;
+use supahook::app::Migrations;
 use supahook::events::{self, AuthUsersChange, CustomAccessTokenInput, Delivery};
 use supahook::signature::{SignedHeaders, SigningKey, TOLERANCE, Verifier};
 use supahook::spool::Spool;
-use supahook::storage::Storage;
-use supahook::sync::Sync;
-use support::{Options, TestApp, client_with, fixture, fixture_json, json, outcome, send};
+use support::{Options, Running, TestApp, fixture, fixture_json, json, outcome, send};
 
 /// A PostgreSQL URL where nothing listens: every connection is refused at once.
 const UNREACHABLE: &str = "postgres://postgres@127.0.0.1:9/supahook?connect_timeout=1";
 
-fn open_mode(dir: &WorkDir) -> (Sync, Spool) {
-    let storage = Storage::open(UNREACHABLE, 2).unwrap();
-    let (spool, _) = Spool::open(dir.path()).unwrap();
-    (Sync::new(storage).with_spool(spool.clone()), spool)
+/// The app in `open` mode, spooling in `dir`, over a database that became unreachable
+/// after the start.
+async fn open_mode(dir: &WorkDir, options: Options) -> Running {
+    let env = Options::open_mode(dir.path()).env;
+    let options = Options {
+        env,
+        migrations: Migrations::Elsewhere,
+        ..options
+    };
+    support::start(UNREACHABLE, options).await
+}
+
+/// The spool of an app in `open` mode.
+fn spool_of(sync: &supahook::sync::Sync) -> &Spool {
+    sync.spool().expect("open mode has a spool")
 }
 
 /// `body` parsed as the endpoint at `path` parses it, once its signature is checked.
@@ -62,11 +72,11 @@ async fn wait_until_empty(spool: &Spool) {
 #[tokio::test]
 async fn every_hook_answers_as_if_stored_and_spools_while_the_database_is_unreachable() {
     let dir = WorkDir::new("open-mode");
-    let (sync, spool) = open_mode(&dir);
-    let client = client_with(sync, Options::default());
+    let Running { client, sync, .. } = &open_mode(&dir, Options::default()).await;
+    let spool = spool_of(sync);
 
     let token = send(
-        &client,
+        client,
         "/hooks/custom-access-token",
         &fixture("custom-access-token.json"),
     )
@@ -84,7 +94,7 @@ async fn every_hook_answers_as_if_stored_and_spools_while_the_database_is_unreac
         ("/hooks/after-user-created", "after-user-created.json"),
         ("/hooks/auth-users", "db-update-auth-users.json"),
     ] {
-        let answer = send(&client, path, &fixture(body)).await;
+        let answer = send(client, path, &fixture(body)).await;
         answer.assert_status_is_ok();
         assert_eq!(outcome(&answer), "spooled", "{path}");
         assert_eq!(json(answer).await, serde_json::json!({}), "{path}");
@@ -112,15 +122,14 @@ async fn every_hook_answers_as_if_stored_and_spools_while_the_database_is_unreac
 #[tokio::test]
 async fn a_refused_sign_up_is_still_refused_and_nothing_is_spooled() {
     let dir = WorkDir::new("open-mode-policy");
-    let (sync, spool) = open_mode(&dir);
     let options = Options {
         blocked_email_domains: vec!["example.com".into()],
         ..Options::default()
     };
-    let client = client_with(sync, options);
+    let Running { client, sync, .. } = &open_mode(&dir, options).await;
 
     let answer = send(
-        &client,
+        client,
         "/hooks/before-user-created",
         &fixture("before-user-created.json"),
     )
@@ -129,16 +138,15 @@ async fn a_refused_sign_up_is_still_refused_and_nothing_is_spooled() {
     answer.assert_status_is_ok();
     assert_eq!(outcome(&answer), "refused");
     assert_eq!(json(answer).await["error"]["http_code"], 403);
-    assert_eq!(spool.depth(), 0);
+    assert_eq!(spool_of(sync).depth(), 0);
 }
 
 #[tokio::test]
 async fn readiness_stays_200_and_reports_the_database_and_the_spool() {
     let dir = WorkDir::new("open-mode-ready");
-    let (sync, _spool) = open_mode(&dir);
-    let client = client_with(sync, Options::default());
+    let Running { client, .. } = &open_mode(&dir, Options::default()).await;
     send(
-        &client,
+        client,
         "/hooks/custom-access-token",
         &fixture("custom-access-token.json"),
     )
@@ -173,11 +181,14 @@ async fn readiness_stays_200_and_reports_the_database_and_the_spool() {
 
 #[tokio::test]
 async fn closed_mode_answers_503_with_retry_after_and_readiness_fails() {
-    let storage = Storage::open(UNREACHABLE, 2).unwrap();
-    let client = client_with(Sync::new(storage), Options::default());
+    let options = Options {
+        migrations: Migrations::Elsewhere,
+        ..Options::default()
+    };
+    let Running { client, .. } = &support::start(UNREACHABLE, options).await;
 
     let answer = send(
-        &client,
+        client,
         "/hooks/custom-access-token",
         &fixture("custom-access-token.json"),
     )
@@ -195,7 +206,6 @@ async fn closed_mode_answers_503_with_retry_after_and_readiness_fails() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_spool_drains_into_the_database_exactly_once() {
-    let app = TestApp::spawn().await;
     let dir = WorkDir::new("open-mode-drain");
     let (spool, _) = Spool::open(dir.path()).unwrap();
     // Acknowledged while the database was down: the same sign-up twice (Supabase's
@@ -211,10 +221,11 @@ async fn the_spool_drains_into_the_database_exactly_once() {
     update["record"]["updated_at"] = "2026-02-01T00:00:00Z".into();
     let update = delivery_of("/hooks/auth-users", update.to_string().as_bytes());
     spool.append(&update).await.unwrap();
-    let sync = app.sync.clone().with_spool(spool.clone());
+    drop(spool);
 
-    sync.start_background();
-    wait_until_empty(&spool).await;
+    let app = TestApp::spawn_with(Options::open_mode(dir.path())).await;
+    let spool = spool_of(&app.sync);
+    wait_until_empty(spool).await;
 
     assert_eq!(spool.depth(), 0, "the spool did not drain");
     assert_eq!(
@@ -232,7 +243,8 @@ async fn the_spool_drains_into_the_database_exactly_once() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_delivery_the_database_refuses_still_answers_and_is_set_aside_by_the_drainer() {
-    let app = TestApp::spawn().await;
+    let dir = WorkDir::new("open-mode-refused");
+    let app = TestApp::spawn_with(Options::open_mode(dir.path())).await;
     let refuse: &[&str] = if app.db.url.starts_with("postgres") {
         &[
             "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
@@ -249,15 +261,12 @@ async fn a_delivery_the_database_refuses_still_answers_and_is_set_aside_by_the_d
     for statement in refuse {
         app.db.execute(statement).await;
     }
-    let dir = WorkDir::new("open-mode-refused");
-    let (spool, _) = Spool::open(dir.path()).unwrap();
-    let sync = app.sync.clone().with_spool(spool.clone());
-    let client = client_with(sync.clone(), Options::default());
+    let spool = spool_of(&app.sync);
     let mut body = fixture_json("custom-access-token.json");
     body["claims"]["email"] = "refused@example.com".into();
 
     let answer = send(
-        &client,
+        &app.client,
         "/hooks/custom-access-token",
         body.to_string().as_bytes(),
     )
@@ -267,8 +276,7 @@ async fn a_delivery_the_database_refuses_still_answers_and_is_set_aside_by_the_d
     assert_eq!(outcome(&answer), "spooled");
     assert_eq!(json(answer).await["claims"], body["claims"]);
     assert_eq!(spool.depth(), 1);
-    sync.start_background();
-    wait_until_empty(&spool).await;
+    wait_until_empty(spool).await;
     assert_eq!(
         spool.depth(),
         0,

@@ -2,7 +2,6 @@
 
 mod support;
 
-use supahook::storage::Storage;
 use support::{OTHER_SECRET, SECRET, TestApp, fixture, json, now};
 
 const PATH: &str = "/hooks/custom-access-token";
@@ -192,18 +191,22 @@ async fn a_json_content_type_with_charset_is_accepted() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_database_outage_is_503_with_retry_after() {
-    let storage = Storage::open("postgres://postgres@127.0.0.1:1/unreachable", 2).unwrap();
-    let client = support::client_for(storage, support::Options::default());
+    let options = support::Options {
+        migrations: supahook::app::Migrations::Elsewhere,
+        ..support::Options::default()
+    };
+    let unreachable = "postgres://postgres@127.0.0.1:1/unreachable";
+    let app = support::start(unreachable, options).await;
     let signing = support::Signing::new("msg_outage", SECRET, now());
+    let body = fixture("custom-access-token.json");
 
-    let response =
-        support::signed_request(&client, PATH, &fixture("custom-access-token.json"), signing)
-            .send()
-            .await;
+    let response = support::signed_request(&app.client, PATH, &body, signing)
+        .send()
+        .await;
 
     response.assert_header("retry-after", "1");
     assert_error(response, 503, "database_unavailable").await;
-    let ready = client.get("/health/ready").send().await;
+    let ready = app.client.get("/health/ready").send().await;
     ready.assert_status(poem::http::StatusCode::SERVICE_UNAVAILABLE);
 }
 

@@ -8,7 +8,7 @@ mod replay;
 mod serve;
 mod sign;
 
-use crate::storage::Backend;
+use crate::app::database::{open_storage, refused};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -66,38 +66,6 @@ fn load_settings(config: Option<&std::path::Path>) -> anyhow::Result<crate::conf
     let settings = crate::config::Settings::load(config)?;
     crate::telemetry::init(settings.log_format, &settings.log_filter);
     Ok(settings)
-}
-
-/// Opens the storage `DATABASE_URL` names and logs which one it is (never a password).
-fn open_storage(settings: &crate::config::Settings) -> anyhow::Result<crate::storage::Storage> {
-    let url = settings.database_url();
-    let storage = crate::storage::Storage::open(url.expose(), settings.db_pool_size)?;
-    let database = storage.about();
-    tracing::info!(
-        backend = database.backend,
-        database = %database.shown,
-        "using this database (DATABASE_URL)"
-    );
-    Ok(storage)
-}
-
-/// The message for a database that refuses supahook for a reason that will not pass
-/// by itself: the command stops rather than serve (or retry) against it.
-fn refused(setting: &str, database: &str, reason: &str) -> anyhow::Error {
-    anyhow::anyhow!(
-        "{setting}: {database} refuses supahook: {reason}. This will not pass by itself, \
-         so supahook stops: correct {setting} (or the database's roles, pg_hba.conf or \
-         certificates)"
-    )
-}
-
-/// `error`, or the refusal behind it when the database refused the last connection
-/// for a reason that will not pass by itself.
-fn refused_or(storage: &crate::storage::Storage, error: anyhow::Error) -> anyhow::Error {
-    match storage.refusal() {
-        Some(refusal) => refused("DATABASE_URL", "the database", &refusal.to_string()),
-        None => error,
-    }
 }
 
 /// The key to sign with: `--secret`, else the first configured secret, else the

@@ -35,7 +35,7 @@ pub struct Args {
 pub async fn run(config: Option<&Path>, args: Args) -> anyhow::Result<()> {
     let settings = super::load_settings(config)?;
     let storage = super::open_storage(&settings)?;
-    super::migrate::apply(&storage).await?;
+    crate::app::database::migrate(&storage).await?;
     let (source_url, setting) = match args.source_url {
         Some(url) => (SecretString::new(url), "--source-url"),
         None => (

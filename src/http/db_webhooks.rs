@@ -1,14 +1,12 @@
 //! The Database Webhook endpoint: changes to `auth.users`.
 
-use super::hooks::{HookAnswer, HookAnswerResponse, admit};
+use super::hooks::HookAnswerResponse;
 use super::raw_json::RawJson;
-use super::{ApiTags, AppState, ErrorResponse};
-use crate::events::{self, AuthUsersChange};
-use crate::signature::{SignatureError, admit_bearer};
+use super::{ApiTags, AppState, ErrorResponse, signed};
+use crate::events::AuthUsersChange;
 use poem::web::Data;
 use poem_openapi::OpenApi;
 use poem_openapi::param::Header;
-use poem_openapi::payload::Json;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -55,30 +53,14 @@ impl DbWebhooksApi {
         webhook_signature: Header<Option<String>>,
         body: RawJson<AuthUsersChange>,
     ) -> Result<HookAnswerResponse, ErrorResponse> {
-        let authorization = request.header("authorization");
-        let admitted = match (&state.db_webhook_token, authorization) {
-            (Some(token), Some(presented)) => {
-                admit_bearer(presented, token.expose(), webhook_id.0.as_deref())?
-            }
-            _ if webhook_signature.0.is_none() && authorization.is_none() => {
-                return Err(SignatureError::NoCredentials.into());
-            }
-            _ => admit(
-                &state,
-                &webhook_id,
-                &webhook_timestamp,
-                &webhook_signature,
-                DB_WEBHOOK_TOLERANCE,
-            )?,
-        };
-        let bytes = body.read(&admitted).await?;
-        let verified = admitted.verify(&bytes)?;
-        let input = events::parse::<AuthUsersChange>(&verified)?;
-        let delivery = input.delivery(&verified.webhook_id)?;
-        let handled = state.sync.apply(&delivery).await?;
-        Ok(HookAnswerResponse::Ok(
-            Json(HookAnswer::default()),
-            handled.as_str().to_owned(),
-        ))
+        let admitted = signed::admit_token_or_signature(
+            &state.verifier,
+            state.db_webhook_token.as_ref().map(|token| token.expose()),
+            request.header("authorization"),
+            signed::headers(&webhook_id, &webhook_timestamp, &webhook_signature),
+            DB_WEBHOOK_TOLERANCE,
+        )?;
+        let hook = signed::receive(admitted, body).await?;
+        Ok(HookAnswerResponse::go_on(hook.deliver(&state.sync).await?))
     }
 }

@@ -1,17 +1,17 @@
-//! The one place where errors become HTTP answers.
+//! The one place where errors become HTTP answers: the answers themselves here, the
+//! domain's errors mapped onto them in `domain`, the framework's own in `framework`.
 //!
 //! Every error body has the shape of a Supabase hook error object:
 //! `{"error": {"http_code": 401, "code": "invalid_signature", "message": "..."}}`.
 
-use crate::events::ParseError;
-use crate::jwt::TokenError;
-use crate::signature::SignatureError;
-use crate::storage::StorageError;
 use poem::http::StatusCode;
-use poem::{IntoResponse, Response};
-use poem_openapi::error::{AuthorizationError, ParseParamError, ParsePathError};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object};
+
+mod domain;
+mod framework;
+
+pub use framework::render;
 
 /// The one path parameter of the API: a user id.
 pub const PATH_PARAMETER: &str = "id";
@@ -182,141 +182,3 @@ impl ErrorResponse {
 
 /// What a 415 says.
 const UNSUPPORTED_MEDIA_TYPE: &str = "the body must be sent with Content-Type: application/json";
-
-impl From<SignatureError> for ErrorResponse {
-    fn from(error: SignatureError) -> Self {
-        tracing::warn!(reason = %error, "delivery rejected: signature");
-        let message = error.to_string();
-        match error {
-            SignatureError::TooManySignatures(_) | SignatureError::SignatureHeaderTooLong(_) => {
-                Self::BadRequest(ErrorBody::new(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_signature_header",
-                    message,
-                ))
-            }
-            _ => Self::Unauthorized(ErrorBody::new(
-                StatusCode::UNAUTHORIZED,
-                "invalid_signature",
-                message,
-            )),
-        }
-    }
-}
-
-impl From<TokenError> for ErrorResponse {
-    fn from(error: TokenError) -> Self {
-        tracing::info!(reason = %error, "access token refused");
-        match error {
-            TokenError::KeysUnavailable => Self::Unavailable(
-                ErrorBody::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "keys_unavailable",
-                    error.to_string(),
-                ),
-                RETRY_AFTER_SECONDS.to_owned(),
-            ),
-            _ => Self::invalid_token(error.to_string()),
-        }
-    }
-}
-
-impl From<ParseError> for ErrorResponse {
-    fn from(error: ParseError) -> Self {
-        // The field's path only: a shape error's message can quote the value (an email).
-        tracing::warn!(field = error.field(), "delivery rejected: payload");
-        match error {
-            ParseError::Syntax(_) => Self::BadRequest(ErrorBody::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_json",
-                error.to_string(),
-            )),
-            ParseError::Shape(message) => Self::unprocessable(message),
-        }
-    }
-}
-
-impl From<StorageError> for ErrorResponse {
-    fn from(error: StorageError) -> Self {
-        // An outage or a full spool fails every request alike; the breaker and the spool
-        // log when it starts and ends, so each request only logs at debug.
-        match &error {
-            StorageError::Unavailable(_) => {
-                tracing::debug!(error = %error_chain(&error), "storage unavailable")
-            }
-            _ => tracing::error!(error = %error_chain(&error), "storage failed"),
-        }
-        match error {
-            StorageError::Unavailable(_) => {
-                Self::unavailable("the database is unavailable; retry shortly")
-            }
-            _ => Self::Internal(ErrorBody::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal_error",
-                "an internal error occurred; see the server log",
-            )),
-        }
-    }
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
-/// Renders errors raised by the framework itself (unknown route, missing body,
-/// wrong content type, oversized body, bad path parameter) as JSON error bodies.
-pub async fn render(error: poem::Error) -> Response {
-    if error.is_from_response() {
-        return error.into_response();
-    }
-    // poem-openapi names path parameters by position (`param0`) in its error. Every
-    // path of this API takes one parameter, the user id `id`, so the error names it.
-    if let Some(ParsePathError { reason, .. }) = error.downcast_ref::<ParsePathError>() {
-        return ErrorResponse::invalid_parameter(PATH_PARAMETER, reason).into_response();
-    }
-    // A query parameter that fails its type or the limits the spec states: the same
-    // answer as a parameter the handler refuses itself.
-    if let Some(ParseParamError { name, reason }) = error.downcast_ref::<ParseParamError>() {
-        return ErrorResponse::invalid_parameter(name, reason).into_response();
-    }
-    // poem-openapi's own message ("authorization error") does not say what is wrong.
-    if error.is::<AuthorizationError>() {
-        return ErrorResponse::unauthorized(
-            "the Authorization header is missing or is not `Bearer <token>`",
-        )
-        .into_response();
-    }
-    let status = error.status();
-    let code = match status {
-        StatusCode::NOT_FOUND => "not_found",
-        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
-        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
-        StatusCode::UNAUTHORIZED => "unauthorized",
-        StatusCode::REQUEST_TIMEOUT => "request_timeout",
-        s if s.is_client_error() => "bad_request",
-        _ => "internal_error",
-    };
-    let message = match status {
-        StatusCode::METHOD_NOT_ALLOWED => {
-            "this path does not accept the method; the Allow header lists those it does".to_owned()
-        }
-        StatusCode::PAYLOAD_TOO_LARGE => "the body is larger than this endpoint takes".to_owned(),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => UNSUPPORTED_MEDIA_TYPE.to_owned(),
-        s if s.is_server_error() => {
-            tracing::error!(error = %error, "request failed");
-            "an internal error occurred; see the server log".to_owned()
-        }
-        _ => error.to_string(),
-    };
-    ErrorBody::new(status, code, message)
-        .with_status(status)
-        .into_response()
-}

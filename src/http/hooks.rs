@@ -1,13 +1,13 @@
 //! The Auth Hook endpoints Supabase Auth calls.
 //!
-//! Each handler runs the same pipeline: admit the signature headers (no body read yet),
-//! read the body, verify the signature over the raw bytes, parse into domain types,
-//! apply through the sync use-case, answer Supabase.
+//! Each handler receives its delivery through [`super::signed`] (admit the signature
+//! headers, read and verify the body, parse it, apply it through the sync use-case)
+//! and answers Supabase.
 
 use super::raw_json::{JsonText, RawJson};
-use super::{ApiTags, AppState, ErrorResponse};
-use crate::events::{self, AfterUserCreatedInput, BeforeUserCreatedInput, CustomAccessTokenInput};
-use crate::signature::{Admitted, SignedHeaders, TOLERANCE};
+use super::{ApiTags, AppState, ErrorResponse, signed};
+use crate::events::{AfterUserCreatedInput, BeforeUserCreatedInput, CustomAccessTokenInput};
+use crate::signature::TOLERANCE;
 use crate::sync::Handled;
 use poem::web::Data;
 use poem_openapi::param::Header;
@@ -15,7 +15,6 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde_json::Value;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// The Auth Hook endpoints.
 pub struct HooksApi;
@@ -77,22 +76,23 @@ pub enum HookAnswerResponse {
     ),
 }
 
-/// Checks what the Standard Webhooks headers of a delivery say without its body:
-/// present, a bounded signature header, a timestamp within `tolerance`.
-pub(super) fn admit<'a>(
-    state: &'a AppState,
-    id: &'a Header<Option<String>>,
-    timestamp: &'a Header<Option<String>>,
-    signature: &'a Header<Option<String>>,
-    tolerance: Duration,
-) -> Result<Admitted<'a, 'a>, ErrorResponse> {
-    let headers = SignedHeaders {
-        id: id.0.as_deref(),
-        timestamp: timestamp.0.as_deref(),
-        signature: signature.0.as_deref(),
-    };
-    let now = chrono::Utc::now().timestamp();
-    Ok(state.verifier.admit(headers, now, tolerance)?)
+impl HookAnswerResponse {
+    /// Lets Supabase Auth go on, saying what the delivery did to the mirror.
+    pub(super) fn go_on(handled: Handled) -> Self {
+        Self::Ok(Json(HookAnswer::default()), handled.as_str().to_owned())
+    }
+
+    /// Refuses the sign-up with 403 and `message`, which the signing-up client sees.
+    fn refuse(message: String) -> Self {
+        let error = HookError {
+            http_code: 403,
+            message,
+        };
+        Self::Ok(
+            Json(HookAnswer { error: Some(error) }),
+            "refused".to_owned(),
+        )
+    }
 }
 
 #[OpenApi(tag = "ApiTags::AuthHooks")]
@@ -125,23 +125,18 @@ impl HooksApi {
         webhook_signature: Header<Option<String>>,
         body: RawJson<CustomAccessTokenInput>,
     ) -> Result<CustomAccessTokenResponse, ErrorResponse> {
-        let admitted = admit(
-            &state,
-            &webhook_id,
-            &webhook_timestamp,
-            &webhook_signature,
-            TOLERANCE,
-        )?;
-        let bytes = body.read(&admitted).await?;
-        let verified = admitted.verify(&bytes)?;
-        let input = events::parse::<CustomAccessTokenInput>(&verified)?;
-        let delivery = input.delivery(&verified.webhook_id)?;
+        let headers = signed::headers(&webhook_id, &webhook_timestamp, &webhook_signature);
+        let admitted = signed::admit(&state.verifier, headers, TOLERANCE)?;
+        let hook = signed::receive(admitted, body).await?;
         let started = std::time::Instant::now();
-        let handled = state.sync.apply(&delivery).await?;
-        let mut claims = CustomAccessTokenInput::claims_text(verified.bytes)?;
+        let handled = hook.deliver(&state.sync).await?;
+        let mut claims = CustomAccessTokenInput::claims_text(hook.bytes())?;
         if let Some(name) = &state.profile_claim
             && handled != Handled::Spooled
-            && let Some(profile) = state.sync.profile_claim(input.user_id, started).await?
+            && let Some(profile) = state
+                .sync
+                .profile_claim(hook.event.user_id, started)
+                .await?
         {
             claims = super::profile_claim::add(&claims, name, &profile)?.into();
         }
@@ -178,39 +173,18 @@ impl HooksApi {
         webhook_signature: Header<Option<String>>,
         body: RawJson<BeforeUserCreatedInput>,
     ) -> Result<HookAnswerResponse, ErrorResponse> {
-        let admitted = admit(
-            &state,
-            &webhook_id,
-            &webhook_timestamp,
-            &webhook_signature,
-            TOLERANCE,
-        )?;
-        let bytes = body.read(&admitted).await?;
-        let verified = admitted.verify(&bytes)?;
-        let input = events::parse::<BeforeUserCreatedInput>(&verified)?;
-        if let Err(refusal) = state.policy.check(input.email().as_deref()) {
+        let headers = signed::headers(&webhook_id, &webhook_timestamp, &webhook_signature);
+        let admitted = signed::admit(&state.verifier, headers, TOLERANCE)?;
+        let hook = signed::receive(admitted, body).await?;
+        if let Err(refusal) = state.policy.check(hook.event.email().as_deref()) {
             tracing::info!(
                 hook = "before-user-created",
                 outcome = "refused",
                 "sign-up refused by policy"
             );
-            let error = HookError {
-                http_code: 403,
-                message: refusal.0,
-            };
-            return Ok(HookAnswerResponse::Ok(
-                Json(HookAnswer { error: Some(error) }),
-                "refused".to_owned(),
-            ));
+            return Ok(HookAnswerResponse::refuse(refusal.0));
         }
-        let handled = state
-            .sync
-            .apply(&input.delivery(&verified.webhook_id)?)
-            .await?;
-        Ok(HookAnswerResponse::Ok(
-            Json(HookAnswer::default()),
-            handled.as_str().to_owned(),
-        ))
+        Ok(HookAnswerResponse::go_on(hook.deliver(&state.sync).await?))
     }
 
     /// After user created hook
@@ -238,23 +212,9 @@ impl HooksApi {
         webhook_signature: Header<Option<String>>,
         body: RawJson<AfterUserCreatedInput>,
     ) -> Result<HookAnswerResponse, ErrorResponse> {
-        let admitted = admit(
-            &state,
-            &webhook_id,
-            &webhook_timestamp,
-            &webhook_signature,
-            TOLERANCE,
-        )?;
-        let bytes = body.read(&admitted).await?;
-        let verified = admitted.verify(&bytes)?;
-        let input = events::parse::<AfterUserCreatedInput>(&verified)?;
-        let handled = state
-            .sync
-            .apply(&input.delivery(&verified.webhook_id)?)
-            .await?;
-        Ok(HookAnswerResponse::Ok(
-            Json(HookAnswer::default()),
-            handled.as_str().to_owned(),
-        ))
+        let headers = signed::headers(&webhook_id, &webhook_timestamp, &webhook_signature);
+        let admitted = signed::admit(&state.verifier, headers, TOLERANCE)?;
+        let hook = signed::receive(admitted, body).await?;
+        Ok(HookAnswerResponse::go_on(hook.deliver(&state.sync).await?))
     }
 }

@@ -17,6 +17,7 @@ mod profiles;
 mod raw_json;
 mod self_edit;
 mod session_sync;
+mod signed;
 mod user_view;
 mod users;
 

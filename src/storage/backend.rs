@@ -3,7 +3,8 @@
 //! [`Backend`] holds what each backend does its own way (connecting, migrating,
 //! applying deliveries); [`Queries`] what both do with the same SQL, implemented once
 //! for both by the `read_queries!` template. [`Storage`] dispatches both to the backend
-//! in use with one static `match` per call: no boxing and no dynamic dispatch.
+//! in use with one static `match` per call: no dynamic dispatch, and no boxing but
+//! the change-watching task's, once per start.
 //!
 //! The methods are `async fn`s, whose futures are `Send` whenever the backend's are:
 //! callers hold a concrete backend or a [`Storage`], never a generic one, so the
@@ -22,6 +23,7 @@ use super::{ChangeNotice, Database, PoolStatus, StorageError, StoredUser};
 use crate::pg_connect::Refusal;
 use chrono::{DateTime, Utc};
 use enum_dispatch::enum_dispatch;
+use futures_util::future::BoxFuture;
 use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
@@ -36,6 +38,10 @@ pub enum Storage {
     /// SQLite, one embedded database file.
     Sqlite(SqliteStore),
 }
+
+/// The task that listens for the users other processes change, for as long as it runs.
+/// Boxed, once per start, so that both backends hand back the same type.
+pub type ChangeWatch = BoxFuture<'static, ()>;
 
 /// What each backend does its own way.
 #[enum_dispatch]
@@ -53,8 +59,10 @@ pub trait Backend {
     /// safe to run from several replicas at once.
     async fn migrate(&self) -> Result<Vec<String>, StorageError>;
 
-    /// Tells `notice` about the users other processes change.
-    fn watch_changes(&self, notice: Arc<dyn Fn(ChangeNotice) + Send + Sync>);
+    /// Tells `notice` about the users other processes change, through the task returned
+    /// for the caller to run; `None` when the backend needs no task to know.
+    fn watch_changes(&self, notice: Arc<dyn Fn(ChangeNotice) + Send + Sync>)
+    -> Option<ChangeWatch>;
 
     /// The most transactions that can apply deliveries at once.
     fn writers(&self) -> usize;

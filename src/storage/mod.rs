@@ -14,7 +14,7 @@ mod rows;
 mod sqlite;
 
 pub use apply::{Applied, Batch, Request};
-pub use backend::{Backend, Queries, Storage};
+pub use backend::{Backend, ChangeWatch, Queries, Storage};
 pub use group_commit::{GroupCommit, MAX_BATCH};
 pub use read::{
     DeliveryCursor, DeliveryFilter, DeliveryRecord, ProfileChanges, ProfileClaim, ProfileDetails,

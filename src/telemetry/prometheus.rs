@@ -40,17 +40,17 @@ fn handle() -> &'static PrometheusHandle {
 /// How often recorded answer times are folded into the histograms between scrapes.
 const UPKEEP_EVERY: Duration = Duration::from_secs(5);
 
-/// Folds recorded answer times into the histograms every [`UPKEEP_EVERY`]. Until that
-/// is done, each sample is kept on its own: a service nobody scrapes would grow by 8
-/// bytes for every hook request. Needs a Tokio runtime.
-pub fn start_upkeep() {
+/// The task that folds recorded answer times into the histograms every
+/// [`UPKEEP_EVERY`]. Until that is done, each sample is kept on its own: a service
+/// nobody scrapes would grow by 8 bytes for every hook request.
+pub fn upkeep() -> impl Future<Output = ()> + Send + 'static {
     let handle = handle();
-    tokio::spawn(async move {
+    async move {
         loop {
             tokio::time::sleep(UPKEEP_EVERY).await;
             handle.run_upkeep();
         }
-    });
+    }
 }
 
 /// Readings taken at scrape time.

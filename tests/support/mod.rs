@@ -12,16 +12,14 @@ use diesel::SqliteConnection;
 use diesel::sql_types::BigInt;
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
-use poem::EndpointExt;
 use poem::endpoint::BoxEndpoint;
 use poem::test::{TestClient, TestRequestBuilder, TestResponse};
+use std::collections::HashMap;
 use std::path::PathBuf;
-use supahook::config::JwtSettings;
-use supahook::http::{AppState, app};
-use supahook::jwt::TokenVerifier;
-use supahook::policy::SignUpPolicy;
-use supahook::signature::{SigningKey, Verifier};
-use supahook::storage::{Backend as _, Queries as _, Storage, StoredUser};
+use supahook::app::{App, Background, Endpoints, Migrations, Wiring};
+use supahook::config::{JwtSettings, SecretString, Settings};
+use supahook::signature::SigningKey;
+use supahook::storage::{Queries as _, Storage, StoredUser};
 use supahook::sync::Sync;
 use uuid::Uuid;
 
@@ -234,7 +232,7 @@ pub fn utc(text: &str) -> DateTime<Utc> {
         .and_utc()
 }
 
-/// Knobs for the app under test.
+/// Knobs for the app under test: the settings that differ from the tests' own.
 #[derive(Default)]
 pub struct Options {
     pub allowed_email_domains: Vec<String>,
@@ -249,13 +247,18 @@ pub struct Options {
     pub profile_claim: Option<String>,
     /// `SUPAHOOK_USERS_MAY_SET_ONBOARDED`.
     pub users_may_set_onboarded: bool,
+    /// Further settings as environment variables, `("SUPAHOOK_ON_STORE_FAILURE",
+    /// "open")` say, read as `serve` reads them.
+    pub env: Vec<(&'static str, String)>,
+    /// Whether the app migrates at the start, as `serve` does (the default).
+    pub migrations: Migrations,
 }
 
 impl Options {
     /// HS256 tokens signed with [`tokens::JWT_SECRET`], audience `authenticated`.
     pub fn jwt_secret_only() -> JwtSettings {
         JwtSettings {
-            secret: Some(supahook::config::SecretString::new(tokens::JWT_SECRET)),
+            secret: Some(SecretString::new(tokens::JWT_SECRET)),
             audiences: vec!["authenticated".into()],
             ..JwtSettings::default()
         }
@@ -268,14 +271,88 @@ impl Options {
             ..Self::jwt_secret_only()
         }
     }
+
+    /// Further settings: `serve` in `open` mode, spooling in `data_dir`.
+    pub fn open_mode(data_dir: &std::path::Path) -> Self {
+        Self {
+            env: vec![
+                ("SUPAHOOK_ON_STORE_FAILURE", "open".into()),
+                ("SUPAHOOK_DATA_DIR", data_dir.display().to_string()),
+            ],
+            ..Self::default()
+        }
+    }
+
+    /// What the app is built with over `database_url`: the test secret and admin
+    /// token, a pool of 8, `closed` mode (no spool to share between tests), and these
+    /// options.
+    fn into_settings(self, database_url: &str) -> (Settings, Wiring) {
+        let base = [
+            ("DATABASE_URL", database_url.to_owned()),
+            ("SUPAHOOK_HOOK_SECRETS", SECRET.to_owned()),
+            ("SUPAHOOK_ADMIN_TOKEN", ADMIN_TOKEN.to_owned()),
+            ("SUPAHOOK_DB_POOL_SIZE", "8".to_owned()),
+            ("SUPAHOOK_ON_STORE_FAILURE", "closed".to_owned()),
+        ];
+        let vars: HashMap<String, String> = base
+            .into_iter()
+            .chain(self.env)
+            .map(|(name, value)| (name.to_owned(), value))
+            .collect();
+        let mut settings = Settings::from_environment(None, &vars).expect("the test settings");
+        settings.allowed_email_domains = self.allowed_email_domains;
+        settings.blocked_email_domains = self.blocked_email_domains;
+        settings.db_webhook_token = self.db_webhook_token.map(SecretString::new);
+        settings.on_delete = self.on_delete;
+        settings.jwt = self.jwt.unwrap_or_else(Self::jwt_secret_only);
+        settings.cors_origins = self.cors_origins;
+        settings.token_profile_claim = self.profile_claim;
+        settings.users_may_set_onboarded = self.users_may_set_onboarded;
+        let wiring = Wiring {
+            jwks_min_interval: self
+                .jwks_min_interval
+                .unwrap_or(supahook::jwt::MIN_INTERVAL),
+            migrations: self.migrations,
+        };
+        (settings, wiring)
+    }
+}
+
+/// The real app as `serve` builds it, and an in-process client of its endpoint.
+pub struct Running {
+    pub client: Client,
+    /// The app's use-case, to flush what the token fast path keeps for later.
+    pub sync: Sync,
+    /// Its background tasks, which stop when it is dropped.
+    background: Background,
+}
+
+/// Builds the app over `database_url` with `options`, as `serve` does.
+pub async fn start(database_url: &str, options: Options) -> Running {
+    let (settings, wiring) = options.into_settings(database_url);
+    let app = App::build(&settings, wiring).await.expect("build the app");
+    let Endpoints::Whole(endpoint) = app.endpoints else {
+        panic!("the tests serve every path on one endpoint");
+    };
+    Running {
+        client: TestClient::new(endpoint),
+        sync: app.background.sync.clone(),
+        background: app.background,
+    }
 }
 
 /// The real application on its own database.
 pub struct TestApp {
     pub db: TestDb,
-    pub client: TestClient<BoxEndpoint<'static>>,
-    /// The app's use-case, to flush what the token fast path keeps for later.
-    pub sync: Sync,
+    running: Running,
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = Running;
+
+    fn deref(&self) -> &Running {
+        &self.running
+    }
 }
 
 impl TestApp {
@@ -285,11 +362,8 @@ impl TestApp {
 
     pub async fn spawn_with(options: Options) -> Self {
         let db = TestDb::create().await;
-        let storage = Storage::open(&db.url, 8).expect("open storage");
-        storage.migrate().await.expect("migrate");
-        let sync = Sync::new(storage).with_delete_mode(options.on_delete);
-        let client = client_with(sync.clone(), options);
-        Self { db, client, sync }
+        let running = start(&db.url, options).await;
+        Self { db, running }
     }
 
     /// Signs `body` with the test secret and posts it to `path`.
@@ -370,37 +444,6 @@ pub async fn send(client: &Client, path: &str, body: &[u8]) -> TestResponse {
     signed_request(client, path, body, Signing::new(&id, SECRET, now()))
         .send()
         .await
-}
-
-/// A client for the real app over `storage`.
-pub fn client_for(storage: Storage, options: Options) -> TestClient<BoxEndpoint<'static>> {
-    let sync = Sync::new(storage).with_delete_mode(options.on_delete);
-    client_with(sync, options)
-}
-
-/// A client for the real app over `sync`, which the test keeps (to flush it, say).
-pub fn client_with(sync: Sync, options: Options) -> TestClient<BoxEndpoint<'static>> {
-    let state = AppState {
-        verifier: Verifier::new(vec![SigningKey::parse(SECRET).unwrap()]),
-        storage: sync.storage().clone(),
-        sync,
-        policy: SignUpPolicy::new(options.allowed_email_domains, options.blocked_email_domains),
-        admin_token: Some(supahook::config::SecretString::new(ADMIN_TOKEN)),
-        db_webhook_token: options
-            .db_webhook_token
-            .map(supahook::config::SecretString::new),
-        tokens: TokenVerifier::new(
-            &options.jwt.unwrap_or_else(Options::jwt_secret_only),
-            options
-                .jwks_min_interval
-                .unwrap_or(supahook::jwt::MIN_INTERVAL),
-        )
-        .expect("token checks"),
-        cors_origins: options.cors_origins,
-        profile_claim: options.profile_claim,
-        users_may_set_onboarded: options.users_may_set_onboarded,
-    };
-    TestClient::new(app(state).map_to_response().boxed())
 }
 
 pub fn now() -> i64 {

@@ -13,7 +13,7 @@ use tx::PgTx;
 
 use super::apply;
 use super::apply::{Applied, Batch};
-use super::{Backend, ChangeNotice, Database, PoolStatus, StorageError};
+use super::{Backend, ChangeNotice, ChangeWatch, Database, PoolStatus, StorageError};
 use crate::pg_connect::{PgTarget, Refusal};
 use diesel::{ConnectionError, ConnectionResult};
 use diesel_async::pooled_connection::deadpool::{Object, Pool, PoolError};
@@ -112,13 +112,12 @@ impl Backend for PgStore {
         result
     }
 
-    /// Starts listening for the users other replicas change (see [`changes::listen`]).
-    fn watch_changes(&self, notice: Arc<dyn Fn(ChangeNotice) + Send + Sync>) {
-        tokio::spawn(changes::listen(
-            self.target.clone(),
-            self.replica.clone(),
-            notice,
-        ));
+    /// The task that listens for the users other replicas change (see [`changes::listen`]).
+    fn watch_changes(
+        &self,
+        notice: Arc<dyn Fn(ChangeNotice) + Send + Sync>,
+    ) -> Option<ChangeWatch> {
+        Some(changes::listen(self.target.clone(), self.replica.clone(), notice).boxed())
     }
 
     /// One per pooled connection.

@@ -14,7 +14,7 @@ use tx::SqliteTx;
 
 use super::apply;
 use super::apply::{Applied, Batch};
-use super::{Backend, ChangeNotice, Database, PoolStatus, StorageError};
+use super::{Backend, ChangeNotice, ChangeWatch, Database, PoolStatus, StorageError};
 use crate::pg_connect::Refusal;
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::prelude::*;
@@ -131,9 +131,13 @@ impl Backend for SqliteStore {
     }
 
     /// SQLite has one writing process (see the backend's notes), so it is
-    /// `Listening` at once and for good.
-    fn watch_changes(&self, notice: Arc<dyn Fn(ChangeNotice) + Send + Sync>) {
+    /// `Listening` at once and for good, with no task.
+    fn watch_changes(
+        &self,
+        notice: Arc<dyn Fn(ChangeNotice) + Send + Sync>,
+    ) -> Option<ChangeWatch> {
         notice(ChangeNotice::Listening);
+        None
     }
 
     /// One: SQLite has a single writer anyway.

@@ -1,0 +1,44 @@
+//! The work that runs beside the requests, all started here.
+
+use crate::config::Settings;
+use crate::storage::{Backend, Queries, Storage};
+use crate::sync::Sync;
+use std::time::Duration;
+use tokio::task::JoinSet;
+
+/// Starts every background task of a serving app: the spool's drainer (in `open`
+/// mode), the database check readiness reads, the listener for other replicas'
+/// changes, the flushing of skipped tokens, the writers, the metrics' upkeep and the
+/// ledger's pruning. They run until the returned set is dropped.
+pub(super) fn start(sync: &Sync, storage: &Storage, settings: &Settings) -> JoinSet<()> {
+    let mut tasks = JoinSet::new();
+    if let Some(drainer) = sync.spool_drainer() {
+        tasks.spawn(drainer);
+    }
+    tasks.spawn(sync.database_check());
+    if let Some(listener) = storage.watch_changes(sync.change_listener()) {
+        tasks.spawn(listener);
+    }
+    tasks.spawn(sync.skipped_token_flusher());
+    sync.start_writers();
+    tasks.spawn(crate::telemetry::upkeep());
+    if settings.ledger_retention_days > 0 {
+        let days = settings.ledger_retention_days;
+        tasks.spawn(forget_old_deliveries(storage.clone(), days));
+    }
+    tasks
+}
+
+/// Once an hour, removes ledger rows older than `days`: a delivery key only has to
+/// outlive Supabase's retries (seconds) and deliberate replays.
+async fn forget_old_deliveries(storage: Storage, days: u32) {
+    let mut hourly = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        hourly.tick().await;
+        let before = chrono::Utc::now() - chrono::TimeDelta::days(i64::from(days));
+        match storage.forget_deliveries(before).await {
+            Ok(removed) => tracing::info!(removed, days, "old delivery records removed"),
+            Err(error) => tracing::warn!(error = %error, "could not remove old delivery records"),
+        }
+    }
+}
