@@ -14,7 +14,10 @@ pub use db_check::DatabaseState;
 use crate::events::{Delivery, HookKind, UserChange};
 use crate::mirror::{DeleteMode, Outcome};
 use crate::spool::Spool;
-use crate::storage::{ChangeNotice, GroupCommit, ProfileClaim, Request, Storage, StorageError};
+use crate::storage::{
+    Backend, Batch, ChangeNotice, GroupCommit, ProfileClaim, Queries, Request, Storage,
+    StorageError,
+};
 use breaker::Breaker;
 use chrono::Utc;
 use fast_path::FastPath;
@@ -195,7 +198,12 @@ impl Sync {
         };
         let applied = self
             .storage
-            .batch(&[request], self.on_delete, now(), !dry_run)
+            .batch(Batch {
+                requests: &[request],
+                mode: self.on_delete,
+                now: now(),
+                commit: !dry_run,
+            })
             .await?;
         Ok(applied.first().map_or(Outcome::Skipped, |a| a.outcome))
     }
@@ -398,7 +406,12 @@ impl Sync {
             let generation = self.fast.generation();
             match self
                 .storage
-                .batch(&requests, self.on_delete, now(), true)
+                .batch(Batch {
+                    requests: &requests,
+                    mode: self.on_delete,
+                    now: now(),
+                    commit: true,
+                })
                 .await
             {
                 Ok(applied) => {
