@@ -13,10 +13,10 @@ use crate::http::{AppState, admin_app, app, public_app};
 use crate::jwt::{self, TokenVerifier};
 use crate::policy::SignUpPolicy;
 use crate::signature::Verifier;
+use crate::storage::Backend;
 use crate::sync::Sync;
 use poem::EndpointExt;
 use poem::endpoint::BoxEndpoint;
-use secrecy::ExposeSecret;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinSet;
@@ -87,7 +87,7 @@ impl App {
         crate::private_files::warn_if_open(&settings.data_dir);
         // A bad DATABASE_URL stops the start before any secret file is written.
         let storage = database::open_storage(settings)?;
-        let about = storage.about(settings.database_url().expose_secret());
+        let about = storage.about();
         let verifier = Verifier::new(secrets::hook_secrets(settings)?);
         let admin_token = secrets::admin_token(settings)?;
         let migrated = match wiring.migrations {
@@ -101,6 +101,7 @@ impl App {
         };
         let state = AppState {
             verifier,
+            storage: storage.clone(),
             sync: sync.clone(),
             policy: SignUpPolicy::new(
                 settings.allowed_email_domains.clone(),

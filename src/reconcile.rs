@@ -6,7 +6,7 @@
 use crate::events::{Deletion, UserChange, row_change, to_micros};
 use crate::mirror::Outcome;
 use crate::source::{AuthUsersSource, SourceError, SourceUser};
-use crate::storage::StorageError;
+use crate::storage::{Queries, StorageError};
 use crate::sync::Sync;
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;

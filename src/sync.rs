@@ -14,7 +14,10 @@ pub use db_check::DatabaseState;
 use crate::events::{Delivery, HookKind, UserChange};
 use crate::mirror::{DeleteMode, Outcome};
 use crate::spool::Spool;
-use crate::storage::{ChangeNotice, GroupCommit, ProfileClaim, Request, Storage, StorageError};
+use crate::storage::{
+    Backend, Batch, ChangeNotice, GroupCommit, ProfileClaim, Queries, Request, Storage,
+    StorageError,
+};
 use crate::telemetry::{self, Delivered};
 use breaker::Breaker;
 use chrono::Utc;
@@ -223,7 +226,12 @@ impl Sync {
         };
         let applied = self
             .storage
-            .batch(&[request], self.on_delete, now(), !dry_run)
+            .batch(Batch {
+                requests: &[request],
+                mode: self.on_delete,
+                now: now(),
+                commit: !dry_run,
+            })
             .await?;
         Ok(applied.first().map_or(Outcome::Skipped, |a| a.outcome))
     }
@@ -428,7 +436,12 @@ impl Sync {
             let generation = self.fast.generation();
             match self
                 .storage
-                .batch(&requests, self.on_delete, now(), true)
+                .batch(Batch {
+                    requests: &requests,
+                    mode: self.on_delete,
+                    now: now(),
+                    commit: true,
+                })
                 .await
             {
                 Ok(applied) => {

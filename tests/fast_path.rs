@@ -5,7 +5,7 @@
 mod support;
 
 use serde_json::json;
-use supahook::storage::{ChangeNotice, Storage};
+use supahook::storage::{Backend, ChangeNotice, Storage};
 use support::{Options, Running, TestDb, fixture_json, outcome};
 use uuid::Uuid;
 

@@ -10,7 +10,7 @@ use futures_util::future::join_all;
 use std::sync::Arc;
 use supahook::events::{Deletion, Delivery, HookKind, PersonName, UserChange, UserRecord};
 use supahook::mirror::{DeleteMode, Outcome};
-use supahook::storage::{GroupCommit, Request, Storage, StorageError};
+use supahook::storage::{Backend, Batch, GroupCommit, Request, Storage, StorageError};
 use supahook::sync::{Handled, Sync};
 use support::TestDb;
 use uuid::Uuid;
@@ -305,12 +305,18 @@ async fn one_batch_of_many_changes_per_user_ends_as_applying_them_one_at_a_time(
 
         let storage = Storage::open(&together.url, 2).unwrap();
         storage.migrate().await.unwrap();
-        let batched = storage.batch(&requests, mode, now, true).await.unwrap();
+        let batch = |requests| Batch {
+            requests,
+            mode,
+            now,
+            commit: true,
+        };
+        let batched = storage.batch(batch(&requests)).await.unwrap();
         let storage = Storage::open(&one_by_one.url, 2).unwrap();
         storage.migrate().await.unwrap();
         let mut singly = Vec::new();
         for request in &requests {
-            let applied = storage.batch(std::slice::from_ref(request), mode, now, true);
+            let applied = storage.batch(batch(std::slice::from_ref(request)));
             singly.extend(applied.await.unwrap());
         }
 

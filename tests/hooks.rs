@@ -338,6 +338,7 @@ async fn delivery_records_past_the_retention_are_forgotten_and_a_late_copy_stays
     let app = TestApp::spawn().await;
     let body = fixture("custom-access-token.json");
     app.deliver("/hooks/custom-access-token", &body).await;
+    use supahook::storage::Queries;
     let storage = supahook::storage::Storage::open(&app.db.url, 2).unwrap();
     let now = chrono::Utc::now();
 

@@ -8,7 +8,7 @@ mod upstream;
 use std::time::Instant;
 use supahook::reconcile::{self, Options, Summary};
 use supahook::source::AuthUsersSource;
-use supahook::storage::Storage;
+use supahook::storage::{Backend, Storage};
 use supahook::sync::Sync;
 use support::{TestApp, TestDb, fixture};
 

@@ -2,14 +2,14 @@
 //! named plainly when it refuses supahook.
 
 use crate::config::{OnStoreFailure, Settings};
-use crate::storage::{Storage, StorageError};
+use crate::storage::{Backend, Storage, StorageError};
 use secrecy::ExposeSecret;
 
 /// Opens the storage `DATABASE_URL` names and logs which one it is (never a password).
 pub fn open_storage(settings: &Settings) -> anyhow::Result<Storage> {
     let url = settings.database_url();
     let storage = Storage::open(url.expose_secret(), settings.db_pool_size)?;
-    let database = storage.about(url.expose_secret());
+    let database = storage.about();
     tracing::info!(
         backend = database.backend,
         database = %database.shown,

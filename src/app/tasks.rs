@@ -1,7 +1,7 @@
 //! The work that runs beside the requests, all started here.
 
 use crate::config::Settings;
-use crate::storage::Storage;
+use crate::storage::{Backend, Queries, Storage};
 use crate::sync::Sync;
 use std::time::Duration;
 use tokio::task::JoinSet;

@@ -2,7 +2,7 @@
 
 use super::admin::AdminToken;
 use super::{ApiTags, AppState, ErrorResponse};
-use crate::storage::{DeliveryCursor, DeliveryFilter, DeliveryRecord};
+use crate::storage::{DeliveryCursor, DeliveryFilter, DeliveryRecord, Queries};
 use chrono::{DateTime, Utc};
 use poem::web::Data;
 use poem_openapi::param::Query;
@@ -166,8 +166,7 @@ impl DeliveriesApi {
         };
         let limit = limit.0.unwrap_or(super::users::DEFAULT_PAGE_SIZE) as usize;
         let mut events = state
-            .sync
-            .storage()
+            .storage
             .list_deliveries(&filter, cursor.as_ref(), limit + 1)
             .await?;
         let next_cursor = if events.len() > limit {

@@ -27,6 +27,7 @@ use crate::config::SecretString;
 use crate::jwt::TokenVerifier;
 use crate::policy::SignUpPolicy;
 use crate::signature::Verifier;
+use crate::storage::Storage;
 use crate::sync::Sync;
 use poem::endpoint::BoxEndpoint;
 use poem::http::Method;
@@ -40,6 +41,8 @@ use std::sync::Arc;
 pub struct AppState {
     /// Checks hook signatures.
     pub verifier: Verifier,
+    /// The mirror and the ledger, as the read and edit API reads and edits them.
+    pub storage: Storage,
     /// Applies deliveries to the mirror.
     pub sync: Sync,
     /// Which email domains may sign up.

@@ -5,6 +5,7 @@ use super::json_body::JsonBody;
 use super::profile_edit::ProfileEdit;
 use super::user_view::UserView;
 use super::{ApiTags, AppState, ErrorResponse};
+use crate::storage::Queries;
 use poem::web::Data;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
@@ -52,12 +53,7 @@ impl ProfilesApi {
             .changes()
             .map_err(ErrorResponse::unprocessable)?;
         let now = crate::events::to_micros(chrono::Utc::now());
-        match state
-            .sync
-            .storage()
-            .update_profile(id.0, &changes, now)
-            .await?
-        {
+        match state.storage.update_profile(id.0, &changes, now).await? {
             Some(user) => Ok(UpdateProfileResponse::Ok(Json(user.into()))),
             None => Err(ErrorResponse::not_found(format!(
                 "no user with id {}",

@@ -8,7 +8,7 @@ use super::user_view::UserView;
 use super::{ApiTags, AppState, ErrorResponse};
 use crate::events;
 use crate::mirror::Outcome;
-use crate::storage::ProfileChanges;
+use crate::storage::{ProfileChanges, Queries};
 use poem::web::Data;
 use poem_openapi::auth::Bearer;
 use poem_openapi::payload::Json;
@@ -108,7 +108,7 @@ impl SessionSyncApi {
             return Err(ErrorResponse::invalid_token("the token names no user"));
         };
         let outcome = state.sync.apply_now(&delivery).await?;
-        let storage = state.sync.storage();
+        let storage = &state.storage;
         let user = if changes.is_empty() {
             storage.user_details(id).await?
         } else {

@@ -3,7 +3,7 @@
 use super::admin::AdminToken;
 use super::user_view::UserView;
 use super::{ApiTags, AppState, ErrorResponse};
-use crate::storage::UserFilter;
+use crate::storage::{Queries, UserFilter};
 use chrono::{DateTime, Utc};
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
@@ -61,7 +61,7 @@ impl UsersApi {
         id: Path<Uuid>,
     ) -> Result<GetUserResponse, ErrorResponse> {
         token.check(&state)?;
-        match state.sync.storage().user_details(id.0).await? {
+        match state.storage.user_details(id.0).await? {
             Some(user) => Ok(GetUserResponse::Ok(Json(user.into()))),
             None => Err(ErrorResponse::not_found(format!(
                 "no user with id {}",
@@ -106,8 +106,7 @@ impl UsersApi {
             updated_since: updated_since.0,
         };
         let mut users = state
-            .sync
-            .storage()
+            .storage
             .list_users(&filter, cursor.0, limit + 1)
             .await?;
         let next_cursor = if users.len() > limit {

@@ -42,6 +42,19 @@ pub struct Request<'a> {
     pub ledger: Option<LedgerEntry<'a>>,
 }
 
+/// Requests to apply in one transaction, and how.
+#[derive(Debug, Clone, Copy)]
+pub struct Batch<'a> {
+    /// The requests, applied in order.
+    pub requests: &'a [Request<'a>],
+    /// What a deletion does to the user's row.
+    pub mode: DeleteMode,
+    /// The time the transaction writes.
+    pub now: DateTime<Utc>,
+    /// Whether it commits; `false` rolls it back, reporting the outcomes only.
+    pub commit: bool,
+}
+
 /// What applying one request did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Applied {
@@ -110,16 +123,19 @@ pub trait MirrorTx: Send {
     ) -> impl Future<Output = Result<(), StorageError>> + Send;
 }
 
-/// Applies `requests` in one transaction, in order, deletes per `mode`. A request whose
-/// ledger key is recorded (or appears earlier in the batch) is a duplicate and changes
-/// nothing; later requests for a user see what earlier ones did.
+/// Applies the batch's requests in one transaction, in order, deletes per its `mode`. A
+/// request whose ledger key is recorded (or appears earlier in the batch) is a duplicate
+/// and changes nothing; later requests for a user see what earlier ones did.
 pub async fn batch<T: MirrorTx>(
     tx: &mut T,
-    requests: &[Request<'_>],
-    mode: DeleteMode,
-    now: DateTime<Utc>,
-    commit: bool,
+    batch: Batch<'_>,
 ) -> Result<Vec<Applied>, StorageError> {
+    let Batch {
+        requests,
+        mode,
+        now,
+        commit,
+    } = batch;
     let mut ids: Vec<Uuid> = requests.iter().filter_map(|r| r.change.user_id()).collect();
     ids.sort_unstable();
     ids.dedup();

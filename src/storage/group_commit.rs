@@ -10,8 +10,8 @@
 //! users was held elsewhere past the lock timeout, is applied again one delivery at a
 //! time, so one bad delivery, or one held user, fails alone.
 
-use super::apply::{Applied, LedgerEntry, Request};
-use super::{Storage, StorageError};
+use super::apply::{Applied, Batch, LedgerEntry, Request};
+use super::{Backend, Storage, StorageError};
 use crate::events::Delivery;
 use crate::mirror::DeleteMode;
 use chrono::Utc;
@@ -154,7 +154,13 @@ async fn apply(
             }
         })
         .collect();
-    storage.batch(&requests, mode, now, true).await
+    let batch = Batch {
+        requests: &requests,
+        mode,
+        now,
+        commit: true,
+    };
+    storage.batch(batch).await
 }
 
 #[cfg(test)]

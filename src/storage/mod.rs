@@ -4,6 +4,7 @@
 //! backend is its own module with its own schema, rows and migrations.
 
 mod apply;
+mod backend;
 mod group_commit;
 mod op_groups;
 mod postgres;
@@ -12,15 +13,17 @@ mod read_queries;
 mod rows;
 mod sqlite;
 
-pub use apply::{Applied, Request};
+pub use apply::{Applied, Batch, Request};
+pub use backend::{Backend, ChangeWatch, Queries, Storage};
 pub use group_commit::{GroupCommit, MAX_BATCH};
 pub use read::{
     DeliveryCursor, DeliveryFilter, DeliveryRecord, ProfileChanges, ProfileClaim, ProfileDetails,
     UserDetails, UserFilter,
 };
 
-use crate::mirror::{DeleteMode, MirrorUser, Profile};
-use chrono::{DateTime, Utc};
+use crate::mirror::{MirrorUser, Profile};
+use diesel_async::{AsyncConnection, AsyncMigrationHarness};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -40,6 +43,24 @@ async fn checkout<T, E: std::fmt::Display>(
             "timed out waiting for a database connection".into(),
         )),
     }
+}
+
+/// Runs the pending `migrations` on `conn` and hands the connection back, with the
+/// versions applied, oldest first.
+fn run_migrations<C>(
+    conn: C,
+    migrations: EmbeddedMigrations,
+) -> (C, Result<Vec<String>, StorageError>)
+where
+    C: AsyncConnection,
+    AsyncMigrationHarness<C>: MigrationHarness<C::Backend>,
+{
+    let mut harness = AsyncMigrationHarness::new(conn);
+    let applied = harness
+        .run_pending_migrations(migrations)
+        .map(|applied| applied.iter().map(ToString::to_string).collect())
+        .map_err(|e| StorageError::Migration(e.to_string()));
+    (harness.into_inner(), applied)
 }
 
 /// A storage failure, classified by what the caller can do about it.
@@ -154,161 +175,15 @@ pub struct StoredUser {
     pub profile: Option<Profile>,
 }
 
-/// The storage backend in use.
-#[derive(Clone)]
-pub enum Storage {
-    /// PostgreSQL, the production backend.
-    Postgres(postgres::PgStore),
-    /// SQLite, one embedded database file.
-    Sqlite(sqlite::SqliteStore),
-}
-
 impl Storage {
     /// Prepares a backend for `url` without connecting yet: PostgreSQL for a
     /// `postgres://` or `postgresql://` URL (or a libpq `key=value` string), a SQLite
     /// file for `sqlite://PATH`, `sqlite:PATH` or an explicit file path (see
-    /// [`backend`]; its directory is created if missing).
+    /// [`kind_of`]; its directory is created if missing).
     pub fn open(url: &str, pool_size: usize) -> Result<Self, StorageError> {
-        match backend(url)? {
-            Backend::Postgres => Ok(Self::Postgres(postgres::PgStore::new(url, pool_size)?)),
-            Backend::Sqlite(path) => Ok(Self::Sqlite(sqlite::SqliteStore::new(path, pool_size)?)),
-        }
-    }
-
-    /// Which database `url` (the one this storage was opened with) names, for the
-    /// start's log line and for the spool, which belongs to one database.
-    pub fn about(&self, url: &str) -> Database {
-        match (self, backend(url)) {
-            (Self::Postgres(store), _) => Database {
-                backend: "postgres",
-                shown: store.target().describe(),
-                identity: store.target().identity(),
-            },
-            (Self::Sqlite(_), Ok(Backend::Sqlite(path))) => {
-                let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.into());
-                Database {
-                    backend: "sqlite",
-                    shown: path.display().to_string(),
-                    identity: format!("sqlite://{}", path.display()),
-                }
-            }
-            (Self::Sqlite(_), _) => unreachable!("a SQLite storage is opened from a SQLite URL"),
-        }
-    }
-
-    /// Why the database refused the last connection, when it refused for a reason
-    /// that will not pass by itself (a wrong password, an unknown database, a failed
-    /// certificate check); `None` when it answered or could not be reached.
-    pub fn refusal(&self) -> Option<crate::pg_connect::Refusal> {
-        match self {
-            Self::Postgres(store) => store.target().refusal(),
-            Self::Sqlite(_) => None,
-        }
-    }
-
-    /// Applies pending migrations and returns the versions applied, oldest first;
-    /// safe to run from several replicas at once.
-    pub async fn migrate(&self) -> Result<Vec<String>, StorageError> {
-        match self {
-            Self::Postgres(store) => store.migrate().await,
-            Self::Sqlite(store) => store.migrate().await,
-        }
-    }
-
-    /// Tells `notice` about the users other processes change, through the task returned
-    /// for the caller to run. SQLite has one writing process (see the backend's notes),
-    /// so it is `Listening` at once and for good, with no task.
-    pub fn watch_changes(
-        &self,
-        notice: std::sync::Arc<dyn Fn(ChangeNotice) + Send + Sync>,
-    ) -> Option<impl Future<Output = ()> + Send + 'static> {
-        match self {
-            Self::Postgres(store) => Some(store.watch_changes(notice)),
-            Self::Sqlite(_) => {
-                notice(ChangeNotice::Listening);
-                None
-            }
-        }
-    }
-
-    /// The most transactions that can apply deliveries at once: one per pooled
-    /// connection on PostgreSQL, one on SQLite, which has a single writer anyway.
-    pub fn writers(&self) -> usize {
-        match self {
-            Self::Postgres(store) => store.pool_size(),
-            Self::Sqlite(_) => 1,
-        }
-    }
-
-    /// The connection pool's state, for metrics.
-    pub fn pool_status(&self) -> PoolStatus {
-        match self {
-            Self::Postgres(store) => store.pool_status(),
-            Self::Sqlite(store) => store.pool_status(),
-        }
-    }
-
-    /// Checks that the database answers within `within`.
-    pub async fn ping(&self, within: Duration) -> Result<(), StorageError> {
-        match self {
-            Self::Postgres(store) => store.ping(within).await,
-            Self::Sqlite(store) => tokio::time::timeout(within, store.ping())
-                .await
-                .unwrap_or_else(|_| {
-                    Err(StorageError::Unavailable(
-                        "the database did not answer in time".into(),
-                    ))
-                }),
-        }
-    }
-
-    /// Applies `requests` in one transaction, in order, deletes per `mode` (see
-    /// [`apply::batch`]). With `commit == false` it is rolled back: the outcomes are
-    /// reported and nothing is written.
-    pub async fn batch(
-        &self,
-        requests: &[Request<'_>],
-        mode: DeleteMode,
-        now: DateTime<Utc>,
-        commit: bool,
-    ) -> Result<Vec<Applied>, StorageError> {
-        match self {
-            Self::Postgres(store) => store.batch(requests, mode, now, commit).await,
-            Self::Sqlite(store) => store.batch(requests, mode, now, commit).await,
-        }
-    }
-
-    /// Ids of users not marked deleted and mirrored before `created_before`, in id
-    /// order, after `after`, at most `limit`.
-    pub async fn live_user_ids(
-        &self,
-        after: Option<Uuid>,
-        limit: usize,
-        created_before: DateTime<Utc>,
-    ) -> Result<Vec<Uuid>, StorageError> {
-        match self {
-            Self::Postgres(store) => store.live_user_ids(after, limit, created_before).await,
-            Self::Sqlite(store) => store.live_user_ids(after, limit, created_before).await,
-        }
-    }
-
-    /// Removes ledger rows received before `received_before`; returns how many.
-    /// A key only has to outlive the retries and replays of its delivery.
-    pub async fn forget_deliveries(
-        &self,
-        received_before: DateTime<Utc>,
-    ) -> Result<usize, StorageError> {
-        match self {
-            Self::Postgres(store) => store.forget_deliveries(received_before).await,
-            Self::Sqlite(store) => store.forget_deliveries(received_before).await,
-        }
-    }
-
-    /// The mirrored user with this id.
-    pub async fn find_user(&self, id: Uuid) -> Result<Option<StoredUser>, StorageError> {
-        match self {
-            Self::Postgres(store) => store.find_user(id).await,
-            Self::Sqlite(store) => store.find_user(id).await,
+        match kind_of(url)? {
+            Kind::Postgres => Ok(Self::Postgres(postgres::PgStore::new(url, pool_size)?)),
+            Kind::Sqlite(path) => Ok(Self::Sqlite(sqlite::SqliteStore::new(path, pool_size)?)),
         }
     }
 }
@@ -325,9 +200,9 @@ pub struct Database {
     pub identity: String,
 }
 
-/// The backend a `DATABASE_URL` names.
+/// The kind of backend a `DATABASE_URL` names.
 #[derive(Debug, PartialEq, Eq)]
-enum Backend<'a> {
+enum Kind<'a> {
     Postgres,
     Sqlite(&'a str),
 }
@@ -336,16 +211,16 @@ enum Backend<'a> {
 /// `sqlite:`, an absolute, `./` or `../` path, or a `.db`, `.sqlite` or `.sqlite3`
 /// file): anything else is refused rather than taken for a file name, so that a
 /// mistyped PostgreSQL URL (`postgres//db/app`) does not quietly become a local file.
-fn backend(url: &str) -> Result<Backend<'_>, StorageError> {
+fn kind_of(url: &str) -> Result<Kind<'_>, StorageError> {
     let postgres = url.starts_with("postgres://") || url.starts_with("postgresql://");
     if postgres || is_key_value(url) {
-        return Ok(Backend::Postgres);
+        return Ok(Kind::Postgres);
     }
     if let Some(path) = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))
     {
-        return Ok(Backend::Sqlite(path));
+        return Ok(Kind::Sqlite(path));
     }
     if let Some(scheme) = url_scheme(url) {
         return Err(StorageError::Config(format!(
@@ -354,7 +229,7 @@ fn backend(url: &str) -> Result<Backend<'_>, StorageError> {
         )));
     }
     if is_explicit_path(url) {
-        return Ok(Backend::Sqlite(url));
+        return Ok(Kind::Sqlite(url));
     }
     let hint = match url.to_ascii_lowercase().starts_with("postgres") {
         true => " (it starts like a PostgreSQL URL: write postgres://…)",
@@ -500,7 +375,7 @@ mod tests {
             "postgresql://u@db:6543/app?sslmode=require",
             "host=db dbname=app user=app",
         ] {
-            assert_eq!(backend(url).unwrap(), Backend::Postgres, "{url}");
+            assert_eq!(kind_of(url).unwrap(), Kind::Postgres, "{url}");
         }
         for (url, path) in [
             ("sqlite:///var/lib/supahook.db", "/var/lib/supahook.db"),
@@ -513,7 +388,7 @@ mod tests {
             ("mirror.sqlite", "mirror.sqlite"),
             ("mirror.sqlite3", "mirror.sqlite3"),
         ] {
-            assert_eq!(backend(url).unwrap(), Backend::Sqlite(path), "{url}");
+            assert_eq!(kind_of(url).unwrap(), Kind::Sqlite(path), "{url}");
         }
     }
 
@@ -525,7 +400,7 @@ mod tests {
             "db.internal/app",
             "mirror",
         ] {
-            let Err(error) = backend(url) else {
+            let Err(error) = kind_of(url) else {
                 panic!("{url} was accepted");
             };
             let message = error.to_string();
@@ -535,7 +410,7 @@ mod tests {
                 "the URL is not repeated: {message}"
             );
         }
-        let message = backend("postgres//user:pw@db/app").unwrap_err().to_string();
+        let message = kind_of("postgres//user:pw@db/app").unwrap_err().to_string();
         assert!(message.contains("write postgres://"), "{message}");
         assert!(!message.contains("pw"), "{message}");
     }

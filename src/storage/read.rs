@@ -1,8 +1,9 @@
-//! What the read and edit API asks of storage: users with their application-owned
-//! profiles, page by page; profile edits; the delivery ledger; the profile claim.
+//! The types the read and edit API exchanges with storage: users with their
+//! application-owned profiles, page by page; profile edits; the delivery ledger; the
+//! profile claim.
 
-use super::{Storage, StorageError};
-use crate::mirror::MirrorUser;
+use super::StoredUser;
+use crate::mirror::{MirrorUser, Profile};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use uuid::Uuid;
@@ -14,6 +15,21 @@ pub struct UserDetails {
     pub user: MirrorUser,
     /// Its profile; `None` only if the application removed it.
     pub profile: Option<ProfileDetails>,
+}
+
+impl From<UserDetails> for StoredUser {
+    /// The user and its profile, without the profile's settings.
+    fn from(details: UserDetails) -> Self {
+        Self {
+            user: details.user,
+            profile: details.profile.map(|p| Profile {
+                display_name: p.display_name,
+                avatar_url: p.avatar_url,
+                created_at: p.created_at,
+                updated_at: p.updated_at,
+            }),
+        }
+    }
 }
 
 /// The application-owned profile of a user.
@@ -106,68 +122,4 @@ pub struct ProfileClaim {
     pub display_name: Option<String>,
     /// `profiles.updated_at`; `None` when the user has no profile.
     pub profile_updated_at: Option<DateTime<Utc>>,
-}
-
-impl Storage {
-    /// The user with this id, its profile and settings.
-    pub async fn user_details(&self, id: Uuid) -> Result<Option<UserDetails>, StorageError> {
-        match self {
-            Self::Postgres(store) => store.user_details(id).await,
-            Self::Sqlite(store) => store.user_details(id).await,
-        }
-    }
-
-    /// At most `limit` users matching `filter`, in id order, with ids after `after`.
-    /// Paging by id returns every user that exists throughout exactly once, however
-    /// many users are added meanwhile.
-    pub async fn list_users(
-        &self,
-        filter: &UserFilter,
-        after: Option<Uuid>,
-        limit: usize,
-    ) -> Result<Vec<UserDetails>, StorageError> {
-        match self {
-            Self::Postgres(store) => store.list_users(filter, after, limit).await,
-            Self::Sqlite(store) => store.list_users(filter, after, limit).await,
-        }
-    }
-
-    /// Applies an edit of the application-owned fields in one transaction, creating the
-    /// profile when the user has none; `None` when there is no such user.
-    pub async fn update_profile(
-        &self,
-        id: Uuid,
-        changes: &ProfileChanges,
-        now: DateTime<Utc>,
-    ) -> Result<Option<UserDetails>, StorageError> {
-        let updated = match self {
-            Self::Postgres(store) => store.update_profile(id, changes, now).await?,
-            Self::Sqlite(store) => store.update_profile(id, changes, now).await?,
-        };
-        match updated {
-            true => self.user_details(id).await,
-            false => Ok(None),
-        }
-    }
-
-    /// At most `limit` ledger rows matching `filter`, newest first, after `cursor`.
-    pub async fn list_deliveries(
-        &self,
-        filter: &DeliveryFilter,
-        cursor: Option<&DeliveryCursor>,
-        limit: usize,
-    ) -> Result<Vec<DeliveryRecord>, StorageError> {
-        match self {
-            Self::Postgres(store) => store.list_deliveries(filter, cursor, limit).await,
-            Self::Sqlite(store) => store.list_deliveries(filter, cursor, limit).await,
-        }
-    }
-
-    /// The profile facts of the user, read in one indexed query.
-    pub async fn profile_claim(&self, id: Uuid) -> Result<Option<ProfileClaim>, StorageError> {
-        match self {
-            Self::Postgres(store) => store.profile_claim(id).await,
-            Self::Sqlite(store) => store.profile_claim(id).await,
-        }
-    }
 }

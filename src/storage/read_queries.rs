@@ -1,28 +1,96 @@
-//! The read API's queries, written once for both backends: the SQL is the same, only
-//! the types of some values differ. [`read_queries!`] is expanded inside each
-//! backend's read module, where `users`, `profiles` and `webhook_events` are that
-//! backend's tables, `UserRow` and `DeliveryRow` its rows, `PROFILE_DETAILS` and
-//! `DELIVERY_ROW` its column lists, and diesel's and diesel-async's query traits are
+//! The queries both backends share, written once: the SQL is the same, only the types
+//! of some values differ. [`read_queries!`] is expanded inside each backend's read
+//! module, where `users`, `profiles` and `webhook_events` are that backend's tables,
+//! `Id` the Rust type of its user ids (`From<Uuid>`, `Into<Uuid>`), `UserRow` and
+//! `DeliveryRow` its rows, `PROFILE_DETAILS` and `DELIVERY_ROW` its column lists, and diesel's and diesel-async's query traits are
 //! in scope.
 
 use diesel::sql_types::{Nullable, Text};
 
 diesel::define_sql_function!(fn lower(x: Nullable<Text>) -> Nullable<Text>);
 
-/// Implements the read API's queries on `$store`: `id` makes a user id column's value
-/// from a `Uuid`, `time` a timestamp column's value from a time, and `error` turns a
-/// query's error into a `StorageError`.
+/// Implements [`Queries`](crate::storage::Queries) on `$store`: `time` makes a timestamp
+/// column's value from a time, `error` turns a query's error into a `StorageError`,
+/// `transaction` names the connection's method that runs a write transaction,
+/// `writer`, when given, the store's lock that writers take their turn on first, and
+/// `lock`, when given, the method that locks the user's row for a profile edit
+/// (`for_update` where the backend has row locks).
 macro_rules! read_queries {
-    ($store:ty, id: $id:expr, time: $time:expr, error: $error:expr $(,)?) => {
-        impl $store {
-            pub async fn user_details(
+    (
+        $store:ty,
+        time: $time:expr,
+        error: $error:expr,
+        transaction: $transaction:ident
+        $(, writer: $writer:ident)?
+        $(, lock: $lock:ident)? $(,)?
+    ) => {
+        impl $crate::storage::Queries for $store {
+            async fn edit_profile(
+                &self,
+                id: ::uuid::Uuid,
+                changes: &$crate::storage::ProfileChanges,
+                now: ::chrono::DateTime<::chrono::Utc>,
+            ) -> Result<bool, $crate::storage::StorageError> {
+                type Result<T> = ::std::result::Result<T, $crate::storage::StorageError>;
+                let now = ($time)(now);
+                $(let _turn = self.$writer.lock().await;)?
+                let mut conn = self.conn().await?;
+                conn.$transaction(async |conn| -> Result<bool> {
+                    let exists = users::table
+                        .find(Id::from(id))
+                        .select(users::id)
+                        $(.$lock())?
+                        .first::<Id>(conn)
+                        .await
+                        .optional()?;
+                    if exists.is_none() {
+                        return Ok(false);
+                    }
+                    if let Some(flag) = changes.is_onboarded {
+                        diesel::update(users::table.find(Id::from(id)))
+                            .set((users::is_onboarded.eq(flag), users::updated_at.eq(now)))
+                            .execute(conn)
+                            .await?;
+                    }
+                    let empty = ::serde_json::Value::Object(Default::default());
+                    let name = changes.display_name.as_ref();
+                    let avatar = changes.avatar_url.as_ref();
+                    let new = (
+                        profiles::user_id.eq(Id::from(id)),
+                        profiles::display_name.eq(name.and_then(|v| v.as_deref())),
+                        profiles::avatar_url.eq(avatar.and_then(|v| v.as_deref())),
+                        profiles::settings.eq(changes.settings.as_ref().unwrap_or(&empty)),
+                        profiles::created_at.eq(now),
+                        profiles::updated_at.eq(now),
+                    );
+                    // A field left out of the edit is left as it is.
+                    let edit = (
+                        name.map(|v| profiles::display_name.eq(v.as_deref())),
+                        avatar.map(|v| profiles::avatar_url.eq(v.as_deref())),
+                        changes.settings.as_ref().map(|v| profiles::settings.eq(v)),
+                        profiles::updated_at.eq(now),
+                    );
+                    diesel::insert_into(profiles::table)
+                        .values(new)
+                        .on_conflict(profiles::user_id)
+                        .do_update()
+                        .set(edit)
+                        .execute(conn)
+                        .await?;
+                    Ok(true)
+                })
+                .await
+                .map_err($error)
+            }
+
+            async fn user_details(
                 &self,
                 id: ::uuid::Uuid,
             ) -> Result<Option<$crate::storage::UserDetails>, $crate::storage::StorageError> {
                 let mut conn = self.conn().await?;
                 let found = users::table
                     .left_join(profiles::table)
-                    .filter(users::id.eq(($id)(id)))
+                    .filter(users::id.eq(Id::from(id)))
                     .select((users::all_columns, PROFILE_DETAILS.nullable()))
                     .first::<(UserRow, Option<$crate::storage::rows::ProfileDetailsRow>)>(&mut conn)
                     .await
@@ -31,7 +99,7 @@ macro_rules! read_queries {
                 Ok(found.map($crate::storage::rows::user_details))
             }
 
-            pub async fn list_users(
+            async fn list_users(
                 &self,
                 filter: &$crate::storage::UserFilter,
                 after: Option<::uuid::Uuid>,
@@ -47,7 +115,7 @@ macro_rules! read_queries {
                     .limit(limit as i64)
                     .into_boxed();
                 if let Some(after) = after {
-                    query = query.filter(users::id.gt(($id)(after)));
+                    query = query.filter(users::id.gt(Id::from(after)));
                 }
                 if let Some(email) = &filter.email {
                     query = query.filter(lower(users::email).eq(email.to_lowercase()));
@@ -68,7 +136,7 @@ macro_rules! read_queries {
                     .collect())
             }
 
-            pub async fn list_deliveries(
+            async fn list_deliveries(
                 &self,
                 filter: &$crate::storage::DeliveryFilter,
                 cursor: Option<&$crate::storage::DeliveryCursor>,
@@ -99,7 +167,7 @@ macro_rules! read_queries {
                 Ok(rows.into_iter().map(Into::into).collect())
             }
 
-            pub async fn profile_claim(
+            async fn profile_claim(
                 &self,
                 id: ::uuid::Uuid,
             ) -> Result<Option<$crate::storage::ProfileClaim>, $crate::storage::StorageError> {
@@ -107,7 +175,7 @@ macro_rules! read_queries {
                 let mut conn = self.conn().await?;
                 let found = users::table
                     .left_join(profiles::table)
-                    .filter(users::id.eq(($id)(id)))
+                    .filter(users::id.eq(Id::from(id)))
                     .select((
                         users::is_onboarded,
                         profiles::display_name.nullable(),
@@ -126,6 +194,39 @@ macro_rules! read_queries {
                         }
                     }),
                 )
+            }
+
+            async fn live_user_ids(
+                &self,
+                after: Option<::uuid::Uuid>,
+                limit: usize,
+                created_before: ::chrono::DateTime<::chrono::Utc>,
+            ) -> Result<Vec<::uuid::Uuid>, $crate::storage::StorageError> {
+                let mut conn = self.conn().await?;
+                let mut query = users::table
+                    .filter(users::deleted_at.is_null())
+                    .filter(users::created_at.lt(($time)(created_before)))
+                    .select(users::id)
+                    .order(users::id)
+                    .limit(limit as i64)
+                    .into_boxed();
+                if let Some(after) = after {
+                    query = query.filter(users::id.gt(Id::from(after)));
+                }
+                let ids: Vec<Id> = query.load(&mut conn).await.map_err($error)?;
+                Ok(ids.into_iter().map(Into::into).collect())
+            }
+
+            async fn forget_deliveries(
+                &self,
+                received_before: ::chrono::DateTime<::chrono::Utc>,
+            ) -> Result<usize, $crate::storage::StorageError> {
+                let mut conn = self.conn().await?;
+                let before = ($time)(received_before);
+                diesel::delete(webhook_events::table.filter(webhook_events::received_at.lt(before)))
+                    .execute(&mut conn)
+                    .await
+                    .map_err($error)
             }
         }
     };

@@ -6,7 +6,6 @@
 //! backend names its own (`UserRow<Uuid, Vec<String>>`, `UserRow<TextUuid, JsonList>`)
 //! and selects the columns in the fields' order, which is the tables' order.
 
-use super::StoredUser;
 use super::read::{DeliveryRecord, ProfileDetails, UserDetails};
 use crate::mirror::{MirrorUser, Profile};
 use chrono::{DateTime, Utc};
@@ -89,20 +88,6 @@ impl<Id> From<ProfileRow<Id>> for Profile {
     }
 }
 
-/// A user row with its profile, as a left join reads them.
-pub fn stored_user<Id, Providers>(
-    (user, profile): (UserRow<Id, Providers>, Option<ProfileRow<Id>>),
-) -> StoredUser
-where
-    Id: Into<Uuid>,
-    Providers: Into<Vec<String>>,
-{
-    StoredUser {
-        user: user.into(),
-        profile: profile.map(Into::into),
-    }
-}
-
 /// The `profiles` columns the read API shows, settings included.
 #[derive(Debug, Queryable)]
 pub struct ProfileDetailsRow {
@@ -161,21 +146,6 @@ impl<Id: Into<Uuid>> From<DeliveryRow<Id>> for DeliveryRecord {
 /// each in its row's order (`users::all_columns` is [`UserRow`]'s).
 macro_rules! row_columns {
     () => {
-        /// The columns of [`ProfileRow`](crate::storage::rows::ProfileRow).
-        pub const PROFILE_ROW: (
-            profiles::user_id,
-            profiles::display_name,
-            profiles::avatar_url,
-            profiles::created_at,
-            profiles::updated_at,
-        ) = (
-            profiles::user_id,
-            profiles::display_name,
-            profiles::avatar_url,
-            profiles::created_at,
-            profiles::updated_at,
-        );
-
         /// The columns of [`ProfileDetailsRow`](crate::storage::rows::ProfileDetailsRow).
         pub const PROFILE_DETAILS: (
             profiles::display_name,

@@ -8,6 +8,7 @@
 //! moves: a delivery that fails, or one the database takes, is newer news.
 
 use super::Sync;
+use crate::storage::Backend;
 use std::sync::RwLock;
 use std::time::Duration;
 

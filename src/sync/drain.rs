@@ -5,7 +5,7 @@
 
 use super::Sync;
 use crate::spool::{Entry, Spool};
-use crate::storage::{MAX_BATCH, StorageError};
+use crate::storage::{Backend, MAX_BATCH, StorageError};
 use std::time::Duration;
 
 /// How often the drainer looks at the spool, and tries the database while it is down.

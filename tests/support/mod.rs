@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use supahook::app::{App, Background, Endpoints, Migrations, Wiring};
 use supahook::config::{JwtSettings, SecretString, Settings};
 use supahook::signature::SigningKey;
-use supahook::storage::{Storage, StoredUser};
+use supahook::storage::{Queries as _, Storage, StoredUser};
 use supahook::sync::Sync;
 use uuid::Uuid;
 

@@ -12,21 +12,17 @@ mod tx;
 use tx::PgTx;
 
 use super::apply;
-use super::apply::{Applied, Request};
-use super::{StorageError, StoredUser};
-use crate::mirror::DeleteMode;
-use crate::pg_connect::PgTarget;
-use chrono::{DateTime, Utc};
-use diesel::prelude::*;
+use super::apply::{Applied, Batch};
+use super::{Backend, ChangeNotice, ChangeWatch, Database, PoolStatus, StorageError};
+use crate::pg_connect::{PgTarget, Refusal};
 use diesel::{ConnectionError, ConnectionResult};
 use diesel_async::pooled_connection::deadpool::{Object, Pool, PoolError};
 use diesel_async::pooled_connection::{
     AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
 };
-use diesel_async::{AsyncMigrationHarness, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
-use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 use futures_util::{FutureExt, TryFutureExt};
-use schema::{users, webhook_events};
 use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
@@ -80,40 +76,6 @@ impl PgStore {
         super::checkout(get).await
     }
 
-    /// Applies `requests` in one transaction (see [`apply::batch`]); rolled back at the
-    /// end with `commit == false`.
-    pub async fn batch(
-        &self,
-        requests: &[Request<'_>],
-        mode: DeleteMode,
-        now: DateTime<Utc>,
-        commit: bool,
-    ) -> Result<Vec<Applied>, StorageError> {
-        let conn = self.conn().await?;
-        let mut tx = PgTx {
-            conn: &conn,
-            replica: &self.replica,
-        };
-        let applying = apply::batch(&mut tx, requests, mode, now, commit);
-        let Ok(result) = tokio::time::timeout(TRANSACTION_DEADLINE, applying).await else {
-            // Whether it committed is unknown, as with any connection lost mid-commit:
-            // a delivery retried after all is a duplicate in the ledger.
-            self.give_up(conn);
-            return Err(StorageError::Unavailable(format!(
-                "the database did not finish a transaction within {} s",
-                TRANSACTION_DEADLINE.as_secs()
-            )));
-        };
-        if result.is_err() {
-            // The transaction may still be open, or aborted: end it, or drop the connection.
-            let ended = statements::Rollback::default().execute(&mut &*conn).await;
-            if ended.is_err() {
-                drop(Object::take(conn));
-            }
-        }
-        result
-    }
-
     /// Closes `conn`, whose server did not answer in time, and every idle connection:
     /// opened alike, they have likely gone silent too, and each would hold up its next
     /// user just as long. Fresh ones are opened as needed.
@@ -121,55 +83,58 @@ impl PgStore {
         drop(Object::take(conn));
         self.pool.retain(|_, _| false);
     }
+}
 
-    /// Where and how it connects (its refusals, its description).
-    pub fn target(&self) -> &PgTarget {
-        &self.target
+impl Backend for PgStore {
+    fn about(&self) -> Database {
+        Database {
+            backend: "postgres",
+            shown: self.target.describe(),
+            identity: self.target.identity(),
+        }
     }
 
-    /// The most connections the pool opens.
-    pub fn pool_size(&self) -> usize {
-        self.pool.status().max_size
+    fn refusal(&self) -> Option<Refusal> {
+        self.target.refusal()
     }
 
-    /// The pool's connections and waiters now.
-    pub fn pool_status(&self) -> super::PoolStatus {
-        let status = self.pool.status();
-        super::PoolStatus::new(status.size, status.available, status.waiting)
-    }
-
-    /// The task that listens for the users other replicas change (see [`changes::listen`]).
-    pub fn watch_changes(
-        &self,
-        notice: Arc<dyn Fn(super::ChangeNotice) + Send + Sync>,
-    ) -> impl Future<Output = ()> + Send + 'static {
-        changes::listen(self.target.clone(), self.replica.clone(), notice)
-    }
-
-    pub async fn migrate(&self) -> Result<Vec<String>, StorageError> {
+    async fn migrate(&self) -> Result<Vec<String>, StorageError> {
         // Its own connection: pooled connections prepare statements on tables that
         // only exist once migrated.
         let mut conn = super::checkout(connect(self.target.clone())).await?;
         diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
             .execute(&mut conn)
             .await?;
-        let mut harness = AsyncMigrationHarness::new(conn);
-        let result = harness
-            .run_pending_migrations(MIGRATIONS)
-            .map(|applied| applied.iter().map(ToString::to_string).collect())
-            .map_err(|e| StorageError::Migration(e.to_string()));
-        let mut conn = harness.into_inner();
+        let (mut conn, result) = super::run_migrations(conn, MIGRATIONS);
         diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))
             .execute(&mut conn)
             .await?;
         result
     }
 
+    /// The task that listens for the users other replicas change (see [`changes::listen`]).
+    fn watch_changes(
+        &self,
+        notice: Arc<dyn Fn(ChangeNotice) + Send + Sync>,
+    ) -> Option<ChangeWatch> {
+        Some(changes::listen(self.target.clone(), self.replica.clone(), notice).boxed())
+    }
+
+    /// One per pooled connection.
+    fn writers(&self) -> usize {
+        self.pool.status().max_size
+    }
+
+    fn pool_status(&self) -> PoolStatus {
+        let status = self.pool.status();
+        PoolStatus::new(status.size, status.available, status.waiting)
+    }
+
     /// Asks the database for `SELECT 1`, and waits at most `within` in all. A
     /// connection whose answer does not come in time is given up: back in the pool,
     /// it would hold up the next ping just the same, and the drainer, which pings
     /// before it drains, would never drain.
-    pub async fn ping(&self, within: Duration) -> Result<(), StorageError> {
+    async fn ping(&self, within: Duration) -> Result<(), StorageError> {
         let deadline = tokio::time::Instant::now() + within;
         let too_slow = || {
             StorageError::Unavailable(format!(
@@ -191,41 +156,30 @@ impl PgStore {
         }
     }
 
-    pub async fn live_user_ids(
-        &self,
-        after: Option<Uuid>,
-        limit: usize,
-        created_before: DateTime<Utc>,
-    ) -> Result<Vec<Uuid>, StorageError> {
-        let mut conn = self.conn().await?;
-        let mut query = users::table
-            .filter(users::deleted_at.is_null())
-            .filter(users::created_at.lt(created_before))
-            .select(users::id)
-            .order(users::id)
-            .limit(limit as i64)
-            .into_boxed();
-        if let Some(after) = after {
-            query = query.filter(users::id.gt(after));
+    async fn batch(&self, batch: Batch<'_>) -> Result<Vec<Applied>, StorageError> {
+        let conn = self.conn().await?;
+        let mut tx = PgTx {
+            conn: &conn,
+            replica: &self.replica,
+        };
+        let applying = apply::batch(&mut tx, batch);
+        let Ok(result) = tokio::time::timeout(TRANSACTION_DEADLINE, applying).await else {
+            // Whether it committed is unknown, as with any connection lost mid-commit:
+            // a delivery retried after all is a duplicate in the ledger.
+            self.give_up(conn);
+            return Err(StorageError::Unavailable(format!(
+                "the database did not finish a transaction within {} s",
+                TRANSACTION_DEADLINE.as_secs()
+            )));
+        };
+        if result.is_err() {
+            // The transaction may still be open, or aborted: end it, or drop the connection.
+            let ended = statements::Rollback::default().execute(&mut &*conn).await;
+            if ended.is_err() {
+                drop(Object::take(conn));
+            }
         }
-        Ok(query.load(&mut conn).await?)
-    }
-
-    pub async fn forget_deliveries(
-        &self,
-        received_before: DateTime<Utc>,
-    ) -> Result<usize, StorageError> {
-        let mut conn = self.conn().await?;
-        let deleted = diesel::delete(
-            webhook_events::table.filter(webhook_events::received_at.lt(received_before)),
-        )
-        .execute(&mut conn)
-        .await?;
-        Ok(deleted)
-    }
-
-    pub async fn find_user(&self, id: Uuid) -> Result<Option<StoredUser>, StorageError> {
-        tx::read_user(&mut *self.conn().await?, id).await
+        result
     }
 }
 

@@ -2,6 +2,8 @@
 
 use uuid::Uuid;
 
-pub type UserRow = crate::storage::rows::UserRow<Uuid, Vec<String>>;
-pub type ProfileRow = crate::storage::rows::ProfileRow<Uuid>;
-pub type DeliveryRow = crate::storage::rows::DeliveryRow<Uuid>;
+/// A user id as PostgreSQL stores it: a `uuid`.
+pub type Id = Uuid;
+pub type UserRow = crate::storage::rows::UserRow<Id, Vec<String>>;
+pub type ProfileRow = crate::storage::rows::ProfileRow<Id>;
+pub type DeliveryRow = crate::storage::rows::DeliveryRow<Id>;

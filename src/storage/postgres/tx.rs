@@ -12,16 +12,12 @@ use super::bulk::{
     UpdateUsers, UserColumns, WriteTombstones,
 };
 use super::load::{CurrentRow, LockUsers, ReadCurrent};
-use super::rows::{ProfileRow, UserRow};
-use super::schema::{PROFILE_ROW, profiles, users};
 use super::statements::{Begin, Commit, Rollback};
 use crate::mirror::{Current, MirrorUser, Outcome, Profile, Tombstone};
+use crate::storage::StorageError;
 use crate::storage::apply::{LedgerEntry, Loaded, MirrorTx, Op};
 use crate::storage::op_groups::in_groups;
-use crate::storage::rows::stored_user;
-use crate::storage::{StorageError, StoredUser};
 use chrono::Utc;
-use diesel::prelude::*;
 use diesel::result::QueryResult;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use futures_util::future::{BoxFuture, try_join_all};
@@ -33,21 +29,6 @@ use uuid::Uuid;
 pub(super) struct PgTx<'c> {
     pub conn: &'c AsyncPgConnection,
     pub replica: &'c str,
-}
-
-/// The user with its profile.
-pub(super) async fn read_user(
-    conn: &mut AsyncPgConnection,
-    id: Uuid,
-) -> Result<Option<StoredUser>, StorageError> {
-    let found = users::table
-        .left_join(profiles::table)
-        .filter(users::id.eq(id))
-        .select((users::all_columns, PROFILE_ROW.nullable()))
-        .first::<(UserRow, Option<ProfileRow>)>(conn)
-        .await
-        .optional()?;
-    Ok(found.map(stored_user))
 }
 
 type Execute<'c> = BoxFuture<'c, QueryResult<usize>>;

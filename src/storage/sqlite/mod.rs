@@ -13,23 +13,20 @@ mod tx;
 use tx::SqliteTx;
 
 use super::apply;
-use super::apply::{Applied, Request};
-use super::{StorageError, StoredUser};
-use crate::mirror::DeleteMode;
-use chrono::{DateTime, Utc};
+use super::apply::{Applied, Batch};
+use super::{Backend, ChangeNotice, ChangeWatch, Database, PoolStatus, StorageError};
+use crate::pg_connect::Refusal;
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::prelude::*;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
-use diesel_async::{AsyncConnection, AsyncMigrationHarness, RunQueryDsl, SimpleAsyncConnection};
-use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use diesel_async::{AsyncConnection, RunQueryDsl, SimpleAsyncConnection};
+use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 use futures_util::FutureExt;
-use rows::{TextUuid, micros};
-use schema::{users, webhook_events};
 use std::path::Path;
 use std::sync::Arc;
-use uuid::Uuid;
+use std::time::Duration;
 
 const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 
@@ -47,6 +44,8 @@ pub(super) type Conn = SyncConnectionWrapper<SqliteConnection>;
 /// A pool of connections to one SQLite database file.
 #[derive(Clone)]
 pub struct SqliteStore {
+    /// The database file, as the URL names it.
+    path: Arc<Path>,
     pool: Pool<Conn>,
     /// SQLite has one writer. Its busy handler polls and is not fair, so under load a
     /// writer can starve past the deadline; this process's writers queue here in
@@ -55,12 +54,6 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
-    /// The pool's connections and waiters now.
-    pub fn pool_status(&self) -> super::PoolStatus {
-        let status = self.pool.status();
-        super::PoolStatus::new(status.size, status.available, status.waiting)
-    }
-
     /// Builds the pool for the file at `path`, creating its directory if missing;
     /// connections (and the file) are opened on first use.
     pub fn new(path: &str, pool_size: usize) -> Result<Self, StorageError> {
@@ -91,6 +84,7 @@ impl SqliteStore {
             .build()
             .map_err(|e| StorageError::Config(format!("cannot build the connection pool: {e}")))?;
         Ok(Self {
+            path: Path::new(path).into(),
             pool,
             writer: Arc::default(),
         })
@@ -99,8 +93,24 @@ impl SqliteStore {
     async fn conn(&self) -> Result<Object<Conn>, StorageError> {
         super::checkout(self.pool.get()).await
     }
+}
 
-    pub async fn migrate(&self) -> Result<Vec<String>, StorageError> {
+impl Backend for SqliteStore {
+    fn about(&self) -> Database {
+        let path = std::fs::canonicalize(&self.path).unwrap_or_else(|_| self.path.to_path_buf());
+        Database {
+            backend: "sqlite",
+            shown: path.display().to_string(),
+            identity: format!("sqlite://{}", path.display()),
+        }
+    }
+
+    /// SQLite opens a file: it has no server to refuse it.
+    fn refusal(&self) -> Option<Refusal> {
+        None
+    }
+
+    async fn migrate(&self) -> Result<Vec<String>, StorageError> {
         let mut conn = self.conn().await?;
         // Holding the write lock for the whole run makes a second process
         // migrating the same file wait, then find nothing pending.
@@ -109,12 +119,7 @@ impl SqliteStore {
         })
         .await
         .map_err(busy)?;
-        let mut harness = AsyncMigrationHarness::new(conn);
-        let result = harness
-            .run_pending_migrations(MIGRATIONS)
-            .map(|applied| applied.iter().map(ToString::to_string).collect())
-            .map_err(|e| StorageError::Migration(e.to_string()));
-        let mut conn = harness.into_inner();
+        let (mut conn, result) = super::run_migrations(conn, MIGRATIONS);
         let succeeded = result.is_ok();
         conn.spawn_blocking(move |c| match succeeded {
             true => AnsiTransactionManager::commit_transaction(c),
@@ -125,27 +130,46 @@ impl SqliteStore {
         result
     }
 
-    pub async fn ping(&self) -> Result<(), StorageError> {
-        let mut conn = self.conn().await?;
-        diesel::sql_query("SELECT 1")
-            .execute(&mut conn)
-            .await
-            .map_err(busy)?;
-        Ok(())
+    /// SQLite has one writing process (see the backend's notes), so it is
+    /// `Listening` at once and for good, with no task.
+    fn watch_changes(
+        &self,
+        notice: Arc<dyn Fn(ChangeNotice) + Send + Sync>,
+    ) -> Option<ChangeWatch> {
+        notice(ChangeNotice::Listening);
+        None
     }
 
-    /// Applies `requests` in one transaction (see [`apply::batch`]); rolled back at the
-    /// end with `commit == false`.
-    pub async fn batch(
-        &self,
-        requests: &[Request<'_>],
-        mode: DeleteMode,
-        now: DateTime<Utc>,
-        commit: bool,
-    ) -> Result<Vec<Applied>, StorageError> {
+    /// One: SQLite has a single writer anyway.
+    fn writers(&self) -> usize {
+        1
+    }
+
+    fn pool_status(&self) -> PoolStatus {
+        let status = self.pool.status();
+        PoolStatus::new(status.size, status.available, status.waiting)
+    }
+
+    async fn ping(&self, within: Duration) -> Result<(), StorageError> {
+        let select = async {
+            let mut conn = self.conn().await?;
+            diesel::sql_query("SELECT 1")
+                .execute(&mut conn)
+                .await
+                .map_err(busy)
+        };
+        match tokio::time::timeout(within, select).await {
+            Ok(answered) => answered.map(drop),
+            Err(_) => Err(StorageError::Unavailable(
+                "the database did not answer in time".into(),
+            )),
+        }
+    }
+
+    async fn batch(&self, batch: Batch<'_>) -> Result<Vec<Applied>, StorageError> {
         let _turn = self.writer.lock().await;
         let mut conn = self.conn().await?;
-        let result = apply::batch(&mut SqliteTx(&mut conn), requests, mode, now, commit).await;
+        let result = apply::batch(&mut SqliteTx(&mut conn), batch).await;
         if result.is_err() {
             // End the transaction if it is still open, or drop the connection.
             let ended = match conn.batch_execute("ROLLBACK").await {
@@ -157,48 +181,6 @@ impl SqliteStore {
             }
         }
         result.map_err(busy)
-    }
-
-    pub async fn live_user_ids(
-        &self,
-        after: Option<Uuid>,
-        limit: usize,
-        created_before: DateTime<Utc>,
-    ) -> Result<Vec<Uuid>, StorageError> {
-        let mut conn = self.conn().await?;
-        // Hyphenated lower-case hex sorts as text in the same order as PostgreSQL sorts uuids.
-        let mut query = users::table
-            .filter(users::deleted_at.is_null())
-            .filter(users::created_at.lt(micros(created_before)))
-            .select(users::id)
-            .order(users::id)
-            .limit(limit as i64)
-            .into_boxed();
-        if let Some(after) = after {
-            query = query.filter(users::id.gt(TextUuid(after)));
-        }
-        let ids: Vec<TextUuid> = query.load(&mut conn).await.map_err(busy)?;
-        Ok(ids.into_iter().map(|id| id.0).collect())
-    }
-
-    pub async fn forget_deliveries(
-        &self,
-        received_before: DateTime<Utc>,
-    ) -> Result<usize, StorageError> {
-        let mut conn = self.conn().await?;
-        let deleted = diesel::delete(
-            webhook_events::table.filter(webhook_events::received_at.lt(micros(received_before))),
-        )
-        .execute(&mut conn)
-        .await
-        .map_err(busy)?;
-        Ok(deleted)
-    }
-
-    pub async fn find_user(&self, id: Uuid) -> Result<Option<StoredUser>, StorageError> {
-        tx::read_user(&mut *self.conn().await?, id)
-            .await
-            .map_err(busy)
     }
 }
 

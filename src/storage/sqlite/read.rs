@@ -1,92 +1,16 @@
-//! The read and edit API's queries on SQLite: the reads from the shared template
-//! ([`read_queries!`]), the profile edit here.
+//! The queries SQLite shares with PostgreSQL, from the [`read_queries!`] template.
 
-use super::rows::{DeliveryRow, TextUuid, UserRow, micros};
+use super::rows::{DeliveryRow, Id, UserRow, micros};
 use super::schema::{DELIVERY_ROW, PROFILE_DETAILS, profiles, users, webhook_events};
 use super::{SqliteStore, busy};
-use crate::storage::StorageError;
-use crate::storage::read::ProfileChanges;
 use crate::storage::read_queries::read_queries;
-use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use serde_json::Value;
-use uuid::Uuid;
 
-/// The profile columns an edit sets; `None` leaves a column alone.
-#[derive(AsChangeset)]
-#[diesel(table_name = profiles)]
-struct ProfileEdit<'a> {
-    display_name: Option<Option<&'a str>>,
-    avatar_url: Option<Option<&'a str>>,
-    settings: Option<&'a Value>,
-    updated_at: DateTime<Utc>,
-}
-
-#[derive(Insertable)]
-#[diesel(table_name = profiles)]
-struct NewProfile<'a> {
-    user_id: TextUuid,
-    display_name: Option<&'a str>,
-    avatar_url: Option<&'a str>,
-    settings: &'a Value,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-}
-
-impl SqliteStore {
-    pub async fn update_profile(
-        &self,
-        id: Uuid,
-        changes: &ProfileChanges,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StorageError> {
-        let now = micros(now);
-        let _turn = self.writer.lock().await;
-        let mut conn = self.conn().await?;
-        conn.immediate_transaction(async |conn| -> Result<bool, StorageError> {
-            let exists = users::table
-                .find(TextUuid(id))
-                .select(users::id)
-                .first::<TextUuid>(conn)
-                .await
-                .optional()?;
-            if exists.is_none() {
-                return Ok(false);
-            }
-            if let Some(flag) = changes.is_onboarded {
-                diesel::update(users::table.find(TextUuid(id)))
-                    .set((users::is_onboarded.eq(flag), users::updated_at.eq(now)))
-                    .execute(conn)
-                    .await?;
-            }
-            let empty = Value::Object(Default::default());
-            let new = NewProfile {
-                user_id: TextUuid(id),
-                display_name: changes.display_name.as_ref().and_then(|v| v.as_deref()),
-                avatar_url: changes.avatar_url.as_ref().and_then(|v| v.as_deref()),
-                settings: changes.settings.as_ref().unwrap_or(&empty),
-                created_at: now,
-                updated_at: now,
-            };
-            let edit = ProfileEdit {
-                display_name: changes.display_name.as_ref().map(|v| v.as_deref()),
-                avatar_url: changes.avatar_url.as_ref().map(|v| v.as_deref()),
-                settings: changes.settings.as_ref(),
-                updated_at: now,
-            };
-            diesel::insert_into(profiles::table)
-                .values(new)
-                .on_conflict(profiles::user_id)
-                .do_update()
-                .set(edit)
-                .execute(conn)
-                .await?;
-            Ok(true)
-        })
-        .await
-        .map_err(busy)
-    }
-}
-
-read_queries!(SqliteStore, id: TextUuid, time: micros, error: busy);
+read_queries!(
+    SqliteStore,
+    time: micros,
+    error: busy,
+    transaction: immediate_transaction,
+    writer: writer,
+);

@@ -19,10 +19,12 @@ pub fn micros(t: DateTime<Utc>) -> DateTime<Utc> {
     t.trunc_subsecs(6)
 }
 
+/// A user id as SQLite stores it.
+pub type Id = TextUuid;
 /// The shared rows (`storage::rows`) with SQLite's types.
-pub type UserRow = crate::storage::rows::UserRow<TextUuid, JsonList>;
-pub type ProfileRow = crate::storage::rows::ProfileRow<TextUuid>;
-pub type DeliveryRow = crate::storage::rows::DeliveryRow<TextUuid>;
+pub type UserRow = crate::storage::rows::UserRow<Id, JsonList>;
+pub type ProfileRow = crate::storage::rows::ProfileRow<Id>;
+pub type DeliveryRow = crate::storage::rows::DeliveryRow<Id>;
 
 /// A uuid stored as hyphenated lower-case text, the form PostgreSQL prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, AsExpression, FromSqlRow)]
@@ -33,6 +35,12 @@ impl ToSql<Text, Sqlite> for TextUuid {
     fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> serialize::Result {
         out.set_value(self.0.hyphenated().to_string());
         Ok(IsNull::No)
+    }
+}
+
+impl From<Uuid> for TextUuid {
+    fn from(id: Uuid) -> Self {
+        Self(id)
     }
 }
 

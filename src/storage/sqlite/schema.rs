@@ -64,3 +64,18 @@ diesel::table! {
 diesel::allow_tables_to_appear_in_same_query!(users, profiles, webhook_events, deleted_users);
 
 crate::storage::rows::row_columns!();
+
+/// The columns of [`ProfileRow`](crate::storage::rows::ProfileRow).
+pub const PROFILE_ROW: (
+    profiles::user_id,
+    profiles::display_name,
+    profiles::avatar_url,
+    profiles::created_at,
+    profiles::updated_at,
+) = (
+    profiles::user_id,
+    profiles::display_name,
+    profiles::avatar_url,
+    profiles::created_at,
+    profiles::updated_at,
+);

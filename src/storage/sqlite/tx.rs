@@ -5,29 +5,13 @@ use super::Conn;
 use super::rows::{NewDelivery, ProfileRow, TextUuid, UserChanges, UserRow, micros};
 use super::schema::{PROFILE_ROW, deleted_users, profiles, users, webhook_events};
 use crate::mirror::{Current, MirrorUser, Profile, Tombstone};
+use crate::storage::StorageError;
 use crate::storage::apply::{Loaded, MirrorTx, Op};
-use crate::storage::rows::stored_user;
-use crate::storage::{StorageError, StoredUser};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
 use std::collections::HashMap;
 use uuid::Uuid;
-
-/// The user with its profile.
-pub(super) async fn read_user(
-    conn: &mut Conn,
-    id: Uuid,
-) -> Result<Option<StoredUser>, StorageError> {
-    let found = users::table
-        .left_join(profiles::table)
-        .filter(users::id.eq(TextUuid(id)))
-        .select((users::all_columns, PROFILE_ROW.nullable()))
-        .first::<(UserRow, Option<ProfileRow>)>(conn)
-        .await
-        .optional()?;
-    Ok(found.map(stored_user))
-}
 
 /// A transaction in progress on one connection.
 pub(super) struct SqliteTx<'c>(pub(super) &'c mut Conn);

@@ -1,0 +1,151 @@
+//! What every storage backend does, declared once.
+//!
+//! [`Backend`] holds what each backend does its own way (connecting, migrating,
+//! applying deliveries); [`Queries`] what both do with the same SQL, implemented once
+//! for both by the `read_queries!` template. [`Storage`] dispatches both to the backend
+//! in use with one static `match` per call: no dynamic dispatch, and no boxing but
+//! the change-watching task's, once per start.
+//!
+//! The methods are `async fn`s, whose futures are `Send` whenever the backend's are:
+//! callers hold a concrete backend or a [`Storage`], never a generic one, so the
+//! compiler sees through to them.
+#![allow(
+    async_fn_in_trait,
+    reason = "implemented and called only on concrete types, whose futures are Send"
+)]
+
+use super::apply::{Applied, Batch};
+use super::postgres::PgStore;
+use super::read::{DeliveryCursor, DeliveryFilter, DeliveryRecord, ProfileChanges};
+use super::read::{ProfileClaim, UserDetails, UserFilter};
+use super::sqlite::SqliteStore;
+use super::{ChangeNotice, Database, PoolStatus, StorageError, StoredUser};
+use crate::pg_connect::Refusal;
+use chrono::{DateTime, Utc};
+use enum_dispatch::enum_dispatch;
+use futures_util::future::BoxFuture;
+use std::sync::Arc;
+use std::time::Duration;
+use uuid::Uuid;
+
+/// The storage backend in use; it does what [`Backend`] and [`Queries`] say, on the
+/// backend it holds. [`Storage::open`] picks it from the database URL.
+#[derive(Clone)]
+#[enum_dispatch(Backend, Queries)]
+pub enum Storage {
+    /// PostgreSQL, the production backend.
+    Postgres(PgStore),
+    /// SQLite, one embedded database file.
+    Sqlite(SqliteStore),
+}
+
+/// The task that listens for the users other processes change, for as long as it runs.
+/// Boxed, once per start, so that both backends hand back the same type.
+pub type ChangeWatch = BoxFuture<'static, ()>;
+
+/// What each backend does its own way.
+#[enum_dispatch]
+pub trait Backend {
+    /// Which database this is, for the start's log line and for the spool, which
+    /// belongs to one database.
+    fn about(&self) -> Database;
+
+    /// Why the database refused the last connection, when it refused for a reason
+    /// that will not pass by itself (a wrong password, an unknown database, a failed
+    /// certificate check); `None` when it answered or could not be reached.
+    fn refusal(&self) -> Option<Refusal>;
+
+    /// Applies pending migrations and returns the versions applied, oldest first;
+    /// safe to run from several replicas at once.
+    async fn migrate(&self) -> Result<Vec<String>, StorageError>;
+
+    /// Tells `notice` about the users other processes change, through the task returned
+    /// for the caller to run; `None` when the backend needs no task to know.
+    fn watch_changes(&self, notice: Arc<dyn Fn(ChangeNotice) + Send + Sync>)
+    -> Option<ChangeWatch>;
+
+    /// The most transactions that can apply deliveries at once.
+    fn writers(&self) -> usize;
+
+    /// The connection pool's state, for metrics.
+    fn pool_status(&self) -> PoolStatus;
+
+    /// Checks that the database answers within `within`.
+    async fn ping(&self, within: Duration) -> Result<(), StorageError>;
+
+    /// Applies `batch` in one transaction (see [`apply::batch`](super::apply::batch)).
+    async fn batch(&self, batch: Batch<'_>) -> Result<Vec<Applied>, StorageError>;
+}
+
+/// What both backends do with the same SQL: the mirror and the ledger read, a
+/// profile edited, and the ledger pruned.
+#[enum_dispatch]
+pub trait Queries {
+    /// The mirrored user with this id.
+    async fn find_user(&self, id: Uuid) -> Result<Option<StoredUser>, StorageError> {
+        Ok(self.user_details(id).await?.map(StoredUser::from))
+    }
+
+    /// The user with this id, its profile and settings.
+    async fn user_details(&self, id: Uuid) -> Result<Option<UserDetails>, StorageError>;
+
+    /// At most `limit` users matching `filter`, in id order, with ids after `after`.
+    /// Paging by id returns every user that exists throughout exactly once, however
+    /// many users are added meanwhile.
+    async fn list_users(
+        &self,
+        filter: &UserFilter,
+        after: Option<Uuid>,
+        limit: usize,
+    ) -> Result<Vec<UserDetails>, StorageError>;
+
+    /// At most `limit` ledger rows matching `filter`, newest first, after `cursor`.
+    async fn list_deliveries(
+        &self,
+        filter: &DeliveryFilter,
+        cursor: Option<&DeliveryCursor>,
+        limit: usize,
+    ) -> Result<Vec<DeliveryRecord>, StorageError>;
+
+    /// The profile facts of the user, read in one indexed query.
+    async fn profile_claim(&self, id: Uuid) -> Result<Option<ProfileClaim>, StorageError>;
+
+    /// Ids of users not marked deleted and mirrored before `created_before`, in id
+    /// order, after `after`, at most `limit`.
+    async fn live_user_ids(
+        &self,
+        after: Option<Uuid>,
+        limit: usize,
+        created_before: DateTime<Utc>,
+    ) -> Result<Vec<Uuid>, StorageError>;
+
+    /// Applies an edit of the application-owned fields in one transaction, creating
+    /// the profile when the user has none; `false` when there is no such user.
+    async fn edit_profile(
+        &self,
+        id: Uuid,
+        changes: &ProfileChanges,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StorageError>;
+
+    /// [`edit_profile`](Self::edit_profile), then the user as it is after the edit;
+    /// `None` when there is no such user.
+    async fn update_profile(
+        &self,
+        id: Uuid,
+        changes: &ProfileChanges,
+        now: DateTime<Utc>,
+    ) -> Result<Option<UserDetails>, StorageError> {
+        match self.edit_profile(id, changes, now).await? {
+            true => self.user_details(id).await,
+            false => Ok(None),
+        }
+    }
+
+    /// Removes ledger rows received before `received_before`; returns how many.
+    /// A key only has to outlive the retries and replays of its delivery.
+    async fn forget_deliveries(
+        &self,
+        received_before: DateTime<Utc>,
+    ) -> Result<usize, StorageError>;
+}
