@@ -11,10 +11,10 @@ mod use_case;
 use crate::config::{ListenAddr, Settings};
 use crate::http::{AppState, admin_app, app, public_app};
 use crate::jwt::{self, TokenVerifier};
+use crate::mirroring::Mirroring;
 use crate::policy::SignUpPolicy;
 use crate::signature::Verifier;
 use crate::storage::Backend;
-use crate::sync::Sync;
 use poem::EndpointExt;
 use poem::endpoint::BoxEndpoint;
 use std::sync::Arc;
@@ -32,7 +32,7 @@ pub struct App {
 /// The use-case and the tasks that run beside the requests until [`Background::stop`].
 pub struct Background {
     /// The use-case every endpoint applies deliveries through.
-    pub sync: Sync,
+    pub mirroring: Mirroring,
     tasks: JoinSet<()>,
 }
 
@@ -84,7 +84,7 @@ impl App {
     /// the migrations, the use-case with its spool, the access token checks, the
     /// background tasks and the endpoints. Each step logs what it found.
     pub async fn build(settings: &Settings, wiring: Wiring) -> anyhow::Result<Self> {
-        crate::private_files::warn_if_open(&settings.data_dir);
+        crate::infra::private_files::warn_if_open(&settings.data_dir);
         // A bad DATABASE_URL stops the start before any secret file is written.
         let storage = database::open_storage(settings)?;
         let about = storage.about();
@@ -94,15 +94,15 @@ impl App {
             Migrations::AtStart => database::migrate_to_serve(&storage, settings).await?,
             Migrations::Elsewhere => true,
         };
-        let sync = use_case::from_settings(storage.clone(), settings, &about)?;
-        let sync = match migrated {
-            true => sync,
-            false => sync.with_migrations_pending(),
+        let mirroring = use_case::from_settings(storage.clone(), settings, &about)?;
+        let mirroring = match migrated {
+            true => mirroring,
+            false => mirroring.with_migrations_pending(),
         };
         let state = AppState {
             verifier,
             storage: storage.clone(),
-            sync: sync.clone(),
+            mirroring: mirroring.clone(),
             policy: SignUpPolicy::new(
                 settings.allowed_email_domains.clone(),
                 settings.blocked_email_domains.clone(),
@@ -115,10 +115,10 @@ impl App {
             profile_claim: settings.token_profile_claim.clone(),
             users_may_set_onboarded: settings.users_may_set_onboarded,
         };
-        let tasks = tasks::start(&sync, &storage, settings);
+        let tasks = tasks::start(&mirroring, &storage, settings);
         Ok(Self {
             endpoints: Endpoints::new(state, settings),
-            background: Background { sync, tasks },
+            background: Background { mirroring, tasks },
         })
     }
 }
@@ -127,8 +127,8 @@ impl Background {
     /// Once the listeners have stopped: writes what the fast path kept for later, warns
     /// of deliveries still waiting in the spool, and stops the tasks.
     pub async fn stop(mut self) {
-        self.sync.flush().await;
-        let waiting = self.sync.spool().map(|spool| spool.depth());
+        self.mirroring.flush().await;
+        let waiting = self.mirroring.spool().map(|spool| spool.depth());
         if let Some(waiting) = waiting.filter(|n| *n > 0) {
             tracing::warn!(
                 waiting,

@@ -2,32 +2,27 @@
 //!
 //! Data flows one way:
 //! [`http`] (poem-openapi) → [`signature`] (Standard Webhooks, pure), or [`jwt`]
-//! (the access tokens the frontend presents) → [`events`] (payloads into domain types) → [`sync`] (the use-case) →
-//! [`storage`] (one transaction, deciding with [`mirror::plan`]).
-//! The CLI in [`cli`] enters at the same [`sync`] use-case; `serve` runs what [`app`], the
-//! composition root, builds from the settings.
+//! (the access tokens the frontend presents) → [`events`] (payloads into domain types) →
+//! [`mirroring`] (the use-case) → [`storage`] (one transaction, deciding with
+//! [`mirror::plan`]). The CLI in [`cli`] enters at the same [`mirroring`] use-case;
+//! `serve` runs what [`app`], the composition root, builds from the settings.
+//! The README's "Layout" lists the layers and what may import what.
+
+#![forbid(unsafe_code)]
 
 pub mod app;
 pub mod cli;
 pub mod config;
 pub mod config_sources;
-pub mod error_chain;
 pub mod events;
 pub mod http;
+pub mod infra;
 pub mod jwt;
-pub mod local_secrets;
 pub mod mirror;
-pub mod pg_connect;
+pub mod mirroring;
 pub mod policy;
-pub mod private_files;
-pub mod reconcile;
-pub mod replay;
 pub mod server;
-pub mod shutdown;
 pub mod signature;
-pub mod source;
 pub mod spool;
 pub mod storage;
-pub mod sync;
 pub mod telemetry;
-pub mod tls;

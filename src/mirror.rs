@@ -145,6 +145,4 @@ impl Outcome {
 }
 
 #[cfg(test)]
-mod order_tests;
-#[cfg(test)]
 mod tests;

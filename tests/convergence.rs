@@ -187,7 +187,7 @@ async fn check(
     // Tokens answered without the database are written within a second; write them now.
     let all = [&setup.single, &setup.three];
     for applier in all.into_iter().flat_map(|a| a.soft.iter().chain(&a.hard)) {
-        applier.sync.flush().await;
+        applier.mirroring.flush().await;
     }
     for n in 0..lives.len() {
         let said: Vec<&Said> = deliveries

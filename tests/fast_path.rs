@@ -31,7 +31,9 @@ async fn app(db: &TestDb) -> Running {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unchanged_users_refresh_writes_nothing_until_its_version_is_flushed() {
     let db = TestDb::create().await;
-    let Running { client, sync, .. } = &app(&db).await;
+    let Running {
+        client, mirroring, ..
+    } = &app(&db).await;
     let path = "/hooks/custom-access-token";
     let first = support::send(client, path, &token(1_768_475_700, "ada@example.com")).await;
     assert_eq!(outcome(&first), "created");
@@ -55,7 +57,7 @@ async fn an_unchanged_users_refresh_writes_nothing_until_its_version_is_flushed(
     };
 
     let unflushed = db.user(ADA).await.unwrap().user.source_updated_at;
-    sync.flush().await;
+    mirroring.flush().await;
     let after = db.user(ADA).await.unwrap().user.source_updated_at;
     assert_eq!(unflushed, skipped, "nothing was written");
     assert_eq!(after.timestamp(), iat, "the version moved in the flush");

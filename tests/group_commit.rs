@@ -10,8 +10,8 @@ use futures_util::future::join_all;
 use std::sync::Arc;
 use supahook::events::{Deletion, Delivery, HookKind, PersonName, UserChange, UserRecord};
 use supahook::mirror::{DeleteMode, Outcome};
+use supahook::mirroring::{Handled, Mirroring};
 use supahook::storage::{Backend, Batch, GroupCommit, Request, Storage, StorageError};
-use supahook::sync::{Handled, Sync};
 use support::TestDb;
 use uuid::Uuid;
 
@@ -200,17 +200,18 @@ async fn with_one_writer_the_deliveries_that_wait_for_it_share_the_next_transact
     let db = TestDb::create_postgres().await;
     let storage = Storage::open(&db.url, 8).unwrap();
     storage.migrate().await.unwrap();
-    let sync = Sync::new(storage)
+    let mirroring = Mirroring::new(storage)
         .with_writers(1)
         .with_budget(std::time::Duration::from_secs(4));
     let first = Uuid::new_v4();
     let mut holder = AsyncPgConnection::establish(&db.url).await.unwrap();
     holder_lock(&mut holder, first).await;
     let apply = |n: i64, id: Uuid| {
-        let sync = sync.clone();
+        let mirroring = mirroring.clone();
         tokio::spawn(async move {
             let email = format!("u{n}@example.com");
-            sync.apply(&delivery(&format!("k{n}"), record(id, &email, n)))
+            mirroring
+                .apply(&delivery(&format!("k{n}"), record(id, &email, n)))
                 .await
         })
     };

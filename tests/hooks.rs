@@ -325,7 +325,7 @@ async fn a_token_refresh_with_nothing_new_changes_no_mirrored_column() {
     assert_eq!(mirrored_ada(&app).await.updated_at, updated_at);
     // Answered without the database when the user is known: the version moves
     // within a second, or now.
-    app.sync.flush().await;
+    app.mirroring.flush().await;
     assert_eq!(
         mirrored_ada(&app).await.source_updated_at,
         utc("2026-01-15 12:15:00"),

@@ -30,8 +30,8 @@ async fn open_mode(dir: &WorkDir, options: Options) -> Running {
 }
 
 /// The spool of an app in `open` mode.
-fn spool_of(sync: &supahook::sync::Sync) -> &Spool {
-    sync.spool().expect("open mode has a spool")
+fn spool_of(mirroring: &supahook::mirroring::Mirroring) -> &Spool {
+    mirroring.spool().expect("open mode has a spool")
 }
 
 /// `body` parsed as the endpoint at `path` parses it, once its signature is checked.
@@ -72,8 +72,10 @@ async fn wait_until_empty(spool: &Spool) {
 #[tokio::test]
 async fn every_hook_answers_as_if_stored_and_spools_while_the_database_is_unreachable() {
     let dir = WorkDir::new("open-mode");
-    let Running { client, sync, .. } = &open_mode(&dir, Options::default()).await;
-    let spool = spool_of(sync);
+    let Running {
+        client, mirroring, ..
+    } = &open_mode(&dir, Options::default()).await;
+    let spool = spool_of(mirroring);
 
     let token = send(
         client,
@@ -126,7 +128,9 @@ async fn a_refused_sign_up_is_still_refused_and_nothing_is_spooled() {
         blocked_email_domains: vec!["example.com".into()],
         ..Options::default()
     };
-    let Running { client, sync, .. } = &open_mode(&dir, options).await;
+    let Running {
+        client, mirroring, ..
+    } = &open_mode(&dir, options).await;
 
     let answer = send(
         client,
@@ -138,7 +142,7 @@ async fn a_refused_sign_up_is_still_refused_and_nothing_is_spooled() {
     answer.assert_status_is_ok();
     assert_eq!(outcome(&answer), "refused");
     assert_eq!(json(answer).await["error"]["http_code"], 403);
-    assert_eq!(spool_of(sync).depth(), 0);
+    assert_eq!(spool_of(mirroring).depth(), 0);
 }
 
 #[tokio::test]
@@ -224,7 +228,7 @@ async fn the_spool_drains_into_the_database_exactly_once() {
     drop(spool);
 
     let app = TestApp::spawn_with(Options::open_mode(dir.path())).await;
-    let spool = spool_of(&app.sync);
+    let spool = spool_of(&app.mirroring);
     wait_until_empty(spool).await;
 
     assert_eq!(spool.depth(), 0, "the spool did not drain");
@@ -261,7 +265,7 @@ async fn a_delivery_the_database_refuses_still_answers_and_is_set_aside_by_the_d
     for statement in refuse {
         app.db.execute(statement).await;
     }
-    let spool = spool_of(&app.sync);
+    let spool = spool_of(&app.mirroring);
     let mut body = fixture_json("custom-access-token.json");
     body["claims"]["email"] = "refused@example.com".into();
 

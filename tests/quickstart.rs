@@ -153,7 +153,7 @@ fn with_no_settings_the_example_sign_ups_are_mirrored_once_and_readable() {
     let token = std::fs::read_to_string(dir.0.join("data/admin-token")).unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let body = runtime.block_on(async {
-        supahook::tls::http_client(Duration::from_secs(10))
+        supahook::infra::tls::http_client(Duration::from_secs(10))
             .unwrap()
             .get(format!("http://{}/v1/users/{FIRST_USER}", server.addr))
             .bearer_auth(token.trim())

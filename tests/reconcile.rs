@@ -6,10 +6,10 @@ mod support;
 mod upstream;
 
 use std::time::Instant;
-use supahook::reconcile::{self, Options, Summary};
-use supahook::source::AuthUsersSource;
+use supahook::cli::reconcile::auth_users::AuthUsersSource;
+use supahook::cli::reconcile::repair::{self as reconcile, Options, Summary};
+use supahook::mirroring::Mirroring;
 use supahook::storage::{Backend, Storage};
-use supahook::sync::Sync;
 use support::{TestApp, TestDb, fixture};
 
 const OPTIONS: Options = Options {
@@ -19,15 +19,15 @@ const OPTIONS: Options = Options {
     concurrency: 8,
 };
 
-async fn mirror(db: &TestDb) -> Sync {
+async fn mirror(db: &TestDb) -> Mirroring {
     let storage = Storage::open(&db.url, 8).unwrap();
     storage.migrate().await.unwrap();
-    Sync::new(storage)
+    Mirroring::new(storage)
 }
 
-async fn reconcile_once(source: &TestDb, sync: &Sync, options: Options) -> Summary {
+async fn reconcile_once(source: &TestDb, mirroring: &Mirroring, options: Options) -> Summary {
     let mut reader = AuthUsersSource::connect(&source.url).await.unwrap();
-    reconcile::run(&mut reader, sync, options, |_| {})
+    reconcile::run(&mut reader, mirroring, options, |_| {})
         .await
         .unwrap()
 }
@@ -37,13 +37,13 @@ async fn ten_thousand_users_are_mirrored_and_a_second_run_finds_them_unchanged()
     let source = upstream::supabase_db(false).await;
     upstream::insert_users(&source, 1, 10_000).await;
     let target = TestDb::create().await;
-    let sync = mirror(&target).await;
+    let mirroring = mirror(&target).await;
 
     let started = Instant::now();
-    let first = reconcile_once(&source, &sync, OPTIONS).await;
+    let first = reconcile_once(&source, &mirroring, OPTIONS).await;
     let first_seconds = started.elapsed().as_secs_f64();
     let started = Instant::now();
-    let second = reconcile_once(&source, &sync, OPTIONS).await;
+    let second = reconcile_once(&source, &mirroring, OPTIONS).await;
     eprintln!(
         "reconcile of 10000 users: first run {first_seconds:.2} s, second run {:.2} s",
         started.elapsed().as_secs_f64()
@@ -78,11 +78,11 @@ async fn a_dry_run_reports_and_writes_nothing() {
     let source = upstream::supabase_db(false).await;
     upstream::insert_users(&source, 1, 50).await;
     let target = TestDb::create().await;
-    let sync = mirror(&target).await;
+    let mirroring = mirror(&target).await;
 
     let summary = reconcile_once(
         &source,
-        &sync,
+        &mirroring,
         Options {
             dry_run: true,
             ..OPTIONS
@@ -99,8 +99,8 @@ async fn drift_is_repaired_and_a_newer_mirror_row_is_left_alone() {
     let source = upstream::supabase_db(false).await;
     upstream::insert_users(&source, 1, 3).await;
     let target = TestDb::create().await;
-    let sync = mirror(&target).await;
-    reconcile_once(&source, &sync, OPTIONS).await;
+    let mirroring = mirror(&target).await;
+    reconcile_once(&source, &mirroring, OPTIONS).await;
     let changed = upstream::user_id(&source, 1).await;
     let raced = upstream::user_id(&source, 2).await;
     // A change pg_net never delivered:
@@ -116,7 +116,7 @@ async fn drift_is_repaired_and_a_newer_mirror_row_is_left_alone() {
         ))
         .await;
 
-    let summary = reconcile_once(&source, &sync, OPTIONS).await;
+    let summary = reconcile_once(&source, &mirroring, OPTIONS).await;
 
     assert_eq!(
         (summary.updated, summary.stale, summary.unchanged),
@@ -136,10 +136,10 @@ async fn users_missing_upstream_are_reported_and_pruned_only_when_asked() {
         &fixture("custom-access-token.json"),
     )
     .await;
-    let sync = mirror(&app.db).await;
+    let mirroring = mirror(&app.db).await;
     let gone = "3f1c2b7e-8d4a-4c6e-9b1f-2a7d5e9c0b14";
 
-    let report = reconcile_once(&source, &sync, OPTIONS).await;
+    let report = reconcile_once(&source, &mirroring, OPTIONS).await;
     assert_eq!((report.deleted_upstream, report.pruned), (1, 0));
     assert!(app.db.user(gone).await.unwrap().user.deleted_at.is_none());
 
@@ -147,13 +147,13 @@ async fn users_missing_upstream_are_reported_and_pruned_only_when_asked() {
         prune: true,
         ..OPTIONS
     };
-    let pruned = reconcile_once(&source, &sync, pruning).await;
+    let pruned = reconcile_once(&source, &mirroring, pruning).await;
     assert_eq!((pruned.deleted_upstream, pruned.pruned), (1, 1));
     let user = app.db.user(gone).await.unwrap().user;
     assert!(user.deleted_at.is_some());
     assert_eq!(user.email.as_deref(), Some("ada.lovelace@example.com"));
 
-    let again = reconcile_once(&source, &sync, pruning).await;
+    let again = reconcile_once(&source, &mirroring, pruning).await;
     assert_eq!((again.deleted_upstream, again.unchanged), (0, 5));
 }
 
@@ -168,14 +168,14 @@ async fn a_user_still_signing_up_is_not_pruned_within_the_grace_period() {
         &fixture("before-user-created.json"),
     )
     .await;
-    let sync = mirror(&app.db).await;
+    let mirroring = mirror(&app.db).await;
     let grace = Options {
         prune: true,
         prune_grace: std::time::Duration::from_secs(3600),
         ..OPTIONS
     };
 
-    let summary = reconcile_once(&source, &sync, grace).await;
+    let summary = reconcile_once(&source, &mirroring, grace).await;
 
     assert_eq!((summary.deleted_upstream, summary.pruned), (0, 0));
     let ada = app

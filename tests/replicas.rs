@@ -81,9 +81,9 @@ fn assert_none(what: &str, problems: &[String], context: &str) {
 }
 
 fn client(keep_alive: bool) -> reqwest::Client {
-    let config = supahook::tls::client_config(
-        &supahook::tls::Roots::Platform,
-        supahook::tls::Check::ChainAndName,
+    let config = supahook::infra::tls::client_config(
+        &supahook::infra::tls::Roots::Platform,
+        supahook::infra::tls::Check::ChainAndName,
     )
     .unwrap();
     let builder = reqwest::Client::builder()

@@ -8,11 +8,11 @@ mod upstream;
 use diesel::QueryableByName;
 use diesel::sql_types::Text;
 use diesel_async::SimpleAsyncConnection;
-use supahook::reconcile;
+use supahook::cli::reconcile::auth_users::AuthUsersSource;
+use supahook::cli::reconcile::repair as reconcile;
+use supahook::mirroring::Mirroring;
 use supahook::signature::{SignedHeaders, SigningKey, Verifier};
-use supahook::source::AuthUsersSource;
 use supahook::storage::Storage;
-use supahook::sync::Sync;
 use support::{SECRET, TestApp, json, now, outcome};
 
 const ID: &str = "6f0e2b1c-3d4a-4b5c-8d6e-7f8091a2b3c4";
@@ -230,7 +230,7 @@ async fn reconcile_repairs_a_lost_trigger_event_after_a_token_refresh() {
 
     let storage = Storage::open(&app.db.url, 4).unwrap();
     let mut reader = AuthUsersSource::connect(&source.url).await.unwrap();
-    let summary = reconcile::run(&mut reader, &Sync::new(storage), OPTIONS, |_| {})
+    let summary = reconcile::run(&mut reader, &Mirroring::new(storage), OPTIONS, |_| {})
         .await
         .unwrap();
 

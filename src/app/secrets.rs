@@ -2,7 +2,7 @@
 //! directory on first start.
 
 use crate::config::{SecretString, Settings};
-use crate::local_secrets;
+use crate::infra::local_secrets;
 use crate::signature::SigningKey;
 
 /// The configured secrets, or the one generated in the data directory on first start.

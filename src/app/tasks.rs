@@ -1,8 +1,8 @@
 //! The work that runs beside the requests, all started here.
 
 use crate::config::Settings;
+use crate::mirroring::Mirroring;
 use crate::storage::{Backend, Queries, Storage};
-use crate::sync::Sync;
 use std::time::Duration;
 use tokio::task::JoinSet;
 
@@ -10,17 +10,17 @@ use tokio::task::JoinSet;
 /// mode), the database check readiness reads, the listener for other replicas'
 /// changes, the flushing of skipped tokens, the writers, the metrics' upkeep and the
 /// ledger's pruning. They run until the returned set is dropped.
-pub(super) fn start(sync: &Sync, storage: &Storage, settings: &Settings) -> JoinSet<()> {
+pub(super) fn start(mirroring: &Mirroring, storage: &Storage, settings: &Settings) -> JoinSet<()> {
     let mut tasks = JoinSet::new();
-    if let Some(drainer) = sync.spool_drainer() {
+    if let Some(drainer) = mirroring.spool_drainer() {
         tasks.spawn(drainer);
     }
-    tasks.spawn(sync.database_check());
-    if let Some(listener) = storage.watch_changes(sync.change_listener()) {
+    tasks.spawn(mirroring.database_check());
+    if let Some(listener) = storage.watch_changes(mirroring.change_listener()) {
         tasks.spawn(listener);
     }
-    tasks.spawn(sync.skipped_token_flusher());
-    sync.start_writers();
+    tasks.spawn(mirroring.skipped_token_flusher());
+    mirroring.start_writers();
     tasks.spawn(crate::telemetry::upkeep());
     if settings.ledger_retention_days > 0 {
         let days = settings.ledger_retention_days;

@@ -1,9 +1,9 @@
 //! The use-case as the settings configure it, with its spool in `open` mode.
 
 use crate::config::{OnStoreFailure, Settings};
+use crate::mirroring::Mirroring;
 use crate::spool::Spool;
 use crate::storage::{Database, Storage};
-use crate::sync::Sync;
 use anyhow::Context;
 
 /// The use-case with the configured delete mode, budget and, in `open` mode, the
@@ -13,13 +13,13 @@ pub(super) fn from_settings(
     storage: Storage,
     settings: &Settings,
     database: &Database,
-) -> anyhow::Result<Sync> {
-    let sync = Sync::new(storage)
+) -> anyhow::Result<Mirroring> {
+    let mirroring = Mirroring::new(storage)
         .with_delete_mode(settings.on_delete)
         .with_writers(settings.db_writers)
         .with_budget(settings.store_budget);
     if settings.on_store_failure == OnStoreFailure::Closed {
-        return Ok(sync);
+        return Ok(mirroring);
     }
     let foreign = crate::spool::claim(&settings.data_dir, &database.identity)
         .context("cannot claim the spool in the data directory (SUPAHOOK_DATA_DIR)")?;
@@ -49,5 +49,5 @@ pub(super) fn from_settings(
             "deliveries spooled before the restart will be applied as the database answers"
         );
     }
-    Ok(sync.with_spool(spool.with_max_bytes(settings.spool_max_bytes)))
+    Ok(mirroring.with_spool(spool.with_max_bytes(settings.spool_max_bytes)))
 }

@@ -20,7 +20,7 @@ pub async fn run(config: Option<&Path>, args: Args) -> anyhow::Result<()> {
     let settings = crate::config::Settings::load(config)?;
     let base = args.url.unwrap_or_else(|| settings.listen_addr.local_url());
     let url = format!("{}/health/ready", base.trim_end_matches('/'));
-    let client = crate::tls::http_client(Duration::from_secs(args.timeout))
+    let client = crate::infra::tls::http_client(Duration::from_secs(args.timeout))
         .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))?;
     match client.get(&url).send().await {
         Ok(response) if response.status().is_success() => {
@@ -30,7 +30,7 @@ pub async fn run(config: Option<&Path>, args: Args) -> anyhow::Result<()> {
         Ok(response) => bail!("not ready: {url} answered {}", response.status()),
         Err(error) => bail!(
             "not ready: no answer from {url}: {}",
-            crate::error_chain::describe(&error)
+            crate::infra::error_chain::describe(&error)
         ),
     }
 }

@@ -1,11 +1,14 @@
 //! `supahook reconcile`: repair the mirror from the Supabase database's `auth.users`.
 
+pub mod auth_users;
+pub mod repair;
+
 use crate::config::SecretString;
-use crate::reconcile::{self, Options, Summary};
-use crate::source::{AuthUsersSource, SourceError};
-use crate::sync::Sync;
+use crate::mirroring::Mirroring;
 use anyhow::Context;
+use auth_users::{AuthUsersSource, SourceError};
 use indicatif::{ProgressBar, ProgressStyle};
+use repair::{Options, Summary};
 use secrecy::ExposeSecret;
 use std::path::Path;
 use std::time::Instant;
@@ -66,9 +69,9 @@ pub async fn run(config: Option<&Path>, args: Args) -> anyhow::Result<()> {
         concurrency: usize::from(args.concurrency),
     };
     let started = Instant::now();
-    let summary = reconcile::run(
+    let summary = repair::run(
         &mut source,
-        &Sync::new(storage).with_delete_mode(settings.on_delete),
+        &Mirroring::new(storage).with_delete_mode(settings.on_delete),
         options,
         |done| bar.set_position(done),
     )

@@ -1,6 +1,13 @@
 //! `supahook replay FILE`: sign and send JSONL events to a running supahook.
 
-use crate::replay::{self, Event, Tally, Verdict};
+mod events;
+mod tally;
+#[cfg(test)]
+mod tests;
+
+use events::Event;
+use tally::{Tally, Verdict};
+
 use crate::signature::SigningKey;
 use anyhow::bail;
 use futures_util::StreamExt;
@@ -50,7 +57,7 @@ pub async fn run(config: Option<&Path>, args: Args) -> anyhow::Result<()> {
         bail!("--rate must be a positive number of requests per second");
     }
     let text = super::read_input(&args.file)?;
-    let events = replay::parse_events(&text, args.hook.as_deref(), args.new_ids)?;
+    let events = events::parse_events(&text, args.hook.as_deref(), args.new_ids)?;
 
     if args.dry_run {
         use std::io::Write;
@@ -58,14 +65,14 @@ pub async fn run(config: Option<&Path>, args: Args) -> anyhow::Result<()> {
         let mut out = std::io::stdout().lock();
         for event in &events {
             // A closed pipe (`| head`) ends the listing quietly.
-            if writeln!(out, "{}", replay::curl(&url, event, &key, now)).is_err() {
+            if writeln!(out, "{}", events::curl(&url, event, &key, now)).is_err() {
                 break;
             }
         }
         return Ok(());
     }
 
-    let client = crate::tls::http_client(Duration::from_secs(10))
+    let client = crate::infra::tls::http_client(Duration::from_secs(10))
         .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))?;
     reachable(&client, &url).await?;
     let started = Instant::now();
@@ -105,7 +112,7 @@ async fn reachable(client: &reqwest::Client, url: &str) -> anyhow::Result<()> {
         Ok(_) => Ok(()),
         Err(error) => bail!(
             "cannot reach supahook at {url}: {}; is `supahook serve` running there? (--url sets the address)",
-            crate::error_chain::describe(&error)
+            crate::infra::error_chain::describe(&error)
         ),
     }
 }
@@ -163,7 +170,7 @@ async fn send(
         ))
         .header("content-type", "application/json")
         .body(event.body.clone());
-    for (name, value) in replay::headers(event, key, chrono::Utc::now().timestamp()) {
+    for (name, value) in events::headers(event, key, chrono::Utc::now().timestamp()) {
         request = request.header(name, value);
     }
     let verdict = match request.send().await {
@@ -181,7 +188,7 @@ async fn send(
             };
             Verdict::of(status, outcome.as_deref(), &body)
         }
-        Err(error) => Verdict::NoAnswer(crate::error_chain::describe(&error)),
+        Err(error) => Verdict::NoAnswer(crate::infra::error_chain::describe(&error)),
     };
     (verdict, started.elapsed())
 }
@@ -189,7 +196,7 @@ async fn send(
 fn report(t: &Tally, seconds: f64) -> String {
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     let mut text = format!("{:<12}{}\n", "sent", t.sent);
-    for outcome in replay::OUTCOMES {
+    for outcome in tally::OUTCOMES {
         text.push_str(&format!("{outcome:<12}{}\n", t.count(outcome)));
     }
     for (outcome, count) in t.unusual_outcomes() {

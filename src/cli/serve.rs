@@ -2,8 +2,8 @@
 
 use crate::app::{App, Endpoints, Wiring};
 use crate::config::{ListenAddr, Settings};
+use crate::infra::shutdown;
 use crate::server::Listener;
-use crate::shutdown;
 use anyhow::Context;
 use std::path::Path;
 

@@ -65,6 +65,8 @@ impl DbWebhooksApi {
             DB_WEBHOOK_TOLERANCE,
         )?;
         let hook = signed::receive(admitted, body).await?;
-        Ok(HookAnswerResponse::go_on(hook.deliver(&state.sync).await?))
+        Ok(HookAnswerResponse::go_on(
+            hook.deliver(&state.mirroring).await?,
+        ))
     }
 }

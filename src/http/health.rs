@@ -1,7 +1,7 @@
 //! Liveness and readiness probes, and the Prometheus metrics.
 
 use super::{ApiTags, AppState};
-use crate::sync::DatabaseState;
+use crate::mirroring::DatabaseState;
 use crate::telemetry::{self, Gauges};
 use poem::web::Data;
 use poem_openapi::payload::{Json, PlainText};
@@ -108,9 +108,9 @@ impl HealthApi {
     /// is down or refuses supahook and deliveries are spooled.
     #[oai(path = "/health/ready", method = "get", operation_id = "ready")]
     async fn ready(&self, state: Data<&Arc<AppState>>) -> ReadyResponse {
-        let sync = &state.sync;
-        let database = sync.database_state();
-        let spool = sync.spool();
+        let mirroring = &state.mirroring;
+        let database = mirroring.database_state();
+        let spool = mirroring.spool();
         let status = readiness_status(&database, spool.map(|spool| spool.is_writable()));
         let (database, database_reason) = match database {
             DatabaseState::Up | DatabaseState::Unknown => ("up", None),
@@ -144,14 +144,14 @@ impl HealthApi {
     /// reason that will not pass by itself, such as a wrong password).
     #[oai(path = "/metrics", method = "get", operation_id = "metrics")]
     async fn metrics(&self, state: Data<&Arc<AppState>>) -> MetricsResponse {
-        let sync = &state.sync;
-        let pool = sync.pool_status();
-        let spool = sync.spool();
+        let mirroring = &state.mirroring;
+        let pool = mirroring.pool_status();
+        let spool = mirroring.spool();
         let text = telemetry::render(Gauges {
             pool_in_use: pool.in_use,
             pool_idle: pool.idle,
             pool_waiters: pool.waiting,
-            database_up: sync.database_up(),
+            database_up: mirroring.database_up(),
             spool_depth: spool.map(|spool| spool.depth()),
             spool_oldest_age: spool.and_then(oldest_age).unwrap_or(0.0),
         });

@@ -1,14 +1,14 @@
 //! The Auth Hook endpoints Supabase Auth calls.
 //!
 //! Each handler receives its delivery through [`super::signed`] (admit the signature
-//! headers, read and verify the body, parse it, apply it through the sync use-case)
+//! headers, read and verify the body, parse it, apply it through the mirroring use-case)
 //! and answers Supabase.
 
 use super::raw_json::{JsonText, RawJson};
 use super::{ApiTags, AppState, ErrorResponse, signed};
 use crate::events::{AfterUserCreatedInput, BeforeUserCreatedInput, CustomAccessTokenInput};
+use crate::mirroring::Handled;
 use crate::signature::TOLERANCE;
-use crate::sync::Handled;
 use poem::web::Data;
 use poem_openapi::param::Header;
 use poem_openapi::payload::Json;
@@ -129,12 +129,12 @@ impl HooksApi {
         let admitted = signed::admit(&state.verifier, headers, TOLERANCE)?;
         let hook = signed::receive(admitted, body).await?;
         let started = std::time::Instant::now();
-        let handled = hook.deliver(&state.sync).await?;
+        let handled = hook.deliver(&state.mirroring).await?;
         let mut claims = CustomAccessTokenInput::claims_text(hook.bytes())?;
         if let Some(name) = &state.profile_claim
             && handled != Handled::Spooled
             && let Some(profile) = state
-                .sync
+                .mirroring
                 .profile_claim(hook.event.user_id, started)
                 .await?
         {
@@ -184,7 +184,9 @@ impl HooksApi {
             );
             return Ok(HookAnswerResponse::refuse(refusal.0));
         }
-        Ok(HookAnswerResponse::go_on(hook.deliver(&state.sync).await?))
+        Ok(HookAnswerResponse::go_on(
+            hook.deliver(&state.mirroring).await?,
+        ))
     }
 
     /// After user created hook
@@ -215,6 +217,8 @@ impl HooksApi {
         let headers = signed::headers(&webhook_id, &webhook_timestamp, &webhook_signature);
         let admitted = signed::admit(&state.verifier, headers, TOLERANCE)?;
         let hook = signed::receive(admitted, body).await?;
-        Ok(HookAnswerResponse::go_on(hook.deliver(&state.sync).await?))
+        Ok(HookAnswerResponse::go_on(
+            hook.deliver(&state.mirroring).await?,
+        ))
     }
 }

@@ -107,7 +107,7 @@ impl SessionSyncApi {
         let Some(id) = delivery.change.user_id() else {
             return Err(ErrorResponse::invalid_token("the token names no user"));
         };
-        let outcome = state.sync.apply_now(&delivery).await?;
+        let outcome = state.mirroring.apply_now(&delivery).await?;
         let storage = &state.storage;
         let user = if changes.is_empty() {
             storage.user_details(id).await?

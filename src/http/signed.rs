@@ -3,7 +3,7 @@
 //! One order for all of them, each step needing the one before: admit the credentials
 //! on the headers alone ([`admit`], [`admit_token_or_signature`]), so a refused request
 //! costs no body read; read the body within its bounds and verify it ([`receive`]); parse
-//! only the verified bytes; then hand the delivery to the sync use-case
+//! only the verified bytes; then hand the delivery to the mirroring use-case
 //! ([`Received::deliver`]). A handler may check the parsed event between the last two.
 
 use super::ErrorResponse;
@@ -13,8 +13,8 @@ use crate::events::{
     self, AfterUserCreatedInput, AuthUsersChange, BeforeUserCreatedInput, CustomAccessTokenInput,
     Delivery, ParseError,
 };
+use crate::mirroring::{Handled, Mirroring};
 use crate::signature::{Admitted, SignatureError, SignedHeaders, Verifier, admit_bearer};
-use crate::sync::{Handled, Sync};
 use poem_openapi::param::Header;
 use serde::de::DeserializeOwned;
 use std::time::Duration;
@@ -116,8 +116,8 @@ impl<T: SignedEvent> Received<T> {
     }
 
     /// Applies the change the event asks for to the mirror.
-    pub async fn deliver(&self, sync: &Sync) -> Result<Handled, ErrorResponse> {
+    pub async fn deliver(&self, mirroring: &Mirroring) -> Result<Handled, ErrorResponse> {
         let delivery = self.event.delivery(&self.webhook_id)?;
-        Ok(sync.apply(&delivery).await?)
+        Ok(mirroring.apply(&delivery).await?)
     }
 }

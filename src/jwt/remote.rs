@@ -152,12 +152,12 @@ impl RemoteKeys {
 /// An https client with a full certificate check that follows no redirect: a redirect
 /// would let whoever answers at the configured URL send supahook to keys of their choice.
 fn client() -> Result<reqwest::Client, String> {
-    use crate::tls::{Check, Roots, client_config};
+    use crate::infra::tls::{Check, Roots, client_config};
     let config = client_config(&Roots::Platform, Check::ChainAndName).map_err(|e| e.to_string())?;
     reqwest::Client::builder()
         .tls_backend_preconfigured(config)
         .timeout(FETCH_TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
         .build()
-        .map_err(|e| crate::error_chain::describe(&e))
+        .map_err(|e| crate::infra::error_chain::describe(&e))
 }

@@ -1,3 +1,5 @@
+mod order;
+
 use super::*;
 use crate::events::{Activity, Deletion, PersonName, UserChange, UserRecord};
 use serde_json::json;

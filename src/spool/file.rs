@@ -38,7 +38,7 @@ pub(super) fn open(dir: &Path) -> Result<(SqliteConnection, Recovery), SpoolErro
         path: path.display().to_string(),
         reason,
     };
-    crate::private_files::create_dir(dir).map_err(|e| fail(e.to_string()))?;
+    crate::infra::private_files::create_dir(dir).map_err(|e| fail(e.to_string()))?;
     let torn_bytes = torn_tail(&wal_path(&path)).map_err(|e| fail(e.to_string()))?;
     let mut recovery = Recovery {
         torn_bytes,
@@ -61,7 +61,7 @@ pub(super) fn open(dir: &Path) -> Result<(SqliteConnection, Recovery), SpoolErro
     };
     // A spool an earlier version made may have been readable by others.
     for file in [path.clone(), wal_path(&path), shm_path(&path)] {
-        crate::private_files::tighten(&file).map_err(|e| fail(e.to_string()))?;
+        crate::infra::private_files::tighten(&file).map_err(|e| fail(e.to_string()))?;
     }
     Ok((conn, recovery))
 }
@@ -100,7 +100,7 @@ fn connect(path: &Path) -> Result<SqliteConnection, Failure> {
     let url = path
         .to_str()
         .ok_or_else(|| Failure::Other("the path is not valid UTF-8".into()))?;
-    crate::private_files::create_file(path).map_err(|e| Failure::Other(e.to_string()))?;
+    crate::infra::private_files::create_file(path).map_err(|e| Failure::Other(e.to_string()))?;
     let mut conn = SqliteConnection::establish(url).map_err(Failure::of)?;
     conn.batch_execute(SETUP).map_err(|e| match e.to_string() {
         busy if busy.contains("locked") => Failure::Other(format!(

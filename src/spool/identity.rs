@@ -32,7 +32,7 @@ pub fn claim(dir: &Path, database: &str) -> Result<Option<Foreign>, SpoolError> 
         path: path.display().to_string(),
         reason: e.to_string(),
     };
-    crate::private_files::create_dir(dir).map_err(|e| fail(dir, e))?;
+    crate::infra::private_files::create_dir(dir).map_err(|e| fail(dir, e))?;
     let recorded = match std::fs::read_to_string(&identity) {
         Ok(text) => Some(text.trim().to_owned()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
@@ -51,7 +51,7 @@ pub fn claim(dir: &Path, database: &str) -> Result<Option<Foreign>, SpoolError> 
         Some(same) if same == database => return Ok(None),
         _ => None,
     };
-    crate::private_files::write(&identity, &format!("{database}\n"))
+    crate::infra::private_files::write(&identity, &format!("{database}\n"))
         .map_err(|e| fail(&identity, e))?;
     Ok(foreign)
 }

@@ -20,7 +20,7 @@ use super::read::{DeliveryCursor, DeliveryFilter, DeliveryRecord, ProfileChanges
 use super::read::{ProfileClaim, UserDetails, UserFilter};
 use super::sqlite::SqliteStore;
 use super::{ChangeNotice, Database, PoolStatus, StorageError, StoredUser};
-use crate::pg_connect::Refusal;
+use crate::infra::pg_connect::Refusal;
 use chrono::{DateTime, Utc};
 use enum_dispatch::enum_dispatch;
 use futures_util::future::BoxFuture;

@@ -123,7 +123,7 @@ async fn run(storage: &Storage, mode: DeleteMode, batch: Vec<Job>) {
 async fn one_at_a_time(storage: &Storage, mode: DeleteMode, batch: Vec<Job>, error: &StorageError) {
     tracing::warn!(
         deliveries = batch.len(),
-        reason = crate::error_chain::describe(error),
+        reason = crate::infra::error_chain::describe(error),
         "a write transaction failed; applying its deliveries one at a time"
     );
     for job in batch {

@@ -71,5 +71,4 @@ fn kind(op: &Op<'_>) -> u8 {
 }
 
 #[cfg(test)]
-#[path = "op_groups_tests.rs"]
 mod tests;

@@ -54,7 +54,7 @@ impl Stack {
         ];
         all.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let serve = Serve::start(dir.path(), &pairs(&all));
-        let client = supahook::tls::http_client(Duration::from_secs(10)).unwrap();
+        let client = supahook::infra::tls::http_client(Duration::from_secs(10)).unwrap();
         Self {
             cluster,
             dir,

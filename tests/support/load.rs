@@ -244,7 +244,7 @@ pub async fn send(client: &reqwest::Client, base: &str, event: &Event) -> Sent {
             Sent::Answer(response.status().as_u16(), outcome)
         }
         Err(error) if error.is_connect() => Sent::Refused,
-        Err(error) => Sent::Lost(supahook::error_chain::describe(&error)),
+        Err(error) => Sent::Lost(supahook::infra::error_chain::describe(&error)),
     }
 }
 

@@ -18,9 +18,9 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use supahook::app::{App, Background, Endpoints, Migrations, Wiring};
 use supahook::config::{JwtSettings, SecretString, Settings};
+use supahook::mirroring::Mirroring;
 use supahook::signature::SigningKey;
 use supahook::storage::{Queries as _, Storage, StoredUser};
-use supahook::sync::Sync;
 use uuid::Uuid;
 
 /// The secret every test signs with.
@@ -322,7 +322,7 @@ impl Options {
 pub struct Running {
     pub client: Client,
     /// The app's use-case, to flush what the token fast path keeps for later.
-    pub sync: Sync,
+    pub mirroring: Mirroring,
     /// Its background tasks, which stop when it is dropped.
     background: Background,
 }
@@ -336,7 +336,7 @@ pub async fn start(database_url: &str, options: Options) -> Running {
     };
     Running {
         client: TestClient::new(endpoint),
-        sync: app.background.sync.clone(),
+        mirroring: app.background.mirroring.clone(),
         background: app.background,
     }
 }

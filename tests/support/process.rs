@@ -216,5 +216,5 @@ pub fn http_status(addr: &str, path: &str) -> Option<u16> {
 
 /// An HTTP client as `replay` builds it.
 pub fn http_client() -> reqwest::Client {
-    supahook::tls::http_client(Duration::from_secs(30)).unwrap()
+    supahook::infra::tls::http_client(Duration::from_secs(30)).unwrap()
 }

@@ -2,8 +2,8 @@
 //! become answers, and what each logs.
 
 use super::{ErrorBody, ErrorResponse, RETRY_AFTER_SECONDS};
-use crate::error_chain::describe;
 use crate::events::ParseError;
+use crate::infra::error_chain::describe;
 use crate::jwt::TokenError;
 use crate::signature::SignatureError;
 use crate::storage::StorageError;

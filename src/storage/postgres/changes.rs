@@ -1,7 +1,7 @@
 //! Listens for the users other replicas change, announced at their commit.
 
 use super::statements::CHANGES_CHANNEL;
-use crate::pg_connect::PgTarget;
+use crate::infra::pg_connect::PgTarget;
 use crate::storage::ChangeNotice;
 use diesel_async::SimpleAsyncConnection;
 use futures_util::StreamExt;

@@ -3,7 +3,7 @@
 //! that reached the database after all (a write that outlived its budget) or that
 //! Supabase sent again once the database was back.
 
-use super::Sync;
+use super::Mirroring;
 use crate::spool::{Entry, Spool};
 use crate::storage::{Backend, MAX_BATCH, StorageError};
 use std::time::Duration;
@@ -19,17 +19,17 @@ const DRAIN_DEADLINE: Duration = Duration::from_secs(10);
 /// or the database was unreachable, it pings the database first: the ping, not the
 /// entries' outcomes, decides whether the database is back (one user's held row
 /// must not send everyone else's deliveries to the spool).
-pub(super) async fn run(sync: Sync, spool: Spool) {
+pub(super) async fn run(mirroring: Mirroring, spool: Spool) {
     loop {
-        sync.breaker.next_check(DRAIN_EVERY).await;
-        if spool.depth() == 0 && sync.database_up() {
+        mirroring.breaker.next_check(DRAIN_EVERY).await;
+        if spool.depth() == 0 && mirroring.database_up() {
             continue;
         }
-        if !migrated(&sync).await || !sync.ping().await {
+        if !migrated(&mirroring).await || !mirroring.ping().await {
             continue;
         }
         loop {
-            match drain_batch(&sync, &spool).await {
+            match drain_batch(&mirroring, &spool).await {
                 Ok(0) => break,
                 Ok(drained) => crate::telemetry::spool_drained(drained),
                 Err(reason) => {
@@ -42,18 +42,18 @@ pub(super) async fn run(sync: Sync, spool: Spool) {
 }
 
 /// Applies the migrations `serve` could not apply at start, once the database answers.
-async fn migrated(sync: &Sync) -> bool {
+async fn migrated(mirroring: &Mirroring) -> bool {
     use std::sync::atomic::Ordering;
-    if sync.migrated.load(Ordering::Relaxed) {
+    if mirroring.migrated.load(Ordering::Relaxed) {
         return true;
     }
-    match tokio::time::timeout(DRAIN_DEADLINE, sync.storage.migrate()).await {
+    match tokio::time::timeout(DRAIN_DEADLINE, mirroring.storage.migrate()).await {
         Ok(Ok(applied)) => {
             tracing::info!(
                 applied = applied.len(),
                 "the database answers: migrations applied, the spool drains now"
             );
-            sync.migrated.store(true, Ordering::Relaxed);
+            mirroring.migrated.store(true, Ordering::Relaxed);
             true
         }
         Ok(Err(error)) => {
@@ -66,12 +66,12 @@ async fn migrated(sync: &Sync) -> bool {
 
 /// Applies the oldest waiting deliveries; returns how many left the spool. An entry
 /// the database cannot take now (unavailable, or a held row) stays for the next round.
-async fn drain_batch(sync: &Sync, spool: &Spool) -> Result<usize, String> {
+async fn drain_batch(mirroring: &Mirroring, spool: &Spool) -> Result<usize, String> {
     let entries = spool.oldest(MAX_BATCH).await.map_err(|e| e.to_string())?;
     if entries.is_empty() {
         return Ok(0);
     }
-    let attempts = entries.iter().map(|entry| drain_one(sync, entry));
+    let attempts = entries.iter().map(|entry| drain_one(mirroring, entry));
     let results = futures_util::future::join_all(attempts).await;
     let mut done = Vec::new();
     for (entry, result) in entries.iter().zip(results) {
@@ -79,7 +79,7 @@ async fn drain_batch(sync: &Sync, spool: &Spool) -> Result<usize, String> {
             Ok(()) => done.push(entry.seq),
             Err(StorageError::Unavailable(_)) => {}
             Err(error) => {
-                let reason = crate::error_chain::describe(&error);
+                let reason = crate::infra::error_chain::describe(&error);
                 tracing::error!(
                     seq = entry.seq,
                     hook = entry.delivery.hook.as_str(),
@@ -99,12 +99,13 @@ async fn drain_batch(sync: &Sync, spool: &Spool) -> Result<usize, String> {
     Ok(drained)
 }
 
-async fn drain_one(sync: &Sync, entry: &Entry) -> Result<(), StorageError> {
+async fn drain_one(mirroring: &Mirroring, entry: &Entry) -> Result<(), StorageError> {
     let delivery = &entry.delivery;
-    let outcome = match sync.answer_without_database(delivery) {
+    let outcome = match mirroring.answer_without_database(delivery) {
         Some(outcome) => outcome,
         None => {
-            match tokio::time::timeout(DRAIN_DEADLINE, sync.write_to_database(delivery)).await {
+            match tokio::time::timeout(DRAIN_DEADLINE, mirroring.write_to_database(delivery)).await
+            {
                 Ok(result) => result?,
                 Err(_) => {
                     return Err(StorageError::Unavailable(

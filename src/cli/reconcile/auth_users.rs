@@ -4,7 +4,7 @@
 //! leave the source database.
 
 use crate::events::AuthUserRow;
-use crate::pg_connect::PgTarget;
+use crate::infra::pg_connect::PgTarget;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -52,7 +52,7 @@ pub enum SourceError {
     #[error("source database: {0}")]
     Connect(String),
     /// The database refused the connection for a reason that will not pass by itself
-    /// (see [`crate::pg_connect::refusal`]).
+    /// (see [`crate::infra::pg_connect::refusal`]).
     #[error("the source database refuses supahook: {0}")]
     Refused(String),
     /// A query failed (for example: no `auth.users` table).

@@ -7,7 +7,7 @@
 //! Everything else (refused or cut connections, timeouts, a server shutting down or
 //! starting up, too many clients) can pass, and `serve` goes on degraded.
 
-use crate::tls;
+use crate::infra::tls;
 
 /// What a failed connection attempt ran into, reduced to what decides its fate.
 #[derive(Debug, Clone, PartialEq, Eq)]

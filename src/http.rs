@@ -25,10 +25,10 @@ pub use error::{ErrorBody, ErrorResponse};
 
 use crate::config::SecretString;
 use crate::jwt::TokenVerifier;
+use crate::mirroring::Mirroring;
 use crate::policy::SignUpPolicy;
 use crate::signature::Verifier;
 use crate::storage::Storage;
-use crate::sync::Sync;
 use poem::endpoint::BoxEndpoint;
 use poem::http::Method;
 use poem::{Endpoint, EndpointExt, IntoEndpoint, Middleware, Route};
@@ -44,7 +44,7 @@ pub struct AppState {
     /// The mirror and the ledger, as the read and edit API reads and edits them.
     pub storage: Storage,
     /// Applies deliveries to the mirror.
-    pub sync: Sync,
+    pub mirroring: Mirroring,
     /// Which email domains may sign up.
     pub policy: SignUpPolicy,
     /// Bearer token of the read API; `None` turns the read API off.

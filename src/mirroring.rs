@@ -89,7 +89,7 @@ fn error_kind(error: &StorageError) -> &'static str {
 
 /// Applies deliveries to the mirror.
 #[derive(Clone)]
-pub struct Sync {
+pub struct Mirroring {
     storage: Storage,
     on_delete: DeleteMode,
     budget: Duration,
@@ -111,7 +111,7 @@ pub struct Sync {
     check: Arc<db_check::DbCheck>,
 }
 
-impl Sync {
+impl Mirroring {
     /// A use-case over this storage that refuses what the database cannot take
     /// (`closed`); users removed upstream are kept marked deleted.
     pub fn new(storage: Storage) -> Self {
@@ -266,7 +266,7 @@ impl Sync {
         delivery: &Delivery,
         error: &StorageError,
     ) -> Result<Handled, StorageError> {
-        let reason = crate::error_chain::describe(error);
+        let reason = crate::infra::error_chain::describe(error);
         if !matches!(error, StorageError::Unavailable(_)) {
             tracing::error!(reason, "the database refused a delivery; spooling it");
         }
@@ -400,7 +400,7 @@ impl Sync {
     }
 
     /// What the fast path is told about the users other processes change.
-    pub fn change_listener(&self) -> Arc<dyn Fn(ChangeNotice) + Send + std::marker::Sync> {
+    pub fn change_listener(&self) -> Arc<dyn Fn(ChangeNotice) + Send + Sync> {
         let fast = self.fast.clone();
         Arc::new(move |notice| fast.notice(notice))
     }

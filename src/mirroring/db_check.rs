@@ -7,7 +7,7 @@
 //! closes it, as the drainer's ping does. What a check found holds until the breaker
 //! moves: a delivery that fails, or one the database takes, is newer news.
 
-use super::Sync;
+use super::Mirroring;
 use crate::storage::Backend;
 use std::sync::RwLock;
 use std::time::Duration;
@@ -64,30 +64,33 @@ impl DbCheck {
 }
 
 /// Checks the database once a second for as long as the process runs.
-pub(super) async fn run(sync: Sync) {
+pub(super) async fn run(mirroring: Mirroring) {
     loop {
-        let before = sync.breaker.moves();
-        let (state, detail) = check(&sync).await;
+        let before = mirroring.breaker.moves();
+        let (state, detail) = check(&mirroring).await;
         // A delivery that failed while the check ran is newer news than its answer.
         let mut moves = before;
-        if state == DatabaseState::Up && sync.breaker.moves() == before {
-            sync.breaker.reached();
-            moves = sync.breaker.moves();
+        if state == DatabaseState::Up && mirroring.breaker.moves() == before {
+            mirroring.breaker.reached();
+            moves = mirroring.breaker.moves();
         }
-        sync.check.set(state, detail, moves);
+        mirroring.check.set(state, detail, moves);
         tokio::time::sleep(CHECK_EVERY).await;
     }
 }
 
 /// What the database answered, with the full text of a refusal.
-async fn check(sync: &Sync) -> (DatabaseState, Option<String>) {
-    let answered = match sync.migrated.load(std::sync::atomic::Ordering::Relaxed) {
-        true => sync.storage.ping(sync.budget).await.is_ok(),
+async fn check(mirroring: &Mirroring) -> (DatabaseState, Option<String>) {
+    let answered = match mirroring
+        .migrated
+        .load(std::sync::atomic::Ordering::Relaxed)
+    {
+        true => mirroring.storage.ping(mirroring.budget).await.is_ok(),
         // Until the drainer has migrated, the database counts as down; its attempts
         // tell whether it refuses.
         false => false,
     };
-    match (answered, sync.storage.refusal()) {
+    match (answered, mirroring.storage.refusal()) {
         (true, _) => (DatabaseState::Up, None),
         (false, Some(refusal)) => {
             let detail = refusal.to_string();

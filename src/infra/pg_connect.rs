@@ -19,8 +19,8 @@
 
 pub mod refusal;
 
-use crate::error_chain::describe;
-use crate::tls::{self, Check, Roots};
+use crate::infra::error_chain::describe;
+use crate::infra::tls::{self, Check, Roots};
 use diesel::{ConnectionError, ConnectionResult};
 use diesel_async::AsyncPgConnection;
 use percent_encoding::percent_decode_str;

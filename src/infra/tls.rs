@@ -221,7 +221,7 @@ pub fn http_client(timeout: std::time::Duration) -> Result<reqwest::Client, Stri
         .tls_backend_preconfigured(config)
         .timeout(timeout)
         .build()
-        .map_err(|e| crate::error_chain::describe(&e))
+        .map_err(|e| crate::infra::error_chain::describe(&e))
 }
 
 /// What a failed certificate check means, in words, with rustls' own text after it.

@@ -15,7 +15,7 @@ use tx::SqliteTx;
 use super::apply;
 use super::apply::{Applied, Batch};
 use super::{Backend, ChangeNotice, ChangeWatch, Database, PoolStatus, StorageError};
-use crate::pg_connect::Refusal;
+use crate::infra::pg_connect::Refusal;
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::prelude::*;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
@@ -32,7 +32,7 @@ const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 
 /// Set on every new connection. `busy_timeout` comes first so that switching
 /// the file to WAL also waits for other connections instead of failing.
-/// The busy timeout stays below the sync deadline, so a waiting writer gives up
+/// The busy timeout stays below the mirroring deadline, so a waiting writer gives up
 /// (503, retried by Supabase) before the request is abandoned mid-transaction.
 const PRAGMAS: &str = "PRAGMA busy_timeout = 1000; \
                        PRAGMA journal_mode = WAL; \
@@ -68,7 +68,7 @@ impl SqliteStore {
             .parent()
             .filter(|d| !d.as_os_str().is_empty())
         {
-            crate::private_files::create_dir(dir).map_err(|e| {
+            crate::infra::private_files::create_dir(dir).map_err(|e| {
                 StorageError::Config(format!(
                     "cannot create the directory {}: {e}",
                     dir.display()
@@ -211,7 +211,7 @@ pub(super) fn busy(error: impl Into<StorageError>) -> StorageError {
 /// numbers) before SQLite opens it, so that SQLite gives its `-wal` and `-shm` files
 /// the same mode. An existing file is left as it is.
 fn create_private(path: &Path) -> Result<(), StorageError> {
-    crate::private_files::create_file(path)
+    crate::infra::private_files::create_file(path)
         .map(drop)
         .map_err(|e| {
             StorageError::Config(format!(

@@ -96,10 +96,10 @@ fn read_or_create(
         Err(e) => return Err(io(e)),
     }
     if let Some(dir) = path.parent() {
-        crate::private_files::create_dir(dir).map_err(io)?;
+        crate::infra::private_files::create_dir(dir).map_err(io)?;
     }
     let text = generate();
-    match crate::private_files::private_options().open(path) {
+    match crate::infra::private_files::private_options().open(path) {
         Ok(mut file) => {
             writeln!(file, "{text}").map_err(io)?;
             Ok(Some((text, true)))

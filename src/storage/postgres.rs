@@ -14,7 +14,7 @@ use tx::PgTx;
 use super::apply;
 use super::apply::{Applied, Batch};
 use super::{Backend, ChangeNotice, ChangeWatch, Database, PoolStatus, StorageError};
-use crate::pg_connect::{PgTarget, Refusal};
+use crate::infra::pg_connect::{PgTarget, Refusal};
 use diesel::{ConnectionError, ConnectionResult};
 use diesel_async::pooled_connection::deadpool::{Object, Pool, PoolError};
 use diesel_async::pooled_connection::{
@@ -193,7 +193,7 @@ const TRANSACTION_DEADLINE: Duration = Duration::from_secs(10);
 
 /// Limits set on every connection, so that one stuck request cannot hold locks
 /// that every later event for the same user would queue behind: statements and
-/// lock waits give up inside the sync deadline (the caller answers 503), and a
+/// lock waits give up inside the mirroring deadline (the caller answers 503), and a
 /// transaction abandoned by a timed-out request is ended by the server.
 const SESSION_LIMITS: &str = "SET statement_timeout = '1500ms'; \
                               SET lock_timeout = '1000ms'; \

@@ -1,7 +1,10 @@
-use super::*;
+use super::events::*;
+use super::tally::*;
+use crate::signature::SigningKey;
+use serde_json::Value;
 use std::time::Duration;
 
-const BODY: &str = include_str!("../../tests/fixtures/custom-access-token.json");
+const BODY: &str = include_str!("../../../tests/fixtures/custom-access-token.json");
 
 fn one_line(value: &str) -> String {
     serde_json::to_string(&serde_json::from_str::<Value>(value).unwrap()).unwrap()
@@ -21,7 +24,7 @@ fn a_bare_body_is_sent_byte_for_byte_to_the_hook_named_in_its_metadata() {
 #[test]
 fn a_wrapped_line_names_its_hook_and_a_db_payload_is_recognised() {
     let db = one_line(include_str!(
-        "../../tests/fixtures/db-delete-auth-users.json"
+        "../../../tests/fixtures/db-delete-auth-users.json"
     ));
     let text = format!("{{\"hook\": \"before-user-created\", \"body\": {{\"a\": 1}}}}\n{db}\n");
 

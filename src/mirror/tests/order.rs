@@ -1,7 +1,7 @@
 //! The rule's promise, checked on the pure planner: one end state for every order.
 
-use super::*;
 use crate::events::{Activity, Deletion, PersonName, UserChange, UserRecord};
+use crate::mirror::*;
 use serde_json::json;
 use std::sync::Arc;
 use uuid::Uuid;

@@ -3,11 +3,11 @@
 //! Every row goes through the same use-case as a webhook, so reconciling an
 //! up-to-date mirror changes nothing.
 
+use super::auth_users::{AuthUsersSource, SourceError, SourceUser};
 use crate::events::{Deletion, UserChange, row_change, to_micros};
 use crate::mirror::Outcome;
-use crate::source::{AuthUsersSource, SourceError, SourceUser};
+use crate::mirroring::Mirroring;
 use crate::storage::{Queries, StorageError};
-use crate::sync::Sync;
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use std::collections::HashSet;
@@ -80,7 +80,7 @@ impl Summary {
 /// number of rows done after each page.
 pub async fn run(
     source: &mut AuthUsersSource,
-    sync: &Sync,
+    mirroring: &Mirroring,
     options: Options,
     progress: impl Fn(u64),
 ) -> Result<Summary, ReconcileError> {
@@ -98,7 +98,7 @@ pub async fn run(
             futures_util::stream::iter(changes.iter())
                 .map(|change| async move {
                     match change {
-                        Some(change) => sync.reconcile(change, options.dry_run).await,
+                        Some(change) => mirroring.reconcile(change, options.dry_run).await,
                         None => Ok(Outcome::Skipped),
                     }
                 })
@@ -110,7 +110,7 @@ pub async fn run(
         }
         progress(summary.read);
     }
-    prune(source, sync, &upstream, options, &mut summary).await?;
+    prune(source, mirroring, &upstream, options, &mut summary).await?;
     Ok(summary)
 }
 
@@ -131,7 +131,7 @@ fn source_change(user: &SourceUser) -> Option<UserChange> {
 /// after its page was read is not taken for a deleted one.
 async fn prune(
     source: &mut AuthUsersSource,
-    sync: &Sync,
+    mirroring: &Mirroring,
     upstream: &HashSet<Uuid>,
     options: Options,
     summary: &mut Summary,
@@ -142,7 +142,7 @@ async fn prune(
         .unwrap_or(DateTime::UNIX_EPOCH);
     let mut after = None;
     loop {
-        let ids = sync
+        let ids = mirroring
             .storage()
             .live_user_ids(after, PAGE_SIZE, mirrored_before)
             .await?;
@@ -162,7 +162,7 @@ async fn prune(
                     removed: true,
                     last: None,
                 }));
-                if sync.reconcile(&change, options.dry_run).await? == Outcome::Deleted {
+                if mirroring.reconcile(&change, options.dry_run).await? == Outcome::Deleted {
                     summary.pruned += 1;
                 }
             }

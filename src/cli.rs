@@ -3,7 +3,7 @@
 mod healthcheck;
 mod migrate;
 mod openapi;
-mod reconcile;
+pub mod reconcile;
 mod replay;
 mod serve;
 mod sign;
@@ -81,7 +81,7 @@ fn signing_key(
     if let Some(key) = settings.hook_secrets.first() {
         return Ok(key.clone());
     }
-    match crate::local_secrets::hook_secret(&settings.data_dir, false)? {
+    match crate::infra::local_secrets::hook_secret(&settings.data_dir, false)? {
         Some(local) => Ok(local.value),
         None => anyhow::bail!(
             "no secret to sign with: pass --secret, set SUPAHOOK_HOOK_SECRETS, \
