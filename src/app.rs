@@ -8,7 +8,7 @@ mod secrets;
 mod tasks;
 mod use_case;
 
-use crate::config::{ListenAddr, Settings};
+use crate::config::Settings;
 use crate::http::{AppState, admin_app, app, public_app};
 use crate::jwt::{self, TokenVerifier};
 use crate::mirroring::Mirroring;
@@ -27,6 +27,8 @@ pub struct App {
     pub endpoints: Endpoints,
     /// The use-case and the work running beside the requests.
     pub background: Background,
+    /// Whether this start generated the hook secret: a first start without settings.
+    pub first_start: bool,
 }
 
 /// The use-case and the tasks that run beside the requests until [`Background::stop`].
@@ -45,8 +47,6 @@ pub enum Endpoints {
     Split {
         public: BoxEndpoint<'static>,
         admin: BoxEndpoint<'static>,
-        /// `SUPAHOOK_ADMIN_LISTEN_ADDR`.
-        admin_addr: ListenAddr,
     },
 }
 
@@ -88,7 +88,8 @@ impl App {
         // A bad DATABASE_URL stops the start before any secret file is written.
         let storage = database::open_storage(settings)?;
         let about = storage.about();
-        let verifier = Verifier::new(secrets::hook_secrets(settings)?);
+        let (hook_secrets, first_start) = secrets::hook_secrets(settings)?;
+        let verifier = Verifier::new(hook_secrets);
         let admin_token = secrets::admin_token(settings)?;
         let migrated = match wiring.migrations {
             Migrations::AtStart => database::migrate_to_serve(&storage, settings).await?,
@@ -119,6 +120,7 @@ impl App {
         Ok(Self {
             endpoints: Endpoints::new(state, settings),
             background: Background { mirroring, tasks },
+            first_start,
         })
     }
 }
@@ -143,14 +145,13 @@ impl Background {
 impl Endpoints {
     /// One endpoint, or, with `SUPAHOOK_ADMIN_LISTEN_ADDR`, the public and admin ones.
     fn new(state: AppState, settings: &Settings) -> Self {
-        let Some(admin_addr) = settings.admin_listen_addr.clone() else {
+        if settings.admin_listen_addr.is_none() {
             return Self::Whole(app(state).map_to_response().boxed());
-        };
+        }
         let state = Arc::new(state);
         Self::Split {
             public: public_app(state.clone()).map_to_response().boxed(),
             admin: admin_app(state).map_to_response().boxed(),
-            admin_addr,
         }
     }
 }

@@ -25,10 +25,28 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
+/// What `serve --help` says of the settings: the ones a first run sets, and where
+/// the rest are.
+const SERVE_SETTINGS: &str = "\
+Settings come from the environment, or from the --config TOML file (the same names in
+lower case, without SUPAHOOK_); the environment wins. The ones most often set, with
+their defaults:
+  DATABASE_URL                sqlite://$SUPAHOOK_DATA_DIR/supahook.db
+                              (postgres://user:password@host:5432/db in production)
+  SUPAHOOK_LISTEN_ADDR        127.0.0.1:8080
+  SUPAHOOK_DATA_DIR           ./data
+  SUPAHOOK_HOOK_SECRETS       generated in $SUPAHOOK_DATA_DIR/hook-secret
+                              (Supabase's v1,whsec_... secrets, |-separated)
+  SUPAHOOK_ADMIN_TOKEN        generated in $SUPAHOOK_DATA_DIR/admin-token
+  SUPAHOOK_ADMIN_LISTEN_ADDR  unset (the admin API, /metrics and /docs on the listen address)
+  RUST_LOG                    info
+Every setting, with its default and meaning: the README's \"Settings\" section.";
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Apply migrations, then serve the hooks, the read API and /docs.
+    #[command(after_help = SERVE_SETTINGS)]
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,

@@ -16,7 +16,7 @@ mod deadline;
 use crate::config::{ConnectionLimits, ListenAddr};
 use connection::Shared;
 use poem::endpoint::BoxEndpoint;
-use poem::{Endpoint, EndpointExt};
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,6 +24,40 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+
+/// A listening socket that serves nothing yet: `serve` binds its ports before it
+/// builds the app, so a port in use is reported before any migration runs. The
+/// kernel queues connections that arrive meanwhile.
+pub struct Bound {
+    socket: TcpListener,
+    addr: SocketAddr,
+}
+
+impl Bound {
+    /// Binds `addr` (a name is resolved; the first address that binds is used).
+    pub async fn bind(addr: &ListenAddr) -> std::io::Result<Self> {
+        let socket = TcpListener::bind(addr.to_string()).await?;
+        Ok(Self {
+            addr: socket.local_addr()?,
+            socket,
+        })
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The socket with the application it is to serve (the app's endpoints come
+    /// boxed already, so a request goes through one dynamic call, not two).
+    pub fn serving(self, app: BoxEndpoint<'static>) -> Listener {
+        Listener {
+            socket: self.socket,
+            addr: self.addr,
+            app,
+        }
+    }
+}
 
 /// A bound listening socket and the application it serves.
 pub struct Listener {
@@ -33,16 +67,6 @@ pub struct Listener {
 }
 
 impl Listener {
-    /// Binds `addr` (a name is resolved; the first address that binds is used).
-    pub async fn bind(addr: &ListenAddr, app: impl Endpoint + 'static) -> std::io::Result<Self> {
-        let socket = TcpListener::bind(addr.to_string()).await?;
-        Ok(Self {
-            addr: socket.local_addr()?,
-            socket,
-            app: app.map_to_response().boxed(),
-        })
-    }
-
     /// The address it listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr

@@ -54,6 +54,9 @@ fn a_port_in_use_is_named_and_nothing_claims_to_be_serving() {
         "{message}"
     );
     assert!(!message.contains("serving"), "{message}");
+    // The port is bound before the database is opened and migrated.
+    assert!(!message.contains("database schema"), "{message}");
+    assert!(!dir.path().join("data/supahook.db").exists());
 }
 
 #[test]
@@ -203,6 +206,34 @@ fn the_top_level_help_speaks_of_both_databases() {
         "{help}"
     );
     assert!(help.contains("healthcheck"), "{help}");
+}
+
+#[test]
+fn serve_help_lists_the_first_settings_with_defaults_and_points_to_the_rest() {
+    let output = run(std::env::temp_dir().as_path(), &[], &["serve", "--help"]);
+
+    let help = stdout(&output);
+    assert!(output.status.success(), "{help}");
+    assert!(
+        help.contains("SUPAHOOK_LISTEN_ADDR        127.0.0.1:8080"),
+        "{help}"
+    );
+    assert!(help.contains("the README's \"Settings\" section"), "{help}");
+    // Every setting it names is one the README documents.
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let named: Vec<&str> = help
+        .split_whitespace()
+        .filter(|word| word.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+        .filter(|word| word.len() > "SUPAHOOK_".len() || ["RUST_LOG"].contains(word))
+        .collect();
+    assert!(named.len() >= 7, "{named:?}");
+    for name in named {
+        assert!(
+            readme.contains(&format!("| `{name}` |")),
+            "{name} is not in the README's table"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -227,6 +227,14 @@ fn the_generated_secret_is_private_reused_across_restarts_and_never_logged() {
     );
     assert!(first_logs.contains("data/hook-secret"), "{first_logs}");
     assert!(!second_logs.contains("was generated"), "{second_logs}");
+    // The first start says what to try next; later ones do not repeat it.
+    assert!(
+        first_logs.contains(
+            "first start: send the example sign-ups with `supahook replay examples/signups.jsonl`"
+        ) && first_logs.contains("/docs with the token in"),
+        "{first_logs}"
+    );
+    assert!(!second_logs.contains("first start"), "{second_logs}");
     for logs in [&first_logs, &second_logs] {
         assert!(
             !logs.contains(&secret.trim()["v1,whsec_".len()..]),

@@ -5,10 +5,11 @@ use crate::config::{SecretString, Settings};
 use crate::infra::local_secrets;
 use crate::signature::SigningKey;
 
-/// The configured secrets, or the one generated in the data directory on first start.
-pub(super) fn hook_secrets(settings: &Settings) -> anyhow::Result<Vec<SigningKey>> {
+/// The configured secrets, or the one generated in the data directory on first start;
+/// and whether it was generated just now.
+pub(super) fn hook_secrets(settings: &Settings) -> anyhow::Result<(Vec<SigningKey>, bool)> {
     if !settings.hook_secrets.is_empty() {
-        return Ok(settings.hook_secrets.clone());
+        return Ok((settings.hook_secrets.clone(), false));
     }
     let local =
         local_secrets::hook_secret(&settings.data_dir, true)?.expect("created when missing");
@@ -24,7 +25,7 @@ pub(super) fn hook_secrets(settings: &Settings) -> anyhow::Result<Vec<SigningKey
     } else {
         tracing::info!(file = %path, "using the generated hook secret");
     }
-    Ok(vec![local.value])
+    Ok((vec![local.value], local.created))
 }
 
 /// The configured admin token, or the one generated in the data directory.
