@@ -77,8 +77,12 @@ pub async fn serve(socket: TcpStream, local: LocalAddr, remote: RemoteAddr, shar
     // shorter timeout late.
     let mut looks = tokio::time::interval(activity::look_every(&shared.limits));
     looks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Tokens of this connection's own: waiting on them takes no lock that every
+    // connection shares.
+    let (stop_taking, stop_now) = (shared.closing.child_token(), shared.abort.child_token());
     loop {
         tokio::select! {
+            biased;
             _ = connection.as_mut() => return,
             _ = looks.tick() => {
                 if let Some((at, cut)) = activity::deadline(activity.phase(), &shared.limits)
@@ -88,11 +92,11 @@ pub async fn serve(socket: TcpStream, local: LocalAddr, remote: RemoteAddr, shar
                     return;
                 }
             }
-            () = shared.closing.cancelled(), if !closing => {
+            () = stop_taking.cancelled(), if !closing => {
                 closing = true;
                 connection.as_mut().graceful_shutdown();
             }
-            () = shared.abort.cancelled() => return,
+            () = stop_now.cancelled() => return,
         }
     }
 }

@@ -38,16 +38,17 @@ impl Answer {
     ) -> hyper::Response<BoxBody<Bytes, io::Error>> {
         let mut request =
             poem::Request::from((request, self.local, self.remote.clone(), Scheme::HTTP));
-        let expired = Arc::new(AtomicBool::new(false));
         let body = request.take_body();
-        if !body.is_empty() {
-            request.set_body(BoxBody::new(Deadline {
-                inner: BoxBody::from(body),
-                at: self.began + self.limit,
-                timer: None,
-                expired: expired.clone(),
-            }));
+        if body.is_empty() {
+            return app.get_response(request).await.into();
         }
+        let expired = Arc::new(AtomicBool::new(false));
+        request.set_body(BoxBody::new(Deadline {
+            inner: BoxBody::from(body),
+            at: self.began + self.limit,
+            timer: None,
+            expired: expired.clone(),
+        }));
         let answer = app.get_response(request).await;
         if !expired.load(Ordering::Relaxed) {
             return answer.into();
