@@ -25,6 +25,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 /// What every connection of a listener shares.
@@ -71,32 +72,62 @@ pub async fn serve(socket: TcpStream, local: LocalAddr, remote: RemoteAddr, shar
         .max_buf_size(MAX_HEADER_BYTES);
     let connection = builder.serve_connection(io, service);
     tokio::pin!(connection);
-    let mut closing = false;
-    // The phase is looked at a few times per timeout rather than timed exactly: a
-    // request then costs no timer work, and a cut comes at most a quarter of the
-    // shorter timeout late.
-    let mut looks = tokio::time::interval(activity::look_every(&shared.limits));
-    looks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    // Tokens of this connection's own: waiting on them takes no lock that every
-    // connection shares.
-    let (stop_taking, stop_now) = (shared.closing.child_token(), shared.abort.child_token());
+    // The watchdog runs as a task of its own, so a wake-up of this one (every read and
+    // write) polls only the connection and a channel, not timers and shutdown tokens.
+    let (stop_sender, mut stops) = mpsc::channel(2);
+    let watchdog = tokio::spawn(watch(activity, shared, remote, stop_sender));
     loop {
         tokio::select! {
             biased;
-            _ = connection.as_mut() => return,
+            _ = connection.as_mut() => break,
+            stop = stops.recv() => match stop {
+                Some(Stop::Graceful) => connection.as_mut().graceful_shutdown(),
+                Some(Stop::Now) | None => break,
+            },
+        }
+    }
+    watchdog.abort();
+}
+
+/// What the watchdog asks of its connection.
+enum Stop {
+    /// Finish the request in flight, then close (shutdown began).
+    Graceful,
+    /// Close now: a deadline passed, or the shutdown timeout did.
+    Now,
+}
+
+/// Looks at the connection's phase a few times per timeout rather than timing it
+/// exactly, so a request costs no timer work and a cut comes at most a quarter of the
+/// shorter timeout late; and passes shutdown on.
+async fn watch(
+    activity: Arc<Activity>,
+    shared: Shared,
+    remote: RemoteAddr,
+    stops: mpsc::Sender<Stop>,
+) {
+    let mut looks = tokio::time::interval(activity::look_every(&shared.limits));
+    looks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut closing = false;
+    loop {
+        tokio::select! {
             _ = looks.tick() => {
                 if let Some((at, cut)) = activity::deadline(activity.phase(), &shared.limits)
                     && at <= tokio::time::Instant::now()
                 {
                     tracing::debug!(remote = %remote, reason = cut.reason(), "connection closed");
+                    let _ = stops.send(Stop::Now).await;
                     return;
                 }
             }
-            () = stop_taking.cancelled(), if !closing => {
+            () = shared.closing.cancelled(), if !closing => {
                 closing = true;
-                connection.as_mut().graceful_shutdown();
+                let _ = stops.send(Stop::Graceful).await;
             }
-            () = stop_now.cancelled() => return,
+            () = shared.abort.cancelled() => {
+                let _ = stops.send(Stop::Now).await;
+                return;
+            }
         }
     }
 }
