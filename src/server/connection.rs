@@ -75,7 +75,8 @@ pub async fn serve(socket: TcpStream, local: LocalAddr, remote: RemoteAddr, shar
     // The watchdog runs as a task of its own, so a wake-up of this one (every read and
     // write) polls only the connection and a channel, not timers and shutdown tokens.
     let (stop_sender, mut stops) = mpsc::channel(2);
-    let watchdog = tokio::spawn(watch(activity, shared, remote, stop_sender));
+    // It ends by itself once this task has gone, however it went (see `watch`).
+    tokio::spawn(watch(activity, shared, remote, stop_sender));
     loop {
         tokio::select! {
             biased;
@@ -86,7 +87,6 @@ pub async fn serve(socket: TcpStream, local: LocalAddr, remote: RemoteAddr, shar
             },
         }
     }
-    watchdog.abort();
 }
 
 /// What the watchdog asks of its connection.
@@ -128,6 +128,8 @@ async fn watch(
                 let _ = stops.send(Stop::Now).await;
                 return;
             }
+            // The connection ended: nothing is left to watch.
+            () = stops.closed() => return,
         }
     }
 }
