@@ -15,6 +15,7 @@ use crate::mirroring::Mirroring;
 use crate::policy::SignUpPolicy;
 use crate::signature::Verifier;
 use crate::storage::Backend;
+use crate::token_claims::TokenClaims;
 use poem::EndpointExt;
 use poem::endpoint::BoxEndpoint;
 use std::sync::Arc;
@@ -100,6 +101,9 @@ impl App {
             true => mirroring,
             false => mirroring.with_migrations_pending(),
         };
+        let token_claims = TokenClaims::new(&settings.token_claims, mirroring.clone(), &about)
+            .map_err(|e| anyhow::anyhow!(e))?;
+        let token_claims = Arc::new(token_claims);
         let state = AppState {
             verifier,
             storage: storage.clone(),
@@ -113,10 +117,10 @@ impl App {
             tokens: TokenVerifier::new(&settings.jwt, wiring.jwks_min_interval)
                 .map_err(|e| anyhow::anyhow!("cannot set up access token checks: {e}"))?,
             cors_origins: settings.cors_origins.clone(),
-            profile_claim: settings.token_profile_claim.clone(),
+            token_claims: token_claims.clone(),
             users_may_set_onboarded: settings.users_may_set_onboarded,
         };
-        let tasks = tasks::start(&mirroring, &storage, settings);
+        let tasks = tasks::start(&mirroring, &token_claims, &storage, settings);
         Ok(Self {
             endpoints: Endpoints::new(state, settings),
             background: Background { mirroring, tasks },

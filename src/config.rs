@@ -5,13 +5,14 @@
 //! [`Sources`](crate::config_sources::Sources); this module composes them into
 //! [`Settings`] and refuses names no setting has.
 
+mod claim_names;
 mod connections;
 mod cors_origins;
 mod listen_addr;
 mod names;
-mod profile_claim;
 mod spool_size;
 mod store_failure;
+mod token_claims;
 
 pub use crate::config_sources::ConfigError;
 pub use crate::jwt::{DEFAULT_AUDIENCE, JwtSettings};
@@ -21,6 +22,9 @@ pub use listen_addr::{DEFAULT_LISTEN_ADDR, ListenAddr};
 pub use secrecy::SecretString;
 pub use spool_size::DEFAULT_SPOOL_MAX_BYTES;
 pub use store_failure::{DEFAULT_BUDGET_MS, OnStoreFailure};
+pub use token_claims::{
+    Chain, ChainTarget, ClaimsQuery, HookFunction, OnClaimsFailure, TokenClaimsSettings,
+};
 
 use crate::config_sources::{Form, Sources, one_of};
 use crate::mirror::DeleteMode;
@@ -92,8 +96,9 @@ pub struct Settings {
     pub jwt: JwtSettings,
     /// `SUPAHOOK_CORS_ORIGINS`: browser origins allowed to call the sync endpoint.
     pub cors_origins: Vec<String>,
-    /// `SUPAHOOK_TOKEN_PROFILE_CLAIM`: the claim custom-access-token adds with the profile.
-    pub token_profile_claim: Option<String>,
+    /// What custom-access-token adds to the claims or hands on: the profile claim, the
+    /// claims query, the chained hook, and how long their answers are kept.
+    pub token_claims: TokenClaimsSettings,
     /// `SUPAHOOK_SPOOL_MAX_BYTES`: the most the spool file may hold; past it, deliveries
     /// the database cannot take are refused with 503 instead of filling the disk.
     pub spool_max_bytes: u64,
@@ -202,11 +207,7 @@ impl Settings {
             cors_origins: s
                 .list("SUPAHOOK_CORS_ORIGINS", cors_origins::check)?
                 .unwrap_or_default(),
-            token_profile_claim: s.read(
-                "SUPAHOOK_TOKEN_PROFILE_CLAIM",
-                Form::Text,
-                profile_claim::check,
-            )?,
+            token_claims: TokenClaimsSettings::load(s)?,
             spool_max_bytes: s
                 .read(
                     "SUPAHOOK_SPOOL_MAX_BYTES",
@@ -261,6 +262,17 @@ fn seconds(text: &str) -> Result<Duration, String> {
     text.parse()
         .map(Duration::from_secs)
         .map_err(|e| format!("{e} (expected whole seconds)"))
+}
+
+/// Whole milliseconds from `min` to `max`.
+fn millis_within(text: &str, min: u64, max: u64) -> Result<Duration, String> {
+    let millis: u64 = text
+        .parse()
+        .map_err(|e| format!("{e} (expected whole milliseconds)"))?;
+    match (min..=max).contains(&millis) {
+        true => Ok(Duration::from_millis(millis)),
+        false => Err(format!("{millis} is outside {min} to {max} milliseconds")),
+    }
 }
 
 /// A count of at least 1.

@@ -11,7 +11,6 @@ mod examples;
 mod health;
 mod hooks;
 mod json_body;
-mod profile_claim;
 mod profile_edit;
 mod profiles;
 mod raw_json;
@@ -29,6 +28,7 @@ use crate::mirroring::Mirroring;
 use crate::policy::SignUpPolicy;
 use crate::signature::Verifier;
 use crate::storage::Storage;
+use crate::token_claims::TokenClaims;
 use poem::endpoint::BoxEndpoint;
 use poem::http::Method;
 use poem::{Endpoint, EndpointExt, IntoEndpoint, Middleware, Route};
@@ -55,8 +55,8 @@ pub struct AppState {
     pub tokens: Option<TokenVerifier>,
     /// Browser origins allowed to call the sync endpoint (`*` for any).
     pub cors_origins: Vec<String>,
-    /// The claim custom-access-token adds with the user's profile, when set.
-    pub profile_claim: Option<String>,
+    /// What custom-access-token adds to the claims or hands on, kept per user.
+    pub token_claims: Arc<TokenClaims>,
     /// Whether the sync body may set `is_onboarded` (`SUPAHOOK_USERS_MAY_SET_ONBOARDED`).
     pub users_may_set_onboarded: bool,
 }

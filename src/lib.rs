@@ -3,7 +3,7 @@
 //! Data flows one way:
 //! [`http`] (poem-openapi) → [`signature`] (Standard Webhooks, pure), or [`jwt`]
 //! (the access tokens the frontend presents) → [`events`] (payloads into domain types) →
-//! [`mirroring`] (the use-case) → [`storage`] (one transaction, deciding with
+//! [`mirroring`] (the use-case; [`token_claims`] for the claims of access tokens) → [`storage`] (one transaction, deciding with
 //! [`mirror::plan`]). The CLI in [`cli`] enters at the same [`mirroring`] use-case;
 //! `serve` runs what [`app`], the composition root, builds from the settings.
 //! The README's "Layout" lists the layers and what may import what.
@@ -26,3 +26,4 @@ pub mod signature;
 pub mod spool;
 pub mod storage;
 pub mod telemetry;
+pub mod token_claims;

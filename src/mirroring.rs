@@ -167,6 +167,11 @@ impl Mirroring {
         self
     }
 
+    /// How long a delivery waits for the database (`SUPAHOOK_STORE_BUDGET_MS`).
+    pub fn budget(&self) -> Duration {
+        self.budget
+    }
+
     /// The spool, in `open` mode.
     pub fn spool(&self) -> Option<&Spool> {
         self.spool.as_ref()

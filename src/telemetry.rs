@@ -130,3 +130,14 @@ pub fn spool_set_aside() {
 pub fn database_refused() {
     prometheus::database_refused();
 }
+
+/// Counts a chained access-token hook or claims query (`source`: `chain`, `query`)
+/// that failed, under the policy that decided the token (`closed`, `open`).
+pub fn token_claims_failed(source: &'static str, policy: &'static str) {
+    prometheus::token_claims_failed(source, policy);
+}
+
+/// Counts a token's claims found kept (`true`) or computed anew.
+pub fn token_claims_cache(hit: bool) {
+    prometheus::token_claims_cache(hit);
+}

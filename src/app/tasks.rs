@@ -2,21 +2,38 @@
 
 use crate::config::Settings;
 use crate::mirroring::Mirroring;
-use crate::storage::{Backend, Queries, Storage};
+use crate::storage::{Backend, ChangeNotice, Queries, Storage};
+use crate::token_claims::TokenClaims;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinSet;
 
 /// Starts every background task of a serving app: the spool's drainer (in `open`
-/// mode), the database check readiness reads, the listener for other replicas'
-/// changes, the flushing of skipped tokens, the writers, the metrics' upkeep and the
-/// ledger's pruning. They run until the returned set is dropped.
-pub(super) fn start(mirroring: &Mirroring, storage: &Storage, settings: &Settings) -> JoinSet<()> {
+/// mode), the database check readiness reads, the listeners for other replicas'
+/// changes (told to the fast path and the token claims) and for changed token claims,
+/// the flushing of skipped tokens, the writers, the metrics' upkeep and the ledger's
+/// pruning. They run until the returned set is dropped.
+pub(super) fn start(
+    mirroring: &Mirroring,
+    token_claims: &Arc<TokenClaims>,
+    storage: &Storage,
+    settings: &Settings,
+) -> JoinSet<()> {
     let mut tasks = JoinSet::new();
     if let Some(drainer) = mirroring.spool_drainer() {
         tasks.spawn(drainer);
     }
     tasks.spawn(mirroring.database_check());
-    if let Some(listener) = storage.watch_changes(mirroring.change_listener()) {
+    let (fast_path, claims) = (mirroring.change_listener(), token_claims.listener());
+    let both = claims.clone();
+    let changes = move |notice: ChangeNotice| {
+        both(notice);
+        fast_path(notice);
+    };
+    if let Some(listener) = storage.watch_changes(Arc::new(changes)) {
+        tasks.spawn(listener);
+    }
+    if let Some(listener) = storage.watch_claims(claims) {
         tasks.spawn(listener);
     }
     tasks.spawn(mirroring.skipped_token_flusher());

@@ -35,13 +35,5 @@ pub(super) fn policy(text: &str) -> Result<OnStoreFailure, String> {
 
 /// `SUPAHOOK_STORE_BUDGET_MS`: whole milliseconds, 50 to 4000.
 pub(super) fn budget(text: &str) -> Result<Duration, String> {
-    let millis: u64 = text
-        .parse()
-        .map_err(|e| format!("{e} (expected whole milliseconds)"))?;
-    match (50..=MAX_BUDGET_MS).contains(&millis) {
-        true => Ok(Duration::from_millis(millis)),
-        false => Err(format!(
-            "{millis} is outside 50 to {MAX_BUDGET_MS} milliseconds"
-        )),
-    }
+    super::millis_within(text, 50, MAX_BUDGET_MS)
 }

@@ -314,7 +314,7 @@ fn session_settings_default_to_off_with_the_authenticated_audience() {
 
     assert!(s.jwt.secret.is_none() && s.jwt.jwks_url.is_none() && s.jwt.jwks_file.is_none());
     assert_eq!(s.jwt.audiences, [DEFAULT_AUDIENCE]);
-    assert!(s.cors_origins.is_empty() && s.token_profile_claim.is_none());
+    assert!(s.cors_origins.is_empty() && s.token_claims.profile_claim.is_none());
 }
 
 #[test]
@@ -339,7 +339,7 @@ fn session_settings_are_read_and_listed() {
         s.cors_origins,
         ["https://app.example.com", "http://localhost:3000"]
     );
-    assert_eq!(s.token_profile_claim.as_deref(), Some("app_profile"));
+    assert_eq!(s.token_claims.profile_claim.as_deref(), Some("app_profile"));
     assert!(
         !format!("{s:?}").contains("0123456789abcdef"),
         "the secret is never printed"
@@ -462,4 +462,58 @@ fn numbers_switches_and_lists_are_read_from_the_file() {
     assert_eq!(s.connections.max_connections, 8);
     assert_eq!(s.cors_origins, ["https://app.example.com"]);
     assert_eq!(s.jwt.audiences, ["app"]);
+}
+
+#[test]
+fn token_claims_default_to_nothing_added_kept_five_seconds_and_closed() {
+    let s = settings(&[]).unwrap().token_claims;
+
+    assert!(s.query.is_none() && s.chain.is_none() && s.profile_claim.is_none());
+    assert_eq!(s.ttl, Duration::from_secs(5));
+    assert_eq!(s.on_failure, OnClaimsFailure::Closed);
+}
+
+#[test]
+fn a_chained_url_needs_its_own_secret_and_a_function_takes_none() {
+    let url = (
+        "SUPAHOOK_ACCESS_TOKEN_CHAIN",
+        "https://hooks.example.com/claims",
+    );
+    let secret = (
+        "SUPAHOOK_ACCESS_TOKEN_CHAIN_SECRETS",
+        "v1,whsec_x9S5JSS6PUCY0gi6J50BVjy1NvcPFWP37CWT4yCpy98=",
+    );
+    let function = (
+        "SUPAHOOK_ACCESS_TOKEN_CHAIN",
+        "pg-functions://postgres/public/hook",
+    );
+
+    assert!(error_text(&[url]).contains("SUPAHOOK_ACCESS_TOKEN_CHAIN_SECRETS is not set"));
+    assert!(
+        settings(&[url, secret])
+            .unwrap()
+            .token_claims
+            .chain
+            .is_some()
+    );
+    assert!(error_text(&[function, secret]).contains("takes no secret"));
+    assert!(error_text(&[secret]).contains("names no hook"));
+    let printed = format!("{:?}", settings(&[url, secret]).unwrap());
+    assert!(!printed.contains("x9S5JSS6"), "the secret is never printed");
+}
+
+#[test]
+fn the_claims_name_is_never_a_supabase_claim_nor_the_profile_claims() {
+    assert!(
+        error_text(&[("SUPAHOOK_TOKEN_CLAIMS_NAME", "role")])
+            .contains("SUPAHOOK_TOKEN_CLAIMS_NAME")
+    );
+    let same = error_text(&[
+        ("SUPAHOOK_TOKEN_CLAIMS_NAME", "app_profile"),
+        ("SUPAHOOK_TOKEN_PROFILE_CLAIM", "app_profile"),
+    ]);
+    assert!(
+        same.contains("already SUPAHOOK_TOKEN_PROFILE_CLAIM"),
+        "{same}"
+    );
 }

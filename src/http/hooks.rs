@@ -6,9 +6,12 @@
 
 use super::raw_json::{JsonText, RawJson};
 use super::{ApiTags, AppState, ErrorResponse, signed};
-use crate::events::{AfterUserCreatedInput, BeforeUserCreatedInput, CustomAccessTokenInput};
+use crate::events::{
+    AfterUserCreatedInput, BeforeUserCreatedInput, CustomAccessTokenInput, ParseError,
+};
 use crate::mirroring::Handled;
 use crate::signature::TOLERANCE;
+use crate::token_claims::TokenAnswer;
 use poem::web::Data;
 use poem_openapi::param::Header;
 use poem_openapi::payload::Json;
@@ -19,14 +22,24 @@ use std::sync::Arc;
 /// The Auth Hook endpoints.
 pub struct HooksApi;
 
-/// The answer to custom-access-token: the claims Supabase Auth will sign.
+/// The answer to custom-access-token: the claims Supabase Auth will sign, or a
+/// refusal it passes on to the client.
 #[derive(Object, Debug)]
 pub struct CustomAccessTokenOutput {
-    /// The input claims exactly as sent, byte for byte; with
-    /// `SUPAHOOK_TOKEN_PROFILE_CLAIM` set, one more claim of that name holds
-    /// `is_onboarded`, `display_name` and `profile_updated_at` (Unix seconds) from the
-    /// mirror, and the claims are written anew with it.
-    pub claims: Value,
+    /// With nothing added or chained, the input claims exactly as sent, byte for byte.
+    /// With `SUPAHOOK_ACCESS_TOKEN_CHAIN`, the claims the chained hook answered with
+    /// (checked as Supabase Auth checks them). With `SUPAHOOK_TOKEN_PROFILE_CLAIM`, one
+    /// more claim of that name holds `is_onboarded`, `display_name` and
+    /// `profile_updated_at` (Unix seconds); with `SUPAHOOK_TOKEN_CLAIMS_QUERY`, one more
+    /// claim (`SUPAHOOK_TOKEN_CLAIMS_NAME`, default `app`) holds the query's value.
+    /// Absent when the token is refused.
+    #[oai(skip_serializing_if_is_none)]
+    pub claims: Option<Value>,
+    /// The chained hook's refusal, or its failure with
+    /// `SUPAHOOK_ACCESS_TOKEN_CHAIN_ON_FAILURE=closed`: Supabase Auth answers the client
+    /// with `http_code` and `message`.
+    #[oai(skip_serializing_if_is_none)]
+    pub error: Option<HookError>,
 }
 
 /// A refusal in the only form Supabase Auth passes on to the user: inside a 200 answer.
@@ -49,7 +62,8 @@ pub struct HookAnswer {
 /// Answers to custom-access-token.
 #[derive(ApiResponse)]
 pub enum CustomAccessTokenResponse {
-    /// The claims, unchanged. `Supahook-Outcome` says what the delivery did to the mirror.
+    /// The claims (or a refusal in Supabase's form). `Supahook-Outcome` says what the
+    /// delivery did to the mirror.
     #[oai(status = 200)]
     Ok(
         JsonText<CustomAccessTokenOutput>,
@@ -102,8 +116,14 @@ impl HooksApi {
     /// Supabase Auth calls this each time it issues an access token: every sign-in
     /// and every refresh. supahook creates or updates the user from the claims, creates
     /// the profile if it is missing, and answers with the claims unchanged. With
-    /// `SUPAHOOK_TOKEN_PROFILE_CLAIM` set (for example `app_profile`), it adds that claim
-    /// with the user's `is_onboarded`, `display_name` and `profile_updated_at`.
+    /// `SUPAHOOK_ACCESS_TOKEN_CHAIN` set, it then hands the event to the project's own
+    /// access-token hook (`pg-functions://` or `https://`) and answers with what that
+    /// returns, its `error` included. With `SUPAHOOK_TOKEN_PROFILE_CLAIM` (for example
+    /// `app_profile`) it adds the user's `is_onboarded`, `display_name` and
+    /// `profile_updated_at`, and with `SUPAHOOK_TOKEN_CLAIMS_QUERY` the query's value
+    /// (under `app` by default); neither overrides a Supabase claim. What the hook and
+    /// the queries give is kept per user for `SUPAHOOK_TOKEN_CLAIMS_TTL` seconds, and
+    /// dropped on `NOTIFY supahook_claims, '<user id>'`.
     /// Updates are ordered by `claims.iat`; retries are recognised by `metadata.uuid`.
     #[oai(
         path = "/hooks/custom-access-token",
@@ -130,20 +150,27 @@ impl HooksApi {
         let hook = signed::receive(admitted, body).await?;
         let started = std::time::Instant::now();
         let handled = hook.deliver(&state.mirroring).await?;
-        let mut claims = CustomAccessTokenInput::claims_text(hook.bytes())?;
-        if let Some(name) = &state.profile_claim
-            && handled != Handled::Spooled
-            && let Some(profile) = state
-                .mirroring
-                .profile_claim(hook.event.user_id, started)
-                .await?
-        {
-            claims = super::profile_claim::add(&claims, name, &profile)?.into();
+        let claims = CustomAccessTokenInput::claims_text(hook.bytes())?;
+        let outcome = handled.as_str().to_owned();
+        if !state.token_claims.is_on() {
+            let body = [r#"{"claims":"#, &claims, "}"].concat();
+            return Ok(CustomAccessTokenResponse::Ok(JsonText::new(body), outcome));
         }
-        Ok(CustomAccessTokenResponse::Ok(
-            JsonText::new([r#"{"claims":"#, &claims, "}"].concat()),
-            handled.as_str().to_owned(),
-        ))
+        let claims =
+            serde_json::from_str(&claims).map_err(|e| ParseError::Syntax(e.to_string()))?;
+        let answer = state
+            .token_claims
+            .answer(hook.event.user_id, hook.bytes(), claims, handled, started)
+            .await?;
+        let body = match answer {
+            TokenAnswer::Claims(claims) => [r#"{"claims":"#, &claims, "}"].concat(),
+            TokenAnswer::Refused(refusal) => serde_json::json!({"error": {
+                "http_code": refusal.http_code,
+                "message": refusal.message,
+            }})
+            .to_string(),
+        };
+        Ok(CustomAccessTokenResponse::Ok(JsonText::new(body), outcome))
     }
 
     /// Before user created hook

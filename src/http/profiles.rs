@@ -53,7 +53,11 @@ impl ProfilesApi {
             .changes()
             .map_err(ErrorResponse::unprocessable)?;
         let now = crate::events::to_micros(chrono::Utc::now());
-        match state.storage.update_profile(id.0, &changes, now).await? {
+        let edited = state.storage.update_profile(id.0, &changes, now).await?;
+        // The user's next token shows the edit here at once; other replicas hear of it
+        // on `supahook_claims` at the edit's commit.
+        state.token_claims.forget(id.0);
+        match edited {
             Some(user) => Ok(UpdateProfileResponse::Ok(Json(user.into()))),
             None => Err(ErrorResponse::not_found(format!(
                 "no user with id {}",

@@ -113,7 +113,9 @@ impl SessionSyncApi {
             storage.user_details(id).await?
         } else {
             let now = events::to_micros(chrono::Utc::now());
-            storage.update_profile(id, &changes, now).await?
+            let edited = storage.update_profile(id, &changes, now).await?;
+            state.token_claims.forget(id);
+            edited
         };
         let Some(user) = user else {
             return Err(ErrorResponse::not_found(format!(

@@ -54,7 +54,7 @@ impl RemoteKeys {
     pub fn new(url: String, min_interval: Duration) -> Result<Self, String> {
         Ok(Self {
             url,
-            client: client()?,
+            client: crate::infra::urls::client(FETCH_TIMEOUT)?,
             min_interval,
             cache: RwLock::default(),
             fetching: tokio::sync::Mutex::new(()),
@@ -108,7 +108,7 @@ impl RemoteKeys {
     }
 
     async fn fetch(&self) -> Result<KeySet, String> {
-        let mut response = self
+        let response = self
             .client
             .get(&self.url)
             .send()
@@ -124,15 +124,9 @@ impl RemoteKeys {
         if !status.is_success() {
             return Err(format!("the key endpoint answered {status}"));
         }
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? {
-            body.extend_from_slice(&chunk);
-            if body.len() > MAX_DOCUMENT_BYTES {
-                return Err(format!(
-                    "the key set is larger than {MAX_DOCUMENT_BYTES} bytes"
-                ));
-            }
-        }
+        let body = crate::infra::urls::read_body(response, MAX_DOCUMENT_BYTES)
+            .await
+            .map_err(|e| format!("the key set: {e}"))?;
         KeySet::from_json(&body).map_err(|e| e.to_string())
     }
 
@@ -147,17 +141,4 @@ impl RemoteKeys {
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
-}
-
-/// An https client with a full certificate check that follows no redirect: a redirect
-/// would let whoever answers at the configured URL send supahook to keys of their choice.
-fn client() -> Result<reqwest::Client, String> {
-    use crate::infra::tls::{Check, Roots, client_config};
-    let config = client_config(&Roots::Platform, Check::ChainAndName).map_err(|e| e.to_string())?;
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(config)
-        .timeout(FETCH_TIMEOUT)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(|e| crate::infra::error_chain::describe(&e))
 }

@@ -70,28 +70,7 @@ fn secret(text: &str) -> Result<SecretString, String> {
 /// attacker could otherwise supply their own. Plain http is left to loopback hosts (a
 /// local Supabase, tests), where no network lies between the two.
 fn jwks_url(url: &str) -> Result<String, String> {
-    let parsed = reqwest::Url::parse(url).map_err(|e| e.to_string())?;
-    match parsed.scheme() {
-        "https" => Ok(url.to_owned()),
-        "http" if is_loopback(&parsed) => Ok(url.to_owned()),
-        "http" => Err(
-            "must be an https:// URL (plain http:// only for localhost, 127.0.0.0/8 or [::1])"
-                .to_owned(),
-        ),
-        _ => Err("must be an https:// URL".to_owned()),
-    }
-}
-
-/// Whether `url` names this machine: `localhost`, 127.0.0.0/8 or `::1`.
-fn is_loopback(url: &reqwest::Url) -> bool {
-    let Some(host) = url.host_str() else {
-        return false;
-    };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+    crate::infra::urls::https_or_loopback(url).map(|_| url.to_owned())
 }
 
 /// `SUPAHOOK_JWKS_FILE`: the key set in the file at `path`.

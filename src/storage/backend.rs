@@ -24,6 +24,7 @@ use crate::infra::pg_connect::Refusal;
 use chrono::{DateTime, Utc};
 use enum_dispatch::enum_dispatch;
 use futures_util::future::BoxFuture;
+use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
@@ -63,6 +64,30 @@ pub trait Backend {
     /// for the caller to run; `None` when the backend needs no task to know.
     fn watch_changes(&self, notice: Arc<dyn Fn(ChangeNotice) + Send + Sync>)
     -> Option<ChangeWatch>;
+
+    /// Tells `notice` about the users whose token claims the application changed
+    /// (`NOTIFY supahook_claims, '<user id>'`, and supahook's own profile edits), through
+    /// the task returned for the caller to run; `None` when the backend needs no task.
+    fn watch_claims(&self, notice: Arc<dyn Fn(ChangeNotice) + Send + Sync>) -> Option<ChangeWatch>;
+
+    /// Runs the claims query `sql` for the user `id` (as `$1`) in a read-only
+    /// transaction of at most `timeout`: the one JSON value it returns, `None` for none.
+    async fn claims_query(
+        &self,
+        sql: &str,
+        id: Uuid,
+        timeout: Duration,
+    ) -> Result<Option<Value>, StorageError>;
+
+    /// Calls `schema.function(event jsonb)`, the chained access-token hook, with the
+    /// event as sent, in a transaction of at most `timeout`: its JSON answer.
+    async fn call_hook_function(
+        &self,
+        schema: &str,
+        function: &str,
+        event: &str,
+        timeout: Duration,
+    ) -> Result<Option<Value>, StorageError>;
 
     /// The most transactions that can apply deliveries at once.
     fn writers(&self) -> usize;

@@ -2,6 +2,7 @@
 
 mod bulk;
 mod changes;
+mod claims;
 mod load;
 mod read;
 mod rows;
@@ -9,6 +10,7 @@ mod schema;
 mod statements;
 mod tx;
 
+use statements::{CHANGES_CHANNEL, CLAIMS_CHANNEL};
 use tx::PgTx;
 
 use super::apply;
@@ -117,7 +119,37 @@ impl Backend for PgStore {
         &self,
         notice: Arc<dyn Fn(ChangeNotice) + Send + Sync>,
     ) -> Option<ChangeWatch> {
-        Some(changes::listen(self.target.clone(), self.replica.clone(), notice).boxed())
+        let replica = self.replica.clone();
+        let foreign = move |payload: &str| changes::foreign_change(payload, &replica);
+        Some(changes::listen(self.target.clone(), CHANGES_CHANNEL, foreign, notice).boxed())
+    }
+
+    /// The task that listens on `supahook_claims` (see [`changes::listen`]); every
+    /// replica's own announcements count, its profile edits included.
+    fn watch_claims(&self, notice: Arc<dyn Fn(ChangeNotice) + Send + Sync>) -> Option<ChangeWatch> {
+        let user = |payload: &str| payload.trim().parse().ok();
+        Some(changes::listen(self.target.clone(), CLAIMS_CHANNEL, user, notice).boxed())
+    }
+
+    async fn claims_query(
+        &self,
+        sql: &str,
+        id: Uuid,
+        timeout: Duration,
+    ) -> Result<Option<serde_json::Value>, StorageError> {
+        let mut conn = self.conn().await?;
+        claims::claims_query(&mut conn, sql, id, timeout).await
+    }
+
+    async fn call_hook_function(
+        &self,
+        schema: &str,
+        function: &str,
+        event: &str,
+        timeout: Duration,
+    ) -> Result<Option<serde_json::Value>, StorageError> {
+        let mut conn = self.conn().await?;
+        claims::call_hook_function(&mut conn, schema, function, event, timeout).await
     }
 
     /// One per pooled connection.

@@ -14,7 +14,8 @@ diesel::define_sql_function!(fn lower(x: Nullable<Text>) -> Nullable<Text>);
 /// `transaction` names the connection's method that runs a write transaction,
 /// `writer`, when given, the store's lock that writers take their turn on first, and
 /// `lock`, when given, the method that locks the user's row for a profile edit
-/// (`for_update` where the backend has row locks).
+/// (`for_update` where the backend has row locks), and `announce`, when given, the
+/// function that announces, at the edit's commit, that the user's token claims changed.
 macro_rules! read_queries {
     (
         $store:ty,
@@ -22,7 +23,8 @@ macro_rules! read_queries {
         error: $error:expr,
         transaction: $transaction:ident
         $(, writer: $writer:ident)?
-        $(, lock: $lock:ident)? $(,)?
+        $(, lock: $lock:ident)?
+        $(, announce: $announce:path)? $(,)?
     ) => {
         impl $crate::storage::Queries for $store {
             async fn edit_profile(
@@ -77,6 +79,7 @@ macro_rules! read_queries {
                         .set(edit)
                         .execute(conn)
                         .await?;
+                    $($announce(conn, id).await?;)?
                     Ok(true)
                 })
                 .await

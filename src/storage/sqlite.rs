@@ -5,6 +5,7 @@
 //! concurrent deliveries queue up (for at most `busy_timeout`) instead of
 //! failing halfway through.
 
+mod claims;
 mod read;
 mod rows;
 mod schema;
@@ -138,6 +139,37 @@ impl Backend for SqliteStore {
     ) -> Option<ChangeWatch> {
         notice(ChangeNotice::Listening);
         None
+    }
+
+    /// Nothing to listen to: SQLite has one process, whose own profile edits drop the
+    /// claims it keeps directly. `Listening` at once and for good, with no task.
+    fn watch_claims(&self, notice: Arc<dyn Fn(ChangeNotice) + Send + Sync>) -> Option<ChangeWatch> {
+        notice(ChangeNotice::Listening);
+        None
+    }
+
+    async fn claims_query(
+        &self,
+        sql: &str,
+        id: uuid::Uuid,
+        timeout: Duration,
+    ) -> Result<Option<serde_json::Value>, StorageError> {
+        let conn = self.conn().await?;
+        claims::claims_query(conn, sql, id, timeout).await
+    }
+
+    /// SQLite has no functions of the application's; the settings refuse a
+    /// `pg-functions://` hook with SQLite at start.
+    async fn call_hook_function(
+        &self,
+        _schema: &str,
+        _function: &str,
+        _event: &str,
+        _timeout: Duration,
+    ) -> Result<Option<serde_json::Value>, StorageError> {
+        Err(StorageError::Config(
+            "a pg-functions:// hook needs PostgreSQL as DATABASE_URL".into(),
+        ))
     }
 
     /// One: SQLite has a single writer anyway.

@@ -157,3 +157,13 @@ impl<E: Endpoint> Endpoint for AnswerTimerEndpoint<E> {
 pub(super) fn database_refused() {
     counter!("supahook_database_refusals_total").increment(1);
 }
+
+pub(super) fn token_claims_failed(source: &'static str, policy: &'static str) {
+    counter!("supahook_token_claims_failures_total", "source" => source, "policy" => policy)
+        .increment(1);
+}
+
+pub(super) fn token_claims_cache(hit: bool) {
+    let result = if hit { "hit" } else { "miss" };
+    counter!("supahook_token_claims_cache_total", "result" => result).increment(1);
+}

@@ -158,6 +158,15 @@ impl TestDb {
         result.unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
 
+    /// Runs several SQL statements (a schema, functions), without parameters.
+    pub async fn batch(&self, sql: &str) {
+        let result = match self.connect().await {
+            TestConn::Postgres(mut conn) => conn.batch_execute(sql).await,
+            TestConn::Sqlite(mut conn) => conn.batch_execute(sql).await,
+        };
+        result.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
     /// The single bigint that `sql` selects.
     pub async fn scalar(&self, sql: &str) -> i64 {
         let query = diesel::select(diesel::dsl::sql::<BigInt>(&format!("({sql})")));
@@ -306,7 +315,7 @@ impl Options {
         settings.on_delete = self.on_delete;
         settings.jwt = self.jwt.unwrap_or_else(Self::jwt_secret_only);
         settings.cors_origins = self.cors_origins;
-        settings.token_profile_claim = self.profile_claim;
+        settings.token_claims.profile_claim = self.profile_claim;
         settings.users_may_set_onboarded = self.users_may_set_onboarded;
         let wiring = Wiring {
             jwks_min_interval: self
@@ -316,6 +325,11 @@ impl Options {
         };
         (settings, wiring)
     }
+}
+
+/// The settings and wiring the app is built with over `database_url` with `options`.
+pub fn settings(database_url: &str, options: Options) -> (Settings, Wiring) {
+    options.into_settings(database_url)
 }
 
 /// The real app as `serve` builds it, and an in-process client of its endpoint.

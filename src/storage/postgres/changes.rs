@@ -1,6 +1,7 @@
-//! Listens for the users other replicas change, announced at their commit.
+//! Listens on a dedicated connection for the users announced on a channel: those
+//! other replicas change (announced at their commit), and those whose token claims
+//! changed.
 
-use super::statements::CHANGES_CHANNEL;
 use crate::infra::pg_connect::PgTarget;
 use crate::storage::ChangeNotice;
 use diesel_async::SimpleAsyncConnection;
@@ -12,36 +13,35 @@ use uuid::Uuid;
 /// How long to wait before listening again after the connection was lost.
 const RECONNECT_AFTER: Duration = Duration::from_secs(1);
 
-/// Runs until the process ends: tells `notice` about every user another replica
-/// changes, that it is listening, and when it lost track (the connection broke).
+/// Runs until the process ends: tells `notice` about every user `user` finds in an
+/// announcement on `channel`, that it is listening, and when it lost track (the
+/// connection broke; it connects again a second later).
 pub async fn listen(
     target: Arc<PgTarget>,
-    replica: Arc<str>,
+    channel: &'static str,
+    user: impl Fn(&str) -> Option<Uuid>,
     notice: Arc<dyn Fn(ChangeNotice) + Send + Sync>,
 ) {
     loop {
         match target.connect().await {
-            Ok(mut conn) => match conn
-                .batch_execute(&format!("LISTEN {CHANGES_CHANNEL}"))
-                .await
-            {
+            Ok(mut conn) => match conn.batch_execute(&format!("LISTEN {channel}")).await {
                 Ok(()) => {
                     notice(ChangeNotice::Listening);
                     let mut stream = std::pin::pin!(conn.notifications_stream());
                     while let Some(Ok(message)) = stream.next().await {
-                        if let Some(id) = foreign_change(&message.payload, &replica) {
+                        if let Some(id) = user(&message.payload) {
                             notice(ChangeNotice::Changed(id));
                         }
                     }
                     notice(ChangeNotice::Lost);
-                    tracing::warn!("lost the connection that listens for other replicas' changes");
+                    tracing::warn!(channel, "lost the connection that listens for changes");
                 }
                 Err(error) => {
-                    tracing::warn!(error = %error, "cannot listen for other replicas' changes")
+                    tracing::warn!(channel, error = %error, "cannot listen for changes")
                 }
             },
             Err(error) => {
-                tracing::debug!(error = %error, "cannot listen for other replicas' changes")
+                tracing::debug!(channel, error = %error, "cannot listen for changes")
             }
         }
         tokio::time::sleep(RECONNECT_AFTER).await;
@@ -49,7 +49,7 @@ pub async fn listen(
 }
 
 /// The user named by an announcement `<replica>:<user id>` from another replica.
-fn foreign_change(payload: &str, replica: &str) -> Option<Uuid> {
+pub fn foreign_change(payload: &str, replica: &str) -> Option<Uuid> {
     let (from, id) = payload.split_once(':')?;
     (from != replica).then(|| id.parse().ok()).flatten()
 }

@@ -15,4 +15,5 @@ read_queries!(
     error: StorageError::from,
     transaction: transaction,
     lock: for_update,
+    announce: super::claims::announce,
 );

@@ -20,6 +20,10 @@ pub const USER_LOCK_CLASS: i32 = 0x7375_7061;
 /// The channel on which a write announces the users it changed.
 pub const CHANGES_CHANNEL: &str = "supahook_users";
 
+/// The channel on which the application (and supahook's own profile edits) announce a
+/// user whose token claims changed: `NOTIFY supahook_claims, '<user id>'`.
+pub const CLAIMS_CHANNEL: &str = "supahook_claims";
+
 /// A statement that is a fixed piece of SQL.
 #[derive(Debug, Clone, Copy, Default, QueryId)]
 pub struct Fixed<const N: u8>;

@@ -1,8 +1,8 @@
-//! `SUPAHOOK_TOKEN_PROFILE_CLAIM`: the claim custom-access-token adds to access tokens
-//! with the user's profile.
+//! Names of the claims supahook adds to access tokens (`SUPAHOOK_TOKEN_PROFILE_CLAIM`,
+//! `SUPAHOOK_TOKEN_CLAIMS_NAME`): never one Supabase Auth sets or requires.
 
-/// Claims Supabase Auth sets or requires; the profile claim may not take their names.
-const SUPABASE_CLAIMS: [&str; 18] = [
+/// Claims Supabase Auth sets or requires; supahook's own claims may not take their names.
+pub const SUPABASE_CLAIMS: [&str; 18] = [
     "iss",
     "sub",
     "aud",

@@ -1,0 +1,373 @@
+//! The claims custom-access-token answers with: Supabase's, changed by the project's
+//! own access-token hook when one is chained behind supahook
+//! (`SUPAHOOK_ACCESS_TOKEN_CHAIN`), with supahook's own claims added (the profile claim,
+//! the claims query's). What the hook and the queries give for a user is kept per user
+//! for `SUPAHOOK_TOKEN_CLAIMS_TTL` (see [`cache`]), so a refresh answered from it costs
+//! no database work.
+//!
+//! A chained hook answers as it would have answered Supabase Auth: its claims are
+//! checked as Supabase checks them, and its `error` is passed on. When it cannot be
+//! reached or answers what Supabase would refuse, `SUPAHOOK_ACCESS_TOKEN_CHAIN_ON_FAILURE`
+//! decides: `closed` answers with the failure, `open` lets the claims go on without it.
+//! A claims query that fails is treated the same way; one the database cannot answer
+//! is treated like the profile claim (see [`Mirroring::profile_claim`]).
+
+mod answer;
+mod cache;
+mod merge;
+mod profile;
+mod schema;
+mod webhook;
+
+pub use answer::Refusal;
+
+use crate::config::{ChainTarget, ClaimsQuery, OnClaimsFailure, TokenClaimsSettings};
+use crate::mirror::Outcome;
+use crate::mirroring::{Handled, Mirroring};
+use crate::storage::{Backend, ChangeNotice, Database, StorageError};
+use answer::Reply;
+use cache::ClaimsCache;
+use merge::{Additions, ChainDelta};
+use serde_json::{Map, Value};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+use webhook::{CallError, Webhook};
+
+/// What custom-access-token answers Supabase Auth.
+#[derive(Debug)]
+pub enum TokenAnswer {
+    /// The claims to sign, as JSON text.
+    Claims(String),
+    /// A refusal, passed on in Supabase's form (a 200 answer with an `error` object).
+    Refused(Refusal),
+}
+
+/// Where the chained hook is called.
+enum Chained {
+    Function {
+        schema: String,
+        function: String,
+        timeout: Duration,
+    },
+    Webhook(Webhook),
+}
+
+/// Computes, keeps and applies what custom-access-token adds to the claims.
+pub struct TokenClaims {
+    mirroring: Mirroring,
+    profile_claim: Option<String>,
+    query: Option<ClaimsQuery>,
+    chain: Option<Chained>,
+    on_failure: OnClaimsFailure,
+    cache: ClaimsCache,
+}
+
+/// The claims computed for one token, and whether they may be kept for the user.
+struct Computed {
+    additions: Additions,
+    keep: bool,
+}
+
+impl TokenClaims {
+    /// From the settings, over the mirroring use-case and the mirror database `about`:
+    /// a `pg-functions://` hook must be in that database (named `postgres`, as Supabase
+    /// writes it, or by its own name) on PostgreSQL.
+    pub fn new(
+        settings: &TokenClaimsSettings,
+        mirroring: Mirroring,
+        about: &Database,
+    ) -> Result<Self, String> {
+        let chain = match &settings.chain {
+            None => None,
+            Some(chain) => Some(match &chain.target {
+                ChainTarget::Function(f) => {
+                    check_function_database(&f.database, about)?;
+                    Chained::Function {
+                        schema: f.schema.clone(),
+                        function: f.function.clone(),
+                        timeout: chain.timeout,
+                    }
+                }
+                ChainTarget::Webhook { url, secrets } => {
+                    Chained::Webhook(Webhook::new(url.clone(), secrets.clone(), chain.timeout)?)
+                }
+            }),
+        };
+        Ok(Self {
+            mirroring,
+            profile_claim: settings.profile_claim.clone(),
+            query: settings.query.clone(),
+            chain,
+            on_failure: settings.on_failure,
+            cache: ClaimsCache::new(settings.ttl),
+        })
+    }
+
+    /// Whether anything is added or chained; when not, the claims go back byte for byte.
+    pub fn is_on(&self) -> bool {
+        self.profile_claim.is_some() || self.query.is_some() || self.chain.is_some()
+    }
+
+    /// Drops what is kept for the user, whose profile was just edited here.
+    pub fn forget(&self, id: Uuid) {
+        self.cache.forget(id);
+    }
+
+    /// What the change and claims listeners tell the cache.
+    pub fn listener(self: &Arc<Self>) -> Arc<dyn Fn(ChangeNotice) + Send + Sync> {
+        let this = self.clone();
+        Arc::new(move |notice| this.cache.notice(notice))
+    }
+
+    /// The answer to the custom-access-token delivery `event` (its raw body) about
+    /// `user`, with the event's `claims`, after mirroring it came to `handled`;
+    /// `started` is when the delivery began, for its database budget.
+    pub async fn answer(
+        &self,
+        user: Uuid,
+        event: &[u8],
+        claims: Map<String, Value>,
+        handled: Handled,
+        started: Instant,
+    ) -> Result<TokenAnswer, StorageError> {
+        if matches!(
+            handled,
+            Handled::Applied(Outcome::Created | Outcome::Updated)
+        ) {
+            // The identity changed: so may whatever was computed from it.
+            self.cache.forget(user);
+        }
+        let additions = match self.cache.get(user) {
+            Some(kept) => {
+                crate::telemetry::token_claims_cache(true);
+                kept
+            }
+            None => {
+                crate::telemetry::token_claims_cache(false);
+                let epoch = self.cache.epoch();
+                let computed = match self.compute(user, event, &claims, handled, started).await? {
+                    Ok(computed) => computed,
+                    Err(refusal) => return Ok(TokenAnswer::Refused(refusal)),
+                };
+                let additions = Arc::new(computed.additions);
+                if computed.keep {
+                    self.cache.put(user, epoch, additions.clone());
+                }
+                additions
+            }
+        };
+        let signed = additions.apply(claims);
+        Ok(TokenAnswer::Claims(Value::Object(signed).to_string()))
+    }
+
+    /// Calls the chained hook and runs supahook's own queries for one token.
+    async fn compute(
+        &self,
+        user: Uuid,
+        event: &[u8],
+        claims: &Map<String, Value>,
+        handled: Handled,
+        started: Instant,
+    ) -> Result<Result<Computed, Refusal>, StorageError> {
+        let mut computed = Computed {
+            additions: Additions::default(),
+            keep: true,
+        };
+        if let Some(chained) = &self.chain {
+            match self.call_chain(chained, event, handled).await {
+                Ok(Reply::Claims(answered)) => {
+                    let delta = ChainDelta::between(claims, &answered);
+                    computed.keep = !delta.per_token();
+                    computed.additions.chain = Some(delta);
+                }
+                Ok(Reply::Refused(refusal)) => return Ok(Err(refusal)),
+                Err(failure) => match self.failed("chain", failure) {
+                    Some(refusal) => return Ok(Err(refusal)),
+                    None => computed.keep = false,
+                },
+            }
+        }
+        let spooled = handled == Handled::Spooled;
+        if let Some(name) = self.profile_claim.as_ref().filter(|_| !spooled) {
+            match self.mirroring.profile_claim(user, started).await? {
+                Some(found) => computed
+                    .additions
+                    .own
+                    .push((name.clone(), profile::value(&found))),
+                None => computed.keep = false,
+            }
+        }
+        if let Some(query) = self.query.as_ref().filter(|_| !spooled) {
+            match self.run_query(query, user).await? {
+                Ok(Some(value)) => computed.additions.own.push((query.claim.clone(), value)),
+                Ok(None) => {}
+                Err(failure) => match self.failed("query", failure) {
+                    Some(refusal) => return Ok(Err(refusal)),
+                    None => computed.keep = false,
+                },
+            }
+        }
+        if spooled && (self.profile_claim.is_some() || self.query.is_some()) {
+            computed.keep = false;
+        }
+        Ok(Ok(computed))
+    }
+
+    /// The claims query's value; a database that cannot answer is an `Err` of the
+    /// outer result in `closed` store mode (as for the profile claim) and no value in
+    /// `open` mode; any other failure is the inner `Err`.
+    async fn run_query(
+        &self,
+        query: &ClaimsQuery,
+        user: Uuid,
+    ) -> Result<Result<Option<Value>, Failure>, StorageError> {
+        let storage = self.mirroring.storage();
+        let ran = storage
+            .claims_query(&query.sql, user, self.mirroring.budget())
+            .await;
+        match ran {
+            Ok(value) => Ok(Ok(value)),
+            Err(StorageError::Unavailable(reason)) if self.mirroring.spool().is_none() => {
+                Err(StorageError::Unavailable(reason))
+            }
+            Err(StorageError::Unavailable(_)) => Ok(Ok(None)),
+            Err(error) => Ok(Err(Failure::Broken(format!(
+                "the claims query failed: {}",
+                crate::infra::error_chain::describe(&error)
+            )))),
+        }
+    }
+
+    /// Hands the event to the chained hook and reads its answer.
+    async fn call_chain(
+        &self,
+        chained: &Chained,
+        event: &[u8],
+        handled: Handled,
+    ) -> Result<Reply, Failure> {
+        let answered = match chained {
+            Chained::Webhook(webhook) => webhook.call(event).await.map_err(|e| match e {
+                CallError::TimedOut(after) => Failure::TimedOut(after),
+                CallError::Failed(reason) => Failure::Broken(reason),
+            })?,
+            Chained::Function { .. } if handled == Handled::Spooled => {
+                return Err(Failure::Broken("the database is unreachable".to_owned()));
+            }
+            Chained::Function {
+                schema,
+                function,
+                timeout,
+            } => {
+                let event = std::str::from_utf8(event)
+                    .map_err(|e| Failure::Broken(format!("the event is not UTF-8: {e}")))?;
+                self.mirroring
+                    .storage()
+                    .call_hook_function(schema, function, event, *timeout)
+                    .await
+                    .map_err(|e| {
+                        let reason = crate::infra::error_chain::describe(&e);
+                        Failure::Broken(format!("failed in the database: {reason}"))
+                    })?
+            }
+        };
+        answer::interpret(answered).map_err(Failure::Broken)
+    }
+
+    /// Logs and counts a failure of `source`; in `closed` mode, the refusal to answer with.
+    fn failed(&self, source: &'static str, failure: Failure) -> Option<Refusal> {
+        let policy = self.on_failure.as_str();
+        let refusal = failure.refusal(source);
+        tracing::warn!(
+            source,
+            policy,
+            reason = refusal.message,
+            "the token's claims could not be completed"
+        );
+        crate::telemetry::token_claims_failed(source, policy);
+        match self.on_failure {
+            OnClaimsFailure::Closed => Some(refusal),
+            OnClaimsFailure::Open => None,
+        }
+    }
+}
+
+/// Why the chained hook or the claims query gave nothing to use.
+enum Failure {
+    /// The chained hook did not answer in time.
+    TimedOut(Duration),
+    /// Anything else, said in words.
+    Broken(String),
+}
+
+impl Failure {
+    /// The refusal Supabase Auth would have made: 422 for a hook out of time (its
+    /// `hook_timeout`), 500 for the rest.
+    fn refusal(self, source: &str) -> Refusal {
+        let what = match source {
+            "chain" => "the access token hook",
+            _ => "the token claims",
+        };
+        match self {
+            Self::TimedOut(after) => Refusal {
+                http_code: 422,
+                message: format!("{what} did not answer within {} ms", after.as_millis()),
+            },
+            Self::Broken(reason) if source == "chain" => Refusal {
+                http_code: 500,
+                message: format!("{what} {reason}"),
+            },
+            Self::Broken(reason) => Refusal {
+                http_code: 500,
+                message: reason,
+            },
+        }
+    }
+}
+
+/// A `pg-functions://` hook runs in the mirror database, which must be PostgreSQL;
+/// its URI names it `postgres` (as Supabase always writes it) or by its own name.
+fn check_function_database(database: &str, about: &Database) -> Result<(), String> {
+    if about.backend != "postgres" {
+        return Err(
+            "SUPAHOOK_ACCESS_TOKEN_CHAIN: a pg-functions:// hook runs in the mirror database, \
+             which must be PostgreSQL (DATABASE_URL=postgres://...)"
+                .to_owned(),
+        );
+    }
+    let own = about.identity.rsplit('/').next().unwrap_or_default();
+    match database == "postgres" || database == own {
+        true => Ok(()),
+        false => Err(format!(
+            "SUPAHOOK_ACCESS_TOKEN_CHAIN: the function is called in the mirror database \
+             `{own}`; write pg-functions://postgres/... or pg-functions://{own}/..., \
+             not `{database}`"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn database(backend: &'static str, identity: &str) -> Database {
+        Database {
+            backend,
+            shown: String::new(),
+            identity: identity.to_owned(),
+        }
+    }
+
+    #[test]
+    fn a_function_hook_runs_in_the_mirror_database_on_postgresql_only() {
+        let mirror = database("postgres", "postgres://db:5432/app");
+
+        assert!(check_function_database("postgres", &mirror).is_ok());
+        assert!(check_function_database("app", &mirror).is_ok());
+        let other = check_function_database("other", &mirror).unwrap_err();
+        assert!(other.contains("pg-functions://app/"), "{other}");
+        let sqlite = database("sqlite", "sqlite:///data/supahook.db");
+        let refused = check_function_database("postgres", &sqlite).unwrap_err();
+        assert!(refused.contains("PostgreSQL"), "{refused}");
+    }
+}
