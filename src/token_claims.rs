@@ -14,6 +14,7 @@
 
 mod answer;
 mod cache;
+mod chain;
 mod merge;
 mod profile;
 mod schema;
@@ -21,18 +22,18 @@ mod webhook;
 
 pub use answer::Refusal;
 
-use crate::config::{ChainTarget, ClaimsQuery, OnClaimsFailure, TokenClaimsSettings};
+use crate::config::{ClaimsQuery, OnClaimsFailure, TokenClaimsSettings};
 use crate::mirror::Outcome;
 use crate::mirroring::{Handled, Mirroring};
 use crate::storage::{Backend, ChangeNotice, Database, StorageError};
 use answer::Reply;
 use cache::ClaimsCache;
+use chain::{Chained, Failure};
 use merge::{Additions, ChainDelta};
 use serde_json::{Map, Value};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use uuid::Uuid;
-use webhook::{CallError, Webhook};
 
 /// What custom-access-token answers Supabase Auth.
 #[derive(Debug)]
@@ -41,16 +42,6 @@ pub enum TokenAnswer {
     Claims(String),
     /// A refusal, passed on in Supabase's form (a 200 answer with an `error` object).
     Refused(Refusal),
-}
-
-/// Where the chained hook is called.
-enum Chained {
-    Function {
-        schema: String,
-        function: String,
-        timeout: Duration,
-    },
-    Webhook(Webhook),
 }
 
 /// Computes, keeps and applies what custom-access-token adds to the claims.
@@ -80,19 +71,7 @@ impl TokenClaims {
     ) -> Result<Self, String> {
         let chain = match &settings.chain {
             None => None,
-            Some(chain) => Some(match &chain.target {
-                ChainTarget::Function(f) => {
-                    check_function_database(&f.database, about)?;
-                    Chained::Function {
-                        schema: f.schema.clone(),
-                        function: f.function.clone(),
-                        timeout: chain.timeout,
-                    }
-                }
-                ChainTarget::Webhook { url, secrets } => {
-                    Chained::Webhook(Webhook::new(url.clone(), secrets.clone(), chain.timeout)?)
-                }
-            }),
+            Some(chain) => Some(Chained::new(chain, about)?),
         };
         Ok(Self {
             mirroring,
@@ -175,7 +154,7 @@ impl TokenClaims {
             keep: true,
         };
         if let Some(chained) = &self.chain {
-            match self.call_chain(chained, event, handled).await {
+            match chained.call(&self.mirroring, event, handled).await {
                 Ok(Reply::Claims(answered)) => {
                     let delta = ChainDelta::between(claims, &answered);
                     computed.keep = !delta.per_token();
@@ -239,41 +218,6 @@ impl TokenClaims {
         }
     }
 
-    /// Hands the event to the chained hook and reads its answer.
-    async fn call_chain(
-        &self,
-        chained: &Chained,
-        event: &[u8],
-        handled: Handled,
-    ) -> Result<Reply, Failure> {
-        let answered = match chained {
-            Chained::Webhook(webhook) => webhook.call(event).await.map_err(|e| match e {
-                CallError::TimedOut(after) => Failure::TimedOut(after),
-                CallError::Failed(reason) => Failure::Broken(reason),
-            })?,
-            Chained::Function { .. } if handled == Handled::Spooled => {
-                return Err(Failure::Broken("the database is unreachable".to_owned()));
-            }
-            Chained::Function {
-                schema,
-                function,
-                timeout,
-            } => {
-                let event = std::str::from_utf8(event)
-                    .map_err(|e| Failure::Broken(format!("the event is not UTF-8: {e}")))?;
-                self.mirroring
-                    .storage()
-                    .call_hook_function(schema, function, event, *timeout)
-                    .await
-                    .map_err(|e| {
-                        let reason = crate::infra::error_chain::describe(&e);
-                        Failure::Broken(format!("failed in the database: {reason}"))
-                    })?
-            }
-        };
-        answer::interpret(answered).map_err(Failure::Broken)
-    }
-
     /// Logs and counts a failure of `source`; in `closed` mode, the refusal to answer with.
     fn failed(&self, source: &'static str, failure: Failure) -> Option<Refusal> {
         let policy = self.on_failure.as_str();
@@ -289,85 +233,5 @@ impl TokenClaims {
             OnClaimsFailure::Closed => Some(refusal),
             OnClaimsFailure::Open => None,
         }
-    }
-}
-
-/// Why the chained hook or the claims query gave nothing to use.
-enum Failure {
-    /// The chained hook did not answer in time.
-    TimedOut(Duration),
-    /// Anything else, said in words.
-    Broken(String),
-}
-
-impl Failure {
-    /// The refusal Supabase Auth would have made: 422 for a hook out of time (its
-    /// `hook_timeout`), 500 for the rest.
-    fn refusal(self, source: &str) -> Refusal {
-        let what = match source {
-            "chain" => "the access token hook",
-            _ => "the token claims",
-        };
-        match self {
-            Self::TimedOut(after) => Refusal {
-                http_code: 422,
-                message: format!("{what} did not answer within {} ms", after.as_millis()),
-            },
-            Self::Broken(reason) if source == "chain" => Refusal {
-                http_code: 500,
-                message: format!("{what} {reason}"),
-            },
-            Self::Broken(reason) => Refusal {
-                http_code: 500,
-                message: reason,
-            },
-        }
-    }
-}
-
-/// A `pg-functions://` hook runs in the mirror database, which must be PostgreSQL;
-/// its URI names it `postgres` (as Supabase always writes it) or by its own name.
-fn check_function_database(database: &str, about: &Database) -> Result<(), String> {
-    if about.backend != "postgres" {
-        return Err(
-            "SUPAHOOK_ACCESS_TOKEN_CHAIN: a pg-functions:// hook runs in the mirror database, \
-             which must be PostgreSQL (DATABASE_URL=postgres://...)"
-                .to_owned(),
-        );
-    }
-    let own = about.identity.rsplit('/').next().unwrap_or_default();
-    match database == "postgres" || database == own {
-        true => Ok(()),
-        false => Err(format!(
-            "SUPAHOOK_ACCESS_TOKEN_CHAIN: the function is called in the mirror database \
-             `{own}`; write pg-functions://postgres/... or pg-functions://{own}/..., \
-             not `{database}`"
-        )),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn database(backend: &'static str, identity: &str) -> Database {
-        Database {
-            backend,
-            shown: String::new(),
-            identity: identity.to_owned(),
-        }
-    }
-
-    #[test]
-    fn a_function_hook_runs_in_the_mirror_database_on_postgresql_only() {
-        let mirror = database("postgres", "postgres://db:5432/app");
-
-        assert!(check_function_database("postgres", &mirror).is_ok());
-        assert!(check_function_database("app", &mirror).is_ok());
-        let other = check_function_database("other", &mirror).unwrap_err();
-        assert!(other.contains("pg-functions://app/"), "{other}");
-        let sqlite = database("sqlite", "sqlite:///data/supahook.db");
-        let refused = check_function_database("postgres", &sqlite).unwrap_err();
-        assert!(refused.contains("PostgreSQL"), "{refused}");
     }
 }
