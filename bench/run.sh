@@ -94,13 +94,15 @@ fi
 secret="v1,whsec_$(printf 'supahook-bench-signing-key-not-a-secret' | base64 -w0)"
 work=""
 server_pid=""
+claims_pid=""
 
 # shellcheck disable=SC2317  # called from the EXIT trap
 cleanup() {
-    if [[ -n $server_pid ]]; then
-        kill "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-    fi
+    local pid
+    for pid in $server_pid $claims_pid; do
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
     pg_cluster_stop
     [[ -n $work ]] && rm -rf "$work"
 }
@@ -129,24 +131,36 @@ db_url="postgres://postgres@127.0.0.1:$PG_PORT/supahook_bench"
 sql() { "$psql_bin" "$db_url" -qAtX -v ON_ERROR_STOP=1 "$@"; }
 "$psql_bin" "$PG_URL" -qAtX -c "CREATE DATABASE supahook_bench" >/dev/null
 
-app_port=""
-for port in $(seq 18480 18579); do
-    port_in_use "$port" || { app_port=$port; break; }
-done
-[[ -n $app_port ]] || die "no free port for supahook in 18480-18579"
-app="http://127.0.0.1:$app_port"
+free_port() {
+    local port
+    for port in $(seq 18480 18579); do
+        port_in_use "$port" || { echo "$port"; return 0; }
+    done
+    die "no free port for supahook in 18480-18579"
+}
 
-log "starting supahook on $app"
-DATABASE_URL="$db_url" SUPAHOOK_LISTEN_ADDR="127.0.0.1:$app_port" SUPAHOOK_HOOK_SECRETS="$secret" \
-    SUPAHOOK_LOG_FORMAT=json RUST_LOG=warn SUPAHOOK_DATA_DIR="$work/data" \
-    "$bin" serve >"$work/supahook.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 1 100); do
-    curl -fsS "$app/health/ready" >/dev/null 2>&1 && break
-    kill -0 "$server_pid" 2>/dev/null || { cat "$work/supahook.log" >&2; die "supahook exited at start"; }
-    sleep 0.2
-done
-curl -fsS "$app/health/ready" >/dev/null || { cat "$work/supahook.log" >&2; die "supahook did not become ready"; }
+# start_supahook PORT NAME [VAR=VALUE...]: supahook serving on PORT, logging to
+# $work/NAME.log with its data in $work/NAME, until it is ready; sets started_pid.
+start_supahook() {
+    local port=$1 name=$2 url="http://127.0.0.1:$1"
+    shift 2
+    log "starting supahook on $url${*:+ with $*}"
+    env DATABASE_URL="$db_url" SUPAHOOK_LISTEN_ADDR="127.0.0.1:$port" SUPAHOOK_HOOK_SECRETS="$secret" \
+        SUPAHOOK_LOG_FORMAT=json RUST_LOG=warn SUPAHOOK_DATA_DIR="$work/$name" "$@" \
+        "$bin" serve >"$work/$name.log" 2>&1 &
+    started_pid=$!
+    for _ in $(seq 1 100); do
+        curl -fsS "$url/health/ready" >/dev/null 2>&1 && break
+        kill -0 "$started_pid" 2>/dev/null || { cat "$work/$name.log" >&2; die "supahook exited at start"; }
+        sleep 0.2
+    done
+    curl -fsS "$url/health/ready" >/dev/null || { cat "$work/$name.log" >&2; die "supahook did not become ready"; }
+}
+
+app_port=$(free_port) || exit 1
+app="http://127.0.0.1:$app_port"
+start_supahook "$app_port" supahook
+server_pid=$started_pid
 
 tag=$(date -u +%Y%m%d%H%M%S)
 requests() { python3 bench/requests.py "$@" --secret "$secret" --host "127.0.0.1:$app_port" --users "$users" --tag "$tag"; }
@@ -256,6 +270,25 @@ python3 bench/report.py pgbench ceiling "$work/pgbench" <"$work/pgbench.out" | r
 print_statement_stats ceiling
 
 hook_row refreshes "$refresh_rate"
+
+# The refreshes again, served by a second supahook that adds a claim from the
+# application's own table (SUPAHOOK_TOKEN_CLAIMS_QUERY), with the claims kept longer
+# than the row and warmed by one token per user first: the cost of the claims
+# mechanism when the cache answers. The first supahook idles meanwhile.
+sql -c "CREATE TABLE user_roles (user_id uuid PRIMARY KEY, role text NOT NULL)" \
+    -c "INSERT INTO user_roles SELECT id, 'editor' FROM users"
+main_app=$app main_pid=$server_pid
+claims_port=$(free_port) || exit 1
+start_supahook "$claims_port" supahook-claims SUPAHOOK_TOKEN_CLAIMS_TTL=600 \
+    SUPAHOOK_TOKEN_CLAIMS_QUERY="SELECT jsonb_build_object('role', role) FROM user_roles WHERE user_id = \$1"
+claims_pid=$started_pid
+app="http://127.0.0.1:$claims_port" server_pid=$claims_pid
+sleep 1 # both listeners up, so that what the warm-up computes is kept
+requests refreshes-claims --count "$users" --jsonl --out "$work/warm.jsonl"
+replay "$work/warm.jsonl" custom-access-token
+hook_row refreshes-claims "$refresh_rate"
+kill "$claims_pid" && wait "$claims_pid" 2>/dev/null || true
+app=$main_app server_pid=$main_pid claims_pid=""
 hook_row updates "$update_rate"
 
 log "http-ceiling: GET /health/live, ${duration} s"
