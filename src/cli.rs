@@ -33,6 +33,7 @@ lower case, without SUPAHOOK_); the environment wins. The ones most often set, w
 their defaults:
   DATABASE_URL                sqlite://$SUPAHOOK_DATA_DIR/supahook.db
                               (postgres://user:password@host:5432/db in production)
+  SUPAHOOK_DB_SCHEMA          public (PostgreSQL: the schema of supahook's tables)
   SUPAHOOK_LISTEN_ADDR        127.0.0.1:8080
   SUPAHOOK_DATA_DIR           ./data
   SUPAHOOK_HOOK_SECRETS       generated in $SUPAHOOK_DATA_DIR/hook-secret
@@ -48,8 +49,9 @@ pub enum Command {
     /// Apply migrations, then serve the hooks, the read API and /docs.
     #[command(after_help = SERVE_SETTINGS)]
     Serve,
-    /// Apply pending database migrations and exit.
-    Migrate,
+    /// Apply pending database migrations and exit; or revert applied ones with
+    /// --down N or --to VERSION.
+    Migrate(migrate::Args),
     /// Print the OpenAPI spec as YAML.
     Openapi(openapi::Args),
     /// Bring the mirror in line with auth.users in the Supabase database.
@@ -73,7 +75,7 @@ impl Cli {
             Some(Command::Healthcheck(args)) => {
                 healthcheck::run(self.config.as_deref(), args).await
             }
-            Some(Command::Migrate) => migrate::run(self.config.as_deref()).await,
+            Some(Command::Migrate(args)) => migrate::run(self.config.as_deref(), args).await,
             Some(Command::Serve) | None => serve::run(self.config.as_deref()).await,
         }
     }

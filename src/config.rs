@@ -25,6 +25,7 @@ pub use store_failure::{DEFAULT_BUDGET_MS, OnStoreFailure};
 use crate::config_sources::{Form, Sources, one_of};
 use crate::mirror::DeleteMode;
 use crate::signature::SigningKey;
+use crate::storage::SchemaName;
 use crate::telemetry;
 use std::collections::{BTreeSet, HashMap};
 use std::convert::Infallible;
@@ -46,6 +47,8 @@ pub const DEFAULT_WRITERS: usize = 2;
 pub struct Settings {
     /// `DATABASE_URL`; when unset, a SQLite file in the data directory.
     pub database_url: Option<SecretString>,
+    /// `SUPAHOOK_DB_SCHEMA`: the PostgreSQL schema of supahook's tables (`public`).
+    pub db_schema: SchemaName,
     /// `SUPAHOOK_DATA_DIR`: where the SQLite file and generated secrets live.
     pub data_dir: PathBuf,
     /// `SUPAHOOK_LISTEN_ADDR`
@@ -222,6 +225,9 @@ impl Settings {
                 )?
                 .unwrap_or(false),
             database_url: s.read("DATABASE_URL", Form::Text, secret)?,
+            db_schema: s
+                .read("SUPAHOOK_DB_SCHEMA", Form::Text, SchemaName::parse)?
+                .unwrap_or_default(),
             data_dir: s
                 .read("SUPAHOOK_DATA_DIR", Form::Text, path)?
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),

@@ -82,7 +82,9 @@ fn error_kind(error: &StorageError) -> &'static str {
     match error {
         StorageError::Unavailable(_) => "unavailable",
         StorageError::Query(_) => "query",
-        StorageError::Migration(_) => "migration",
+        StorageError::Migration(_) | StorageError::Occupied(_) | StorageError::Revert(_) => {
+            "migration"
+        }
         StorageError::Config(_) => "config",
     }
 }

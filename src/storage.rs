@@ -10,7 +10,9 @@ mod op_groups;
 mod postgres;
 mod read;
 mod read_queries;
+mod revert;
 mod rows;
+mod schema_name;
 mod sqlite;
 
 pub use apply::{Applied, Batch, Request};
@@ -20,6 +22,8 @@ pub use read::{
     DeliveryCursor, DeliveryFilter, DeliveryRecord, ProfileChanges, ProfileClaim, ProfileDetails,
     UserDetails, UserFilter,
 };
+pub use revert::{Removed, RevertPlan, RevertStep, Reverted};
+pub use schema_name::{SchemaName, TABLES};
 
 use crate::mirror::{MirrorUser, Profile};
 use diesel_async::{AsyncConnection, AsyncMigrationHarness};
@@ -78,6 +82,13 @@ pub enum StorageError {
     /// The database URL cannot be used.
     #[error("{0}")]
     Config(String),
+    /// The schema already holds tables of supahook's names that supahook did not
+    /// create; the message says what to do.
+    #[error("{0}")]
+    Occupied(String),
+    /// A revert of migrations cannot be done as asked.
+    #[error("{0}")]
+    Revert(String),
 }
 
 impl StorageError {
@@ -181,8 +192,24 @@ impl Storage {
     /// file for `sqlite://PATH`, `sqlite:PATH` or an explicit file path (see
     /// [`kind_of`]; its directory is created if missing).
     pub fn open(url: &str, pool_size: usize) -> Result<Self, StorageError> {
+        Self::open_in(url, pool_size, &SchemaName::public())
+    }
+
+    /// [`Storage::open`], with supahook's tables in `schema` (PostgreSQL; every
+    /// connection's `search_path`). A SQLite file has no schemas: any other than
+    /// `public` is refused, naming `SUPAHOOK_DB_SCHEMA`.
+    pub fn open_in(url: &str, pool_size: usize, schema: &SchemaName) -> Result<Self, StorageError> {
         match kind_of(url)? {
-            Kind::Postgres => Ok(Self::Postgres(postgres::PgStore::new(url, pool_size)?)),
+            Kind::Postgres => Ok(Self::Postgres(postgres::PgStore::new(
+                url,
+                pool_size,
+                schema.clone(),
+            )?)),
+            Kind::Sqlite(_) if !schema.is_public() => Err(StorageError::Config(format!(
+                "SUPAHOOK_DB_SCHEMA={schema} applies to PostgreSQL only, and DATABASE_URL names \
+                 a SQLite file, which holds supahook's tables alone: unset SUPAHOOK_DB_SCHEMA, \
+                 or point DATABASE_URL at PostgreSQL"
+            ))),
             Kind::Sqlite(path) => Ok(Self::Sqlite(sqlite::SqliteStore::new(path, pool_size)?)),
         }
     }

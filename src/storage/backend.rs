@@ -18,6 +18,7 @@ use super::apply::{Applied, Batch};
 use super::postgres::PgStore;
 use super::read::{DeliveryCursor, DeliveryFilter, DeliveryRecord, ProfileChanges};
 use super::read::{ProfileClaim, UserDetails, UserFilter};
+use super::revert::{RevertPlan, Reverted};
 use super::sqlite::SqliteStore;
 use super::{ChangeNotice, Database, PoolStatus, StorageError, StoredUser};
 use crate::infra::pg_connect::Refusal;
@@ -58,6 +59,12 @@ pub trait Backend {
     /// Applies pending migrations and returns the versions applied, oldest first;
     /// safe to run from several replicas at once.
     async fn migrate(&self) -> Result<Vec<String>, StorageError>;
+
+    /// Reverts applied migrations as `plan` says, running their `down.sql` newest
+    /// first in one transaction, and reports what each removed. When a step would
+    /// drop a table or column that holds data and `drop_data` is false, nothing is
+    /// changed and the report says so ([`Reverted::applied`]).
+    async fn revert(&self, plan: &RevertPlan, drop_data: bool) -> Result<Reverted, StorageError>;
 
     /// Tells `notice` about the users other processes change, through the task returned
     /// for the caller to run; `None` when the backend needs no task to know.

@@ -114,7 +114,7 @@ impl TestDb {
         }
     }
 
-    fn create_sqlite() -> Self {
+    pub fn create_sqlite() -> Self {
         let dir = std::env::temp_dir().join(format!("supahook_test_{}", Uuid::new_v4().simple()));
         std::fs::create_dir(&dir)
             .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
