@@ -253,20 +253,8 @@ const NON_OWNER: &str = "supahook_test_migrator";
 async fn the_migration_applies_twice_as_a_role_with_all_privileges_that_does_not_own_auth_users() {
     let source = upstream::supabase_db(false).await;
     configure_vault(&source).await;
-    let database = source.url.rsplit('/').next().unwrap().to_owned();
+    upstream::role_that_does_not_own_auth_users(&source, NON_OWNER).await;
     let mut conn = upstream::connect(&source).await;
-    conn.batch_execute(&format!(
-        "DO $$ BEGIN CREATE ROLE {NON_OWNER} NOLOGIN;
-         EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
-         GRANT ALL ON auth.users TO {NON_OWNER};
-             GRANT USAGE ON SCHEMA auth, vault, net, extensions TO {NON_OWNER};
-             GRANT CREATE ON DATABASE \"{database}\" TO {NON_OWNER};
-             GRANT SELECT ON vault.decrypted_secrets TO {NON_OWNER};
-             GRANT SELECT, INSERT ON net.captured_requests TO {NON_OWNER};
-             GRANT USAGE ON SEQUENCE net.captured_requests_id_seq TO {NON_OWNER};"
-    ))
-    .await
-    .expect("create the non-owner role");
     let as_non_owner = |sql: &str| format!("SET ROLE {NON_OWNER}; {sql}; RESET ROLE;");
 
     let cannot_alter = conn
