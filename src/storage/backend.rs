@@ -59,6 +59,10 @@ pub trait Backend {
     /// safe to run from several replicas at once.
     async fn migrate(&self) -> Result<Vec<String>, StorageError>;
 
+    /// The versions of the migrations not applied yet, oldest first; reads only, on a
+    /// connection of its own, so it also answers on a database never migrated.
+    async fn pending_migrations(&self) -> Result<Vec<String>, StorageError>;
+
     /// Tells `notice` about the users other processes change, through the task returned
     /// for the caller to run; `None` when the backend needs no task to know.
     fn watch_changes(&self, notice: Arc<dyn Fn(ChangeNotice) + Send + Sync>)
