@@ -111,7 +111,14 @@ fn accepted_keys(settings: &Settings) -> anyhow::Result<Vec<SigningKey>> {
     if !settings.hook_secrets.is_empty() {
         return Ok(settings.hook_secrets.clone());
     }
-    super::signing_key(settings, None).map(|key| vec![key])
+    match crate::infra::local_secrets::hook_secret(&settings.data_dir, false)? {
+        Some(local) => Ok(vec![local.value]),
+        None => anyhow::bail!(
+            "supahook has no hook secret to check against: set SUPAHOOK_HOOK_SECRETS as \
+             supahook runs with it, or run doctor where `serve` generated one in {}",
+            settings.data_dir.display()
+        ),
+    }
 }
 
 /// What `env(NAME)` in `config.toml` reads, as the Supabase CLI reads it: the

@@ -55,7 +55,7 @@ pub async fn check(url: &str, accepted: &[SigningKey]) -> Findings {
                 name,
                 format!("cannot connect to {}: {error}", target.describe()),
                 "correct --source-url (or SUPAHOOK_SOURCE_DATABASE_URL): the Supabase \
-                 database's connection string, as `postgres` ",
+                 database's connection string, as `postgres`",
             ));
             return findings;
         }
