@@ -11,7 +11,6 @@ mod supabase_db;
 
 use crate::config::{SecretString, Settings};
 use crate::signature::SigningKey;
-use anyhow::Context;
 use report::Check;
 use secrecy::ExposeSecret;
 use std::collections::HashMap;
@@ -50,14 +49,20 @@ pub async fn run(config: Option<&Path>, args: Args) -> anyhow::Result<()> {
     let mut secrets = vec![("SUPAHOOK_HOOK_SECRETS".to_owned(), accepted.clone())];
 
     match &args.supabase_config {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read {}", path.display()))?;
-            let env = project_env(path);
-            let found = supabase_config::check(&text, &|name| env.get(name).cloned(), &accepted);
-            checks.extend(found.checks);
-            secrets.extend(found.secrets);
-        }
+        Some(path) => match std::fs::read_to_string(path) {
+            Ok(text) => {
+                let env = project_env(path);
+                let found =
+                    supabase_config::check(&text, &|name| env.get(name).cloned(), &accepted);
+                checks.extend(found.checks);
+                secrets.extend(found.secrets);
+            }
+            Err(error) => checks.push(Check::problem(
+                "config.toml",
+                format!("cannot read {}: {error}", path.display()),
+                "pass the Supabase CLI project's supabase/config.toml",
+            )),
+        },
         None => checks.push(Check::skipped("config.toml", "pass --supabase-config PATH")),
     }
 

@@ -9,6 +9,7 @@
 //! outcome="skipped"}` and that hook's `supahook_last_delivery_timestamp_seconds`.
 
 use super::report::Check;
+use crate::cli::replay::tally::Verdict as Answer;
 use crate::signature::SigningKey;
 use std::time::Duration;
 
@@ -86,51 +87,39 @@ pub async fn check(
         .headers()
         .get("supahook-outcome")
         .and_then(|value| value.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let said = said(response).await;
-    verdict(name, &url, status, &outcome, &said)
+        .map(str::to_owned);
+    let body = response.bytes().await.unwrap_or_default();
+    verdict(name, &url, Answer::of(status, outcome.as_deref(), &body))
 }
 
-/// What the answer means.
-fn verdict(name: String, url: &str, status: u16, outcome: &str, said: &str) -> Check {
-    match (status, outcome) {
-        (200, "skipped" | "refused") => Check::ok(
+/// What the answer means: supahook verified the event and skipped it (or refused the
+/// sign-up by its policy), or it did not.
+fn verdict(name: String, url: &str, answer: Answer) -> Check {
+    match answer {
+        Answer::Answered(outcome) if matches!(outcome.as_str(), "skipped" | "refused") => {
+            Check::ok(
+                name,
+                format!("{url} verified it and answered 200 ({outcome})"),
+            )
+        }
+        Answer::Answered(outcome) => Check::problem(
             name,
-            format!("{url} verified it and answered 200 ({outcome})"),
-        ),
-        (401, _) => Check::problem(
-            name,
-            format!("{url} refused the signature: 401 {said}"),
-            "give supahook (SUPAHOOK_HOOK_SECRETS) and Supabase the same v1,whsec_ secret",
-        ),
-        (200, _) => Check::problem(
-            name,
-            format!("{url} answered 200 without supahook's Supahook-Outcome header"),
+            format!("{url} answered it ({outcome}), not as supahook answers this event (skipped)"),
             "pass the URL of supahook itself",
         ),
-        _ => Check::problem(
+        Answer::Rejected(reason) if reason.starts_with("401") => Check::problem(
             name,
-            format!("{url} answered {status} {said}"),
-            "see supahook's log and /health/ready",
+            format!("{url} refused the signature: {reason}"),
+            "give supahook (SUPAHOOK_HOOK_SECRETS) and Supabase the same v1,whsec_ secret",
         ),
+        Answer::Rejected(reason) | Answer::Error(reason) | Answer::NoAnswer(reason) => {
+            Check::problem(
+                name,
+                format!("{url} answered {reason}"),
+                "see supahook's log and /health/ready",
+            )
+        }
     }
-}
-
-/// The error's code and message from a supahook error body, else the first bytes.
-async fn said(response: reqwest::Response) -> String {
-    let text = response.text().await.unwrap_or_default();
-    let error = serde_json::from_str::<serde_json::Value>(&text)
-        .ok()
-        .and_then(|json| {
-            let error = json.get("error")?;
-            Some(format!(
-                "{}: {}",
-                error.get("code")?.as_str()?,
-                error.get("message")?.as_str()?
-            ))
-        });
-    error.unwrap_or_else(|| text.chars().take(200).collect())
 }
 
 /// The client the test events go out with, waiting at most `timeout` per answer.
@@ -156,11 +145,16 @@ mod tests {
 
     #[test]
     fn a_refused_signature_is_a_problem_and_a_skip_passes() {
-        let check = |status, outcome| verdict("t".into(), "u", status, outcome, "said").failed();
-        assert!(!check(200, "skipped"));
-        assert!(!check(200, "refused"));
-        assert!(check(401, ""));
-        assert!(check(200, ""));
-        assert!(check(503, ""));
+        let check = |status, outcome: Option<&str>| {
+            let body = br#"{"error":{"code":"invalid_signature","message":"no match"}}"#;
+            verdict("t".into(), "u", Answer::of(status, outcome, body))
+        };
+        assert!(!check(200, Some("skipped")).failed());
+        assert!(!check(200, Some("refused")).failed());
+        let refused = check(401, None).to_string();
+        assert!(refused.contains("refused the signature: 401 invalid_signature: no match"));
+        assert!(check(200, None).failed());
+        assert!(check(200, Some("created")).failed());
+        assert!(check(503, None).failed());
     }
 }
