@@ -1,5 +1,6 @@
 //! Command-line interface: one file per subcommand.
 
+mod doctor;
 mod healthcheck;
 mod migrate;
 mod openapi;
@@ -62,6 +63,8 @@ pub enum Command {
     Sign(sign::Args),
     /// Exit 0 when the local supahook answers ready, 1 otherwise (container health checks).
     Healthcheck(healthcheck::Args),
+    /// Check the Supabase side and the path to supahook end to end, one line per check.
+    Doctor(doctor::Args),
 }
 
 impl Cli {
@@ -75,6 +78,7 @@ impl Cli {
             Some(Command::Healthcheck(args)) => {
                 healthcheck::run(self.config.as_deref(), args).await
             }
+            Some(Command::Doctor(args)) => doctor::run(self.config.as_deref(), args).await,
             Some(Command::Migrate(args)) => migrate::run(self.config.as_deref(), args).await,
             Some(Command::Serve) | None => serve::run(self.config.as_deref()).await,
         }

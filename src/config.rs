@@ -110,10 +110,7 @@ const MIN_TOKEN_LEN: usize = 16;
 impl Settings {
     /// Reads the process environment and, when given, the TOML file.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
-        let vars: HashMap<String, String> = std::env::vars_os()
-            .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))
-            .collect();
-        Self::from_environment(file, &vars)
+        Self::from_environment(file, &environment())
     }
 
     /// Reads settings from the variables `vars` over the optional file, and refuses a
@@ -251,6 +248,13 @@ impl Settings {
             ))
         })
     }
+}
+
+/// The process environment, its variables that are valid UTF-8.
+pub fn environment() -> HashMap<String, String> {
+    std::env::vars_os()
+        .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))
+        .collect()
 }
 
 /// A value kept out of logs and `Debug` output.

@@ -67,6 +67,26 @@ where
     (harness.into_inner(), applied)
 }
 
+/// The versions of `migrations` not yet applied on `conn`, oldest first.
+fn pending_migrations<C>(
+    conn: C,
+    migrations: EmbeddedMigrations,
+) -> Result<Vec<String>, StorageError>
+where
+    C: AsyncConnection,
+    AsyncMigrationHarness<C>: MigrationHarness<C::Backend>,
+{
+    AsyncMigrationHarness::new(conn)
+        .pending_migrations(migrations)
+        .map(|pending| {
+            pending
+                .iter()
+                .map(|m| m.name().version().to_string())
+                .collect()
+        })
+        .map_err(|e| StorageError::Migration(e.to_string()))
+}
+
 /// A storage failure, classified by what the caller can do about it.
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {

@@ -98,6 +98,9 @@ pub fn delivery_handled(
         Delivered::Failed => tracing::debug!(hook, user_id, duration_ms, "delivery failed"),
     }
     prometheus::delivery(hook, delivered.label());
+    if delivered != Delivered::Failed {
+        prometheus::last_delivery(hook);
+    }
 }
 
 /// Counts a database failure by `kind`: `unavailable`, `query`, `migration` or `config`.

@@ -139,9 +139,11 @@ impl HealthApi {
     /// `supahook_spool_depth`, `supahook_spool_oldest_age_seconds`,
     /// `supahook_spool_drained_total`, `supahook_spool_set_aside_total` (deliveries
     /// the database refused for good, kept in the spool's `set_aside` table),
-    /// `supahook_spool_full_total` (deliveries refused because the spool was full) and
+    /// `supahook_spool_full_total` (deliveries refused because the spool was full),
     /// `supahook_database_refusals_total` (connections the database refused for a
-    /// reason that will not pass by itself, such as a wrong password).
+    /// reason that will not pass by itself, such as a wrong password) and
+    /// `supahook_last_delivery_timestamp_seconds` by source (the Unix time at which
+    /// each hook last had a delivery applied or spooled).
     #[oai(path = "/metrics", method = "get", operation_id = "metrics")]
     async fn metrics(&self, state: Data<&Arc<AppState>>) -> MetricsResponse {
         let mirroring = &state.mirroring;

@@ -66,6 +66,10 @@ pub trait Backend {
     /// changed and the report says so ([`Reverted::applied`]).
     async fn revert(&self, plan: &RevertPlan, drop_data: bool) -> Result<Reverted, StorageError>;
 
+    /// The versions of the migrations not applied yet, oldest first; reads only, on a
+    /// connection of its own, so it also answers on a database never migrated.
+    async fn pending_migrations(&self) -> Result<Vec<String>, StorageError>;
+
     /// Tells `notice` about the users other processes change, through the task returned
     /// for the caller to run; `None` when the backend needs no task to know.
     fn watch_changes(&self, notice: Arc<dyn Fn(ChangeNotice) + Send + Sync>)

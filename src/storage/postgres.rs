@@ -153,6 +153,11 @@ impl Backend for PgStore {
         result
     }
 
+    async fn pending_migrations(&self) -> Result<Vec<String>, StorageError> {
+        let conn = super::checkout(connect(self.target.clone())).await?;
+        super::pending_migrations(conn, MIGRATIONS)
+    }
+
     /// The task that listens for the users other replicas change (see [`changes::listen`]).
     fn watch_changes(
         &self,

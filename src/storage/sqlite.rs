@@ -150,6 +150,11 @@ impl Backend for SqliteStore {
             .await
     }
 
+    async fn pending_migrations(&self) -> Result<Vec<String>, StorageError> {
+        let conn = self.conn().await?;
+        super::pending_migrations(conn, MIGRATIONS)
+    }
+
     /// SQLite has one writing process (see the backend's notes), so it is
     /// `Listening` at once and for good, with no task.
     fn watch_changes(
