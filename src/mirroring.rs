@@ -8,6 +8,7 @@ mod breaker;
 mod db_check;
 mod drain;
 mod fast_path;
+mod reconcile;
 
 pub use db_check::DatabaseState;
 
@@ -214,28 +215,6 @@ impl Mirroring {
     /// The storage it writes to.
     pub fn storage(&self) -> &Storage {
         &self.storage
-    }
-
-    /// Applies one change found by reconciliation; with `dry_run` nothing is written.
-    pub async fn reconcile(
-        &self,
-        change: &UserChange,
-        dry_run: bool,
-    ) -> Result<Outcome, StorageError> {
-        let request = Request {
-            change,
-            ledger: None,
-        };
-        let applied = self
-            .storage
-            .batch(Batch {
-                requests: &[request],
-                mode: self.on_delete,
-                now: now(),
-                commit: !dry_run,
-            })
-            .await?;
-        Ok(applied.first().map_or(Outcome::Skipped, |a| a.outcome))
     }
 
     /// Records and applies one delivery, exactly once per idempotency key. In `open`

@@ -121,6 +121,13 @@ pub struct Decision {
 }
 
 impl Decision {
+    /// Whether carrying it out leaves every row as it is: the change holds nothing
+    /// the user's state does not already hold, so any later state, which only ever
+    /// holds more, would decide the same.
+    pub fn writes_nothing(&self) -> bool {
+        self.user == UserWrite::Keep && self.profile.is_none() && self.tombstone.is_none()
+    }
+
     fn nothing(outcome: Outcome) -> Self {
         Self {
             outcome,

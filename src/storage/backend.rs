@@ -22,6 +22,7 @@ use super::revert::{RevertPlan, Reverted};
 use super::sqlite::SqliteStore;
 use super::{ChangeNotice, Database, PoolStatus, StorageError, StoredUser};
 use crate::infra::pg_connect::Refusal;
+use crate::mirror::Current;
 use chrono::{DateTime, Utc};
 use enum_dispatch::enum_dispatch;
 use futures_util::future::BoxFuture;
@@ -78,6 +79,10 @@ pub trait Backend {
     /// The most transactions that can apply deliveries at once.
     fn writers(&self) -> usize;
 
+    /// The most changes a reconciliation should write in one transaction, so that
+    /// deliveries arriving meanwhile still get through within their budget.
+    fn reconcile_batch(&self) -> usize;
+
     /// The connection pool's state, for metrics.
     fn pool_status(&self) -> PoolStatus;
 
@@ -86,6 +91,13 @@ pub trait Backend {
 
     /// Applies `batch` in one transaction (see [`apply::batch`](super::apply::batch)).
     async fn batch(&self, batch: Batch<'_>) -> Result<Vec<Applied>, StorageError>;
+
+    /// Each user's state as last committed, in the order of `ids`, read in one query
+    /// and without the users' locks: enough to know that a change would write
+    /// nothing, since a later state only ever holds more (see [`crate::mirror`]).
+    /// A change that would write goes through [`batch`](Self::batch), which reads
+    /// again under the locks.
+    async fn read_current(&self, ids: &[Uuid]) -> Result<Vec<Current>, StorageError>;
 }
 
 /// What both backends do with the same SQL: the mirror and the ledger read, a
@@ -152,6 +164,18 @@ pub trait Queries {
             false => Ok(None),
         }
     }
+
+    /// Where an incremental reconciliation of the source database `source` starts:
+    /// the time from which its every change is mirrored, as last recorded.
+    async fn reconcile_mark(&self, source: &str) -> Result<Option<DateTime<Utc>>, StorageError>;
+
+    /// Records that every change of `source` since `changed_since` is mirrored.
+    async fn set_reconcile_mark(
+        &self,
+        source: &str,
+        changed_since: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StorageError>;
 
     /// Removes ledger rows received before `received_before`; returns how many.
     /// A key only has to outlive the retries and replays of its delivery.

@@ -10,6 +10,7 @@ mod schema;
 mod statements;
 mod tx;
 
+use load::{CurrentRow, ReadCurrent};
 use tx::PgTx;
 
 use super::apply;
@@ -17,6 +18,7 @@ use super::apply::{Applied, Batch};
 use super::revert::{self, RevertPlan, Reverted};
 use super::{Backend, ChangeNotice, ChangeWatch, Database, PoolStatus, SchemaName, StorageError};
 use crate::infra::pg_connect::{PgTarget, Refusal};
+use crate::mirror::Current;
 use diesel::{ConnectionError, ConnectionResult};
 use diesel_async::pooled_connection::deadpool::{Object, Pool, PoolError};
 use diesel_async::pooled_connection::{
@@ -171,6 +173,12 @@ impl Backend for PgStore {
         self.pool.status().max_size
     }
 
+    /// 500: each kind of row is one statement, and a transaction locks only the
+    /// users it writes, so deliveries for other users never wait for it.
+    fn reconcile_batch(&self) -> usize {
+        500
+    }
+
     fn pool_status(&self) -> PoolStatus {
         let status = self.pool.status();
         PoolStatus::new(status.size, status.available, status.waiting)
@@ -226,6 +234,14 @@ impl Backend for PgStore {
             }
         }
         result
+    }
+
+    async fn read_current(&self, ids: &[Uuid]) -> Result<Vec<Current>, StorageError> {
+        let conn = self.conn().await?;
+        let rows = ReadCurrent { ids, keys: &[] }
+            .load::<CurrentRow>(&mut &*conn)
+            .await?;
+        Ok(load::loaded(ids, rows).users)
     }
 }
 

@@ -217,6 +217,42 @@ macro_rules! read_queries {
                 Ok(ids.into_iter().map(Into::into).collect())
             }
 
+            async fn reconcile_mark(
+                &self,
+                source: &str,
+            ) -> Result<Option<::chrono::DateTime<::chrono::Utc>>, $crate::storage::StorageError> {
+                let mut conn = self.conn().await?;
+                reconcile_marks::table
+                    .find(source)
+                    .select(reconcile_marks::changed_since)
+                    .first(&mut conn)
+                    .await
+                    .optional()
+                    .map_err($error)
+            }
+
+            async fn set_reconcile_mark(
+                &self,
+                source: &str,
+                changed_since: ::chrono::DateTime<::chrono::Utc>,
+                now: ::chrono::DateTime<::chrono::Utc>,
+            ) -> Result<(), $crate::storage::StorageError> {
+                let mut conn = self.conn().await?;
+                let mark = (
+                    reconcile_marks::changed_since.eq(($time)(changed_since)),
+                    reconcile_marks::recorded_at.eq(($time)(now)),
+                );
+                diesel::insert_into(reconcile_marks::table)
+                    .values((reconcile_marks::source.eq(source), mark))
+                    .on_conflict(reconcile_marks::source)
+                    .do_update()
+                    .set(mark)
+                    .execute(&mut conn)
+                    .await
+                    .map(drop)
+                    .map_err($error)
+            }
+
             async fn forget_deliveries(
                 &self,
                 received_before: ::chrono::DateTime<::chrono::Utc>,

@@ -17,6 +17,7 @@ use super::apply::{Applied, Batch};
 use super::revert::{self, RevertPlan, Reverted};
 use super::{Backend, ChangeNotice, ChangeWatch, Database, PoolStatus, StorageError};
 use crate::infra::pg_connect::Refusal;
+use crate::mirror::Current;
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::prelude::*;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
@@ -28,6 +29,7 @@ use futures_util::FutureExt;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
+use uuid::Uuid;
 
 const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 
@@ -170,6 +172,13 @@ impl Backend for SqliteStore {
         1
     }
 
+    /// As many as a group commit of deliveries ([`super::MAX_BATCH`]): rows are
+    /// written one statement each while the database's only write lock is held, and
+    /// every delivery waits for it.
+    fn reconcile_batch(&self) -> usize {
+        super::MAX_BATCH
+    }
+
     fn pool_status(&self) -> PoolStatus {
         let status = self.pool.status();
         PoolStatus::new(status.size, status.available, status.waiting)
@@ -206,6 +215,12 @@ impl Backend for SqliteStore {
             }
         }
         result.map_err(busy)
+    }
+
+    async fn read_current(&self, ids: &[Uuid]) -> Result<Vec<Current>, StorageError> {
+        let mut conn = self.conn().await?;
+        let loaded = tx::read(&mut conn, ids, &[]).await.map_err(busy)?;
+        Ok(loaded.users)
     }
 }
 

@@ -2,7 +2,9 @@
 
 use super::PgStore;
 use super::rows::{DeliveryRow, Id, UserRow};
-use super::schema::{DELIVERY_ROW, PROFILE_DETAILS, profiles, users, webhook_events};
+use super::schema::{
+    DELIVERY_ROW, PROFILE_DETAILS, profiles, reconcile_marks, users, webhook_events,
+};
 use crate::storage::StorageError;
 use crate::storage::read_queries::read_queries;
 use chrono::{DateTime, Utc};

@@ -58,6 +58,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    reconcile_marks (source) {
+        source -> Text,
+        changed_since -> Timestamptz,
+        recorded_at -> Timestamptz,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(users, profiles, webhook_events, deleted_users);
 
 crate::storage::rows::row_columns!();

@@ -11,9 +11,9 @@ use super::bulk::{
     Announce, DeleteUsers, FollowProfiles, InsertProfiles, InsertUsers, RecordDeliveries,
     UpdateUsers, UserColumns, WriteTombstones,
 };
-use super::load::{CurrentRow, LockUsers, ReadCurrent};
+use super::load::{CurrentRow, LockUsers, ReadCurrent, loaded};
 use super::statements::{Begin, Commit, Rollback};
-use crate::mirror::{Current, MirrorUser, Outcome, Profile, Tombstone};
+use crate::mirror::{MirrorUser, Outcome, Profile, Tombstone};
 use crate::storage::StorageError;
 use crate::storage::apply::{LedgerEntry, Loaded, MirrorTx, Op};
 use crate::storage::op_groups::in_groups;
@@ -21,7 +21,6 @@ use chrono::Utc;
 use diesel::result::QueryResult;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use futures_util::future::{BoxFuture, try_join_all};
-use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 /// A transaction in progress on one connection. `replica` names this process in the
@@ -65,31 +64,7 @@ impl MirrorTx for PgTx<'_> {
         let locks = LockUsers(ids).execute(&mut conn);
         let read = ReadCurrent { ids, keys }.load::<CurrentRow>(&mut conn);
         let (_, _, rows) = futures_util::try_join!(begin, locks, read)?;
-
-        let mut found: HashMap<Uuid, Current> = HashMap::with_capacity(ids.len());
-        let mut recorded = HashSet::with_capacity(keys.len());
-        for (user, profile, tombstone, key) in rows {
-            if let Some(user) = user {
-                let id = user.id;
-                found.entry(id).or_default().user = Some(user.into());
-            }
-            if let Some(profile) = profile {
-                let id = profile.user_id;
-                found.entry(id).or_default().profile = Some(profile.into());
-            }
-            if let Some((id, deleted_at, removed)) = tombstone {
-                found.entry(id).or_default().tombstone = Some(Tombstone {
-                    deleted_at,
-                    removed,
-                });
-            }
-            recorded.extend(key);
-        }
-        let users = ids
-            .iter()
-            .map(|id| found.remove(id).unwrap_or_default())
-            .collect();
-        Ok(Loaded { users, recorded })
+        Ok(loaded(ids, rows))
     }
 
     async fn write_and_commit(&mut self, ops: &[Op<'_>], commit: bool) -> Result<(), StorageError> {

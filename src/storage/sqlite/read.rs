@@ -1,7 +1,9 @@
 //! The queries SQLite shares with PostgreSQL, from the [`read_queries!`] template.
 
 use super::rows::{DeliveryRow, Id, UserRow, micros};
-use super::schema::{DELIVERY_ROW, PROFILE_DETAILS, profiles, users, webhook_events};
+use super::schema::{
+    DELIVERY_ROW, PROFILE_DETAILS, profiles, reconcile_marks, users, webhook_events,
+};
 use super::{SqliteStore, busy};
 use crate::storage::read_queries::read_queries;
 use diesel::prelude::*;

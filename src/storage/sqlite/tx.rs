@@ -107,57 +107,7 @@ impl MirrorTx for SqliteTx<'_> {
     /// lock, so no other writer can change anything meanwhile.
     async fn lock_and_read(&mut self, ids: &[Uuid], keys: &[&str]) -> Result<Loaded, StorageError> {
         self.0.batch_execute("BEGIN IMMEDIATE").await?;
-        let text_ids: Vec<TextUuid> = ids.iter().copied().map(TextUuid).collect();
-        let found: Vec<(UserRow, Option<ProfileRow>)> = users::table
-            .left_join(profiles::table)
-            .filter(users::id.eq_any(&text_ids))
-            .select((users::all_columns, PROFILE_ROW.nullable()))
-            .load(self.0)
-            .await?;
-        let tombstones: Vec<(TextUuid, DateTime<Utc>, bool)> = deleted_users::table
-            .filter(deleted_users::id.eq_any(&text_ids))
-            .select((
-                deleted_users::id,
-                deleted_users::deleted_at,
-                deleted_users::removed,
-            ))
-            .load(self.0)
-            .await?;
-        let recorded: Vec<String> = webhook_events::table
-            .filter(webhook_events::idempotency_key.eq_any(keys))
-            .select(webhook_events::idempotency_key)
-            .load(self.0)
-            .await?;
-
-        let mut rows: HashMap<Uuid, (UserRow, Option<ProfileRow>)> =
-            found.into_iter().map(|row| (row.0.id.0, row)).collect();
-        let mut tombstones: HashMap<Uuid, Tombstone> = tombstones
-            .into_iter()
-            .map(|(id, deleted_at, removed)| {
-                (
-                    id.0,
-                    Tombstone {
-                        deleted_at,
-                        removed,
-                    },
-                )
-            })
-            .collect();
-        let users = ids
-            .iter()
-            .map(|id| {
-                let (user, profile) = rows.remove(id).unzip();
-                Current {
-                    user: user.map(MirrorUser::from),
-                    profile: profile.flatten().map(Profile::from),
-                    tombstone: tombstones.remove(id),
-                }
-            })
-            .collect();
-        Ok(Loaded {
-            users,
-            recorded: recorded.into_iter().collect(),
-        })
+        read(self.0, ids, keys).await
     }
 
     async fn write_and_commit(&mut self, ops: &[Op<'_>], commit: bool) -> Result<(), StorageError> {
@@ -168,4 +118,68 @@ impl MirrorTx for SqliteTx<'_> {
         self.0.batch_execute(end).await?;
         Ok(())
     }
+}
+
+/// Each user's state, in the order of `ids`, and which of `keys` the ledger holds.
+pub(super) async fn read(
+    conn: &mut Conn,
+    ids: &[Uuid],
+    keys: &[&str],
+) -> Result<Loaded, StorageError> {
+    let text_ids: Vec<TextUuid> = ids.iter().copied().map(TextUuid).collect();
+    let found: Vec<(UserRow, Option<ProfileRow>)> = users::table
+        .left_join(profiles::table)
+        .filter(users::id.eq_any(&text_ids))
+        .select((users::all_columns, PROFILE_ROW.nullable()))
+        .load(conn)
+        .await?;
+    let tombstones: Vec<(TextUuid, DateTime<Utc>, bool)> = deleted_users::table
+        .filter(deleted_users::id.eq_any(&text_ids))
+        .select((
+            deleted_users::id,
+            deleted_users::deleted_at,
+            deleted_users::removed,
+        ))
+        .load(conn)
+        .await?;
+    let recorded: Vec<String> = match keys {
+        [] => Vec::new(),
+        keys => {
+            webhook_events::table
+                .filter(webhook_events::idempotency_key.eq_any(keys))
+                .select(webhook_events::idempotency_key)
+                .load(conn)
+                .await?
+        }
+    };
+
+    let mut rows: HashMap<Uuid, (UserRow, Option<ProfileRow>)> =
+        found.into_iter().map(|row| (row.0.id.0, row)).collect();
+    let mut tombstones: HashMap<Uuid, Tombstone> = tombstones
+        .into_iter()
+        .map(|(id, deleted_at, removed)| {
+            (
+                id.0,
+                Tombstone {
+                    deleted_at,
+                    removed,
+                },
+            )
+        })
+        .collect();
+    let users = ids
+        .iter()
+        .map(|id| {
+            let (user, profile) = rows.remove(id).unzip();
+            Current {
+                user: user.map(MirrorUser::from),
+                profile: profile.flatten().map(Profile::from),
+                tombstone: tombstones.remove(id),
+            }
+        })
+        .collect();
+    Ok(Loaded {
+        users,
+        recorded: recorded.into_iter().collect(),
+    })
 }
