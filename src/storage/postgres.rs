@@ -156,7 +156,7 @@ impl Backend for PgStore {
     }
 
     async fn pending_migrations(&self) -> Result<Vec<String>, StorageError> {
-        let conn = super::checkout(connect(self.target.clone())).await?;
+        let conn = super::checkout(connect(self.target.clone(), &self.schema)).await?;
         super::pending_migrations(conn, MIGRATIONS)
     }
 
