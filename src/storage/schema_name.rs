@@ -5,7 +5,13 @@ use std::fmt;
 
 /// The tables supahook's migrations create, besides diesel's own
 /// `__diesel_schema_migrations`. A test checks this list against the migrated schema.
-pub const TABLES: [&str; 4] = ["users", "profiles", "webhook_events", "deleted_users"];
+pub const TABLES: [&str; 5] = [
+    "users",
+    "profiles",
+    "webhook_events",
+    "deleted_users",
+    "reconcile_marks",
+];
 
 /// A schema name: an unquoted lower-case SQL identifier, so that it means the same
 /// whether or not it is quoted (`users` in `supahook` is `supahook.users`).
