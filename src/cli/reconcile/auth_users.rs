@@ -125,8 +125,7 @@ pub struct AuthUsersSource {
 }
 
 /// `updated_at` (or `created_at` while it is NULL) at or after `since`. Supabase Auth
-/// moves `updated_at` on each of its own writes, sign-ins included (see
-/// `docs/supabase-contract` in the README's reconcile section); a direct SQL edit
+/// moves `updated_at` on each of its own writes, sign-ins included; a direct SQL edit
 /// leaves it alone, which `supahook.user_versions` covers where the trigger runs.
 fn auth_changed_since(
     since: DateTime<Utc>,
