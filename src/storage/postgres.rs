@@ -84,8 +84,11 @@ impl PgStore {
     /// A connection of its own for migrations, holding the migration lock, in a
     /// schema that exists: pooled connections prepare statements on tables that only
     /// exist once migrated.
+    /// Its statements have no time limit: a migration, or a revert counting the rows
+    /// it would drop, may take longer on a large table than a delivery's statements.
     async fn migration_conn(&self) -> Result<AsyncPgConnection, StorageError> {
         let mut conn = super::checkout(connect(self.target.clone(), &self.schema)).await?;
+        conn.batch_execute("SET statement_timeout = 0").await?;
         diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
             .execute(&mut conn)
             .await?;

@@ -28,6 +28,7 @@ pub(super) struct CatalogRow {
     column_name: String,
 }
 
+/// How many rows, or values that are not null, a table or column holds.
 #[derive(QueryableByName)]
 pub(super) struct Count {
     #[diesel(sql_type = BigInt)]
