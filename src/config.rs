@@ -7,6 +7,7 @@
 
 mod connections;
 mod cors_origins;
+mod events;
 mod listen_addr;
 mod names;
 mod profile_claim;
@@ -17,6 +18,7 @@ pub use crate::config_sources::ConfigError;
 pub use crate::jwt::{DEFAULT_AUDIENCE, JwtSettings};
 pub use crate::telemetry::LogFormat;
 pub use connections::ConnectionLimits;
+pub use events::{DEFAULT_EVENTS_RETENTION_DAYS, EventSettings};
 pub use listen_addr::{DEFAULT_LISTEN_ADDR, ListenAddr};
 pub use secrecy::SecretString;
 pub use spool_size::DEFAULT_SPOOL_MAX_BYTES;
@@ -102,6 +104,8 @@ pub struct Settings {
     pub spool_max_bytes: u64,
     /// `SUPAHOOK_USERS_MAY_SET_ONBOARDED`: whether the sync body may set `is_onboarded`.
     pub users_may_set_onboarded: bool,
+    /// Which lifecycle events are recorded, and how long they are kept.
+    pub events: EventSettings,
 }
 
 /// The shortest bearer token accepted; shorter ones are too easy to guess.
@@ -199,6 +203,7 @@ impl Settings {
                 .read("SUPAHOOK_DB_WRITERS", Form::Number, at_least_one)?
                 .unwrap_or(DEFAULT_WRITERS),
             jwt: JwtSettings::load(s)?,
+            events: EventSettings::load(s)?,
             cors_origins: s
                 .list("SUPAHOOK_CORS_ORIGINS", cors_origins::check)?
                 .unwrap_or_default(),

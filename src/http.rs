@@ -3,6 +3,7 @@
 mod admin;
 mod allow;
 mod body;
+mod changes;
 mod cors;
 mod db_webhooks;
 mod deliveries;
@@ -83,6 +84,7 @@ type Apis = (
     users::UsersApi,
     profiles::ProfilesApi,
     deliveries::DeliveriesApi,
+    changes::ChangesApi,
     health::HealthApi,
     SchemaFacts,
 );
@@ -120,6 +122,7 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
             users::UsersApi,
             profiles::ProfilesApi,
             deliveries::DeliveriesApi,
+            changes::ChangesApi,
             health::HealthApi,
             SchemaFacts,
         ),

@@ -8,9 +8,13 @@
 //! Deletes are final; each version family (identity, activity) holds its newest
 //! snapshot; a delete's last real state is a snapshot like any other.
 
+mod lifecycle;
 mod merge;
 mod plan;
 
+pub use lifecycle::{
+    EventType, EventTypes, LifecycleEvent, event_id, keyless_origin, lifecycle, user_json,
+};
 pub use merge::{identity_fingerprint, new_user, stored_identity_fingerprint};
 pub use plan::{Current, Decision, ProfileWrite, Tombstone, UserWrite, plan};
 

@@ -8,15 +8,16 @@ mod breaker;
 mod db_check;
 mod drain;
 mod fast_path;
+mod feed;
 mod reconcile;
 
 pub use db_check::DatabaseState;
 
 use crate::events::{Delivery, HookKind, UserChange};
-use crate::mirror::{DeleteMode, Outcome};
+use crate::mirror::{DeleteMode, EventTypes, Outcome};
 use crate::spool::Spool;
 use crate::storage::{
-    Backend, Batch, ChangeNotice, GroupCommit, ProfileClaim, Queries, Request, Storage,
+    Backend, Batch, ChangeNotice, EventBell, GroupCommit, ProfileClaim, Queries, Request, Storage,
     StorageError,
 };
 use crate::telemetry::{self, Delivered};
@@ -107,6 +108,10 @@ pub struct Mirroring {
     migrated: Arc<std::sync::atomic::AtomicBool>,
     /// How many transactions apply deliveries at once (`SUPAHOOK_DB_WRITERS`).
     writers: usize,
+    /// The lifecycle event types recorded with the changes (`SUPAHOOK_EVENTS_TYPES`).
+    events: EventTypes,
+    /// Rung after every commit that recorded events, here or in another process.
+    bell: EventBell,
     /// Started on first use, inside the runtime.
     writer: Arc<OnceLock<GroupCommit>>,
     fast: Arc<FastPath>,
@@ -126,6 +131,8 @@ impl Mirroring {
             breaker: Arc::default(),
             migrated: Arc::new(std::sync::atomic::AtomicBool::new(true)),
             writers: crate::config::DEFAULT_WRITERS,
+            events: EventTypes::default(),
+            bell: EventBell::default(),
             writer: Arc::default(),
             fast: Arc::default(),
             check: Arc::default(),
@@ -144,6 +151,17 @@ impl Mirroring {
     /// (and never more than the storage can run at once).
     pub fn with_writers(self, writers: usize) -> Self {
         Self { writers, ..self }
+    }
+
+    /// The same use-case, recording lifecycle events of the types in `events`.
+    pub fn with_events(self, events: EventTypes) -> Self {
+        Self { events, ..self }
+    }
+
+    /// The bell rung after every commit that recorded lifecycle events, for the feed's
+    /// long polls.
+    pub fn event_bell(&self) -> EventBell {
+        self.bell.clone()
     }
 
     /// The same use-case, waiting at most `budget` for the database.
@@ -365,7 +383,12 @@ impl Mirroring {
     /// Starts the transactions that apply deliveries.
     fn start(&self) -> GroupCommit {
         let writers = self.writers.min(self.storage.writers());
-        GroupCommit::start(self.storage.clone(), self.on_delete, writers)
+        GroupCommit::start(
+            self.storage.clone(),
+            self.on_delete,
+            writers,
+            (self.events, self.bell.clone()),
+        )
     }
 
     /// In `open` mode, the task that drains the spool into the database whenever it
@@ -383,7 +406,11 @@ impl Mirroring {
     /// What the fast path is told about the users other processes change.
     pub fn change_listener(&self) -> Arc<dyn Fn(ChangeNotice) + Send + Sync> {
         let fast = self.fast.clone();
-        Arc::new(move |notice| fast.notice(notice))
+        let bell = self.bell.clone();
+        Arc::new(move |notice| match notice {
+            ChangeNotice::EventsRecorded => bell.ring(),
+            other => fast.notice(other),
+        })
     }
 
     /// The task that writes, every [`fast_path::FLUSH_EVERY`], the tokens the fast path
@@ -422,10 +449,14 @@ impl Mirroring {
                     mode: self.on_delete,
                     now: now(),
                     commit: true,
+                    events: self.events,
                 })
                 .await
             {
                 Ok(applied) => {
+                    if applied.iter().any(|a| a.events > 0) {
+                        self.bell.ring();
+                    }
                     for (record, done) in chunk.iter().zip(applied) {
                         self.fast
                             .remember(generation, record.id, done.user.as_ref(), "flushed");

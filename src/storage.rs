@@ -5,8 +5,10 @@
 
 mod apply;
 mod backend;
+mod bell;
 mod group_commit;
 mod op_groups;
+mod outbox;
 mod postgres;
 mod read;
 mod read_queries;
@@ -16,8 +18,10 @@ mod schema_name;
 mod sqlite;
 
 pub use apply::{Applied, Batch, Request};
-pub use backend::{Backend, ChangeWatch, Queries, Storage};
+pub use backend::{Backend, ChangeWatch, OutboxQueries, Queries, Storage};
+pub use bell::EventBell;
 pub use group_commit::{GroupCommit, MAX_BATCH};
+pub use outbox::RecordedEvent;
 pub use read::{
     DeliveryCursor, DeliveryFilter, DeliveryRecord, ProfileChanges, ProfileClaim, ProfileDetails,
     UserDetails, UserFilter,
@@ -173,6 +177,8 @@ pub enum ChangeNotice {
     Changed(Uuid),
     /// Changes may have been missed: trust nothing until `Listening` again.
     Lost,
+    /// Another process committed lifecycle events.
+    EventsRecorded,
 }
 
 /// The connection pool's state at one moment.

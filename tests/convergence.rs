@@ -287,6 +287,9 @@ async fn check(
             n
         );
     }
+    for appliers in all {
+        prop_assert_eq!(appliers.db.event_problems().await, Vec::<String>::new());
+    }
     Ok(())
 }
 

@@ -9,7 +9,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use futures_util::future::join_all;
 use std::sync::Arc;
 use supahook::events::{Deletion, Delivery, HookKind, PersonName, UserChange, UserRecord};
-use supahook::mirror::{DeleteMode, Outcome};
+use supahook::mirror::{DeleteMode, EventTypes, Outcome};
 use supahook::mirroring::{Handled, Mirroring};
 use supahook::storage::{Backend, Batch, GroupCommit, Request, Storage, StorageError};
 use support::TestDb;
@@ -45,7 +45,12 @@ fn delivery(key: &str, record: UserRecord) -> Delivery {
 async fn writer(db: &TestDb, writers: usize) -> GroupCommit {
     let storage = Storage::open(&db.url, 8).unwrap();
     storage.migrate().await.unwrap();
-    GroupCommit::start(storage, DeleteMode::Soft, writers)
+    GroupCommit::start(
+        storage,
+        DeleteMode::Soft,
+        writers,
+        (EventTypes::default(), Default::default()),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -311,6 +316,7 @@ async fn one_batch_of_many_changes_per_user_ends_as_applying_them_one_at_a_time(
             mode,
             now,
             commit: true,
+            events: EventTypes::default(),
         };
         let batched = storage.batch(batch(&requests)).await.unwrap();
         let storage = Storage::open(&one_by_one.url, 2).unwrap();

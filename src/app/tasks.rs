@@ -2,14 +2,15 @@
 
 use crate::config::Settings;
 use crate::mirroring::Mirroring;
-use crate::storage::{Backend, Queries, Storage};
+use crate::storage::{Backend, OutboxQueries, Queries, Storage, StorageError};
+use chrono::{DateTime, Utc};
 use std::time::Duration;
 use tokio::task::JoinSet;
 
 /// Starts every background task of a serving app: the spool's drainer (in `open`
 /// mode), the database check readiness reads, the listener for other replicas'
-/// changes, the flushing of skipped tokens, the writers, the metrics' upkeep and the
-/// ledger's pruning. They run until the returned set is dropped.
+/// changes, the flushing of skipped tokens, the writers, the metrics' upkeep, and the
+/// pruning of the ledger and of the lifecycle events. They run until the returned set is dropped.
 pub(super) fn start(mirroring: &Mirroring, storage: &Storage, settings: &Settings) -> JoinSet<()> {
     let mut tasks = JoinSet::new();
     if let Some(drainer) = mirroring.spool_drainer() {
@@ -23,23 +24,47 @@ pub(super) fn start(mirroring: &Mirroring, storage: &Storage, settings: &Setting
     mirroring.start_writers();
     tasks.spawn(crate::telemetry::upkeep());
     if settings.ledger_retention_days > 0 {
-        let days = settings.ledger_retention_days;
-        tasks.spawn(forget_old_deliveries(storage.clone(), days));
+        // A delivery key only has to outlive Supabase's retries (seconds) and deliberate replays.
+        let storage = storage.clone();
+        tasks.spawn(prune_hourly(
+            settings.ledger_retention_days,
+            "delivery records",
+            move |before| {
+                let storage = storage.clone();
+                async move { storage.forget_deliveries(before).await }
+            },
+        ));
+    }
+    if settings.events.retention_days > 0 {
+        // Each user's last event is kept, to carry its sequence on.
+        let storage = storage.clone();
+        tasks.spawn(prune_hourly(
+            settings.events.retention_days,
+            "lifecycle events",
+            move |before| {
+                let storage = storage.clone();
+                async move { storage.forget_events(before).await }
+            },
+        ));
     }
     tasks
 }
 
-/// Once an hour, removes ledger rows older than `days`: a delivery key only has to
-/// outlive Supabase's retries (seconds) and deliberate replays.
-async fn forget_old_deliveries(storage: Storage, days: u32) {
+/// Once an hour, removes the rows (`what`) older than `days` with `forget`, which is
+/// given the cutoff time and returns how many it removed.
+async fn prune_hourly<F, Fut>(days: u32, what: &'static str, forget: F)
+where
+    F: Fn(DateTime<Utc>) -> Fut,
+    Fut: Future<Output = Result<usize, StorageError>>,
+{
     let mut hourly = tokio::time::interval(Duration::from_secs(3600));
     loop {
         hourly.tick().await;
-        let before = chrono::Utc::now() - chrono::TimeDelta::days(i64::from(days));
-        match storage.forget_deliveries(before).await {
+        let before = Utc::now() - chrono::TimeDelta::days(i64::from(days));
+        match forget(before).await {
             Ok(0) => {}
-            Ok(removed) => tracing::info!(removed, days, "old delivery records removed"),
-            Err(error) => tracing::warn!(error = %error, "could not remove old delivery records"),
+            Ok(removed) => tracing::info!(removed, days, "old {what} removed"),
+            Err(error) => tracing::warn!(error = %error, "could not remove old {what}"),
         }
     }
 }

@@ -17,6 +17,7 @@ pub(super) fn from_settings(
     let mirroring = Mirroring::new(storage)
         .with_delete_mode(settings.on_delete)
         .with_writers(settings.db_writers)
+        .with_events(settings.events.types)
         .with_budget(settings.store_budget);
     if settings.on_store_failure == OnStoreFailure::Closed {
         return Ok(mirroring);

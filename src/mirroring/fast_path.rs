@@ -137,6 +137,9 @@ impl FastPath {
 
     /// Takes in what the change listener says.
     pub fn notice(&self, notice: ChangeNotice) {
+        if notice == ChangeNotice::EventsRecorded {
+            return;
+        }
         self.generation.fetch_add(1, Ordering::AcqRel);
         match notice {
             ChangeNotice::Changed(id) => {
@@ -150,6 +153,7 @@ impl FastPath {
                 self.trusted.store(false, Ordering::Release);
                 self.known.clear();
             }
+            ChangeNotice::EventsRecorded => {}
         }
     }
 

@@ -79,8 +79,12 @@ impl Mirroring {
             mode: self.on_delete,
             now: now(),
             commit: true,
+            events: self.events,
         };
         let outcomes = |applied: Vec<crate::storage::Applied>| {
+            if applied.iter().any(|a| a.events > 0) {
+                self.bell.ring();
+            }
             applied.into_iter().map(|a| a.outcome).collect::<Vec<_>>()
         };
         match self.storage.batch(batch(&requests)).await {

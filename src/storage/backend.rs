@@ -20,7 +20,7 @@ use super::read::{DeliveryCursor, DeliveryFilter, DeliveryRecord, ProfileChanges
 use super::read::{ProfileClaim, UserDetails, UserFilter};
 use super::revert::{RevertPlan, Reverted};
 use super::sqlite::SqliteStore;
-use super::{ChangeNotice, Database, PoolStatus, StorageError, StoredUser};
+use super::{ChangeNotice, Database, PoolStatus, RecordedEvent, StorageError, StoredUser};
 use crate::infra::pg_connect::Refusal;
 use crate::mirror::Current;
 use chrono::{DateTime, Utc};
@@ -33,7 +33,7 @@ use uuid::Uuid;
 /// The storage backend in use; it does what [`Backend`] and [`Queries`] say, on the
 /// backend it holds. [`Storage::open`] picks it from the database URL.
 #[derive(Clone)]
-#[enum_dispatch(Backend, Queries)]
+#[enum_dispatch(Backend, Queries, OutboxQueries)]
 pub enum Storage {
     /// PostgreSQL, the production backend.
     Postgres(PgStore),
@@ -183,4 +183,20 @@ pub trait Queries {
         &self,
         received_before: DateTime<Utc>,
     ) -> Result<usize, StorageError>;
+}
+
+/// The outbox of lifecycle events, read and pruned with the same SQL on both backends.
+#[enum_dispatch]
+pub trait OutboxQueries {
+    /// At most `limit` recorded events with positions after `after`, in position order:
+    /// the order their transactions committed in.
+    async fn list_events(
+        &self,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StorageError>;
+
+    /// Removes events recorded before `recorded_before`, except each user's last one
+    /// (which carries the user's sequence on); returns how many.
+    async fn forget_events(&self, recorded_before: DateTime<Utc>) -> Result<usize, StorageError>;
 }

@@ -168,6 +168,50 @@ impl TestDb {
         result.unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
 
+    /// What is wrong with the recorded lifecycle events, as `"<count> <problem>"`
+    /// lines (none when all is well): each user's events must be numbered 1..n in feed
+    /// order, start with `user.created`, have distinct ids, and the last one must show
+    /// the stored user's email and name.
+    pub async fn event_problems(&self) -> Vec<String> {
+        let checks = [
+            (
+                "users whose sequences are not 1..n",
+                "SELECT count(*) FROM (SELECT user_id, count(*) AS n, min(sequence) AS first, \
+                 max(sequence) AS last FROM outbox_events GROUP BY user_id) AS s \
+                 WHERE first <> 1 OR last <> n",
+            ),
+            (
+                "pairs of a user's events out of feed order",
+                "SELECT count(*) FROM outbox_events a JOIN outbox_events b \
+                 ON a.user_id = b.user_id AND a.sequence < b.sequence AND a.position > b.position",
+            ),
+            (
+                "first events that are not user.created",
+                "SELECT count(*) FROM outbox_events WHERE sequence = 1 AND type <> 'user.created'",
+            ),
+            (
+                "users whose last event shows another email or name than stored",
+                "SELECT count(*) FROM users u JOIN outbox_events o ON o.user_id = u.id \
+                 AND o.sequence = (SELECT max(sequence) FROM outbox_events l \
+                 WHERE l.user_id = u.id) \
+                 WHERE o.data->'user'->>'email' IS DISTINCT FROM u.email \
+                 OR o.data->'user'->>'first_name' IS DISTINCT FROM u.first_name",
+            ),
+            (
+                "repeated event ids",
+                "SELECT count(*) - count(DISTINCT id) FROM outbox_events",
+            ),
+        ];
+        let mut problems = Vec::new();
+        for (what, sql) in checks {
+            let found = self.scalar(sql).await;
+            if found != 0 {
+                problems.push(format!("{found} {what}"));
+            }
+        }
+        problems
+    }
+
     /// Row counts of the three tables supahook writes, to prove nothing changed.
     pub async fn counts(&self) -> [i64; 3] {
         [

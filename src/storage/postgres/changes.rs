@@ -1,6 +1,7 @@
-//! Listens for the users other replicas change, announced at their commit.
+//! Listens for the users other replicas change, announced at their commit, and for
+//! the lifecycle events any process records (`supahook_changes`).
 
-use super::statements::CHANGES_CHANNEL;
+use super::statements::{CHANGES_CHANNEL, EVENTS_CHANNEL};
 use crate::infra::pg_connect::PgTarget;
 use crate::storage::ChangeNotice;
 use diesel_async::SimpleAsyncConnection;
@@ -22,14 +23,18 @@ pub async fn listen(
     loop {
         match target.connect().await {
             Ok(mut conn) => match conn
-                .batch_execute(&format!("LISTEN {CHANGES_CHANNEL}"))
+                .batch_execute(&format!(
+                    "LISTEN {CHANGES_CHANNEL}; LISTEN {EVENTS_CHANNEL}"
+                ))
                 .await
             {
                 Ok(()) => {
                     notice(ChangeNotice::Listening);
                     let mut stream = std::pin::pin!(conn.notifications_stream());
                     while let Some(Ok(message)) = stream.next().await {
-                        if let Some(id) = foreign_change(&message.payload, &replica) {
+                        if message.channel == EVENTS_CHANNEL {
+                            notice(ChangeNotice::EventsRecorded);
+                        } else if let Some(id) = foreign_change(&message.payload, &replica) {
                             notice(ChangeNotice::Changed(id));
                         }
                     }

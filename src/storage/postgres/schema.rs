@@ -66,6 +66,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    outbox_events (position) {
+        position -> BigInt,
+        id -> Uuid,
+        #[sql_name = "type"]
+        type_ -> Text,
+        user_id -> Uuid,
+        sequence -> BigInt,
+        recorded_at -> Timestamptz,
+        data -> Jsonb,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(users, profiles, webhook_events, deleted_users);
 
 crate::storage::rows::row_columns!();

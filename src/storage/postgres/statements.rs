@@ -20,6 +20,14 @@ pub const USER_LOCK_CLASS: i32 = 0x7375_7061;
 /// The channel on which a write announces the users it changed.
 pub const CHANGES_CHANNEL: &str = "supahook_users";
 
+/// The first key of the lock a transaction takes before it records lifecycle events,
+/// held until it commits, so that outbox positions are handed out in commit order.
+pub const EVENTS_LOCK_CLASS: i32 = 0x7375_7062;
+
+/// The channel on which a write that recorded lifecycle events says so at its commit,
+/// with the last position it recorded (`NOTIFY supahook_changes`).
+pub const EVENTS_CHANNEL: &str = "supahook_changes";
+
 /// A statement that is a fixed piece of SQL.
 #[derive(Debug, Clone, Copy, Default, QueryId)]
 pub struct Fixed<const N: u8>;
@@ -73,6 +81,7 @@ columns! {
     Time => Timestamptz,
     Option<Time> => Nullable<Timestamptz>,
     &Value => Jsonb,
+    i64 => diesel::sql_types::BigInt,
 }
 
 /// Writes `sql` with each `{}` replaced by the next column's array parameter.

@@ -9,13 +9,13 @@
 
 use super::bulk::{
     Announce, DeleteUsers, FollowProfiles, InsertProfiles, InsertUsers, RecordDeliveries,
-    UpdateUsers, UserColumns, WriteTombstones,
+    RecordEvents, UpdateUsers, UserColumns, WriteTombstones,
 };
 use super::load::{CurrentRow, LockUsers, ReadCurrent, loaded};
 use super::statements::{Begin, Commit, Rollback};
 use crate::mirror::{MirrorUser, Outcome, Profile, Tombstone};
 use crate::storage::StorageError;
-use crate::storage::apply::{LedgerEntry, Loaded, MirrorTx, Op};
+use crate::storage::apply::{LedgerEntry, Loaded, MirrorTx, Op, OutboxEvent};
 use crate::storage::op_groups::in_groups;
 use chrono::Utc;
 use diesel::result::QueryResult;
@@ -52,6 +52,7 @@ impl PgTx<'_> {
             Some(Op::UpdateTombstone(..)) => WriteTombstones::<false>::of(group).execute(&mut conn),
             Some(Op::Record(..)) => RecordDeliveries::of(group).execute(&mut conn),
             Some(Op::Announce(_)) => Announce::of(group, self.replica).execute(&mut conn),
+            Some(Op::Event(_)) => RecordEvents::of(group).execute(&mut conn),
             None => Box::pin(std::future::ready(Ok(0))),
         }
     }
@@ -102,6 +103,14 @@ pub(super) async fn warm_up(conn: &AsyncPgConnection) -> QueryResult<()> {
         user_id: Some(id),
         received_at: user.created_at,
     };
+    let event = OutboxEvent {
+        id,
+        kind: "warm-up",
+        user_id: id,
+        offset: 1,
+        recorded_at: user.created_at,
+        data: serde_json::Value::Null,
+    };
     let mut tx = PgTx {
         conn,
         replica: "warm-up",
@@ -123,6 +132,7 @@ pub(super) async fn warm_up(conn: &AsyncPgConnection) -> QueryResult<()> {
         Op::Record(entry, Outcome::Created),
         Op::DeleteUser(id),
         Op::Announce(id),
+        Op::Event(&event),
     ] {
         tx.statement(&[op]).await?;
     }

@@ -69,6 +69,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    outbox_events (position) {
+        position -> BigInt,
+        id -> Text,
+        #[sql_name = "type"]
+        type_ -> Text,
+        user_id -> Text,
+        sequence -> BigInt,
+        recorded_at -> TimestamptzSqlite,
+        data -> Json,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(users, profiles, webhook_events, deleted_users);
 
 crate::storage::rows::row_columns!();

@@ -6,7 +6,7 @@ use super::rows::{NewDelivery, ProfileRow, TextUuid, UserChanges, UserRow, micro
 use super::schema::{PROFILE_ROW, deleted_users, profiles, users, webhook_events};
 use crate::mirror::{Current, MirrorUser, Profile, Tombstone};
 use crate::storage::StorageError;
-use crate::storage::apply::{Loaded, MirrorTx, Op};
+use crate::storage::apply::{Loaded, MirrorTx, Op, OutboxEvent};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
@@ -91,6 +91,7 @@ impl SqliteTx<'_> {
             }
             // One writing process: nobody to tell.
             Op::Announce(_) => Ok(0),
+            Op::Event(event) => record_event(conn, event).await,
             Op::Record(entry, outcome) => {
                 diesel::insert_into(webhook_events::table)
                     .values(NewDelivery::new(entry, outcome))
@@ -100,6 +101,27 @@ impl SqliteTx<'_> {
             }
         }
     }
+}
+
+/// Records a lifecycle event in the outbox at the user's last sequence plus one: events
+/// are inserted one at a time in their offsets' order, so the last sequence already
+/// counts the transaction's earlier events. The one writer records in commit order, so
+/// positions are in commit order too.
+async fn record_event(conn: &mut Conn, event: &OutboxEvent) -> QueryResult<usize> {
+    use diesel::sql_types::Text;
+    diesel::sql_query(
+        "INSERT INTO outbox_events (id, type, user_id, sequence, recorded_at, data) \
+         SELECT ?, ?, ?, COALESCE(MAX(sequence), 0) + 1, ?, ? FROM outbox_events \
+         WHERE user_id = ? ON CONFLICT (id) DO NOTHING",
+    )
+    .bind::<Text, _>(TextUuid(event.id))
+    .bind::<Text, _>(event.kind)
+    .bind::<Text, _>(TextUuid(event.user_id))
+    .bind::<diesel::sql_types::TimestamptzSqlite, _>(micros(event.recorded_at))
+    .bind::<Text, _>(event.data.to_string())
+    .bind::<Text, _>(TextUuid(event.user_id))
+    .execute(conn)
+    .await
 }
 
 impl MirrorTx for SqliteTx<'_> {
