@@ -30,8 +30,9 @@ const CASES: u32 = 24;
 
 /// Appliers sharing one database, for each delete mode.
 struct Appliers {
-    /// Kept for as long as the appliers run: dropping it drops the database.
-    _db: TestDb,
+    /// Kept for as long as the appliers run (dropping it drops the database); also
+    /// read for the lifecycle events the appliers recorded.
+    db: TestDb,
     soft: Vec<Running>,
     hard: Vec<Running>,
 }
@@ -54,7 +55,7 @@ impl Appliers {
         Self {
             soft: appliers,
             hard,
-            _db: db,
+            db,
         }
     }
 }
