@@ -7,6 +7,7 @@ pub mod reconcile;
 mod replay;
 mod serve;
 mod sign;
+mod spool;
 
 use crate::app::database::{open_storage, refused};
 use clap::{Parser, Subcommand};
@@ -58,6 +59,8 @@ pub enum Command {
     Replay(replay::Args),
     /// Print the Standard Webhooks headers for one body, for curl.
     Sign(sign::Args),
+    /// List, retry or discard the deliveries set aside in the spool (with `serve` stopped).
+    Spool(spool::Args),
     /// Exit 0 when the local supahook answers ready, 1 otherwise (container health checks).
     Healthcheck(healthcheck::Args),
 }
@@ -73,6 +76,7 @@ impl Cli {
             Some(Command::Healthcheck(args)) => {
                 healthcheck::run(self.config.as_deref(), args).await
             }
+            Some(Command::Spool(args)) => spool::run(self.config.as_deref(), args).await,
             Some(Command::Migrate) => migrate::run(self.config.as_deref()).await,
             Some(Command::Serve) | None => serve::run(self.config.as_deref()).await,
         }
