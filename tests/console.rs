@@ -132,6 +132,24 @@ async fn a_wrong_token_starts_no_session() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_sign_in_form_over_4_kib_is_not_read() {
+    let app = TestApp::spawn().await;
+
+    let answer = app
+        .client
+        .post("/console/sign-in")
+        .header("host", HOST)
+        .header("origin", ORIGIN)
+        .content_type("application/x-www-form-urlencoded")
+        .body(format!("token={}", "x".repeat(5000)))
+        .send()
+        .await;
+
+    answer.assert_status(StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(json(answer).await["error"]["code"], "payload_too_large");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_session_cookie_is_http_only_strict_and_never_holds_the_token() {
     let app = TestApp::spawn().await;
     app.deliver(

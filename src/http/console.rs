@@ -78,6 +78,37 @@ pub fn routes() -> impl IntoEndpoint {
         )
 }
 
+/// The largest form the console takes, in bytes: a token and a form token fit many
+/// times over. Nothing past it is read.
+const MAX_FORM_BYTES: usize = 4096;
+
+/// A console form (`application/x-www-form-urlencoded`), read up to [`MAX_FORM_BYTES`].
+pub struct SmallForm<T>(pub T);
+
+impl<'a, T: serde::de::DeserializeOwned> poem::FromRequest<'a> for SmallForm<T> {
+    async fn from_request(
+        request: &'a Request,
+        body: &mut poem::RequestBody,
+    ) -> poem::Result<Self> {
+        let content_type = request.content_type().unwrap_or_default();
+        if !content_type.starts_with("application/x-www-form-urlencoded") {
+            return Err(instead(refusal(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "a console form is sent as application/x-www-form-urlencoded",
+            )));
+        }
+        let bytes = body.take()?.into_bytes_limit(MAX_FORM_BYTES).await?;
+        serde_urlencoded::from_bytes(&bytes).map(Self).map_err(|e| {
+            instead(refusal(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                e.to_string(),
+            ))
+        })
+    }
+}
+
 #[poem::handler]
 fn asset_css() -> Response {
     asset(

@@ -4,14 +4,14 @@
 
 use super::charts;
 use super::views::{Chrome, HOOKS, HealthPage, SetAsideRow, SourceRow, SpoolState, time};
-use super::{PREFIX, State, check_action, html, session_for_page};
+use super::{PREFIX, SmallForm, State, check_action, html, session_for_page};
 use crate::http::error::refusal;
 use crate::http::health::{oldest_age, readiness_status};
 use crate::mirroring::DatabaseState;
 use crate::spool::Spool;
 use crate::storage::Queries;
 use poem::http::StatusCode;
-use poem::web::{Form, Path, Redirect};
+use poem::web::{Path, Redirect};
 use poem::{IntoResponse, Request, Response};
 use serde::Deserialize;
 
@@ -148,7 +148,7 @@ pub async fn retry(
     state: State<'_>,
     request: &Request,
     Path(seq): Path<i64>,
-    Form(form): Form<Action>,
+    SmallForm(form): SmallForm<Action>,
 ) -> Response {
     act(state, request, seq, form, Kind::Retry).await
 }
@@ -159,7 +159,7 @@ pub async fn discard(
     state: State<'_>,
     request: &Request,
     Path(seq): Path<i64>,
-    Form(form): Form<Action>,
+    SmallForm(form): SmallForm<Action>,
 ) -> Response {
     act(state, request, seq, form, Kind::Discard).await
 }

@@ -1,11 +1,11 @@
 //! Signing in with the admin token, and out.
 
 use super::views::SignInPage;
-use super::{PREFIX, State, guard, html, session};
+use super::{PREFIX, SmallForm, State, guard, html, session};
 use crate::http::error::refusal;
 use crate::signature::same_secret;
 use poem::http::{StatusCode, header};
-use poem::web::{Form, Redirect};
+use poem::web::Redirect;
 use poem::{IntoResponse, Request, Response};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
@@ -36,7 +36,11 @@ pub fn sign_in_form(state: State<'_>, request: &Request) -> Response {
 /// Starts a session when the token is the admin token. The token is compared in
 /// constant time and kept nowhere; the browser gets only the session's random name.
 #[poem::handler]
-pub fn sign_in(state: State<'_>, request: &Request, Form(form): Form<SignIn>) -> Response {
+pub fn sign_in(
+    state: State<'_>,
+    request: &Request,
+    SmallForm(form): SmallForm<SignIn>,
+) -> Response {
     if let Err(refused) = guard::same_origin(request) {
         return refusal(StatusCode::FORBIDDEN, "forbidden", refused.message());
     }
@@ -71,7 +75,11 @@ pub fn sign_in(state: State<'_>, request: &Request, Form(form): Form<SignIn>) ->
 
 /// Ends the session.
 #[poem::handler]
-pub fn sign_out(state: State<'_>, request: &Request, Form(form): Form<SignOut>) -> Response {
+pub fn sign_out(
+    state: State<'_>,
+    request: &Request,
+    SmallForm(form): SmallForm<SignOut>,
+) -> Response {
     if let Err(refused) = super::check_action(&state, request, &form.form_token) {
         return refused.into_response();
     }
