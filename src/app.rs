@@ -115,6 +115,7 @@ impl App {
             cors_origins: settings.cors_origins.clone(),
             profile_claim: settings.token_profile_claim.clone(),
             users_may_set_onboarded: settings.users_may_set_onboarded,
+            console: crate::http::Console::default(),
         };
         let tasks = tasks::start(&mirroring, &storage, settings);
         Ok(Self {

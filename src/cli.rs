@@ -8,6 +8,7 @@ pub mod reconcile;
 mod replay;
 mod serve;
 mod sign;
+mod spool;
 
 use crate::app::database::{open_storage, refused};
 use clap::{Parser, Subcommand};
@@ -61,6 +62,8 @@ pub enum Command {
     Replay(replay::Args),
     /// Print the Standard Webhooks headers for one body, for curl.
     Sign(sign::Args),
+    /// List, retry or discard the deliveries set aside in the spool (with `serve` stopped).
+    Spool(spool::Args),
     /// Exit 0 when the local supahook answers ready, 1 otherwise (container health checks).
     Healthcheck(healthcheck::Args),
     /// Check the Supabase side and the path to supahook end to end, one line per check.
@@ -80,6 +83,7 @@ impl Cli {
             }
             Some(Command::Doctor(args)) => doctor::run(self.config.as_deref(), args).await,
             Some(Command::Migrate(args)) => migrate::run(self.config.as_deref(), args).await,
+            Some(Command::Spool(args)) => spool::run(self.config.as_deref(), args).await,
             Some(Command::Serve) | None => serve::run(self.config.as_deref()).await,
         }
     }

@@ -180,5 +180,14 @@ impl ErrorResponse {
     }
 }
 
+/// An error answer of a page outside the API's operations (the console), in the same
+/// shape as every other: `status`, a stable `code`, and a sentence for people.
+pub fn refusal(status: StatusCode, code: &str, message: impl Into<String>) -> poem::Response {
+    use poem::IntoResponse;
+    ErrorBody::new(status, code, message)
+        .with_status(status)
+        .into_response()
+}
+
 /// What a 415 says.
 const UNSUPPORTED_MEDIA_TYPE: &str = "the body must be sent with Content-Type: application/json";

@@ -163,7 +163,7 @@ impl HealthApi {
 
 /// Readiness from what the service keeps: the database's state and, in `open` mode,
 /// whether the spool can be written.
-fn readiness_status(database: &DatabaseState, spool: Option<bool>) -> &'static str {
+pub(super) fn readiness_status(database: &DatabaseState, spool: Option<bool>) -> &'static str {
     match (database, spool) {
         (DatabaseState::Up, _) => "ok",
         (_, Some(true)) => "degraded",
@@ -171,7 +171,7 @@ fn readiness_status(database: &DatabaseState, spool: Option<bool>) -> &'static s
     }
 }
 
-fn oldest_age(spool: &crate::spool::Spool) -> Option<f64> {
+pub(super) fn oldest_age(spool: &crate::spool::Spool) -> Option<f64> {
     let oldest = spool.oldest_at()?;
     Some((chrono::Utc::now() - oldest).num_milliseconds().max(0) as f64 / 1000.0)
 }

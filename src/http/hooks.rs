@@ -113,6 +113,7 @@ impl HooksApi {
     async fn custom_access_token(
         &self,
         state: Data<&Arc<AppState>>,
+        request: &poem::Request,
         /// A new id on every attempt, part of the signed content.
         #[oai(name = "webhook-id")]
         webhook_id: Header<Option<String>>,
@@ -129,7 +130,7 @@ impl HooksApi {
         let admitted = signed::admit(&state.verifier, headers, TOLERANCE)?;
         let hook = signed::receive(admitted, body).await?;
         let started = std::time::Instant::now();
-        let handled = hook.deliver(&state.mirroring).await?;
+        let handled = hook.deliver(&state, request.headers()).await?;
         let mut claims = CustomAccessTokenInput::claims_text(hook.bytes())?;
         if let Some(name) = &state.profile_claim
             && handled != Handled::Spooled
@@ -161,6 +162,7 @@ impl HooksApi {
     async fn before_user_created(
         &self,
         state: Data<&Arc<AppState>>,
+        request: &poem::Request,
         /// A new id on every attempt, part of the signed content.
         #[oai(name = "webhook-id")]
         webhook_id: Header<Option<String>>,
@@ -185,7 +187,7 @@ impl HooksApi {
             return Ok(HookAnswerResponse::refuse(refusal.0));
         }
         Ok(HookAnswerResponse::go_on(
-            hook.deliver(&state.mirroring).await?,
+            hook.deliver(&state, request.headers()).await?,
         ))
     }
 
@@ -202,6 +204,7 @@ impl HooksApi {
     async fn after_user_created(
         &self,
         state: Data<&Arc<AppState>>,
+        request: &poem::Request,
         /// A new id on every attempt, part of the signed content.
         #[oai(name = "webhook-id")]
         webhook_id: Header<Option<String>>,
@@ -218,7 +221,7 @@ impl HooksApi {
         let admitted = signed::admit(&state.verifier, headers, TOLERANCE)?;
         let hook = signed::receive(admitted, body).await?;
         Ok(HookAnswerResponse::go_on(
-            hook.deliver(&state.mirroring).await?,
+            hook.deliver(&state, request.headers()).await?,
         ))
     }
 }

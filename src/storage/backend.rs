@@ -177,6 +177,10 @@ pub trait Queries {
         now: DateTime<Utc>,
     ) -> Result<(), StorageError>;
 
+    /// When the newest delivery through `hook` (`custom-access-token`, ...) was
+    /// received, from the ledger; `None` when it holds none.
+    async fn last_delivery(&self, hook: &str) -> Result<Option<DateTime<Utc>>, StorageError>;
+
     /// Removes ledger rows received before `received_before`; returns how many.
     /// A key only has to outlive the retries and replays of its delivery.
     async fn forget_deliveries(

@@ -85,6 +85,10 @@ pub struct DeliveryFilter {
     pub outcome: Option<String>,
     /// The endpoint, such as `custom-access-token`.
     pub hook: Option<String>,
+    /// The user concerned.
+    pub user_id: Option<Uuid>,
+    /// The one delivery with this idempotency key.
+    pub idempotency_key: Option<String>,
 }
 
 /// Where a newest-first listing of deliveries goes on: after this row.

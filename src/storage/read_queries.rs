@@ -163,6 +163,12 @@ macro_rules! read_queries {
                 if let Some(hook) = &filter.hook {
                     query = query.filter(e::hook.eq(hook));
                 }
+                if let Some(user) = filter.user_id {
+                    query = query.filter(e::user_id.eq(Id::from(user)));
+                }
+                if let Some(key) = &filter.idempotency_key {
+                    query = query.filter(e::idempotency_key.eq(key));
+                }
                 let rows: Vec<DeliveryRow> = query.load(&mut conn).await.map_err($error)?;
                 Ok(rows.into_iter().map(Into::into).collect())
             }
@@ -225,6 +231,22 @@ macro_rules! read_queries {
                 reconcile_marks::table
                     .find(source)
                     .select(reconcile_marks::changed_since)
+                    .first(&mut conn)
+                    .await
+                    .optional()
+                    .map_err($error)
+            }
+
+            async fn last_delivery(
+                &self,
+                hook: &str,
+            ) -> Result<Option<::chrono::DateTime<::chrono::Utc>>, $crate::storage::StorageError> {
+                use webhook_events::dsl as e;
+                let mut conn = self.conn().await?;
+                e::webhook_events
+                    .filter(e::hook.eq(hook))
+                    .select(e::received_at)
+                    .order(e::received_at.desc())
                     .first(&mut conn)
                     .await
                     .optional()

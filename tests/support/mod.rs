@@ -158,6 +158,38 @@ impl TestDb {
         result.unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
 
+    /// Makes the database refuse, for good, every new user with this email: a trigger
+    /// raises an error, as a failing trigger of the application's would.
+    pub async fn refuse_email(&self, email: &str) {
+        let statements = match &self.place {
+            Place::Postgres { .. } => vec![
+                format!(
+                    "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+                     IF NEW.email = '{email}' THEN RAISE EXCEPTION 'refused by a test trigger'; \
+                     END IF; RETURN NEW; END $$"
+                ),
+                "CREATE TRIGGER refuse BEFORE INSERT ON users FOR EACH ROW \
+                 EXECUTE FUNCTION refuse()"
+                    .to_owned(),
+            ],
+            Place::Sqlite { .. } => vec![format!(
+                "CREATE TRIGGER refuse BEFORE INSERT ON users WHEN NEW.email = '{email}' \
+                 BEGIN SELECT RAISE(ABORT, 'refused by a test trigger'); END"
+            )],
+        };
+        for statement in statements {
+            self.execute(&statement).await;
+        }
+    }
+
+    /// Removes what [`refuse_email`](Self::refuse_email) added.
+    pub async fn stop_refusing(&self) {
+        match &self.place {
+            Place::Postgres { .. } => self.execute("DROP TRIGGER refuse ON users").await,
+            Place::Sqlite { .. } => self.execute("DROP TRIGGER refuse").await,
+        }
+    }
+
     /// The single bigint that `sql` selects.
     pub async fn scalar(&self, sql: &str) -> i64 {
         let query = diesel::select(diesel::dsl::sql::<BigInt>(&format!("({sql})")));
