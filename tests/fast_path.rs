@@ -68,7 +68,12 @@ async fn an_unchanged_users_refresh_writes_nothing_until_its_version_is_flushed(
     let unflushed = db.user(ADA).await.unwrap().user.source_updated_at;
     mirroring.flush().await;
     let after = db.user(ADA).await.unwrap().user.source_updated_at;
-    assert_eq!(unflushed, skipped, "nothing was written");
+    // Nothing but the flush writes it: the one here, or the background one (every
+    // second), which on a loaded machine may come first.
+    assert!(
+        unflushed == skipped || unflushed.timestamp() == iat,
+        "only a flush moves the version: {unflushed} {skipped}"
+    );
     assert_eq!(after.timestamp(), iat, "the version moved in the flush");
 
     let changed = support::send(client, path, &token(iat + 60, "ada.k@example.com")).await;
