@@ -8,6 +8,9 @@ KIND is one of:
   signups    POST /hooks/before-user-created, every request a new email sign-up
   refreshes  POST /hooks/custom-access-token for the U seeded users, unchanged
              but for a newer `iat` and a new `metadata.uuid`
+  reordered-refreshes
+             the same, with each `iat` anywhere in the minute before writing:
+             refreshes of one user from several sessions, arriving out of order
   updates    POST /hooks/auth-users, signed trigger-style UPDATEs of the U seeded
              users, each with a newer `changed_at` and a new `last_sign_in_at`
   seed       the U seeded users as custom-access-token bodies, a day old
@@ -39,6 +42,8 @@ from datetime import datetime, timezone
 # Seeded users were last issued a token a day ago, so that every refresh (one
 # second newer per round over the users) stays in the past.
 SEED_AGE = 86400
+# Reordered refreshes were issued up to this many seconds before they were written.
+REORDER_WINDOW = 60
 DAY_US = 86400 * 1_000_000
 
 
@@ -159,8 +164,12 @@ class Bodies:
         if self.kind == "signups":
             return SIGNUP % {"call": call, "now": self.now, "uid": new_id,
                              "tag": self.tag, "n": i}
-        if self.kind in ("seed", "refreshes"):
-            iat = self.seeded_at if self.kind == "seed" else self.seeded_at + 1 + i // self.users
+        if self.kind in ("seed", "refreshes", "reordered-refreshes"):
+            iat = {"seed": self.seeded_at,
+                   "refreshes": self.seeded_at + 1 + i // self.users,
+                   # Spread over the window by a multiplicative hash of i: no order.
+                   "reordered-refreshes": self.now_us // 1_000_000
+                   - (i * 2654435761 >> 8) % REORDER_WINDOW}[self.kind]
             return ACCESS_TOKEN % {"call": call, "now": rfc3339(iat * 1_000_000), "uid": self.uids[n],
                                    "session": self.sessions[n], "n": n, "iat": iat, "exp": iat + 3600}
         # Each user's updates are one microsecond apart in changed_at, newer each round.
@@ -182,7 +191,7 @@ def signed_request(key, host, path, body, msg_id, timestamp):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("kind", choices=["signups", "refreshes", "updates", "seed"])
+    parser.add_argument("kind", choices=["signups", "refreshes", "reordered-refreshes", "updates", "seed"])
     parser.add_argument("--secret", help="v1,whsec_<base64>")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--count", type=int, default=0)

@@ -154,7 +154,9 @@ pub struct BeforeUserCreatedInput {
     pub user: AuthUser,
 }
 
-/// Sent by Supabase Auth after a new user has been committed (self-hosted Auth only).
+/// Sent by Supabase Auth after a new user has been committed (enabled through the
+/// Management API on hosted projects, with `GOTRUE_HOOK_AFTER_USER_CREATED_*` on
+/// self-hosted Auth).
 #[derive(Object, Deserialize, Debug, Clone)]
 pub struct AfterUserCreatedInput {
     /// Who called and when.

@@ -76,7 +76,8 @@ pub enum ErrorResponse {
     #[oai(status = 500)]
     Internal(Json<ErrorBody>),
     /// The database is unavailable. Nothing was written; retry after `Retry-After` seconds.
-    /// Supabase Auth retries a 503 only when this header is present.
+    /// Supabase Auth retries a 503 only when this header is present, and then at once,
+    /// whatever its value: at most 3 attempts in all, within 5 s.
     #[oai(status = 503)]
     Unavailable(
         Json<ErrorBody>,

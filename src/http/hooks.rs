@@ -193,9 +193,11 @@ impl HooksApi {
 
     /// After user created hook
     ///
-    /// Supabase Auth calls this after a new user is committed (self-hosted Auth, enabled
-    /// with `GOTRUE_HOOK_AFTER_USER_CREATED_*`). supahook upserts the user as stored,
-    /// ordered by its `updated_at`.
+    /// Supabase Auth calls this after a new user is committed, and again on every OAuth
+    /// sign-in (harmless: a repeat is `unchanged`). Enabled on hosted projects through
+    /// the Management API (`hook_after_user_created_*`), on self-hosted Auth with
+    /// `GOTRUE_HOOK_AFTER_USER_CREATED_*`. supahook upserts the user as stored, ordered
+    /// by its `updated_at`.
     #[oai(
         path = "/hooks/after-user-created",
         method = "post",
