@@ -12,10 +12,10 @@ mod fast_path;
 pub use db_check::DatabaseState;
 
 use crate::events::{Delivery, HookKind, UserChange};
-use crate::mirror::{DeleteMode, Outcome};
+use crate::mirror::{DeleteMode, Outcome, SignUpPolicy};
 use crate::spool::Spool;
 use crate::storage::{
-    Backend, Batch, ChangeNotice, GroupCommit, ProfileClaim, Queries, Request, Storage,
+    Applied, Backend, Batch, ChangeNotice, GroupCommit, ProfileClaim, Queries, Request, Storage,
     StorageError,
 };
 use crate::telemetry::{self, Delivered};
@@ -77,6 +77,13 @@ fn report(delivery: &Delivery, handled: Option<Handled>, started: Instant) {
     );
 }
 
+/// Reports a user the delivery to `hook` gave an email the sign-up policy refuses.
+fn report_flagged(hook: &'static str, applied: &Applied) {
+    if let Some(user) = applied.user.as_ref().filter(|_| applied.flagged) {
+        telemetry::policy_violation(hook, user.id);
+    }
+}
+
 /// The `kind` label a database failure is counted under.
 fn error_kind(error: &StorageError) -> &'static str {
     match error {
@@ -92,6 +99,8 @@ fn error_kind(error: &StorageError) -> &'static str {
 pub struct Mirroring {
     storage: Storage,
     on_delete: DeleteMode,
+    /// The sign-up policy: a user given an email it refuses is flagged.
+    policy: Arc<SignUpPolicy>,
     budget: Duration,
     /// Set in `open` mode (`SUPAHOOK_ON_STORE_FAILURE`): where deliveries wait while
     /// the database cannot take them.
@@ -118,6 +127,7 @@ impl Mirroring {
         Self {
             storage,
             on_delete: DeleteMode::Soft,
+            policy: Arc::default(),
             budget: DEFAULT_BUDGET,
             spool: None,
             breaker: Arc::default(),
@@ -133,6 +143,15 @@ impl Mirroring {
     pub fn with_delete_mode(self, mode: DeleteMode) -> Self {
         Self {
             on_delete: mode,
+            ..self
+        }
+    }
+
+    /// The same use-case, flagging users given an email `policy` refuses by a path that
+    /// never asks before-user-created.
+    pub fn with_policy(self, policy: SignUpPolicy) -> Self {
+        Self {
+            policy: Arc::new(policy),
             ..self
         }
     }
@@ -220,20 +239,75 @@ impl Mirroring {
         change: &UserChange,
         dry_run: bool,
     ) -> Result<Outcome, StorageError> {
-        let request = Request {
-            change,
-            ledger: None,
-        };
         let applied = self
-            .storage
-            .batch(Batch {
-                requests: &[request],
-                mode: self.on_delete,
-                now: now(),
-                commit: !dry_run,
-            })
+            .apply_changes(std::slice::from_ref(change), !dry_run)
             .await?;
+        if !dry_run {
+            applied.iter().for_each(|a| report_flagged("reconcile", a));
+        }
         Ok(applied.first().map_or(Outcome::Skipped, |a| a.outcome))
+    }
+
+    /// Applies `changes` in one transaction without ledger rows (they are idempotent by
+    /// themselves); with `commit == false` nothing is written.
+    async fn apply_changes(
+        &self,
+        changes: &[UserChange],
+        commit: bool,
+    ) -> Result<Vec<Applied>, StorageError> {
+        let requests: Vec<Request<'_>> = changes
+            .iter()
+            .map(|change| Request {
+                change,
+                ledger: None,
+            })
+            .collect();
+        self.storage
+            .batch(Batch {
+                requests: &requests,
+                mode: self.on_delete,
+                policy: &self.policy,
+                now: now(),
+                commit,
+            })
+            .await
+    }
+
+    /// Removes the provisional users mirrored longer than `grace` ago that nothing
+    /// confirmed: sign-ups that failed after before-user-created. Each is decided again
+    /// under its user's lock, so a confirmation arriving meanwhile keeps the user.
+    /// Returns how many went.
+    pub async fn forget_unconfirmed(&self, grace: Duration) -> Result<usize, StorageError> {
+        if !self.migrated.load(std::sync::atomic::Ordering::Relaxed) {
+            return Ok(0);
+        }
+        let grace = chrono::TimeDelta::from_std(grace).unwrap_or(chrono::TimeDelta::MAX);
+        let mirrored_before = now()
+            .checked_sub_signed(grace)
+            .unwrap_or(chrono::DateTime::UNIX_EPOCH);
+        let (mut after, mut removed) = (None, 0);
+        loop {
+            let ids = self
+                .storage
+                .provisional_user_ids(after, crate::storage::MAX_BATCH, mirrored_before)
+                .await?;
+            let Some(last) = ids.last() else {
+                return Ok(removed);
+            };
+            after = Some(*last);
+            let changes: Vec<UserChange> = ids
+                .iter()
+                .map(|&id| UserChange::Unconfirmed {
+                    id,
+                    mirrored_before,
+                })
+                .collect();
+            let applied = self.apply_changes(&changes, true).await?;
+            removed += applied
+                .iter()
+                .filter(|a| a.outcome == Outcome::Deleted)
+                .count();
+        }
     }
 
     /// Records and applies one delivery, exactly once per idempotency key. In `open`
@@ -370,6 +444,7 @@ impl Mirroring {
         let writer = self.writer.get_or_init(|| self.start());
         let generation = self.fast.generation();
         let applied = writer.apply(delivery.clone()).await?;
+        report_flagged(delivery.hook.as_str(), &applied);
         let key = &delivery.idempotency_key;
         self.fast
             .remember(generation, id, applied.user.as_ref(), key);
@@ -384,7 +459,12 @@ impl Mirroring {
     /// Starts the transactions that apply deliveries.
     fn start(&self) -> GroupCommit {
         let writers = self.writers.min(self.storage.writers());
-        GroupCommit::start(self.storage.clone(), self.on_delete, writers)
+        GroupCommit::start(
+            self.storage.clone(),
+            self.on_delete,
+            self.policy.clone(),
+            writers,
+        )
     }
 
     /// In `open` mode, the task that drains the spool into the database whenever it
@@ -426,26 +506,11 @@ impl Mirroring {
                 .iter()
                 .map(|record| UserChange::Upsert(record.clone()))
                 .collect();
-            let requests: Vec<Request<'_>> = changes
-                .iter()
-                .map(|change| Request {
-                    change,
-                    ledger: None,
-                })
-                .collect();
             let generation = self.fast.generation();
-            match self
-                .storage
-                .batch(Batch {
-                    requests: &requests,
-                    mode: self.on_delete,
-                    now: now(),
-                    commit: true,
-                })
-                .await
-            {
+            match self.apply_changes(&changes, true).await {
                 Ok(applied) => {
                     for (record, done) in chunk.iter().zip(applied) {
+                        report_flagged("custom-access-token", &done);
                         self.fast
                             .remember(generation, record.id, done.user.as_ref(), "flushed");
                     }

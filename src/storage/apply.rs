@@ -9,8 +9,8 @@
 use super::StorageError;
 use crate::events::UserChange;
 use crate::mirror::{
-    self, Current, Decision, DeleteMode, MirrorUser, Outcome, Profile, ProfileWrite, Tombstone,
-    UserWrite,
+    self, Current, Decision, DeleteMode, MirrorUser, Outcome, Profile, ProfileWrite, SignUpPolicy,
+    Tombstone, UserWrite,
 };
 use chrono::{DateTime, Utc};
 use std::collections::{HashMap, HashSet};
@@ -49,6 +49,8 @@ pub struct Batch<'a> {
     pub requests: &'a [Request<'a>],
     /// What a deletion does to the user's row.
     pub mode: DeleteMode,
+    /// The sign-up policy: a user given an email it refuses is flagged.
+    pub policy: &'a SignUpPolicy,
     /// The time the transaction writes.
     pub now: DateTime<Utc>,
     /// Whether it commits; `false` rolls it back, reporting the outcomes only.
@@ -62,6 +64,8 @@ pub struct Applied {
     pub outcome: Outcome,
     /// The user's row after the transaction, `None` when it has none.
     pub user: Option<MirrorUser>,
+    /// The change gave the user an email the sign-up policy refuses.
+    pub flagged: bool,
 }
 
 /// The users' state and the ledger, as read by [`MirrorTx::lock_and_read`].
@@ -133,6 +137,7 @@ pub async fn batch<T: MirrorTx>(
     let Batch {
         requests,
         mode,
+        policy,
         now,
         commit,
     } = batch;
@@ -167,11 +172,12 @@ pub async fn batch<T: MirrorTx>(
             applied.push(Applied {
                 outcome,
                 user: None,
+                flagged: false,
             });
             decisions.push(None);
             continue;
         };
-        let decision = mirror::plan(current, request.change, mode, now);
+        let decision = mirror::plan(current, request.change, mode, policy, now);
         let had_tombstone = current.tombstone.is_some();
         let before = current.user.as_ref().map(identity);
         *current = current.after(&decision);
@@ -179,6 +185,7 @@ pub async fn batch<T: MirrorTx>(
         applied.push(Applied {
             outcome: decision.outcome,
             user: current.user.clone(),
+            flagged: decision.flagged,
         });
         decisions.push(Some((id, decision, had_tombstone, announce)));
     }

@@ -4,7 +4,7 @@
 //! up-to-date mirror changes nothing.
 
 use super::auth_users::{AuthUsersSource, SourceError, SourceUser};
-use crate::events::{Deletion, UserChange, row_change, to_micros};
+use crate::events::{UserChange, row_change, to_micros};
 use crate::mirror::Outcome;
 use crate::mirroring::Mirroring;
 use crate::storage::{Queries, StorageError};
@@ -156,12 +156,8 @@ async fn prune(
             }
             summary.deleted_upstream += 1;
             if options.prune {
-                let change = UserChange::Delete(Box::new(Deletion {
-                    id,
-                    at: None,
-                    removed: true,
-                    last: None,
-                }));
+                // A provisional user goes; a confirmed one is marked deleted.
+                let change = UserChange::Missing(id);
                 if mirroring.reconcile(&change, options.dry_run).await? == Outcome::Deleted {
                     summary.pruned += 1;
                 }
