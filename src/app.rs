@@ -12,7 +12,6 @@ use crate::config::Settings;
 use crate::http::{AppState, admin_app, app, public_app};
 use crate::jwt::{self, TokenVerifier};
 use crate::mirroring::Mirroring;
-use crate::policy::SignUpPolicy;
 use crate::signature::Verifier;
 use crate::storage::Backend;
 use poem::EndpointExt;
@@ -104,10 +103,7 @@ impl App {
             verifier,
             storage: storage.clone(),
             mirroring: mirroring.clone(),
-            policy: SignUpPolicy::new(
-                settings.allowed_email_domains.clone(),
-                settings.blocked_email_domains.clone(),
-            ),
+            policy: settings.sign_up_policy(),
             admin_token: Some(admin_token),
             db_webhook_token: settings.db_webhook_token.clone(),
             tokens: TokenVerifier::new(&settings.jwt, wiring.jwks_min_interval)

@@ -44,6 +44,11 @@ pub const DEFAULT_DATA_DIR: &str = "./data";
 /// on a row lock does not hold up every delivery.
 pub const DEFAULT_WRITERS: usize = 2;
 
+/// How long a provisional user waits for confirmation, unless
+/// `SUPAHOOK_PROVISIONAL_GRACE_SECONDS` says otherwise: a day, far past any sign-up
+/// transaction, and past the hour `reconcile --prune` waits by default.
+pub const DEFAULT_PROVISIONAL_GRACE: Duration = Duration::from_secs(86_400);
+
 /// Every setting supahook reads.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -78,6 +83,9 @@ pub struct Settings {
     pub store_budget: Duration,
     /// `SUPAHOOK_LEDGER_RETENTION_DAYS`: how long delivery keys are kept (0: forever).
     pub ledger_retention_days: u32,
+    /// `SUPAHOOK_PROVISIONAL_GRACE_SECONDS`: how long a user seen only in
+    /// before-user-created is kept waiting for Supabase to confirm it.
+    pub provisional_grace: Duration,
     /// `SUPAHOOK_LOG_FORMAT`
     pub log_format: LogFormat,
     /// `RUST_LOG`
@@ -196,6 +204,13 @@ impl Settings {
             ledger_retention_days: s
                 .read("SUPAHOOK_LEDGER_RETENTION_DAYS", Form::Number, str::parse)?
                 .unwrap_or(7),
+            provisional_grace: s
+                .read(
+                    "SUPAHOOK_PROVISIONAL_GRACE_SECONDS",
+                    Form::Number,
+                    positive_seconds,
+                )?
+                .unwrap_or(DEFAULT_PROVISIONAL_GRACE),
             db_pool_size: s
                 .read("SUPAHOOK_DB_POOL_SIZE", Form::Number, at_least_one)?
                 .unwrap_or(16),
@@ -243,6 +258,15 @@ impl Settings {
         })
     }
 
+    /// The sign-up policy from `SUPAHOOK_ALLOWED_EMAIL_DOMAINS` and
+    /// `SUPAHOOK_BLOCKED_EMAIL_DOMAINS`.
+    pub fn sign_up_policy(&self) -> crate::policy::SignUpPolicy {
+        crate::policy::SignUpPolicy::new(
+            self.allowed_email_domains.clone(),
+            self.blocked_email_domains.clone(),
+        )
+    }
+
     /// The database to use: `DATABASE_URL`, or the embedded SQLite file
     /// `supahook.db` in the data directory.
     pub fn database_url(&self) -> SecretString {
@@ -276,6 +300,14 @@ fn seconds(text: &str) -> Result<Duration, String> {
     text.parse()
         .map(Duration::from_secs)
         .map_err(|e| format!("{e} (expected whole seconds)"))
+}
+
+/// Whole seconds, at least 1.
+fn positive_seconds(text: &str) -> Result<Duration, String> {
+    match seconds(text)? {
+        Duration::ZERO => Err("must be at least 1".to_owned()),
+        duration => Ok(duration),
+    }
 }
 
 /// A count of at least 1.

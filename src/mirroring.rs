@@ -14,11 +14,11 @@ mod reconcile;
 pub use db_check::DatabaseState;
 
 use crate::events::{Delivery, HookKind, UserChange};
-use crate::mirror::{DeleteMode, EventTypes, Outcome};
+use crate::mirror::{DeleteMode, EventTypes, Outcome, SignUpPolicy};
 use crate::spool::Spool;
 use crate::storage::{
-    Backend, Batch, ChangeNotice, EventBell, GroupCommit, ProfileClaim, Queries, Request, Storage,
-    StorageError,
+    Applied, Backend, Batch, ChangeNotice, EventBell, GroupCommit, ProfileClaim, Queries, Request,
+    Storage, StorageError,
 };
 use crate::telemetry::{self, Delivered};
 use breaker::Breaker;
@@ -79,6 +79,13 @@ fn report(delivery: &Delivery, handled: Option<Handled>, started: Instant) {
     );
 }
 
+/// Reports a user the delivery to `hook` gave an email the sign-up policy refuses.
+fn report_flagged(hook: &'static str, applied: &Applied) {
+    if let Some(user) = applied.user.as_ref().filter(|_| applied.flagged) {
+        telemetry::policy_violation(hook, user.id);
+    }
+}
+
 /// The `kind` label a database failure is counted under.
 fn error_kind(error: &StorageError) -> &'static str {
     match error {
@@ -96,6 +103,8 @@ fn error_kind(error: &StorageError) -> &'static str {
 pub struct Mirroring {
     storage: Storage,
     on_delete: DeleteMode,
+    /// The sign-up policy: a user given an email it refuses is flagged.
+    policy: Arc<SignUpPolicy>,
     budget: Duration,
     /// Set in `open` mode (`SUPAHOOK_ON_STORE_FAILURE`): where deliveries wait while
     /// the database cannot take them.
@@ -126,6 +135,7 @@ impl Mirroring {
         Self {
             storage,
             on_delete: DeleteMode::Soft,
+            policy: Arc::default(),
             budget: DEFAULT_BUDGET,
             spool: None,
             breaker: Arc::default(),
@@ -143,6 +153,15 @@ impl Mirroring {
     pub fn with_delete_mode(self, mode: DeleteMode) -> Self {
         Self {
             on_delete: mode,
+            ..self
+        }
+    }
+
+    /// The same use-case, flagging users given an email `policy` refuses by a path that
+    /// never asks before-user-created.
+    pub fn with_policy(self, policy: SignUpPolicy) -> Self {
+        Self {
+            policy: Arc::new(policy),
             ..self
         }
     }
@@ -233,6 +252,74 @@ impl Mirroring {
     /// The storage it writes to.
     pub fn storage(&self) -> &Storage {
         &self.storage
+    }
+
+    /// Applies `changes` in one transaction without ledger rows (they are idempotent by
+    /// themselves); with `commit == false` nothing is written.
+    async fn apply_changes(
+        &self,
+        changes: &[UserChange],
+        commit: bool,
+    ) -> Result<Vec<Applied>, StorageError> {
+        let requests: Vec<Request<'_>> = changes
+            .iter()
+            .map(|change| Request {
+                change,
+                ledger: None,
+            })
+            .collect();
+        self.storage
+            .batch(Batch {
+                requests: &requests,
+                mode: self.on_delete,
+                policy: &self.policy,
+                now: now(),
+                commit,
+                events: self.events,
+            })
+            .await
+            .inspect(|applied| {
+                if applied.iter().any(|a| a.events > 0) {
+                    self.bell.ring();
+                }
+            })
+    }
+
+    /// Removes the provisional users mirrored longer than `grace` ago that nothing
+    /// confirmed: sign-ups that failed after before-user-created. Each is decided again
+    /// under its user's lock, so a confirmation arriving meanwhile keeps the user.
+    /// Returns how many went.
+    pub async fn forget_unconfirmed(&self, grace: Duration) -> Result<usize, StorageError> {
+        if !self.migrated.load(std::sync::atomic::Ordering::Relaxed) {
+            return Ok(0);
+        }
+        let grace = chrono::TimeDelta::from_std(grace).unwrap_or(chrono::TimeDelta::MAX);
+        let mirrored_before = now()
+            .checked_sub_signed(grace)
+            .unwrap_or(chrono::DateTime::UNIX_EPOCH);
+        let (mut after, mut removed) = (None, 0);
+        loop {
+            let ids = self
+                .storage
+                .provisional_user_ids(after, crate::storage::MAX_BATCH, mirrored_before)
+                .await?;
+            let Some(last) = ids.last() else {
+                return Ok(removed);
+            };
+            after = Some(*last);
+            let changes: Vec<UserChange> = ids
+                .iter()
+                .map(|&id| UserChange::Unconfirmed {
+                    id,
+                    mirrored_before,
+                })
+                .collect();
+            let applied = self.apply_changes(&changes, true).await?;
+            removed += applied
+                .iter()
+                .filter(|a| a.outcome == Outcome::Deleted)
+                .count();
+        }
     }
 
     /// Records and applies one delivery, exactly once per idempotency key. In `open`
@@ -369,6 +456,7 @@ impl Mirroring {
         let writer = self.writer.get_or_init(|| self.start());
         let generation = self.fast.generation();
         let applied = writer.apply(delivery.clone()).await?;
+        report_flagged(delivery.hook.as_str(), &applied);
         let key = &delivery.idempotency_key;
         self.fast
             .remember(generation, id, applied.user.as_ref(), key);
@@ -386,6 +474,7 @@ impl Mirroring {
         GroupCommit::start(
             self.storage.clone(),
             self.on_delete,
+            self.policy.clone(),
             writers,
             (self.events, self.bell.clone()),
         )
@@ -434,30 +523,11 @@ impl Mirroring {
                 .iter()
                 .map(|record| UserChange::Upsert(record.clone()))
                 .collect();
-            let requests: Vec<Request<'_>> = changes
-                .iter()
-                .map(|change| Request {
-                    change,
-                    ledger: None,
-                })
-                .collect();
             let generation = self.fast.generation();
-            match self
-                .storage
-                .batch(Batch {
-                    requests: &requests,
-                    mode: self.on_delete,
-                    now: now(),
-                    commit: true,
-                    events: self.events,
-                })
-                .await
-            {
+            match self.apply_changes(&changes, true).await {
                 Ok(applied) => {
-                    if applied.iter().any(|a| a.events > 0) {
-                        self.bell.ring();
-                    }
                     for (record, done) in chunk.iter().zip(applied) {
+                        report_flagged("custom-access-token", &done);
                         self.fast
                             .remember(generation, record.id, done.user.as_ref(), "flushed");
                     }

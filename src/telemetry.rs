@@ -133,3 +133,17 @@ pub fn spool_set_aside() {
 pub fn database_refused() {
     prometheus::database_refused();
 }
+
+/// Logs and counts a user that reached the mirror through `hook` with an email the
+/// sign-up policy refuses: it came by a path that never asks before-user-created.
+/// The log names the user, never the email.
+pub fn policy_violation(hook: &'static str, user_id: Uuid) {
+    tracing::warn!(
+        hook,
+        user_id = %user_id,
+        "a user has an email the sign-up policy refuses: Supabase created or changed it \
+         without calling before-user-created (an admin, an email change); it is mirrored \
+         and flagged policy_violation, not removed"
+    );
+    prometheus::policy_violation(hook);
+}

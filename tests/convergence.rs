@@ -1,5 +1,6 @@
 //! The mirror's end state is a function of the set of deliveries: random histories
-//! of several users, with duplicates and both delete modes, delivered in order to one
+//! of several users (sign-ups that roll back after before-user-created, bans and
+//! unbans, invited and SSO users), with losses, duplicates and both delete modes, delivered in order to one
 //! applier and shuffled across three concurrent appliers (three app instances with
 //! their own pools on one database) end in exactly the reference model's state. Half
 //! the trigger's row snapshots reach the mirror as `reconcile` finds rows instead: in
@@ -224,6 +225,9 @@ async fn mirrored(appliers: &Appliers, id: &str) -> Option<Expected> {
         display_name: profile
             .expect("every mirrored user has a profile")
             .display_name,
+        provisional: user.provisional,
+        banned_until: user.banned_until.map(micros),
+        is_sso_user: user.is_sso_user,
     })
 }
 

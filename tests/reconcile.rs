@@ -427,3 +427,57 @@ async fn the_cli_prints_a_summary() {
     assert!(stdout.contains("created           25"), "{stdout}");
     assert_eq!(target.counts().await[0], 25);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_provisional_user_auth_users_never_had_is_removed_by_prune() {
+    let source = upstream::supabase_db(false).await;
+    upstream::insert_users(&source, 1, 2).await;
+    let app = TestApp::spawn().await;
+    // A sign-up that rolled back after before-user-created.
+    app.deliver(
+        "/hooks/before-user-created",
+        &fixture("before-user-created.json"),
+    )
+    .await;
+    let mirroring = mirror(&app.db).await;
+    let pruning = Options {
+        prune: true,
+        ..OPTIONS
+    };
+
+    let summary = reconcile_once(&source, &mirroring, pruning).await;
+
+    assert_eq!((summary.deleted_upstream, summary.pruned), (1, 1));
+    assert!(
+        app.db
+            .user("3f1c2b7e-8d4a-4c6e-9b1f-2a7d5e9c0b14")
+            .await
+            .is_none()
+    );
+    let tombstones = app.db.scalar("SELECT count(*) FROM deleted_users").await;
+    assert_eq!(
+        tombstones, 0,
+        "Supabase never had the user: nothing was deleted"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bans_and_sso_users_are_read_from_auth_users() {
+    let source = upstream::supabase_db(false).await;
+    upstream::insert_users(&source, 1, 2).await;
+    let banned = upstream::user_id(&source, 1).await;
+    source
+        .execute(&format!(
+            "UPDATE auth.users SET banned_until = '2126-01-01T00:00:00Z', is_sso_user = true \
+             WHERE id = '{banned}'"
+        ))
+        .await;
+    let target = TestDb::create().await;
+    let mirroring = mirror(&target).await;
+
+    reconcile_once(&source, &mirroring, OPTIONS).await;
+
+    let user = target.user(&banned).await.unwrap().user;
+    assert_eq!(user.banned_until, Some(support::utc("2126-01-01 00:00:00")));
+    assert!(user.is_sso_user && !user.provisional);
+}

@@ -9,8 +9,9 @@ use tokio::task::JoinSet;
 
 /// Starts every background task of a serving app: the spool's drainer (in `open`
 /// mode), the database check readiness reads, the listener for other replicas'
-/// changes, the flushing of skipped tokens, the writers, the metrics' upkeep, and the
-/// pruning of the ledger and of the lifecycle events. They run until the returned set is dropped.
+/// changes, the flushing of skipped tokens, the writers, the metrics' upkeep, the
+/// pruning of the ledger and of the lifecycle events, and the removal of provisional users
+/// nothing confirmed. They run until the returned set is dropped.
 pub(super) fn start(mirroring: &Mirroring, storage: &Storage, settings: &Settings) -> JoinSet<()> {
     let mut tasks = JoinSet::new();
     if let Some(drainer) = mirroring.spool_drainer() {
@@ -23,6 +24,10 @@ pub(super) fn start(mirroring: &Mirroring, storage: &Storage, settings: &Setting
     tasks.spawn(mirroring.skipped_token_flusher());
     mirroring.start_writers();
     tasks.spawn(crate::telemetry::upkeep());
+    tasks.spawn(forget_unconfirmed(
+        mirroring.clone(),
+        settings.provisional_grace,
+    ));
     if settings.ledger_retention_days > 0 {
         // A delivery key only has to outlive Supabase's retries (seconds) and deliberate replays.
         let storage = storage.clone();
@@ -65,6 +70,35 @@ where
             Ok(0) => {}
             Ok(removed) => tracing::info!(removed, days, "old {what} removed"),
             Err(error) => tracing::warn!(error = %error, "could not remove old {what}"),
+        }
+    }
+}
+
+/// Every minute, or every half grace period when that is shorter, removes the
+/// provisional users nothing confirmed within `grace`: sign-ups that failed after
+/// before-user-created, whose users Supabase never kept.
+async fn forget_unconfirmed(mirroring: Mirroring, grace: Duration) {
+    let every = (grace / 2).clamp(Duration::from_millis(100), Duration::from_secs(60));
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match mirroring.forget_unconfirmed(grace).await {
+            Ok(0) => {}
+            Ok(removed) => tracing::info!(
+                removed,
+                grace_seconds = grace.as_secs(),
+                "provisional users that nothing confirmed within the grace period removed"
+            ),
+            Err(StorageError::Unavailable(reason)) => {
+                tracing::debug!(
+                    reason,
+                    "provisional users not looked at: database unavailable"
+                )
+            }
+            Err(error) => {
+                tracing::warn!(error = %error, "could not remove unconfirmed provisional users")
+            }
         }
     }
 }

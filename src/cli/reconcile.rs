@@ -27,7 +27,8 @@ pub struct Args {
     #[arg(long)]
     dry_run: bool,
     /// Treat mirror users that no longer exist in auth.users as deleted there
-    /// (marked deleted, or removed with SUPAHOOK_ON_DELETE=hard).
+    /// (marked deleted, or removed with SUPAHOOK_ON_DELETE=hard); provisional users
+    /// that auth.users never had are removed.
     #[arg(long)]
     prune: bool,
     /// With --prune: leave alone mirror users mirrored less than this many minutes ago
@@ -86,7 +87,9 @@ pub async fn run(config: Option<&Path>, args: Args) -> anyhow::Result<()> {
             (None, false) => Since::Everything,
         },
     };
-    let mirroring = Mirroring::new(storage).with_delete_mode(settings.on_delete);
+    let mirroring = Mirroring::new(storage)
+        .with_delete_mode(settings.on_delete)
+        .with_policy(settings.sign_up_policy());
     let progress = Progress::new();
     let started = Instant::now();
     let summary = repair::run(&mut source, &mirroring, options, |done, total| {

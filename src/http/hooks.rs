@@ -152,8 +152,10 @@ impl HooksApi {
     /// Supabase Auth calls this before it saves a new user. When a sign-up policy is
     /// set (`SUPAHOOK_ALLOWED_EMAIL_DOMAINS`, `SUPAHOOK_BLOCKED_EMAIL_DOMAINS`), a refused
     /// sign-up gets a 200 answer with an `error` object, which Supabase Auth shows the user.
-    /// For email, phone, anonymous and invite sign-ups the user is mirrored at once;
-    /// OAuth, OIDC, SAML and Web3 sign-ups carry a temporary id, so nothing is written.
+    /// For email, phone, anonymous and invite sign-ups the user is mirrored at once as
+    /// `provisional`: the sign-up can still fail in Supabase after this hook, so the
+    /// user waits for another source to confirm it (see `GET /v1/users/{id}`). OAuth,
+    /// OIDC, SAML and Web3 sign-ups carry a temporary id, so nothing is written.
     #[oai(
         path = "/hooks/before-user-created",
         method = "post",
@@ -198,6 +200,8 @@ impl HooksApi {
     /// the Management API (`hook_after_user_created_*`), on self-hosted Auth with
     /// `GOTRUE_HOOK_AFTER_USER_CREATED_*`. supahook upserts the user as stored, ordered
     /// by its `updated_at`.
+    /// An invited user's call carries `user_metadata: {}` (blanked by Supabase Auth):
+    /// then the names and metadata supahook holds are kept.
     #[oai(
         path = "/hooks/after-user-created",
         method = "post",

@@ -133,7 +133,10 @@ pub fn lifecycle(before: &Current, after: &Current, recorded: EventTypes) -> Vec
         return Vec::new();
     }
     let mut found: Vec<(EventType, Vec<&'static str>)> = Vec::new();
-    let shown = match (&before.user, &after.user) {
+    // A provisional user (seen only by before-user-created) is not yet a user: its
+    // confirmation is its `user.created`, and its removal records nothing.
+    let confirmed = |c: &Current| c.user.clone().filter(|u| !u.provisional);
+    let shown = match (&confirmed(before), &confirmed(after)) {
         (None, None) => return Vec::new(),
         (None, Some(new)) => {
             found.push((EventType::UserCreated, Vec::new()));

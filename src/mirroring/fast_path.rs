@@ -128,7 +128,8 @@ impl FastPath {
     /// Remembers the user `id` as a write that began at `generation` left it, after
     /// the delivery keyed `key`.
     pub fn remember(&self, generation: u64, id: Uuid, user: Option<&MirrorUser>, key: &str) {
-        match user.filter(|u| u.deleted_at.is_none()) {
+        // A provisional user's first token confirms it, which only the database can do.
+        match user.filter(|u| u.deleted_at.is_none() && !u.provisional) {
             Some(user) if self.generation() == generation => self.known.insert(
                 id,
                 Known {
@@ -205,6 +206,9 @@ mod tests {
             app_metadata: serde_json::json!({}),
             activity: None,
             auth_created_at: None,
+            provisional: false,
+            metadata_blanked: false,
+            is_sso_user: None,
         })
     }
 

@@ -40,7 +40,7 @@ impl Mirroring {
                 outcomes.push(Outcome::Skipped);
                 continue;
             };
-            let decision = plan(state, change, self.on_delete, now);
+            let decision = plan(state, change, self.on_delete, &self.policy, now);
             outcomes.push(decision.outcome);
             if !decision.writes_nothing() {
                 *state = state.after(&decision);
@@ -77,6 +77,7 @@ impl Mirroring {
         let batch = |requests| Batch {
             requests,
             mode: self.on_delete,
+            policy: &self.policy,
             now: now(),
             commit: true,
             events: self.events,
@@ -85,6 +86,9 @@ impl Mirroring {
             if applied.iter().any(|a| a.events > 0) {
                 self.bell.ring();
             }
+            applied
+                .iter()
+                .for_each(|a| super::report_flagged("reconcile", a));
             applied.into_iter().map(|a| a.outcome).collect::<Vec<_>>()
         };
         match self.storage.batch(batch(&requests)).await {

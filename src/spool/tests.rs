@@ -29,6 +29,9 @@ fn delivery(key: &str) -> Delivery {
         app_metadata: serde_json::json!({}),
         activity: None,
         auth_created_at: None,
+        provisional: true,
+        metadata_blanked: false,
+        is_sso_user: Some(true),
     };
     Delivery {
         hook: HookKind::CustomAccessToken,

@@ -10,7 +10,7 @@ use super::StorageError;
 use crate::events::UserChange;
 use crate::mirror::{
     self, Current, Decision, DeleteMode, EventTypes, MirrorUser, Outcome, Profile, ProfileWrite,
-    Tombstone, UserWrite,
+    SignUpPolicy, Tombstone, UserWrite,
 };
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
@@ -50,6 +50,8 @@ pub struct Batch<'a> {
     pub requests: &'a [Request<'a>],
     /// What a deletion does to the user's row.
     pub mode: DeleteMode,
+    /// The sign-up policy: a user given an email it refuses is flagged.
+    pub policy: &'a SignUpPolicy,
     /// The time the transaction writes.
     pub now: DateTime<Utc>,
     /// Whether it commits; `false` rolls it back, reporting the outcomes only.
@@ -65,6 +67,8 @@ pub struct Applied {
     pub outcome: Outcome,
     /// The user's row after the transaction, `None` when it has none.
     pub user: Option<MirrorUser>,
+    /// The change gave the user an email the sign-up policy refuses.
+    pub flagged: bool,
     /// How many lifecycle events the change recorded.
     pub events: usize,
 }
@@ -158,6 +162,7 @@ pub async fn batch<T: MirrorTx>(
     let Batch {
         requests,
         mode,
+        policy,
         now,
         commit,
         events: recorded,
@@ -195,13 +200,14 @@ pub async fn batch<T: MirrorTx>(
             applied.push(Applied {
                 outcome,
                 user: None,
+                flagged: false,
                 events: 0,
             });
             decisions.push(None);
             outbox.push(Vec::new());
             continue;
         };
-        let decision = mirror::plan(current, request.change, mode, now);
+        let decision = mirror::plan(current, request.change, mode, policy, now);
         let had_tombstone = current.tombstone.is_some();
         let before = current.user.as_ref().map(identity);
         let previous = (!recorded.is_empty()).then(|| current.clone());
@@ -218,6 +224,7 @@ pub async fn batch<T: MirrorTx>(
         applied.push(Applied {
             outcome: decision.outcome,
             user: current.user.clone(),
+            flagged: decision.flagged,
             events: made.len(),
         });
         outbox.push(made);

@@ -142,6 +142,15 @@ pub trait Queries {
         created_before: DateTime<Utc>,
     ) -> Result<Vec<Uuid>, StorageError>;
 
+    /// Ids of provisional users mirrored before `created_before`, in id order, after
+    /// `after`, at most `limit`.
+    async fn provisional_user_ids(
+        &self,
+        after: Option<Uuid>,
+        limit: usize,
+        created_before: DateTime<Utc>,
+    ) -> Result<Vec<Uuid>, StorageError>;
+
     /// Applies an edit of the application-owned fields in one transaction, creating
     /// the profile when the user has none; `false` when there is no such user.
     async fn edit_profile(

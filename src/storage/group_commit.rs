@@ -13,12 +13,13 @@
 use super::apply::{Applied, Batch, LedgerEntry, Request};
 use super::{Backend, EventBell, Storage, StorageError};
 use crate::events::Delivery;
-use crate::mirror::{DeleteMode, EventTypes};
+use crate::mirror::{DeleteMode, EventTypes, SignUpPolicy};
 
-/// What a delete does to a row, which lifecycle events are recorded, and the bell rung
-/// after they are.
+/// What a delete does to a row, which emails are flagged, which lifecycle events are
+/// recorded, and the bell rung after they are.
 struct Rules {
     mode: DeleteMode,
+    policy: Arc<SignUpPolicy>,
     events: EventTypes,
     bell: EventBell,
 }
@@ -44,18 +45,21 @@ pub struct GroupCommit {
 }
 
 impl GroupCommit {
-    /// Starts `writers` writers over `storage`; needs a Tokio runtime.
-    /// Each transaction records lifecycle events of the types in `events`, and rings
-    /// `bell` after a commit that recorded some.
+    /// Starts `writers` writers over `storage`, deleting per `mode` and flagging the
+    /// emails `policy` refuses; needs a Tokio runtime. Each transaction records
+    /// lifecycle events of the types in `events`, and rings `bell` after a commit that
+    /// recorded some.
     pub fn start(
         storage: Storage,
         mode: DeleteMode,
+        policy: Arc<SignUpPolicy>,
         writers: usize,
         events: (EventTypes, EventBell),
     ) -> Self {
         let (queue, jobs) = mpsc::channel(QUEUE);
         let rules = Rules {
             mode,
+            policy,
             events: events.0,
             bell: events.1,
         };
@@ -178,6 +182,7 @@ async fn apply(
     let batch = Batch {
         requests: &requests,
         mode: rules.mode,
+        policy: &rules.policy,
         now,
         commit: true,
         events: rules.events,

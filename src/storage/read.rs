@@ -76,6 +76,8 @@ pub struct UserFilter {
     pub deleted: Option<bool>,
     /// Only users whose mirror row changed at or after this time.
     pub updated_since: Option<DateTime<Utc>>,
+    /// List provisional users too (see [`MirrorUser::provisional`]); left out otherwise.
+    pub provisional: bool,
 }
 
 /// Which ledger rows a listing returns; every filter given must hold.

@@ -24,6 +24,43 @@ macro_rules! read_queries {
         $(, writer: $writer:ident)?
         $(, lock: $lock:ident)? $(,)?
     ) => {
+        /// Which users [`user_ids`](Self::user_ids) lists.
+        enum Which {
+            /// Not marked deleted.
+            Live,
+            /// Provisional.
+            Provisional,
+        }
+
+        impl $store {
+            /// Ids of the users `which` names mirrored before `created_before`, in id
+            /// order, after `after`, at most `limit`.
+            async fn user_ids(
+                &self,
+                which: Which,
+                after: Option<::uuid::Uuid>,
+                limit: usize,
+                created_before: ::chrono::DateTime<::chrono::Utc>,
+            ) -> Result<Vec<::uuid::Uuid>, $crate::storage::StorageError> {
+                let mut conn = self.conn().await?;
+                let mut query = users::table
+                    .filter(users::created_at.lt(($time)(created_before)))
+                    .select(users::id)
+                    .order(users::id)
+                    .limit(limit as i64)
+                    .into_boxed();
+                query = match which {
+                    Which::Live => query.filter(users::deleted_at.is_null()),
+                    Which::Provisional => query.filter(users::provisional.eq(true)),
+                };
+                if let Some(after) = after {
+                    query = query.filter(users::id.gt(Id::from(after)));
+                }
+                let ids: Vec<Id> = query.load(&mut conn).await.map_err($error)?;
+                Ok(ids.into_iter().map(Into::into).collect())
+            }
+        }
+
         impl $crate::storage::Queries for $store {
             async fn edit_profile(
                 &self,
@@ -128,6 +165,9 @@ macro_rules! read_queries {
                 if let Some(since) = filter.updated_since {
                     query = query.filter(users::updated_at.ge(($time)(since)));
                 }
+                if !filter.provisional {
+                    query = query.filter(users::provisional.eq(false));
+                }
                 let rows: Vec<(UserRow, Option<$crate::storage::rows::ProfileDetailsRow>)> =
                     query.load(&mut conn).await.map_err($error)?;
                 Ok(rows
@@ -208,19 +248,16 @@ macro_rules! read_queries {
                 limit: usize,
                 created_before: ::chrono::DateTime<::chrono::Utc>,
             ) -> Result<Vec<::uuid::Uuid>, $crate::storage::StorageError> {
-                let mut conn = self.conn().await?;
-                let mut query = users::table
-                    .filter(users::deleted_at.is_null())
-                    .filter(users::created_at.lt(($time)(created_before)))
-                    .select(users::id)
-                    .order(users::id)
-                    .limit(limit as i64)
-                    .into_boxed();
-                if let Some(after) = after {
-                    query = query.filter(users::id.gt(Id::from(after)));
-                }
-                let ids: Vec<Id> = query.load(&mut conn).await.map_err($error)?;
-                Ok(ids.into_iter().map(Into::into).collect())
+                self.user_ids(Which::Live, after, limit, created_before).await
+            }
+
+            async fn provisional_user_ids(
+                &self,
+                after: Option<::uuid::Uuid>,
+                limit: usize,
+                created_before: ::chrono::DateTime<::chrono::Utc>,
+            ) -> Result<Vec<::uuid::Uuid>, $crate::storage::StorageError> {
+                self.user_ids(Which::Provisional, after, limit, created_before).await
             }
 
             async fn reconcile_mark(

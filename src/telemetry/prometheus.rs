@@ -185,3 +185,7 @@ impl<E: Endpoint> Endpoint for AnswerTimerEndpoint<E> {
 pub(super) fn database_refused() {
     counter!("supahook_database_refusals_total").increment(1);
 }
+
+pub(super) fn policy_violation(hook: &'static str) {
+    counter!("supahook_policy_violations_total", "hook" => hook).increment(1);
+}

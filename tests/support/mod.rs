@@ -537,6 +537,16 @@ pub fn outcome(response: &TestResponse) -> String {
         .to_owned()
 }
 
+/// The user ids of a `GET /v1/users` page.
+pub fn listed_ids(page: &serde_json::Value) -> Vec<String> {
+    page["users"]
+        .as_array()
+        .expect("a page of users")
+        .iter()
+        .map(|u| u["id"].as_str().expect("an id").to_owned())
+        .collect()
+}
+
 /// Reads a response's JSON body.
 pub async fn json(response: TestResponse) -> serde_json::Value {
     let text = response.0.into_body().into_string().await.unwrap();

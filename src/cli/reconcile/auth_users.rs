@@ -29,6 +29,8 @@ mod schema {
             created_at -> Nullable<Timestamptz>,
             updated_at -> Nullable<Timestamptz>,
             deleted_at -> Nullable<Timestamptz>,
+            banned_until -> Nullable<Timestamptz>,
+            is_sso_user -> Bool,
         }
     }
 
@@ -84,6 +86,8 @@ struct SourceRow {
     created_at: Option<DateTime<Utc>>,
     updated_at: Option<DateTime<Utc>>,
     deleted_at: Option<DateTime<Utc>>,
+    banned_until: Option<DateTime<Utc>>,
+    is_sso_user: bool,
 }
 
 impl From<SourceRow> for AuthUserRow {
@@ -101,6 +105,8 @@ impl From<SourceRow> for AuthUserRow {
             created_at: r.created_at,
             updated_at: r.updated_at,
             deleted_at: r.deleted_at,
+            banned_until: r.banned_until,
+            is_sso_user: Some(r.is_sso_user),
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use super::auth_users::{AuthUsersSource, SourceError};
 use super::repair::{Options, ReconcileError, Summary, patiently};
-use crate::events::{Deletion, UserChange};
+use crate::events::UserChange;
 use crate::mirror::Outcome;
 use crate::mirroring::Mirroring;
 use crate::storage::Queries;
@@ -54,12 +54,8 @@ pub async fn run(
         let mut gone = Vec::new();
         for id in ids.into_iter().filter(|id| !upstream.contains(id)) {
             if !source.contains(id).await? {
-                gone.push(UserChange::Delete(Box::new(Deletion {
-                    id,
-                    at: None,
-                    removed: true,
-                    last: None,
-                })));
+                // A provisional user goes; a confirmed one is marked deleted.
+                gone.push(UserChange::Missing(id));
             }
         }
         summary.deleted_upstream += gone.len() as u64;

@@ -50,6 +50,10 @@ pub struct UserColumns<'a> {
     deleted_at: Vec<Option<Time>>,
     created_at: Vec<Time>,
     updated_at: Vec<Time>,
+    provisional: Vec<bool>,
+    banned_until: Vec<Option<Time>>,
+    is_sso_user: Vec<bool>,
+    policy_violation: Vec<bool>,
 }
 
 impl<'a> UserColumns<'a> {
@@ -95,11 +99,15 @@ impl<'a> UserColumns<'a> {
             deleted_at: maybe(|u| u.deleted_at),
             created_at: each(|u| u.created_at),
             updated_at: each(|u| u.updated_at),
+            provisional: flag(|u| u.provisional),
+            banned_until: maybe(|u| u.banned_until),
+            is_sso_user: flag(|u| u.is_sso_user),
+            policy_violation: flag(|u| u.policy_violation),
         }
     }
 
     /// Every column, in the table's order.
-    fn all(&self) -> [&dyn Column; 21] {
+    fn all(&self) -> [&dyn Column; 25] {
         [
             &self.id,
             &self.email,
@@ -122,6 +130,10 @@ impl<'a> UserColumns<'a> {
             &self.deleted_at,
             &self.created_at,
             &self.updated_at,
+            &self.provisional,
+            &self.banned_until,
+            &self.is_sso_user,
+            &self.policy_violation,
         ]
     }
 }
@@ -136,17 +148,20 @@ impl QueryFragment<Pg> for InsertUsers<'_> {
             "INSERT INTO users (id, email, phone, first_name, last_name, avatar_url, \
              auth_provider, providers, is_anonymous, email_confirmed_at, phone_confirmed_at, \
              last_sign_in_at, user_metadata, app_metadata, is_onboarded, auth_created_at, \
-             source_updated_at, activity_updated_at, deleted_at, created_at, updated_at) \
+             source_updated_at, activity_updated_at, deleted_at, created_at, updated_at, \
+             provisional, banned_until, is_sso_user, policy_violation) \
              SELECT id, email, phone, first_name, last_name, avatar_url, auth_provider, \
              ARRAY(SELECT json_array_elements_text(providers::json)), is_anonymous, \
              email_confirmed_at, phone_confirmed_at, last_sign_in_at, user_metadata, \
              app_metadata, is_onboarded, auth_created_at, source_updated_at, \
-             activity_updated_at, deleted_at, created_at, updated_at \
-             FROM unnest({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}) \
+             activity_updated_at, deleted_at, created_at, updated_at, provisional, \
+             banned_until, is_sso_user, policy_violation \
+             FROM unnest({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}) \
              AS u(id, email, phone, first_name, last_name, avatar_url, auth_provider, providers, \
              is_anonymous, email_confirmed_at, phone_confirmed_at, last_sign_in_at, user_metadata, \
              app_metadata, is_onboarded, auth_created_at, source_updated_at, activity_updated_at, \
-             deleted_at, created_at, updated_at)",
+             deleted_at, created_at, updated_at, provisional, banned_until, is_sso_user, \
+             policy_violation)",
             &self.0.all(),
         )
     }
@@ -170,12 +185,15 @@ impl QueryFragment<Pg> for UpdateUsers<'_> {
              user_metadata = u.user_metadata, app_metadata = u.app_metadata, \
              auth_created_at = u.auth_created_at, source_updated_at = u.source_updated_at, \
              activity_updated_at = u.activity_updated_at, deleted_at = u.deleted_at, \
-             updated_at = u.updated_at \
-             FROM unnest({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}) \
+             updated_at = u.updated_at, provisional = u.provisional, \
+             banned_until = u.banned_until, is_sso_user = u.is_sso_user, \
+             policy_violation = u.policy_violation \
+             FROM unnest({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}) \
              AS u(id, email, phone, first_name, last_name, avatar_url, auth_provider, providers, \
              is_anonymous, email_confirmed_at, phone_confirmed_at, last_sign_in_at, user_metadata, \
              app_metadata, is_onboarded, auth_created_at, source_updated_at, activity_updated_at, \
-             deleted_at, created_at, updated_at) \
+             deleted_at, created_at, updated_at, provisional, banned_until, is_sso_user, \
+             policy_violation) \
              WHERE t.id = u.id AND t.id = ANY({})",
             &columns,
         )

@@ -86,7 +86,8 @@ impl QueryFragment<Pg> for ReadCurrent<'_> {
              LEFT JOIN LATERAL (SELECT id, email, phone, first_name, last_name, avatar_url, \
              auth_provider, providers, is_anonymous, email_confirmed_at, phone_confirmed_at, \
              last_sign_in_at, user_metadata, app_metadata, is_onboarded, auth_created_at, \
-             source_updated_at, activity_updated_at, deleted_at, created_at, updated_at \
+             source_updated_at, activity_updated_at, deleted_at, created_at, updated_at, \
+             provisional, banned_until, is_sso_user, policy_violation \
              FROM users WHERE users.id = i.id OFFSET 0) AS u ON true \
              LEFT JOIN LATERAL (SELECT user_id, display_name, avatar_url, created_at, updated_at \
              FROM profiles WHERE profiles.user_id = i.id OFFSET 0) AS p ON true \

@@ -23,6 +23,10 @@ diesel::table! {
         deleted_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        provisional -> Bool,
+        banned_until -> Nullable<Timestamptz>,
+        is_sso_user -> Bool,
+        policy_violation -> Bool,
     }
 }
 

@@ -26,6 +26,10 @@ diesel::table! {
         deleted_at -> Nullable<TimestamptzSqlite>,
         created_at -> TimestamptzSqlite,
         updated_at -> TimestamptzSqlite,
+        provisional -> Bool,
+        banned_until -> Nullable<TimestamptzSqlite>,
+        is_sso_user -> Bool,
+        policy_violation -> Bool,
     }
 }
 
