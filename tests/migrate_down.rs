@@ -21,10 +21,13 @@ const PG_SHAPE: &str = "SELECT coalesce(string_agg(line, E'\\n' ORDER BY line), 
        UNION ALL SELECT indexdef FROM pg_indexes WHERE schemaname = 'public'
        UNION ALL SELECT conrelid::regclass::text || ' ' || pg_get_constraintdef(oid)
        FROM pg_constraint WHERE connamespace = 'public'::regnamespace) AS shape";
+/// The shape of a SQLite mirror; `sqlite_sequence` is left out: SQLite keeps it for
+/// AUTOINCREMENT tables once one existed, and no statement can drop it.
 const SQLITE_SHAPE: &str = "SELECT coalesce(group_concat(line, char(10)), '') AS text FROM (
        SELECT m.name || '.' || p.name || ' ' || p.type || ' ' || p.\"notnull\" || ' '
               || coalesce(p.dflt_value, '') || ' ' || p.pk AS line
-       FROM sqlite_master AS m JOIN pragma_table_info(m.name) AS p WHERE m.type = 'table'
+       FROM sqlite_master AS m JOIN pragma_table_info(m.name) AS p
+       WHERE m.type = 'table' AND m.name <> 'sqlite_sequence'
        UNION ALL SELECT sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL
        ORDER BY line)";
 
@@ -173,7 +176,10 @@ async fn a_revert_that_would_drop_data_changes_nothing_until_confirmed() {
         assert_eq!(db.scalar("SELECT count(*) FROM users").await, 1);
 
         // Reverting what holds no data needs no confirmation; the user stays.
-        assert_ok(&migrate(&dir, &db, &["--to", first]), "migrate --to FIRST");
+        assert_ok(&migrate(&dir, &db, &["--down", "1"]), "migrate --down 1");
+        assert_eq!(db.scalar("SELECT count(*) FROM users").await, 1);
+        let columns = migrate(&dir, &db, &["--to", first, "--yes-drop-data"]);
+        assert_ok(&columns, "migrate --to FIRST --yes-drop-data");
         assert_eq!(db.scalar("SELECT count(*) FROM users").await, 1);
         let confirmed = migrate(&dir, &db, &["--down", "1", "--yes-drop-data"]);
         assert_ok(&confirmed, "migrate --down 1 --yes-drop-data");
