@@ -12,11 +12,12 @@ import math
 import re
 import sys
 
-ORDER = ["signups", "refreshes", "refreshes-claims", "updates", "ceiling", "http-ceiling"]
+ORDER = ["signups", "refreshes", "refreshes-claims", "reordered-refreshes", "updates", "ceiling", "http-ceiling"]
 WHAT = {
     "signups": "POST /hooks/before-user-created, a new email sign-up each",
     "refreshes": "POST /hooks/custom-access-token, seeded users unchanged",
     "refreshes-claims": "the same with SUPAHOOK_TOKEN_CLAIMS_QUERY set, cache warm",
+    "reordered-refreshes": "the same, each iat anywhere in the last minute",
     "updates": "POST /hooks/auth-users, trigger UPDATEs of seeded users",
     "ceiling": "pgbench: the SQL of one sign-up (bench/ceiling.sql)",
     "http-ceiling": "GET /health/live",
@@ -142,6 +143,7 @@ def write(meta_path, rows_path):
     out.append(f"- signups / ceiling: **{ratio('signups', 'ceiling')}**")
     out.append(f"- refreshes / HTTP ceiling: **{ratio('refreshes', 'http-ceiling')}**")
     out.append(f"- refreshes with claims / refreshes: **{ratio('refreshes-claims', 'refreshes')}**")
+    out.append(f"- reordered refreshes / refreshes: **{ratio('reordered-refreshes', 'refreshes')}**")
     out.append("")
     out.append("Answers by `Supahook-Outcome` header (or HTTP status when there is none):")
     out.append("")

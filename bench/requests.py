@@ -10,6 +10,9 @@ KIND is one of:
              but for a newer `iat` and a new `metadata.uuid`
   refreshes-claims  the same, with `iat`s after any a refreshes row reaches, for the
              row served with the claims query (a second supahook process)
+  reordered-refreshes
+             the same, with each `iat` anywhere in the minute before writing:
+             refreshes of one user from several sessions, arriving out of order
   updates    POST /hooks/auth-users, signed trigger-style UPDATEs of the U seeded
              users, each with a newer `changed_at` and a new `last_sign_in_at`
   seed       the U seeded users as custom-access-token bodies, a day old
@@ -44,6 +47,8 @@ SEED_AGE = 86400
 # The refreshes-claims row's tokens start this much after the seed, past any round the
 # refreshes row reaches, so that they are newer than what it left in the mirror.
 CLAIMS_ROUNDS_AFTER = SEED_AGE // 2
+# Reordered refreshes were issued up to this many seconds before they were written.
+REORDER_WINDOW = 60
 DAY_US = 86400 * 1_000_000
 
 
@@ -164,9 +169,13 @@ class Bodies:
         if self.kind == "signups":
             return SIGNUP % {"call": call, "now": self.now, "uid": new_id,
                              "tag": self.tag, "n": i}
-        if self.kind in ("seed", "refreshes", "refreshes-claims"):
-            rounds_after = {"seed": None, "refreshes": 1}.get(self.kind, CLAIMS_ROUNDS_AFTER)
-            iat = self.seeded_at if rounds_after is None else self.seeded_at + rounds_after + i // self.users
+        if self.kind in ("seed", "refreshes", "refreshes-claims", "reordered-refreshes"):
+            iat = {"seed": self.seeded_at,
+                   "refreshes": self.seeded_at + 1 + i // self.users,
+                   "refreshes-claims": self.seeded_at + CLAIMS_ROUNDS_AFTER + i // self.users,
+                   # Spread over the window by a multiplicative hash of i: no order.
+                   "reordered-refreshes": self.now_us // 1_000_000
+                   - (i * 2654435761 >> 8) % REORDER_WINDOW}[self.kind]
             return ACCESS_TOKEN % {"call": call, "now": rfc3339(iat * 1_000_000), "uid": self.uids[n],
                                    "session": self.sessions[n], "n": n, "iat": iat, "exp": iat + 3600}
         # Each user's updates are one microsecond apart in changed_at, newer each round.
@@ -188,7 +197,7 @@ def signed_request(key, host, path, body, msg_id, timestamp):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("kind", choices=["signups", "refreshes", "refreshes-claims", "updates", "seed"])
+    parser.add_argument("kind", choices=["signups", "refreshes", "refreshes-claims", "reordered-refreshes", "updates", "seed"])
     parser.add_argument("--secret", help="v1,whsec_<base64>")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--count", type=int, default=0)

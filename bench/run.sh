@@ -12,7 +12,8 @@
 #                      to measure on a big table (BENCH_PRELOAD, 0)
 #   --signup-rate R    requests written per second of --duration for each hook row;
 #   --refresh-rate R   a row that uses them all up is void, so keep them above what
-#   --update-rate R    the server can do (BENCH_*_RATE; 20000, 100000 and 20000)
+#   --update-rate R    the server can do (BENCH_*_RATE; 20000, 100000 and 20000);
+#                      --refresh-rate serves both refresh rows
 #   --out FILE         where the results go (BENCH_OUT, bench/RESULTS.md)
 #   --binary FILE      measure this supahook binary instead of building this checkout
 #                      (BENCH_BINARY); alternate runs of two builds to compare two
@@ -270,6 +271,7 @@ python3 bench/report.py pgbench ceiling "$work/pgbench" <"$work/pgbench.out" | r
 print_statement_stats ceiling
 
 hook_row refreshes "$refresh_rate"
+hook_row reordered-refreshes "$refresh_rate"
 
 # The refreshes again, served by a second supahook that adds a claim from the
 # application's own table (SUPAHOOK_TOKEN_CLAIMS_QUERY), with the claims kept longer

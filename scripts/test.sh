@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the test suite against a PostgreSQL server, then the behaviour suites
-# (hooks, rejections, read_api, db_webhooks, ordering, convergence, fast_path, group_commit, users_sync, users_api, open_mode, hostile_input, token_claims) again on SQLite (SUPAHOOK_TEST_BACKEND=sqlite).
+# (hooks, provisional, user_states, rejections, read_api, db_webhooks, ordering, convergence, reconcile, fast_path, group_commit, users_sync, users_api, open_mode, hostile_input, console, token_claims) again on SQLite (SUPAHOOK_TEST_BACKEND=sqlite),
+# then the console's browser test (scripts/browser-test.sh) on the same PostgreSQL.
 #
 # Which server, in this order:
 #   1. TEST_DATABASE_URL, if set (it must be reachable);
@@ -60,8 +61,12 @@ failed_step=""
 cargo test --locked "$@" || { status=$?; failed_step="cargo test on PostgreSQL"; }
 if [[ $status -eq 0 ]]; then
     log "running the behaviour suites again on SQLite"
-    SUPAHOOK_TEST_BACKEND=sqlite cargo test --locked --test hooks --test rejections --test read_api --test db_webhooks --test ordering --test convergence --test fast_path --test group_commit --test users_sync --test users_api --test open_mode --test hostile_input --test token_claims "$@" ||
+    SUPAHOOK_TEST_BACKEND=sqlite cargo test --locked --test hooks --test provisional --test user_states --test rejections --test read_api --test db_webhooks --test ordering --test convergence --test reconcile --test fast_path --test group_commit --test users_sync --test users_api --test open_mode --test hostile_input --test console --test token_claims "$@" ||
         { status=$?; failed_step="the behaviour suites on SQLite"; }
+fi
+if [[ $status -eq 0 ]]; then
+    log "running the console's browser test"
+    scripts/browser-test.sh || { status=$?; failed_step="the browser test"; }
 fi
 if [[ $status -eq 0 ]]; then
     log "PASSED: every test passed on PostgreSQL and SQLite in $((SECONDS - started)) s"

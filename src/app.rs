@@ -12,7 +12,6 @@ use crate::config::Settings;
 use crate::http::{AppState, admin_app, app, public_app};
 use crate::jwt::{self, TokenVerifier};
 use crate::mirroring::Mirroring;
-use crate::policy::SignUpPolicy;
 use crate::signature::Verifier;
 use crate::storage::Backend;
 use crate::token_claims::TokenClaims;
@@ -108,10 +107,7 @@ impl App {
             verifier,
             storage: storage.clone(),
             mirroring: mirroring.clone(),
-            policy: SignUpPolicy::new(
-                settings.allowed_email_domains.clone(),
-                settings.blocked_email_domains.clone(),
-            ),
+            policy: settings.sign_up_policy(),
             admin_token: Some(admin_token),
             db_webhook_token: settings.db_webhook_token.clone(),
             tokens: TokenVerifier::new(&settings.jwt, wiring.jwks_min_interval)
@@ -119,6 +115,7 @@ impl App {
             cors_origins: settings.cors_origins.clone(),
             token_claims: token_claims.clone(),
             users_may_set_onboarded: settings.users_may_set_onboarded,
+            console: crate::http::Console::default(),
         };
         let tasks = tasks::start(&mirroring, &token_claims, &storage, settings);
         Ok(Self {

@@ -1,5 +1,6 @@
 //! Command-line interface: one file per subcommand.
 
+mod doctor;
 mod healthcheck;
 mod migrate;
 mod openapi;
@@ -7,6 +8,7 @@ pub mod reconcile;
 mod replay;
 mod serve;
 mod sign;
+mod spool;
 
 use crate::app::database::{open_storage, refused};
 use clap::{Parser, Subcommand};
@@ -33,6 +35,7 @@ lower case, without SUPAHOOK_); the environment wins. The ones most often set, w
 their defaults:
   DATABASE_URL                sqlite://$SUPAHOOK_DATA_DIR/supahook.db
                               (postgres://user:password@host:5432/db in production)
+  SUPAHOOK_DB_SCHEMA          public (PostgreSQL: the schema of supahook's tables)
   SUPAHOOK_LISTEN_ADDR        127.0.0.1:8080
   SUPAHOOK_DATA_DIR           ./data
   SUPAHOOK_HOOK_SECRETS       generated in $SUPAHOOK_DATA_DIR/hook-secret
@@ -48,8 +51,9 @@ pub enum Command {
     /// Apply migrations, then serve the hooks, the read API and /docs.
     #[command(after_help = SERVE_SETTINGS)]
     Serve,
-    /// Apply pending database migrations and exit.
-    Migrate,
+    /// Apply pending database migrations and exit; or revert applied ones with
+    /// --down N or --to VERSION.
+    Migrate(migrate::Args),
     /// Print the OpenAPI spec as YAML.
     Openapi(openapi::Args),
     /// Bring the mirror in line with auth.users in the Supabase database.
@@ -58,8 +62,12 @@ pub enum Command {
     Replay(replay::Args),
     /// Print the Standard Webhooks headers for one body, for curl.
     Sign(sign::Args),
+    /// List, retry or discard the deliveries set aside in the spool (with `serve` stopped).
+    Spool(spool::Args),
     /// Exit 0 when the local supahook answers ready, 1 otherwise (container health checks).
     Healthcheck(healthcheck::Args),
+    /// Check the Supabase side and the path to supahook end to end, one line per check.
+    Doctor(doctor::Args),
 }
 
 impl Cli {
@@ -73,7 +81,9 @@ impl Cli {
             Some(Command::Healthcheck(args)) => {
                 healthcheck::run(self.config.as_deref(), args).await
             }
-            Some(Command::Migrate) => migrate::run(self.config.as_deref()).await,
+            Some(Command::Doctor(args)) => doctor::run(self.config.as_deref(), args).await,
+            Some(Command::Migrate(args)) => migrate::run(self.config.as_deref(), args).await,
+            Some(Command::Spool(args)) => spool::run(self.config.as_deref(), args).await,
             Some(Command::Serve) | None => serve::run(self.config.as_deref()).await,
         }
     }

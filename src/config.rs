@@ -8,6 +8,7 @@
 mod claim_names;
 mod connections;
 mod cors_origins;
+mod events;
 mod listen_addr;
 mod names;
 mod spool_size;
@@ -18,6 +19,7 @@ pub use crate::config_sources::ConfigError;
 pub use crate::jwt::{DEFAULT_AUDIENCE, JwtSettings};
 pub use crate::telemetry::LogFormat;
 pub use connections::ConnectionLimits;
+pub use events::{DEFAULT_EVENTS_RETENTION_DAYS, EventSettings};
 pub use listen_addr::{DEFAULT_LISTEN_ADDR, ListenAddr};
 pub use secrecy::SecretString;
 pub use spool_size::DEFAULT_SPOOL_MAX_BYTES;
@@ -29,6 +31,7 @@ pub use token_claims::{
 use crate::config_sources::{Form, Sources, one_of};
 use crate::mirror::DeleteMode;
 use crate::signature::SigningKey;
+use crate::storage::SchemaName;
 use crate::telemetry;
 use std::collections::{BTreeSet, HashMap};
 use std::convert::Infallible;
@@ -45,11 +48,18 @@ pub const DEFAULT_DATA_DIR: &str = "./data";
 /// on a row lock does not hold up every delivery.
 pub const DEFAULT_WRITERS: usize = 2;
 
+/// How long a provisional user waits for confirmation, unless
+/// `SUPAHOOK_PROVISIONAL_GRACE_SECONDS` says otherwise: a day, far past any sign-up
+/// transaction, and past the hour `reconcile --prune` waits by default.
+pub const DEFAULT_PROVISIONAL_GRACE: Duration = Duration::from_secs(86_400);
+
 /// Every setting supahook reads.
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// `DATABASE_URL`; when unset, a SQLite file in the data directory.
     pub database_url: Option<SecretString>,
+    /// `SUPAHOOK_DB_SCHEMA`: the PostgreSQL schema of supahook's tables (`public`).
+    pub db_schema: SchemaName,
     /// `SUPAHOOK_DATA_DIR`: where the SQLite file and generated secrets live.
     pub data_dir: PathBuf,
     /// `SUPAHOOK_LISTEN_ADDR`
@@ -77,6 +87,9 @@ pub struct Settings {
     pub store_budget: Duration,
     /// `SUPAHOOK_LEDGER_RETENTION_DAYS`: how long delivery keys are kept (0: forever).
     pub ledger_retention_days: u32,
+    /// `SUPAHOOK_PROVISIONAL_GRACE_SECONDS`: how long a user seen only in
+    /// before-user-created is kept waiting for Supabase to confirm it.
+    pub provisional_grace: Duration,
     /// `SUPAHOOK_LOG_FORMAT`
     pub log_format: LogFormat,
     /// `RUST_LOG`
@@ -104,6 +117,8 @@ pub struct Settings {
     pub spool_max_bytes: u64,
     /// `SUPAHOOK_USERS_MAY_SET_ONBOARDED`: whether the sync body may set `is_onboarded`.
     pub users_may_set_onboarded: bool,
+    /// Which lifecycle events are recorded, and how long they are kept.
+    pub events: EventSettings,
 }
 
 /// The shortest bearer token accepted; shorter ones are too easy to guess.
@@ -112,10 +127,7 @@ const MIN_TOKEN_LEN: usize = 16;
 impl Settings {
     /// Reads the process environment and, when given, the TOML file.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
-        let vars: HashMap<String, String> = std::env::vars_os()
-            .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))
-            .collect();
-        Self::from_environment(file, &vars)
+        Self::from_environment(file, &environment())
     }
 
     /// Reads settings from the variables `vars` over the optional file, and refuses a
@@ -197,6 +209,13 @@ impl Settings {
             ledger_retention_days: s
                 .read("SUPAHOOK_LEDGER_RETENTION_DAYS", Form::Number, str::parse)?
                 .unwrap_or(7),
+            provisional_grace: s
+                .read(
+                    "SUPAHOOK_PROVISIONAL_GRACE_SECONDS",
+                    Form::Number,
+                    positive_seconds,
+                )?
+                .unwrap_or(DEFAULT_PROVISIONAL_GRACE),
             db_pool_size: s
                 .read("SUPAHOOK_DB_POOL_SIZE", Form::Number, at_least_one)?
                 .unwrap_or(16),
@@ -204,6 +223,7 @@ impl Settings {
                 .read("SUPAHOOK_DB_WRITERS", Form::Number, at_least_one)?
                 .unwrap_or(DEFAULT_WRITERS),
             jwt: JwtSettings::load(s)?,
+            events: EventSettings::load(s)?,
             cors_origins: s
                 .list("SUPAHOOK_CORS_ORIGINS", cors_origins::check)?
                 .unwrap_or_default(),
@@ -223,6 +243,9 @@ impl Settings {
                 )?
                 .unwrap_or(false),
             database_url: s.read("DATABASE_URL", Form::Text, secret)?,
+            db_schema: s
+                .read("SUPAHOOK_DB_SCHEMA", Form::Text, SchemaName::parse)?
+                .unwrap_or_default(),
             data_dir: s
                 .read("SUPAHOOK_DATA_DIR", Form::Text, path)?
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
@@ -236,6 +259,15 @@ impl Settings {
         })
     }
 
+    /// The sign-up policy from `SUPAHOOK_ALLOWED_EMAIL_DOMAINS` and
+    /// `SUPAHOOK_BLOCKED_EMAIL_DOMAINS`.
+    pub fn sign_up_policy(&self) -> crate::policy::SignUpPolicy {
+        crate::policy::SignUpPolicy::new(
+            self.allowed_email_domains.clone(),
+            self.blocked_email_domains.clone(),
+        )
+    }
+
     /// The database to use: `DATABASE_URL`, or the embedded SQLite file
     /// `supahook.db` in the data directory.
     pub fn database_url(&self) -> SecretString {
@@ -246,6 +278,13 @@ impl Settings {
             ))
         })
     }
+}
+
+/// The process environment, its variables that are valid UTF-8.
+pub fn environment() -> HashMap<String, String> {
+    std::env::vars_os()
+        .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))
+        .collect()
 }
 
 /// A value kept out of logs and `Debug` output.
@@ -272,6 +311,14 @@ fn millis_within(text: &str, min: u64, max: u64) -> Result<Duration, String> {
     match (min..=max).contains(&millis) {
         true => Ok(Duration::from_millis(millis)),
         false => Err(format!("{millis} is outside {min} to {max} milliseconds")),
+    }
+}
+
+/// Whole seconds, at least 1.
+fn positive_seconds(text: &str) -> Result<Duration, String> {
+    match seconds(text)? {
+        Duration::ZERO => Err("must be at least 1".to_owned()),
+        duration => Ok(duration),
     }
 }
 

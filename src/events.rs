@@ -74,6 +74,21 @@ pub enum UserChange {
     Upsert(Arc<UserRecord>),
     /// The user was deleted upstream.
     Delete(Box<Deletion>),
+    /// `reconcile --prune` found the user missing from `auth.users`: a provisional
+    /// user was never created there and goes; a confirmed one was deleted there.
+    /// Never spooled: only reconcile makes it.
+    #[serde(skip)]
+    Missing(Uuid),
+    /// Nothing confirmed the provisional user before `mirrored_before`: its sign-up
+    /// failed after before-user-created, and it goes. A confirmed user stays.
+    /// Never spooled: only `serve`'s own sweep makes it.
+    #[serde(skip)]
+    Unconfirmed {
+        /// The user.
+        id: Uuid,
+        /// Only a user mirrored before this time goes.
+        mirrored_before: DateTime<Utc>,
+    },
     /// Nothing to mirror (for example an OAuth sign-up whose id is throw-away).
     /// Never spooled: it needs no storage.
     #[serde(skip)]
@@ -100,6 +115,7 @@ impl UserChange {
         match self {
             Self::Upsert(user) => Some(user.id),
             Self::Delete(deletion) => Some(deletion.id),
+            Self::Missing(id) | Self::Unconfirmed { id, .. } => Some(*id),
             Self::Skip(_) => None,
         }
     }
@@ -135,6 +151,19 @@ pub struct UserRecord {
     pub activity: Option<Activity>,
     /// When Supabase created the user, when the source knows it.
     pub auth_created_at: Option<DateTime<Utc>>,
+    /// Said only by before-user-created, whose sign-up can still roll back: the
+    /// snapshot does not show that Supabase kept the user.
+    #[serde(default)]
+    pub provisional: bool,
+    /// Set when the source blanked `user_metadata` (an invited user's
+    /// after-user-created carries `{}`): the snapshot's identity then counts as
+    /// older than any other's, so it fills a new row but never overwrites names.
+    #[serde(default)]
+    pub metadata_blanked: bool,
+    /// `auth.users.is_sso_user`, from the sources that carry it (rows of
+    /// `auth.users`); `None` from the hooks, which leave it out.
+    #[serde(default)]
+    pub is_sso_user: Option<bool>,
 }
 
 /// Confirmation and sign-in times of a user.
@@ -146,6 +175,10 @@ pub struct Activity {
     pub phone_confirmed_at: Option<DateTime<Utc>>,
     /// `last_sign_in_at`
     pub last_sign_in_at: Option<DateTime<Utc>>,
+    /// `banned_until`: the user is banned until then (a time far ahead for a ban
+    /// without end); `None` when not banned.
+    #[serde(default)]
+    pub banned_until: Option<DateTime<Utc>>,
 }
 
 /// A verified body that is not a valid payload.

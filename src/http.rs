@@ -3,6 +3,8 @@
 mod admin;
 mod allow;
 mod body;
+mod changes;
+mod console;
 mod cors;
 mod db_webhooks;
 mod deliveries;
@@ -20,6 +22,7 @@ mod signed;
 mod user_view;
 mod users;
 
+pub use console::Console;
 pub use error::{ErrorBody, ErrorResponse};
 
 use crate::config::SecretString;
@@ -59,6 +62,8 @@ pub struct AppState {
     pub token_claims: Arc<TokenClaims>,
     /// Whether the sync body may set `is_onboarded` (`SUPAHOOK_USERS_MAY_SET_ONBOARDED`).
     pub users_may_set_onboarded: bool,
+    /// The console's sessions and the recent deliveries it shows.
+    pub console: Console,
 }
 
 #[derive(Tags)]
@@ -83,6 +88,7 @@ type Apis = (
     users::UsersApi,
     profiles::ProfilesApi,
     deliveries::DeliveriesApi,
+    changes::ChangesApi,
     health::HealthApi,
     SchemaFacts,
 );
@@ -120,6 +126,7 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
             users::UsersApi,
             profiles::ProfilesApi,
             deliveries::DeliveriesApi,
+            changes::ChangesApi,
             health::HealthApi,
             SchemaFacts,
         ),
@@ -177,14 +184,15 @@ pub fn public_app(state: Arc<AppState>) -> impl Endpoint {
     assemble(state, &[PUBLIC_PATHS, PROBE_PATHS], false)
 }
 
-/// What the admin listener serves: the read API, `/metrics`, the probes, `/docs` and
-/// the spec (all of it, public paths included).
+/// What the admin listener serves: the read API, `/metrics`, the probes, `/docs`, the
+/// spec (all of it, public paths included) and the console.
 pub fn admin_app(state: Arc<AppState>) -> impl Endpoint {
     assemble(state, &[ADMIN_PATHS, PROBE_PATHS], true)
 }
 
-/// The API's operations mounted on the paths of `tables`, with `/docs` (`GET /` leads there) and the spec
-/// when `docs`, around the middleware every answer goes through.
+/// The API's operations mounted on the paths of `tables`, with `/docs` (`GET /` leads
+/// there), the spec and the console when `docs`, around the middleware every answer
+/// goes through.
 fn assemble(state: Arc<AppState>, tables: &[&[Mount]], docs: bool) -> impl Endpoint {
     let service = api_service();
     let mut routes = Route::new();
@@ -195,7 +203,8 @@ fn assemble(state: Arc<AppState>, tables: &[&[Mount]], docs: bool) -> impl Endpo
             .at("/", poem::get(to_docs))
             .nest("/docs", service.swagger_ui())
             .at("/openapi.json", service.spec_endpoint())
-            .at("/openapi.yaml", service.spec_endpoint_yaml());
+            .at("/openapi.yaml", service.spec_endpoint_yaml())
+            .nest(console::PREFIX, console::routes());
     }
     let api = Arc::new(service.into_endpoint());
     let mut cors = cors::sync_cors(&state.cors_origins);

@@ -1,24 +1,28 @@
 //! Verifies Supabase access tokens (JWTs) presented by the application's frontend.
 //!
-//! HS256 tokens are checked with the project's shared secret; ES256 and RS256 tokens
-//! with the project's published keys (a JWKS at a URL, fetched and cached, or in a
-//! file). The algorithm decides which key is used, never the other way round: an
+//! HS256 tokens are checked with the project's shared secret; tokens signed with an
+//! asymmetric key (RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, EdDSA:
+//! every algorithm Supabase Auth signs with but ES512, which the JWT library cannot
+//! verify) with the project's published keys (a JWKS at a URL, fetched and cached, or
+//! in a file). The algorithm decides which key is used, never the other way round: an
 //! HS256 token is only ever checked against the shared secret, an ES256 token only
-//! against an EC key that declares ES256, so a public key can never serve as an HMAC
-//! secret. `alg: none` is refused. [`VerifiedToken`] is the only way to the claims.
+//! against a P-256 key that declares ES256 or no algorithm, so a public key can never
+//! serve as an HMAC secret. `alg: none` is refused. [`VerifiedToken`] is the only way
+//! to the claims.
 
 mod issuer;
+mod jwk_algorithms;
 mod keys;
 mod remote;
 mod settings;
 
-pub use keys::{KeySet, KeySetError};
-pub use remote::MIN_INTERVAL;
+pub use keys::{IgnoredKey, KeySet, KeySetError};
+pub use remote::{MAX_WAIT, MIN_INTERVAL};
 pub use settings::{DEFAULT_AUDIENCE, JwtSettings};
 
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use keys::ASYMMETRIC;
+use keys::is_asymmetric;
 use remote::RemoteKeys;
 use secrecy::ExposeSecret;
 use serde_json::Value;
@@ -34,14 +38,14 @@ pub enum TokenError {
     /// Not three base64url parts with a JSON header naming a known algorithm.
     #[error("the bearer token is not a JWT with a supported algorithm")]
     Malformed,
-    /// An algorithm supahook never accepts (`none`, HS512, PS256, ...).
+    /// An algorithm supahook never accepts (HS384, HS512).
     #[error("tokens signed with {0:?} are not accepted")]
     Algorithm(Algorithm),
     /// HS256, but no shared secret is configured.
     #[error("HS256 tokens are not accepted here")]
     HmacNotAccepted,
-    /// ES256 or RS256, but no key set is configured.
-    #[error("ES256 and RS256 tokens are not accepted here")]
+    /// Signed with an asymmetric key (RS*, PS*, ES*, EdDSA), but no key set is configured.
+    #[error("tokens signed with a public-key algorithm (RS, PS, ES, EdDSA) are not accepted here")]
     AsymmetricNotAccepted,
     /// No configured key has the token's `kid` and algorithm.
     #[error("no signing key matches the token's kid and algorithm")]
@@ -133,6 +137,9 @@ impl TokenVerifier {
             Some(url) => Some(RemoteKeys::new(url.clone(), min_interval)?),
             None => None,
         };
+        if let Some(keys) = &settings.jwks_file {
+            keys.report_ignored(&[]);
+        }
         let issuer = issuer::required(settings.issuer.as_deref(), settings.jwks_url.as_deref());
         match (&issuer, &settings.jwks_url) {
             (Some(issuer), _) => {
@@ -158,9 +165,7 @@ impl TokenVerifier {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
         let keys = match header.alg {
             Algorithm::HS256 => vec![self.secret.clone().ok_or(TokenError::HmacNotAccepted)?],
-            alg if ASYMMETRIC.contains(&alg) => {
-                self.asymmetric_keys(header.kid.as_deref(), alg).await?
-            }
+            alg if is_asymmetric(alg) => self.asymmetric_keys(header.kid.as_deref(), alg).await?,
             other => return Err(TokenError::Algorithm(other)),
         };
         let validation = self.validation(header.alg);

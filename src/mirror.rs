@@ -8,9 +8,14 @@
 //! Deletes are final; each version family (identity, activity) holds its newest
 //! snapshot; a delete's last real state is a snapshot like any other.
 
+mod lifecycle;
 mod merge;
 mod plan;
 
+pub use crate::policy::SignUpPolicy;
+pub use lifecycle::{
+    EventType, EventTypes, LifecycleEvent, event_id, keyless_origin, lifecycle, user_json,
+};
 pub use merge::{identity_fingerprint, new_user, stored_identity_fingerprint};
 pub use plan::{Current, Decision, ProfileWrite, Tombstone, UserWrite, plan};
 
@@ -61,6 +66,17 @@ pub struct MirrorUser {
     pub activity_updated_at: Option<DateTime<Utc>>,
     /// When the user was deleted upstream (the earliest delete seen); final once set.
     pub deleted_at: Option<DateTime<Utc>>,
+    /// Only before-user-created has spoken of the user, and its sign-up can still
+    /// roll back; cleared for good by any other source, which shows Supabase kept it.
+    pub provisional: bool,
+    /// Banned until then, from the newest full snapshot of the `auth.users` row.
+    pub banned_until: Option<DateTime<Utc>>,
+    /// An SSO user. Supabase sets it when it creates the user and never changes it,
+    /// so once any source says so it stays.
+    pub is_sso_user: bool,
+    /// The email is one the sign-up policy refuses: the user came by a path that never
+    /// calls before-user-created (an admin, an email change).
+    pub policy_violation: bool,
     /// When the mirror row was created.
     pub created_at: DateTime<Utc>,
     /// When the mirror row last changed.

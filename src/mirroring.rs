@@ -8,15 +8,17 @@ mod breaker;
 mod db_check;
 mod drain;
 mod fast_path;
+mod feed;
+mod reconcile;
 
 pub use db_check::DatabaseState;
 
 use crate::events::{Delivery, HookKind, UserChange};
-use crate::mirror::{DeleteMode, Outcome};
+use crate::mirror::{DeleteMode, EventTypes, Outcome, SignUpPolicy};
 use crate::spool::Spool;
 use crate::storage::{
-    Backend, Batch, ChangeNotice, GroupCommit, ProfileClaim, Queries, Request, Storage,
-    StorageError,
+    Applied, Backend, Batch, ChangeNotice, EventBell, GroupCommit, ProfileClaim, Queries, Request,
+    Storage, StorageError,
 };
 use crate::telemetry::{self, Delivered};
 use breaker::Breaker;
@@ -77,12 +79,21 @@ fn report(delivery: &Delivery, handled: Option<Handled>, started: Instant) {
     );
 }
 
+/// Reports a user the delivery to `hook` gave an email the sign-up policy refuses.
+fn report_flagged(hook: &'static str, applied: &Applied) {
+    if let Some(user) = applied.user.as_ref().filter(|_| applied.flagged) {
+        telemetry::policy_violation(hook, user.id);
+    }
+}
+
 /// The `kind` label a database failure is counted under.
 fn error_kind(error: &StorageError) -> &'static str {
     match error {
         StorageError::Unavailable(_) => "unavailable",
         StorageError::Query(_) => "query",
-        StorageError::Migration(_) => "migration",
+        StorageError::Migration(_) | StorageError::Occupied(_) | StorageError::Revert(_) => {
+            "migration"
+        }
         StorageError::Config(_) => "config",
     }
 }
@@ -92,6 +103,8 @@ fn error_kind(error: &StorageError) -> &'static str {
 pub struct Mirroring {
     storage: Storage,
     on_delete: DeleteMode,
+    /// The sign-up policy: a user given an email it refuses is flagged.
+    policy: Arc<SignUpPolicy>,
     budget: Duration,
     /// Set in `open` mode (`SUPAHOOK_ON_STORE_FAILURE`): where deliveries wait while
     /// the database cannot take them.
@@ -104,6 +117,10 @@ pub struct Mirroring {
     migrated: Arc<std::sync::atomic::AtomicBool>,
     /// How many transactions apply deliveries at once (`SUPAHOOK_DB_WRITERS`).
     writers: usize,
+    /// The lifecycle event types recorded with the changes (`SUPAHOOK_EVENTS_TYPES`).
+    events: EventTypes,
+    /// Rung after every commit that recorded events, here or in another process.
+    bell: EventBell,
     /// Started on first use, inside the runtime.
     writer: Arc<OnceLock<GroupCommit>>,
     fast: Arc<FastPath>,
@@ -118,11 +135,14 @@ impl Mirroring {
         Self {
             storage,
             on_delete: DeleteMode::Soft,
+            policy: Arc::default(),
             budget: DEFAULT_BUDGET,
             spool: None,
             breaker: Arc::default(),
             migrated: Arc::new(std::sync::atomic::AtomicBool::new(true)),
             writers: crate::config::DEFAULT_WRITERS,
+            events: EventTypes::default(),
+            bell: EventBell::default(),
             writer: Arc::default(),
             fast: Arc::default(),
             check: Arc::default(),
@@ -137,10 +157,30 @@ impl Mirroring {
         }
     }
 
+    /// The same use-case, flagging users given an email `policy` refuses by a path that
+    /// never asks before-user-created.
+    pub fn with_policy(self, policy: SignUpPolicy) -> Self {
+        Self {
+            policy: Arc::new(policy),
+            ..self
+        }
+    }
+
     /// The same use-case, applying deliveries in at most `writers` transactions at once
     /// (and never more than the storage can run at once).
     pub fn with_writers(self, writers: usize) -> Self {
         Self { writers, ..self }
+    }
+
+    /// The same use-case, recording lifecycle events of the types in `events`.
+    pub fn with_events(self, events: EventTypes) -> Self {
+        Self { events, ..self }
+    }
+
+    /// The bell rung after every commit that recorded lifecycle events, for the feed's
+    /// long polls.
+    pub fn event_bell(&self) -> EventBell {
+        self.bell.clone()
     }
 
     /// The same use-case, waiting at most `budget` for the database.
@@ -219,26 +259,72 @@ impl Mirroring {
         &self.storage
     }
 
-    /// Applies one change found by reconciliation; with `dry_run` nothing is written.
-    pub async fn reconcile(
+    /// Applies `changes` in one transaction without ledger rows (they are idempotent by
+    /// themselves); with `commit == false` nothing is written.
+    async fn apply_changes(
         &self,
-        change: &UserChange,
-        dry_run: bool,
-    ) -> Result<Outcome, StorageError> {
-        let request = Request {
-            change,
-            ledger: None,
-        };
-        let applied = self
-            .storage
-            .batch(Batch {
-                requests: &[request],
-                mode: self.on_delete,
-                now: now(),
-                commit: !dry_run,
+        changes: &[UserChange],
+        commit: bool,
+    ) -> Result<Vec<Applied>, StorageError> {
+        let requests: Vec<Request<'_>> = changes
+            .iter()
+            .map(|change| Request {
+                change,
+                ledger: None,
             })
-            .await?;
-        Ok(applied.first().map_or(Outcome::Skipped, |a| a.outcome))
+            .collect();
+        self.storage
+            .batch(Batch {
+                requests: &requests,
+                mode: self.on_delete,
+                policy: &self.policy,
+                now: now(),
+                commit,
+                events: self.events,
+            })
+            .await
+            .inspect(|applied| {
+                if applied.iter().any(|a| a.events > 0) {
+                    self.bell.ring();
+                }
+            })
+    }
+
+    /// Removes the provisional users mirrored longer than `grace` ago that nothing
+    /// confirmed: sign-ups that failed after before-user-created. Each is decided again
+    /// under its user's lock, so a confirmation arriving meanwhile keeps the user.
+    /// Returns how many went.
+    pub async fn forget_unconfirmed(&self, grace: Duration) -> Result<usize, StorageError> {
+        if !self.migrated.load(std::sync::atomic::Ordering::Relaxed) {
+            return Ok(0);
+        }
+        let grace = chrono::TimeDelta::from_std(grace).unwrap_or(chrono::TimeDelta::MAX);
+        let mirrored_before = now()
+            .checked_sub_signed(grace)
+            .unwrap_or(chrono::DateTime::UNIX_EPOCH);
+        let (mut after, mut removed) = (None, 0);
+        loop {
+            let ids = self
+                .storage
+                .provisional_user_ids(after, crate::storage::MAX_BATCH, mirrored_before)
+                .await?;
+            let Some(last) = ids.last() else {
+                return Ok(removed);
+            };
+            after = Some(*last);
+            let changes: Vec<UserChange> = ids
+                .iter()
+                .map(|&id| UserChange::Unconfirmed {
+                    id,
+                    mirrored_before,
+                })
+                .collect();
+            let applied = self.apply_changes(&changes, true).await?;
+            removed += applied
+                .iter()
+                .filter(|a| a.outcome == Outcome::Deleted)
+                .count();
+        }
     }
 
     /// Records and applies one delivery, exactly once per idempotency key. In `open`
@@ -375,6 +461,7 @@ impl Mirroring {
         let writer = self.writer.get_or_init(|| self.start());
         let generation = self.fast.generation();
         let applied = writer.apply(delivery.clone()).await?;
+        report_flagged(delivery.hook.as_str(), &applied);
         let key = &delivery.idempotency_key;
         self.fast
             .remember(generation, id, applied.user.as_ref(), key);
@@ -389,7 +476,13 @@ impl Mirroring {
     /// Starts the transactions that apply deliveries.
     fn start(&self) -> GroupCommit {
         let writers = self.writers.min(self.storage.writers());
-        GroupCommit::start(self.storage.clone(), self.on_delete, writers)
+        GroupCommit::start(
+            self.storage.clone(),
+            self.on_delete,
+            self.policy.clone(),
+            writers,
+            (self.events, self.bell.clone()),
+        )
     }
 
     /// In `open` mode, the task that drains the spool into the database whenever it
@@ -407,7 +500,11 @@ impl Mirroring {
     /// What the fast path is told about the users other processes change.
     pub fn change_listener(&self) -> Arc<dyn Fn(ChangeNotice) + Send + Sync> {
         let fast = self.fast.clone();
-        Arc::new(move |notice| fast.notice(notice))
+        let bell = self.bell.clone();
+        Arc::new(move |notice| match notice {
+            ChangeNotice::EventsRecorded => bell.ring(),
+            other => fast.notice(other),
+        })
     }
 
     /// The task that writes, every [`fast_path::FLUSH_EVERY`], the tokens the fast path
@@ -431,26 +528,11 @@ impl Mirroring {
                 .iter()
                 .map(|record| UserChange::Upsert(record.clone()))
                 .collect();
-            let requests: Vec<Request<'_>> = changes
-                .iter()
-                .map(|change| Request {
-                    change,
-                    ledger: None,
-                })
-                .collect();
             let generation = self.fast.generation();
-            match self
-                .storage
-                .batch(Batch {
-                    requests: &requests,
-                    mode: self.on_delete,
-                    now: now(),
-                    commit: true,
-                })
-                .await
-            {
+            match self.apply_changes(&changes, true).await {
                 Ok(applied) => {
                     for (record, done) in chunk.iter().zip(applied) {
+                        report_flagged("custom-access-token", &done);
                         self.fast
                             .remember(generation, record.id, done.user.as_ref(), "flushed");
                     }

@@ -99,6 +99,13 @@ impl SigningKey {
             .collect()
     }
 
+    /// Whether `other` is the same HMAC key, however its text is written; compared
+    /// in constant time.
+    pub fn same_key(&self, other: &Self) -> bool {
+        use subtle::ConstantTimeEq;
+        self.key.ct_eq(&other.key).into()
+    }
+
     /// The secret in its `v1,whsec_<base64>` form, for tools that hand it on.
     pub fn expose_text(&self) -> &str {
         &self.text

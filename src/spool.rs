@@ -13,6 +13,7 @@
 mod bound;
 mod file;
 mod identity;
+mod set_aside;
 mod worker;
 
 pub use identity::{Foreign, IDENTITY_FILE, claim};
@@ -66,15 +67,22 @@ pub struct Entry {
     pub delivery: Delivery,
 }
 
-/// A delivery the database refused for good, kept out of the queue.
+/// A delivery the database refused for good, kept out of the queue until an operator
+/// retries it (back into the queue) or discards it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SetAside {
+    /// Its position in the spool, which names it for a retry or a discard.
+    pub seq: i64,
     /// The delivery's idempotency key.
     pub idempotency_key: String,
     /// The endpoint that received it.
     pub hook: String,
     /// What the database said.
     pub reason: String,
+    /// When it was acknowledged.
+    pub received_at: DateTime<Utc>,
+    /// When it was set aside.
+    pub set_aside_at: DateTime<Utc>,
 }
 
 /// What opening the spool found.
@@ -234,6 +242,19 @@ impl Spool {
     /// The deliveries set aside, oldest first.
     pub async fn set_aside_entries(&self) -> Result<Vec<SetAside>, SpoolError> {
         self.ask(|reply| Command::SetAsideEntries { reply }).await
+    }
+
+    /// Puts a set-aside delivery back at the end of the queue, where the drainer applies
+    /// it through the ledger like any other (exactly once); `false` when no delivery is
+    /// set aside at `seq`. The console's retry and `supahook spool retry` both come here.
+    pub async fn retry_set_aside(&self, seq: i64) -> Result<bool, SpoolError> {
+        self.ask(|reply| Command::Retry { seq, reply }).await
+    }
+
+    /// Removes a set-aside delivery for good; `false` when none is set aside at `seq`.
+    /// The console's discard and `supahook spool discard` both come here.
+    pub async fn discard_set_aside(&self, seq: i64) -> Result<bool, SpoolError> {
+        self.ask(|reply| Command::Discard { seq, reply }).await
     }
 
     /// How many deliveries wait.

@@ -5,21 +5,29 @@
 
 mod apply;
 mod backend;
+mod bell;
 mod group_commit;
 mod op_groups;
+mod outbox;
 mod postgres;
 mod read;
 mod read_queries;
+mod revert;
 mod rows;
+mod schema_name;
 mod sqlite;
 
 pub use apply::{Applied, Batch, Request};
-pub use backend::{Backend, ChangeWatch, Queries, Storage};
+pub use backend::{Backend, ChangeWatch, OutboxQueries, Queries, Storage};
+pub use bell::EventBell;
 pub use group_commit::{GroupCommit, MAX_BATCH};
+pub use outbox::RecordedEvent;
 pub use read::{
     DeliveryCursor, DeliveryFilter, DeliveryRecord, ProfileChanges, ProfileClaim, ProfileDetails,
     UserDetails, UserFilter,
 };
+pub use revert::{Removed, RevertPlan, RevertStep, Reverted};
+pub use schema_name::{SchemaName, TABLES};
 
 use crate::mirror::{MirrorUser, Profile};
 use diesel_async::{AsyncConnection, AsyncMigrationHarness};
@@ -63,6 +71,26 @@ where
     (harness.into_inner(), applied)
 }
 
+/// The versions of `migrations` not yet applied on `conn`, oldest first.
+fn pending_migrations<C>(
+    conn: C,
+    migrations: EmbeddedMigrations,
+) -> Result<Vec<String>, StorageError>
+where
+    C: AsyncConnection,
+    AsyncMigrationHarness<C>: MigrationHarness<C::Backend>,
+{
+    AsyncMigrationHarness::new(conn)
+        .pending_migrations(migrations)
+        .map(|pending| {
+            pending
+                .iter()
+                .map(|m| m.name().version().to_string())
+                .collect()
+        })
+        .map_err(|e| StorageError::Migration(e.to_string()))
+}
+
 /// A storage failure, classified by what the caller can do about it.
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
@@ -78,6 +106,13 @@ pub enum StorageError {
     /// The database URL cannot be used.
     #[error("{0}")]
     Config(String),
+    /// The schema already holds tables of supahook's names that supahook did not
+    /// create; the message says what to do.
+    #[error("{0}")]
+    Occupied(String),
+    /// A revert of migrations cannot be done as asked.
+    #[error("{0}")]
+    Revert(String),
 }
 
 impl StorageError {
@@ -142,6 +177,8 @@ pub enum ChangeNotice {
     Changed(Uuid),
     /// Changes may have been missed: trust nothing until `Listening` again.
     Lost,
+    /// Another process committed lifecycle events.
+    EventsRecorded,
 }
 
 /// The connection pool's state at one moment.
@@ -181,8 +218,24 @@ impl Storage {
     /// file for `sqlite://PATH`, `sqlite:PATH` or an explicit file path (see
     /// [`kind_of`]; its directory is created if missing).
     pub fn open(url: &str, pool_size: usize) -> Result<Self, StorageError> {
+        Self::open_in(url, pool_size, &SchemaName::public())
+    }
+
+    /// [`Storage::open`], with supahook's tables in `schema` (PostgreSQL; every
+    /// connection's `search_path`). A SQLite file has no schemas: any other than
+    /// `public` is refused, naming `SUPAHOOK_DB_SCHEMA`.
+    pub fn open_in(url: &str, pool_size: usize, schema: &SchemaName) -> Result<Self, StorageError> {
         match kind_of(url)? {
-            Kind::Postgres => Ok(Self::Postgres(postgres::PgStore::new(url, pool_size)?)),
+            Kind::Postgres => Ok(Self::Postgres(postgres::PgStore::new(
+                url,
+                pool_size,
+                schema.clone(),
+            )?)),
+            Kind::Sqlite(_) if !schema.is_public() => Err(StorageError::Config(format!(
+                "SUPAHOOK_DB_SCHEMA={schema} applies to PostgreSQL only, and DATABASE_URL names \
+                 a SQLite file, which holds supahook's tables alone: unset SUPAHOOK_DB_SCHEMA, \
+                 or point DATABASE_URL at PostgreSQL"
+            ))),
             Kind::Sqlite(path) => Ok(Self::Sqlite(sqlite::SqliteStore::new(path, pool_size)?)),
         }
     }

@@ -98,6 +98,9 @@ pub fn delivery_handled(
         Delivered::Failed => tracing::debug!(hook, user_id, duration_ms, "delivery failed"),
     }
     prometheus::delivery(hook, delivered.label());
+    if delivered != Delivered::Failed {
+        prometheus::last_delivery(hook);
+    }
 }
 
 /// Counts a database failure by `kind`: `unavailable`, `query`, `migration` or `config`.
@@ -140,4 +143,18 @@ pub fn token_claims_failed(source: &'static str, policy: &'static str) {
 /// Counts a token's claims found kept (`true`) or computed anew.
 pub fn token_claims_cache(hit: bool) {
     prometheus::token_claims_cache(hit);
+}
+
+/// Logs and counts a user that reached the mirror through `hook` with an email the
+/// sign-up policy refuses: it came by a path that never asks before-user-created.
+/// The log names the user, never the email.
+pub fn policy_violation(hook: &'static str, user_id: Uuid) {
+    tracing::warn!(
+        hook,
+        user_id = %user_id,
+        "a user has an email the sign-up policy refuses: Supabase created or changed it \
+         without calling before-user-created (an admin, an email change); it is mirrored \
+         and flagged policy_violation, not removed"
+    );
+    prometheus::policy_violation(hook);
 }

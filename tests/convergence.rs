@@ -1,7 +1,10 @@
 //! The mirror's end state is a function of the set of deliveries: random histories
-//! of several users, with duplicates and both delete modes, delivered in order to one
+//! of several users (sign-ups that roll back after before-user-created, bans and
+//! unbans, invited and SSO users), with losses, duplicates and both delete modes, delivered in order to one
 //! applier and shuffled across three concurrent appliers (three app instances with
-//! their own pools on one database) end in exactly the reference model's state.
+//! their own pools on one database) end in exactly the reference model's state. Half
+//! the trigger's row snapshots reach the mirror as `reconcile` finds rows instead: in
+//! reconcile batches of a few users each, while the other deliveries go on.
 //!
 //! Cases: `PROPTEST_CASES` (default below). A failing case is printed shrunk, with
 //! the seed that replays it, and saved to `tests/convergence.proptest-regressions`,
@@ -17,8 +20,9 @@ use history::{Delivery, Life, Rng, Said};
 use model::Expected;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence};
+use supahook::events::{AuthUsersChange, UserChange};
 use supahook::mirror::DeleteMode;
-use supahook::storage::StoredUser;
+use supahook::storage::{Queries, StoredUser};
 use support::{Client, Options, Running, SECRET, Signing, TestDb, now, signed_request};
 use uuid::Uuid;
 
@@ -27,6 +31,8 @@ const CASES: u32 = 24;
 
 /// Appliers sharing one database, for each delete mode.
 struct Appliers {
+    /// Kept for as long as the appliers run (dropping it drops the database); also
+    /// read for the lifecycle events the appliers recorded.
     db: TestDb,
     soft: Vec<Running>,
     hard: Vec<Running>,
@@ -103,44 +109,108 @@ fn with_copies(lives: &[Life], rng: &mut Rng) -> Vec<Delivery> {
     all
 }
 
+/// Changes that reach the mirror as a reconcile batch, this many at a time.
+const RECONCILE_BATCH: usize = 3;
+
+/// Whether each delivery reaches the mirror as `reconcile` would find its row
+/// rather than as Supabase sends it: half the trigger's row snapshots.
+fn reconciled(deliveries: &[Delivery], rng: &mut Rng) -> Vec<bool> {
+    deliveries
+        .iter()
+        .map(|d| matches!(d.said, Said::Row { .. }) && rng.below(2) == 0)
+        .collect()
+}
+
+/// The change `reconcile` makes of a row snapshot: the row at the time of its change
+/// (`supahook.user_versions`), the very change the trigger's delivery carries.
+fn as_reconcile_finds_it(delivery: &Delivery, id: &str) -> UserChange {
+    let body = delivery
+        .body
+        .to_string()
+        .replace(history::PLACEHOLDER_ID, id);
+    let change: AuthUsersChange = serde_json::from_str(&body).expect("a trigger event");
+    change
+        .delivery(&delivery.webhook_id)
+        .expect("a valid trigger event")
+        .change
+}
+
+/// Applies one reconcile batch, retrying while the database is busy (SQLite's one
+/// writer, shared by the appliers).
+async fn reconcile(applier: &Running, batch: &[UserChange]) {
+    for _ in 0..20 {
+        match applier.mirroring.reconcile(batch, false).await {
+            Ok(_) => return,
+            Err(supahook::storage::StorageError::Unavailable(_)) => {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await
+            }
+            Err(error) => panic!("a reconcile batch failed: {error}"),
+        }
+    }
+    panic!("the database stayed unavailable to a reconcile batch");
+}
+
+/// Sends `stream` through `applier`, one delivery after another; those marked
+/// are gathered into reconcile batches instead.
+async fn apply(applier: &Running, stream: &[(&Delivery, bool)], ids: &[String]) {
+    let mut batch = Vec::new();
+    for &(d, as_reconcile) in stream {
+        if !as_reconcile {
+            send(&applier.client, d, &ids[d.user]).await;
+            continue;
+        }
+        batch.push(as_reconcile_finds_it(d, &ids[d.user]));
+        if batch.len() == RECONCILE_BATCH {
+            reconcile(applier, &batch).await;
+            batch.clear();
+        }
+    }
+    if !batch.is_empty() {
+        reconcile(applier, &batch).await;
+    }
+}
+
 /// Applies `deliveries` for fresh user ids: in order through one applier, or shuffled
-/// and dealt at random to three appliers running at once. Returns the ids used.
+/// and dealt at random to three appliers running at once; those marked in `reconciled`
+/// as reconcile batches. Returns the ids used.
 async fn run(
     appliers: &[Running],
     deliveries: &[Delivery],
+    reconciled: &[bool],
     users: usize,
     shuffle: Option<&mut Rng>,
 ) -> Vec<String> {
     let ids: Vec<String> = (0..users).map(|_| Uuid::new_v4().to_string()).collect();
+    let mut order: Vec<(&Delivery, bool)> =
+        deliveries.iter().zip(reconciled.iter().copied()).collect();
     let Some(rng) = shuffle else {
-        for d in deliveries {
-            send(&appliers[0].client, d, &ids[d.user]).await;
-        }
+        apply(&appliers[0], &order, &ids).await;
         return ids;
     };
-    let mut order: Vec<&Delivery> = deliveries.iter().collect();
     for i in (1..order.len()).rev() {
         order.swap(i, rng.below(i as u64 + 1) as usize);
     }
-    let mut streams: Vec<Vec<&Delivery>> = vec![Vec::new(); appliers.len()];
+    let mut streams: Vec<Vec<(&Delivery, bool)>> = vec![Vec::new(); appliers.len()];
     for d in order {
         streams[rng.below(appliers.len() as u64) as usize].push(d);
     }
     let ids_ref = &ids;
-    futures_util::future::join_all(streams.iter().zip(appliers).map(
-        |(stream, applier)| async move {
-            for d in stream {
-                send(&applier.client, d, &ids_ref[d.user]).await;
-            }
-        },
-    ))
+    futures_util::future::join_all(
+        streams
+            .iter()
+            .zip(appliers)
+            .map(|(stream, applier)| apply(applier, stream, ids_ref)),
+    )
     .await;
     ids
 }
 
-/// What the mirror holds for `id`, in the model's terms.
-async fn mirrored(db: &TestDb, id: &str) -> Option<Expected> {
-    let StoredUser { user, profile } = db.user(id).await?;
+/// What the mirror of `appliers` holds for `id`, in the model's terms, read through
+/// an applier's own pool.
+async fn mirrored(appliers: &Appliers, id: &str) -> Option<Expected> {
+    let storage = appliers.soft[0].mirroring.storage();
+    let found = storage.find_user(id.parse().expect("a uuid")).await;
+    let StoredUser { user, profile } = found.expect("read the user")?;
     let micros = |t: chrono::DateTime<chrono::Utc>| t.timestamp_micros();
     Some(Expected {
         email: user.email,
@@ -155,6 +225,9 @@ async fn mirrored(db: &TestDb, id: &str) -> Option<Expected> {
         display_name: profile
             .expect("every mirrored user has a profile")
             .display_name,
+        provisional: user.provisional,
+        banned_until: user.banned_until.map(micros),
+        is_sso_user: user.is_sso_user,
     })
 }
 
@@ -173,13 +246,22 @@ async fn check(
 ) -> Result<(), TestCaseError> {
     let mut rng = Rng(seed);
     let deliveries = with_copies(&lives, &mut rng);
+    let reconciled = reconciled(&deliveries, &mut rng);
     fn clients(a: &Appliers, hard: bool) -> &[Running] {
         if hard { &a.hard } else { &a.soft }
     }
-    let in_order = run(clients(&setup.single, hard), &deliveries, lives.len(), None).await;
+    let in_order = run(
+        clients(&setup.single, hard),
+        &deliveries,
+        &reconciled,
+        lives.len(),
+        None,
+    )
+    .await;
     let shuffled = run(
         clients(&setup.three, hard),
         &deliveries,
+        &reconciled,
         lives.len(),
         Some(&mut rng),
     )
@@ -198,17 +280,20 @@ async fn check(
         let created = deliveries.iter().find(|d| d.user == n).map(|d| d.created);
         let expected = created.and_then(|created| model::expected(&said, created, hard));
         prop_assert_eq!(
-            &mirrored(&setup.single.db, &in_order[n]).await,
+            &mirrored(&setup.single, &in_order[n]).await,
             &expected,
             "user {} in order",
             n
         );
         prop_assert_eq!(
-            &mirrored(&setup.three.db, &shuffled[n]).await,
+            &mirrored(&setup.three, &shuffled[n]).await,
             &expected,
             "user {} shuffled across three appliers",
             n
         );
+    }
+    for appliers in all {
+        prop_assert_eq!(appliers.db.event_problems().await, Vec::<String>::new());
     }
     Ok(())
 }

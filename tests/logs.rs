@@ -1,5 +1,6 @@
 //! Nothing secret reaches the logs: not the password hash or tokens of an
-//! auth.users row, not the hook secret, not a signature, not the admin token.
+//! auth.users row, not the hook secret, not a signature, not the admin token; and a
+//! user flagged by the sign-up policy is reported by id, without its email.
 //! Runs in its own test binary because it installs a global subscriber.
 
 mod support;
@@ -7,7 +8,7 @@ mod support;
 use serde_json::json;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
-use support::{ADMIN_TOKEN, OTHER_SECRET, SECRET, TestApp, fixture_json, now};
+use support::{ADMIN_TOKEN, OTHER_SECRET, Options, SECRET, TestApp, fixture_json, now};
 
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
@@ -31,7 +32,11 @@ async fn no_secret_token_signature_or_password_hash_is_ever_logged() {
         .with_ansi(false)
         .with_writer(move || writer.clone())
         .init();
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(Options {
+        blocked_email_domains: vec!["example.com".into()],
+        ..Options::default()
+    })
+    .await;
     let mut insert = fixture_json("db-insert-auth-users.json");
     insert["record"]["confirmation_token"] = json!("confirmation-SECRET-VALUE");
     insert["record"]["recovery_token"] = json!("recovery-SECRET-VALUE");
@@ -78,6 +83,18 @@ async fn no_secret_token_signature_or_password_hash_is_ever_logged() {
         logs.contains("user_id=3f1c2b7e-8d4a-4c6e-9b1f-2a7d5e9c0b14"),
         "the applied delivery names its user: {logs}"
     );
+    let flagged: Vec<&str> = logs
+        .lines()
+        .filter(|line| line.contains("supahook::telemetry: a user has an email the sign-up"))
+        .collect();
+    assert_eq!(flagged.len(), 1, "{logs}");
+    assert!(flagged[0].contains(" WARN "), "{}", flagged[0]);
+    assert!(
+        flagged[0].contains("user_id=3f1c2b7e-8d4a-4c6e-9b1f-2a7d5e9c0b14"),
+        "{}",
+        flagged[0]
+    );
+    assert!(!flagged[0].contains("@example.com"), "{}", flagged[0]);
     for secret in [
         "$2a$10$",
         "SECRET-VALUE",

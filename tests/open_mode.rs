@@ -249,22 +249,7 @@ async fn the_spool_drains_into_the_database_exactly_once() {
 async fn a_delivery_the_database_refuses_still_answers_and_is_set_aside_by_the_drainer() {
     let dir = WorkDir::new("open-mode-refused");
     let app = TestApp::spawn_with(Options::open_mode(dir.path())).await;
-    let refuse: &[&str] = if app.db.url.starts_with("postgres") {
-        &[
-            "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
-             IF NEW.email = 'refused@example.com' THEN RAISE EXCEPTION 'refused by a test trigger'; \
-             END IF; RETURN NEW; END $$",
-            "CREATE TRIGGER refuse BEFORE INSERT ON users FOR EACH ROW EXECUTE FUNCTION refuse()",
-        ]
-    } else {
-        &[
-            "CREATE TRIGGER refuse BEFORE INSERT ON users WHEN NEW.email = 'refused@example.com' \
-           BEGIN SELECT RAISE(ABORT, 'refused by a test trigger'); END",
-        ]
-    };
-    for statement in refuse {
-        app.db.execute(statement).await;
-    }
+    app.db.refuse_email("refused@example.com").await;
     let spool = spool_of(&app.mirroring);
     let mut body = fixture_json("custom-access-token.json");
     body["claims"]["email"] = "refused@example.com".into();
@@ -299,4 +284,77 @@ async fn a_delivery_the_database_refuses_still_answers_and_is_set_aside_by_the_d
         "{}",
         kept[0].reason
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn supahook_spool_lists_retries_and_discards_the_set_aside_deliveries() {
+    let dir = WorkDir::new("spool-cli");
+    let data = dir.path().join("data");
+    let (spool, _) = Spool::open(&data).unwrap();
+    for n in 1..=3 {
+        let mut body = fixture_json("custom-access-token.json");
+        body["metadata"]["uuid"] = format!("00000000-0000-4000-8000-00000000000{n}").into();
+        let delivery = delivery_of("/hooks/custom-access-token", body.to_string().as_bytes());
+        spool.append(&delivery).await.unwrap();
+    }
+    let seqs: Vec<i64> = spool
+        .oldest(3)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.seq)
+        .collect();
+    for seq in &seqs {
+        spool
+            .set_aside(*seq, format!("refused number {seq}"))
+            .await
+            .unwrap();
+    }
+    let held = process::run(dir.path(), &[], &["spool", "list"]);
+    assert!(
+        !held.status.success(),
+        "the spool is held by a running process"
+    );
+    assert!(
+        process::stderr(&held).contains("/console/health"),
+        "{}",
+        process::stderr(&held)
+    );
+    drop(spool);
+
+    let listed = process::run(dir.path(), &[], &["spool", "list"]);
+    let retried = process::run(dir.path(), &[], &["spool", "retry", &seqs[0].to_string()]);
+    let discarded = process::run(dir.path(), &[], &["spool", "discard", &seqs[1].to_string()]);
+    let unknown = process::run(dir.path(), &[], &["spool", "discard", "999"]);
+
+    let listing = process::stdout(&listed);
+    assert!(listed.status.success(), "{}", process::stderr(&listed));
+    assert_eq!(listing.lines().count(), 4, "{listing}");
+    assert!(listing.contains("refused number 2"), "{listing}");
+    assert!(
+        listing.contains("00000000-0000-4000-8000-000000000003"),
+        "{listing}"
+    );
+    assert!(retried.status.success(), "{}", process::stderr(&retried));
+    assert!(
+        process::stdout(&retried).starts_with("1 put back"),
+        "{}",
+        process::stdout(&retried)
+    );
+    assert!(
+        discarded.status.success(),
+        "{}",
+        process::stderr(&discarded)
+    );
+    assert!(!unknown.status.success());
+    assert!(process::stderr(&unknown).contains("no delivery is set aside at 999"));
+    let (spool, recovery) = Spool::open(&data).unwrap();
+    assert_eq!(recovery.waiting, 1);
+    let queued = spool.oldest(10).await.unwrap();
+    assert_eq!(
+        queued[0].delivery.idempotency_key,
+        "00000000-0000-4000-8000-000000000001"
+    );
+    let kept = spool.set_aside_entries().await.unwrap();
+    assert_eq!(kept.iter().map(|e| e.seq).collect::<Vec<_>>(), [seqs[2]]);
 }

@@ -9,7 +9,7 @@ mod process;
 #[path = "support/tls_cluster.rs"]
 mod tls_cluster;
 
-use process::{Serve, WorkDir, run, stderr, stdout};
+use process::{Serve, WorkDir, assert_ok, run, stderr, stdout};
 use tls_cluster::TlsCluster;
 
 const SECRET: &str = "v1,whsec_x9S5JSS6PUCY0gi6J50BVjy1NvcPFWP37CWT4yCpy98=";
@@ -38,15 +38,6 @@ fn cluster_with_databases() -> TlsCluster {
 
 fn migrate(dir: &WorkDir, database_url: &str) -> std::process::Output {
     run(dir.path(), &[("DATABASE_URL", database_url)], &["migrate"])
-}
-
-fn assert_ok(output: &std::process::Output, what: &str) {
-    assert!(
-        output.status.success(),
-        "{what} failed:\n{}{}",
-        stdout(output),
-        stderr(output)
-    );
 }
 
 #[test]

@@ -1,5 +1,6 @@
-//! `reconcile` against a stand-in auth.users: it mirrors everything, changes
-//! nothing the second time, repairs drift, and prunes only when asked.
+//! `reconcile` against a stand-in auth.users: it mirrors everything in batches,
+//! changes nothing the second time, repairs drift, converges with deliveries that
+//! race it, reads only changed rows when asked, and prunes only when asked.
 
 mod support;
 #[path = "support/upstream.rs"]
@@ -7,16 +8,17 @@ mod upstream;
 
 use std::time::Instant;
 use supahook::cli::reconcile::auth_users::AuthUsersSource;
-use supahook::cli::reconcile::repair::{self as reconcile, Options, Summary};
+use supahook::cli::reconcile::repair::{self as reconcile, Options, Since, Summary};
 use supahook::mirroring::Mirroring;
-use supahook::storage::{Backend, Storage};
-use support::{TestApp, TestDb, fixture};
+use supahook::storage::{Backend, Queries, Storage};
+use support::{TestApp, TestDb, fixture, utc, webhooks};
 
 const OPTIONS: Options = Options {
     dry_run: false,
     prune: false,
     prune_grace: std::time::Duration::ZERO,
-    concurrency: 8,
+    concurrency: 4,
+    since: Since::Everything,
 };
 
 async fn mirror(db: &TestDb) -> Mirroring {
@@ -25,9 +27,58 @@ async fn mirror(db: &TestDb) -> Mirroring {
     Mirroring::new(storage)
 }
 
+/// `'id', 'id', …` of the users `insert_users` numbers `range`.
+async fn ids_sql(source: &TestDb, range: std::ops::RangeInclusive<u32>) -> String {
+    upstream::text(
+        source,
+        &format!(
+            "SELECT string_agg(quote_literal(md5(i::text)::uuid::text), ', ') \
+             FROM generate_series({}, {}) AS i",
+            range.start(),
+            range.end()
+        ),
+    )
+    .await
+}
+
+/// What the mirror database remembers of the last complete run against `source`.
+async fn mark(source: &TestDb, mirroring: &Mirroring) -> Option<chrono::DateTime<chrono::Utc>> {
+    let reader = AuthUsersSource::connect(&source.url).await.unwrap();
+    mirroring
+        .storage()
+        .reconcile_mark(reader.identity())
+        .await
+        .unwrap()
+}
+
+/// Posts a signed Database Webhook, retrying a 503 that carries `Retry-After` as
+/// Supabase does (a writer busy with a reconcile batch past the store budget).
+async fn deliver_as_supabase_does(app: &TestApp, body: &serde_json::Value) {
+    for _ in 0..50 {
+        let response = app
+            .deliver(webhooks::PATH, body.to_string().as_bytes())
+            .await;
+        match response.0.status().as_u16() {
+            200 => return,
+            503 if response.0.headers().contains_key("retry-after") => {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await
+            }
+            status => panic!("{status} to {body}"),
+        }
+    }
+    panic!("the delivery stayed unavailable: {body}");
+}
+
+/// The mirrored user, read through the run's own pool (a fresh connection per read
+/// would wait long on a busy machine).
+async fn mirrored(mirroring: &Mirroring, id: &str) -> supahook::mirror::MirrorUser {
+    let found = mirroring.storage().find_user(id.parse().unwrap()).await;
+    found.unwrap().expect("a mirrored user").user
+}
+
 async fn reconcile_once(source: &TestDb, mirroring: &Mirroring, options: Options) -> Summary {
     let mut reader = AuthUsersSource::connect(&source.url).await.unwrap();
-    reconcile::run(&mut reader, mirroring, options, |_| {})
+    reconcile::run(&mut reader, mirroring, options, |_, _| {})
         .await
         .unwrap()
 }
@@ -92,6 +143,170 @@ async fn a_dry_run_reports_and_writes_nothing() {
 
     assert_eq!(summary.created, 50);
     assert_eq!(target.counts().await, [0, 0, 0]);
+    assert_eq!(
+        mark(&source, &mirroring).await,
+        None,
+        "a dry run is not remembered"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_batch_tells_created_updated_unchanged_and_stale_users_apart() {
+    let source = upstream::supabase_db(false).await;
+    upstream::insert_users(&source, 1, 40).await;
+    let target = TestDb::create().await;
+    let mirroring = mirror(&target).await;
+    reconcile_once(&source, &mirroring, OPTIONS).await;
+    upstream::insert_users(&source, 41, 10).await;
+    // Changes pg_net never delivered, to users 1 to 10:
+    let changed = ids_sql(&source, 1..=10).await;
+    source
+        .execute(&format!(
+            "UPDATE auth.users SET email = 'renamed-' || email, \
+             updated_at = updated_at + interval '1 day' WHERE id IN ({changed})"
+        ))
+        .await;
+    // Users 11 to 20, of whom the mirror knows newer versions (a webhook was faster):
+    let raced = ids_sql(&source, 11..=20).await;
+    target
+        .execute(&format!(
+            "UPDATE users SET source_updated_at = '2027-01-01 00:00:00+00:00', \
+             activity_updated_at = '2027-01-01 00:00:00+00:00' WHERE id IN ({raced})"
+        ))
+        .await;
+
+    let summary = reconcile_once(&source, &mirroring, OPTIONS).await;
+
+    assert_eq!(
+        summary,
+        Summary {
+            read: 50,
+            created: 10,
+            updated: 10,
+            unchanged: 20,
+            stale: 10,
+            ..Summary::default()
+        }
+    );
+    let renamed = upstream::user_id(&source, 7).await;
+    let user = target.user(&renamed).await.unwrap().user;
+    assert_eq!(user.email.as_deref(), Some("renamed-user7@example.com"));
+    assert_eq!(target.counts().await[..2], [50, 50]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deliveries_racing_a_reconcile_end_in_the_newest_state() {
+    let source = upstream::supabase_db(false).await;
+    upstream::insert_users(&source, 1, 3000).await;
+    let app = TestApp::spawn().await;
+    let mirroring = mirror(&app.db).await;
+    // Every 15th user changes upstream after the row was read, and the Database
+    // Webhook of the change reaches supahook while reconcile runs.
+    let mut raced = Vec::new();
+    for n in (1..=3000).step_by(15) {
+        raced.push(upstream::user_id(&source, n).await);
+    }
+    let app_ref = &app;
+    let deliveries = async {
+        for (chunk, ids) in raced.chunks(8).enumerate() {
+            let sends = ids.iter().enumerate().map(|(n, id)| {
+                let n = chunk * 8 + n;
+                let body =
+                    webhooks::change("UPDATE", id, n as u32, &format!("newer-{n}@example.com"));
+                async move { deliver_as_supabase_does(app_ref, &body).await }
+            });
+            futures_util::future::join_all(sends).await;
+        }
+    };
+
+    let (summary, ()) = tokio::join!(reconcile_once(&source, &mirroring, OPTIONS), deliveries);
+
+    assert_eq!(summary.read, 3000);
+    assert_eq!(
+        summary.created + summary.updated + summary.unchanged + summary.stale,
+        3000
+    );
+    for (n, id) in raced.iter().enumerate() {
+        let user = mirrored(&mirroring, id).await;
+        assert_eq!(user.email, Some(format!("newer-{n}@example.com")), "{id}");
+    }
+    let untouched = upstream::user_id(&source, 2).await;
+    let user = mirrored(&mirroring, &untouched).await;
+    assert_eq!(user.email.as_deref(), Some("user2@example.com"));
+    let again = reconcile_once(&source, &mirroring, OPTIONS).await;
+    assert_eq!(
+        (again.stale, again.unchanged, again.created + again.updated),
+        (200, 2800, 0)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn changed_since_reads_only_the_rows_changed_since_then() {
+    let source = upstream::supabase_db(false).await;
+    // User n was last changed at 2026-01-01 00:00:00 plus n seconds.
+    upstream::insert_users(&source, 1, 100).await;
+    let target = TestDb::create().await;
+    let mirroring = mirror(&target).await;
+    let since = Options {
+        since: Since::Time(utc("2026-01-01 00:01:00")),
+        ..OPTIONS
+    };
+
+    let summary = reconcile_once(&source, &mirroring, since).await;
+
+    assert_eq!((summary.read, summary.created), (41, 41));
+    assert_eq!(summary.changed_since, Some(utc("2026-01-01 00:01:00")));
+    assert_eq!(target.counts().await[0], 41);
+    assert_eq!(
+        mark(&source, &mirroring).await,
+        None,
+        "a run that did not read everything since the last one is not remembered"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_incremental_run_reads_the_changes_since_the_last_run_and_still_prunes() {
+    let source = upstream::supabase_db(false).await;
+    upstream::insert_users(&source, 1, 100).await;
+    let target = TestDb::create().await;
+    let mirroring = mirror(&target).await;
+    let incremental = Options {
+        since: Since::LastRun,
+        prune: true,
+        ..OPTIONS
+    };
+    // The first incremental run has no last run to start from: it reads everything.
+    let first = reconcile_once(&source, &mirroring, incremental).await;
+    assert_eq!(
+        (first.read, first.created, first.changed_since),
+        (100, 100, None)
+    );
+    let last_run = mark(&source, &mirroring)
+        .await
+        .expect("a complete run is remembered");
+    // Auth changes three users and removes one; pg_net's events are lost.
+    let changed = ids_sql(&source, 10..=12).await;
+    source
+        .execute(&format!(
+            "UPDATE auth.users SET email = 'new-' || email, updated_at = now() WHERE id IN ({changed})"
+        ))
+        .await;
+    let removed = upstream::user_id(&source, 50).await;
+    source
+        .execute(&format!("DELETE FROM auth.users WHERE id = '{removed}'"))
+        .await;
+
+    let second = reconcile_once(&source, &mirroring, incremental).await;
+
+    assert_eq!((second.read, second.updated), (3, 3));
+    assert_eq!((second.deleted_upstream, second.pruned), (1, 1));
+    assert_eq!(second.changed_since, Some(last_run - reconcile::OVERLAP));
+    assert!(mark(&source, &mirroring).await > Some(last_run));
+    let user = target.user(&removed).await.unwrap().user;
+    assert!(user.deleted_at.is_some());
+    let renamed = upstream::user_id(&source, 11).await;
+    let user = target.user(&renamed).await.unwrap().user;
+    assert_eq!(user.email.as_deref(), Some("new-user11@example.com"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -211,4 +426,58 @@ async fn the_cli_prints_a_summary() {
     assert!(stdout.contains("reconciled 25 users"), "{stdout}");
     assert!(stdout.contains("created           25"), "{stdout}");
     assert_eq!(target.counts().await[0], 25);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_provisional_user_auth_users_never_had_is_removed_by_prune() {
+    let source = upstream::supabase_db(false).await;
+    upstream::insert_users(&source, 1, 2).await;
+    let app = TestApp::spawn().await;
+    // A sign-up that rolled back after before-user-created.
+    app.deliver(
+        "/hooks/before-user-created",
+        &fixture("before-user-created.json"),
+    )
+    .await;
+    let mirroring = mirror(&app.db).await;
+    let pruning = Options {
+        prune: true,
+        ..OPTIONS
+    };
+
+    let summary = reconcile_once(&source, &mirroring, pruning).await;
+
+    assert_eq!((summary.deleted_upstream, summary.pruned), (1, 1));
+    assert!(
+        app.db
+            .user("3f1c2b7e-8d4a-4c6e-9b1f-2a7d5e9c0b14")
+            .await
+            .is_none()
+    );
+    let tombstones = app.db.scalar("SELECT count(*) FROM deleted_users").await;
+    assert_eq!(
+        tombstones, 0,
+        "Supabase never had the user: nothing was deleted"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bans_and_sso_users_are_read_from_auth_users() {
+    let source = upstream::supabase_db(false).await;
+    upstream::insert_users(&source, 1, 2).await;
+    let banned = upstream::user_id(&source, 1).await;
+    source
+        .execute(&format!(
+            "UPDATE auth.users SET banned_until = '2126-01-01T00:00:00Z', is_sso_user = true \
+             WHERE id = '{banned}'"
+        ))
+        .await;
+    let target = TestDb::create().await;
+    let mirroring = mirror(&target).await;
+
+    reconcile_once(&source, &mirroring, OPTIONS).await;
+
+    let user = target.user(&banned).await.unwrap().user;
+    assert_eq!(user.banned_until, Some(support::utc("2126-01-01 00:00:00")));
+    assert!(user.is_sso_user && !user.provisional);
 }

@@ -109,6 +109,18 @@ async fn three_replicas_converge_on_the_state_the_events_describe() {
     let client = client(true);
     warm_up(&client, &servers).await;
 
+    // A reader long-polling the event feed on the third replica is woken by the first
+    // commit that records events, on whichever replica it happens (NOTIFY).
+    let poll = tokio::spawn({
+        let client = client.clone();
+        let url = format!("{}/v1/changes?wait=30", urls[2]);
+        async move {
+            let answer = client.get(url).bearer_auth(ADMIN_TOKEN).send().await;
+            let body = answer.unwrap().bytes().await.unwrap();
+            let page: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            (page, Instant::now())
+        }
+    });
     let started = Instant::now();
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
     let targets: Vec<&str> = events
@@ -182,6 +194,27 @@ async fn three_replicas_converge_on_the_state_the_events_describe() {
             .await,
         deleted as i64
     );
+    let (page, woke) = poll.await.unwrap();
+    let woken = page["events"].as_array().is_some_and(|e| !e.is_empty());
+    assert!(woken, "the long poll answered {page}");
+    assert!(
+        woke.duration_since(started) < Duration::from_secs(5),
+        "the long poll waited {:?}",
+        woke.duration_since(started)
+    );
+    assert_events_follow_the_users(&db, expected.len() as i64, deleted as i64).await;
+}
+
+/// Each user's lifecycle events, however the deliveries were repeated, shuffled and
+/// spread over the replicas: numbered 1, 2, 3, … in feed order starting with
+/// `user.created`, the last one showing the user as stored (see
+/// [`TestDb::event_problems`]), one `user.created` per user and one `user.deleted`
+/// per deleted user.
+async fn assert_events_follow_the_users(db: &TestDb, users: i64, deleted: i64) {
+    assert_eq!(db.event_problems().await, Vec::<String>::new());
+    let count = |kind: &str| format!("SELECT count(*) FROM outbox_events WHERE type = '{kind}'");
+    assert_eq!(db.scalar(&count("user.created")).await, users);
+    assert_eq!(db.scalar(&count("user.deleted")).await, deleted);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -230,11 +230,34 @@ async fn reconcile_repairs_a_lost_trigger_event_after_a_token_refresh() {
 
     let storage = Storage::open(&app.db.url, 4).unwrap();
     let mut reader = AuthUsersSource::connect(&source.url).await.unwrap();
-    let summary = reconcile::run(&mut reader, &Mirroring::new(storage), OPTIONS, |_| {})
+    let summary = reconcile::run(&mut reader, &Mirroring::new(storage), OPTIONS, |_, _| {})
         .await
         .unwrap();
 
     assert_eq!((summary.read, summary.updated), (1, 1));
+    let user = app.db.user(ID).await.unwrap().user;
+    assert_eq!(user.email.as_deref(), Some("ada.king@example.com"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn changed_since_finds_a_direct_sql_edit_by_the_triggers_time_of_change() {
+    let (source, app) = signed_up_and_refreshed().await;
+    edit_email_in_sql(&source).await; // updated_at stays at 2026-01-01
+    let mirroring = Mirroring::new(Storage::open(&app.db.url, 4).unwrap());
+    let mut reader = AuthUsersSource::connect(&source.url).await.unwrap();
+    let since = |time| reconcile::Options {
+        since: reconcile::Since::Time(time),
+        ..OPTIONS
+    };
+
+    let after_the_edit = chrono::Utc::now() + chrono::TimeDelta::hours(1);
+    let none = reconcile::run(&mut reader, &mirroring, since(after_the_edit), |_, _| {}).await;
+    let before_the_edit = support::utc("2026-06-01 00:00:00");
+    let edited = reconcile::run(&mut reader, &mirroring, since(before_the_edit), |_, _| {}).await;
+
+    assert_eq!(none.unwrap().read, 0);
+    let edited = edited.unwrap();
+    assert_eq!((edited.read, edited.updated), (1, 1));
     let user = app.db.user(ID).await.unwrap().user;
     assert_eq!(user.email.as_deref(), Some("ada.king@example.com"));
 }
@@ -244,6 +267,7 @@ const OPTIONS: reconcile::Options = reconcile::Options {
     prune: false,
     prune_grace: std::time::Duration::ZERO,
     concurrency: 1,
+    since: reconcile::Since::Everything,
 };
 
 /// A role like `postgres` on Supabase: ALL privileges on `auth.users`, not its owner.
@@ -253,20 +277,8 @@ const NON_OWNER: &str = "supahook_test_migrator";
 async fn the_migration_applies_twice_as_a_role_with_all_privileges_that_does_not_own_auth_users() {
     let source = upstream::supabase_db(false).await;
     configure_vault(&source).await;
-    let database = source.url.rsplit('/').next().unwrap().to_owned();
+    upstream::role_that_does_not_own_auth_users(&source, NON_OWNER).await;
     let mut conn = upstream::connect(&source).await;
-    conn.batch_execute(&format!(
-        "DO $$ BEGIN CREATE ROLE {NON_OWNER} NOLOGIN;
-         EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
-         GRANT ALL ON auth.users TO {NON_OWNER};
-             GRANT USAGE ON SCHEMA auth, vault, net, extensions TO {NON_OWNER};
-             GRANT CREATE ON DATABASE \"{database}\" TO {NON_OWNER};
-             GRANT SELECT ON vault.decrypted_secrets TO {NON_OWNER};
-             GRANT SELECT, INSERT ON net.captured_requests TO {NON_OWNER};
-             GRANT USAGE ON SEQUENCE net.captured_requests_id_seq TO {NON_OWNER};"
-    ))
-    .await
-    .expect("create the non-owner role");
     let as_non_owner = |sql: &str| format!("SET ROLE {NON_OWNER}; {sql}; RESET ROLE;");
 
     let cannot_alter = conn

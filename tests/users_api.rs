@@ -7,7 +7,7 @@ use poem::http::StatusCode;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use support::tokens::{JWT_SECRET, claims, hs256};
-use support::{ADMIN_TOKEN, Options, TestApp, fixture, fixture_json, json};
+use support::{ADMIN_TOKEN, Options, TestApp, fixture, fixture_json, json, listed_ids as ids};
 use uuid::Uuid;
 
 const ADA: &str = "3f1c2b7e-8d4a-4c6e-9b1f-2a7d5e9c0b14";
@@ -42,15 +42,6 @@ async fn add_user(app: &TestApp, email: &str) -> String {
         .await
         .assert_status_is_ok();
     id
-}
-
-fn ids(page: &Value) -> Vec<String> {
-    page["users"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| u["id"].as_str().unwrap().to_owned())
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -8,7 +8,11 @@ use secrecy::ExposeSecret;
 /// Opens the storage `DATABASE_URL` names and logs which one it is (never a password).
 pub fn open_storage(settings: &Settings) -> anyhow::Result<Storage> {
     let url = settings.database_url();
-    let storage = Storage::open(url.expose_secret(), settings.db_pool_size)?;
+    let storage = Storage::open_in(
+        url.expose_secret(),
+        settings.db_pool_size,
+        &settings.db_schema,
+    )?;
     let database = storage.about();
     tracing::info!(
         backend = database.backend,

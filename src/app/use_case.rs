@@ -16,7 +16,9 @@ pub(super) fn from_settings(
 ) -> anyhow::Result<Mirroring> {
     let mirroring = Mirroring::new(storage)
         .with_delete_mode(settings.on_delete)
+        .with_policy(settings.sign_up_policy())
         .with_writers(settings.db_writers)
+        .with_events(settings.events.types)
         .with_budget(settings.store_budget);
     if settings.on_store_failure == OnStoreFailure::Closed {
         return Ok(mirroring);

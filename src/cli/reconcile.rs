@@ -1,14 +1,17 @@
 //! `supahook reconcile`: repair the mirror from the Supabase database's `auth.users`.
 
 pub mod auth_users;
+mod progress;
+mod prune;
 pub mod repair;
 
 use crate::config::SecretString;
 use crate::mirroring::Mirroring;
 use anyhow::Context;
 use auth_users::{AuthUsersSource, SourceError};
-use indicatif::{ProgressBar, ProgressStyle};
-use repair::{Options, Summary};
+use chrono::{DateTime, Utc};
+use progress::Progress;
+use repair::{Options, Since, Summary};
 use secrecy::ExposeSecret;
 use std::path::Path;
 use std::time::Instant;
@@ -24,16 +27,33 @@ pub struct Args {
     #[arg(long)]
     dry_run: bool,
     /// Treat mirror users that no longer exist in auth.users as deleted there
-    /// (marked deleted, or removed with SUPAHOOK_ON_DELETE=hard).
+    /// (marked deleted, or removed with SUPAHOOK_ON_DELETE=hard); provisional users
+    /// that auth.users never had are removed.
     #[arg(long)]
     prune: bool,
     /// With --prune: leave alone mirror users mirrored less than this many minutes ago
     /// (they may still be signing up).
     #[arg(long, value_name = "MINUTES", default_value_t = 60)]
     prune_grace: u64,
-    /// Users applied at once.
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    /// Pages of 1,000 users applied at once, each in transactions of its own.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     concurrency: u16,
+    /// Read only the auth.users rows changed at or after this time (RFC 3339, e.g.
+    /// 2026-12-01T00:00:00Z): updated_at, or the signed trigger's time of change.
+    /// Deletes are still found, by comparing the two sets of ids.
+    #[arg(long, value_name = "TIME", value_parser = rfc3339, conflicts_with = "incremental")]
+    changed_since: Option<DateTime<Utc>>,
+    /// Read only the rows changed since the last complete run against this source
+    /// database (remembered in the mirror database), less 10 minutes; every row
+    /// when there was none.
+    #[arg(long)]
+    incremental: bool,
+}
+
+fn rfc3339(text: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|time| time.with_timezone(&Utc))
+        .map_err(|e| format!("{e}: give an RFC 3339 time such as 2026-12-01T00:00:00Z"))
 }
 
 pub async fn run(config: Option<&Path>, args: Args) -> anyhow::Result<()> {
@@ -56,27 +76,27 @@ pub async fn run(config: Option<&Path>, args: Args) -> anyhow::Result<()> {
         }
         Err(error) => return Err(error.into()),
     };
-    let total = source.count().await?;
-
-    let bar = ProgressBar::new(total).with_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} users  {per_sec}  eta {eta}")
-            .expect("a valid template"),
-    );
     let options = Options {
         dry_run: args.dry_run,
         prune: args.prune,
         prune_grace: std::time::Duration::from_secs(args.prune_grace * 60),
         concurrency: usize::from(args.concurrency),
+        since: match (args.changed_since, args.incremental) {
+            (Some(time), _) => Since::Time(time),
+            (None, true) => Since::LastRun,
+            (None, false) => Since::Everything,
+        },
     };
+    let mirroring = Mirroring::new(storage)
+        .with_delete_mode(settings.on_delete)
+        .with_policy(settings.sign_up_policy());
+    let progress = Progress::new();
     let started = Instant::now();
-    let summary = repair::run(
-        &mut source,
-        &Mirroring::new(storage).with_delete_mode(settings.on_delete),
-        options,
-        |done| bar.set_position(done),
-    )
+    let summary = repair::run(&mut source, &mirroring, options, |done, total| {
+        progress.set(done, total)
+    })
     .await;
-    bar.finish_and_clear();
+    progress.finish();
     print!(
         "{}",
         report(&summary?, options, started.elapsed().as_secs_f64())
@@ -91,7 +111,7 @@ fn report(s: &Summary, options: Options, seconds: f64) -> String {
         (true, false) => format!("{} marked deleted", s.pruned),
     };
     format!(
-        "reconciled {read} users from auth.users in {seconds:.1} s{dry}\n\
+        "reconciled {read} users{which} from auth.users in {seconds:.1} s{dry}\n\
          \x20 created           {created}\n\
          \x20 updated           {updated}\n\
          \x20 unchanged         {unchanged}\n\
@@ -99,6 +119,10 @@ fn report(s: &Summary, options: Options, seconds: f64) -> String {
          \x20 skipped invalid   {skipped}\n\
          \x20 deleted upstream  {deleted} ({pruned})\n",
         read = s.read,
+        which = match s.changed_since {
+            Some(since) => format!(" changed since {}", since.to_rfc3339()),
+            None => String::new(),
+        },
         dry = if options.dry_run {
             " (dry run: nothing written)"
         } else {

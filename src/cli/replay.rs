@@ -1,7 +1,7 @@
 //! `supahook replay FILE`: sign and send JSONL events to a running supahook.
 
 mod events;
-mod tally;
+pub(super) mod tally;
 #[cfg(test)]
 mod tests;
 

@@ -83,6 +83,14 @@ pub struct AuthUser {
     /// Whether the user signed in anonymously.
     #[oai(nullable)]
     pub is_anonymous: Option<bool>,
+    /// When the user was invited; absent for other users. Supabase Auth sends an
+    /// invited user's after-user-created with `user_metadata` blanked to `{}`, so
+    /// supahook then keeps the names and metadata it holds.
+    #[oai(nullable)]
+    pub invited_at: Option<DateTime<Utc>>,
+    /// The user is banned until then; absent when not banned.
+    #[oai(nullable)]
+    pub banned_until: Option<DateTime<Utc>>,
 }
 
 /// The claims of the access token being issued.
@@ -154,7 +162,9 @@ pub struct BeforeUserCreatedInput {
     pub user: AuthUser,
 }
 
-/// Sent by Supabase Auth after a new user has been committed (self-hosted Auth only).
+/// Sent by Supabase Auth after a new user has been committed (enabled through the
+/// Management API on hosted projects, with `GOTRUE_HOOK_AFTER_USER_CREATED_*` on
+/// self-hosted Auth).
 #[derive(Object, Deserialize, Debug, Clone)]
 pub struct AfterUserCreatedInput {
     /// Who called and when.
@@ -212,6 +222,9 @@ fn record_from_metadata(
         app_metadata,
         activity: None,
         auth_created_at: None,
+        provisional: false,
+        metadata_blanked: false,
+        is_sso_user: None,
     }
 }
 
@@ -230,9 +243,19 @@ impl AuthUser {
             email_confirmed_at: self.email_confirmed_at.map(to_micros),
             phone_confirmed_at: self.phone_confirmed_at.map(to_micros),
             last_sign_in_at: self.last_sign_in_at.map(to_micros),
+            banned_until: self.banned_until.map(to_micros),
         });
         record.auth_created_at = self.created_at.filter(is_real).map(to_micros);
         record
+    }
+
+    /// Whether Supabase Auth blanked this user's `user_metadata`, as it does in an
+    /// invited user's after-user-created: the metadata is `{}` only in the hook's body.
+    fn metadata_blanked(&self) -> bool {
+        let empty = object_or_empty(self.user_metadata.as_ref())
+            .as_object()
+            .is_some_and(serde_json::Map::is_empty);
+        self.invited_at.is_some() && empty
     }
 
     /// Whether the id in a before-user-created call is the one the user will keep:
@@ -296,7 +319,11 @@ impl BeforeUserCreatedInput {
     pub fn delivery(&self, webhook_id: &str) -> Result<Delivery, ParseError> {
         expect_name(Some(&self.metadata), "before-user-created")?;
         let change = if self.user.has_final_id() {
-            UserChange::Upsert(Arc::new(self.user.record(self.metadata.time)))
+            let mut record = self.user.record(self.metadata.time);
+            // The sign-up can still roll back after this hook (supabase/auth
+            // internal/api/signup.go): the user is provisional until confirmed.
+            record.provisional = true;
+            UserChange::Upsert(Arc::new(record))
         } else {
             UserChange::Skip("the id of an external-provider sign-up is temporary")
         };
@@ -323,11 +350,13 @@ impl AfterUserCreatedInput {
             .updated_at
             .filter(is_real)
             .unwrap_or(self.metadata.time);
+        let mut record = self.user.record(version);
+        record.metadata_blanked = self.user.metadata_blanked();
         Ok(Delivery {
             hook: HookKind::AfterUserCreated,
             idempotency_key: self.metadata.uuid.to_string(),
             webhook_id: webhook_id.to_owned(),
-            change: UserChange::Upsert(Arc::new(self.user.record(version))),
+            change: UserChange::Upsert(Arc::new(record)),
         })
     }
 }

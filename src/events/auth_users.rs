@@ -58,6 +58,13 @@ pub struct AuthUserRow {
     /// Set when the user is soft-deleted.
     #[oai(nullable)]
     pub deleted_at: Option<DateTime<Utc>>,
+    /// The user is banned until then; `null` when not banned.
+    #[oai(nullable)]
+    pub banned_until: Option<DateTime<Utc>>,
+    /// Whether the user signed in through SSO (an email is unique in `auth.users`
+    /// only among non-SSO users).
+    #[oai(nullable)]
+    pub is_sso_user: Option<bool>,
 }
 
 impl AuthUserRow {
@@ -82,8 +89,12 @@ impl AuthUserRow {
                 email_confirmed_at: self.email_confirmed_at.map(to_micros),
                 phone_confirmed_at: self.phone_confirmed_at.map(to_micros),
                 last_sign_in_at: self.last_sign_in_at.map(to_micros),
+                banned_until: self.banned_until.map(to_micros),
             }),
             auth_created_at: self.created_at.map(to_micros),
+            provisional: false,
+            metadata_blanked: false,
+            is_sso_user: self.is_sso_user,
         }
     }
 

@@ -294,3 +294,36 @@ fn the_field_of_a_shape_error_is_its_path_without_the_value() {
     assert_eq!(error.field(), "claims.email");
     assert_eq!(ParseError::Syntax("x".into()).field(), "body");
 }
+
+#[test]
+fn each_source_says_whether_it_confirms_the_user_and_what_it_knows_of_bans_and_sso() {
+    let before = parse_as::<BeforeUserCreatedInput>(fixture("before-user-created.json")).unwrap();
+    let after = parse_as::<AfterUserCreatedInput>(fixture("after-user-created.json")).unwrap();
+    let ban = parse_as::<AuthUsersChange>(fixture("db-update-auth-users-ban.json")).unwrap();
+
+    let before = before.delivery("wh_1").unwrap();
+    let after = after.delivery("wh_1").unwrap();
+    let ban = ban.delivery("wh_1").unwrap();
+
+    assert!(upserted(&before).provisional);
+    assert!(!upserted(&after).provisional && !upserted(&after).metadata_blanked);
+    assert_eq!(upserted(&after).is_sso_user, None, "hooks leave it out");
+    let ban = upserted(&ban);
+    assert!(!ban.provisional);
+    assert_eq!(ban.is_sso_user, Some(false));
+    let until = ban.activity.as_ref().and_then(|a| a.banned_until);
+    assert_eq!(until, Some("2126-01-15T10:00:00Z".parse().unwrap()));
+}
+
+#[test]
+fn an_invited_users_after_user_created_says_its_metadata_was_blanked() {
+    let body = fixture("after-user-created-invited.json");
+    let mut named: Value = serde_json::from_slice(&body).unwrap();
+    named["user"]["user_metadata"] = json!({ "full_name": "Grace Hopper" });
+
+    let blank = parse_as::<AfterUserCreatedInput>(&body).unwrap();
+    let named = parse_as::<AfterUserCreatedInput>(named.to_string()).unwrap();
+
+    assert!(upserted(&blank.delivery("wh_1").unwrap()).metadata_blanked);
+    assert!(!upserted(&named.delivery("wh_1").unwrap()).metadata_blanked);
+}

@@ -66,7 +66,7 @@ impl DbWebhooksApi {
         )?;
         let hook = signed::receive(admitted, body).await?;
         Ok(HookAnswerResponse::go_on(
-            hook.deliver(&state.mirroring).await?,
+            hook.deliver(&state, request.headers()).await?,
         ))
     }
 }

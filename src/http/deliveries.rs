@@ -163,6 +163,7 @@ impl DeliveriesApi {
         let filter = DeliveryFilter {
             outcome: outcome.0.and_then(|o| name(&o)),
             hook: hook.0.and_then(|h| name(&h)),
+            ..DeliveryFilter::default()
         };
         let limit = limit.0.unwrap_or(super::users::DEFAULT_PAGE_SIZE) as usize;
         let mut events = state

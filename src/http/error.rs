@@ -76,7 +76,8 @@ pub enum ErrorResponse {
     #[oai(status = 500)]
     Internal(Json<ErrorBody>),
     /// The database is unavailable. Nothing was written; retry after `Retry-After` seconds.
-    /// Supabase Auth retries a 503 only when this header is present.
+    /// Supabase Auth retries a 503 only when this header is present, and then at once,
+    /// whatever its value: at most 3 attempts in all, within 5 s.
     #[oai(status = 503)]
     Unavailable(
         Json<ErrorBody>,
@@ -178,6 +179,15 @@ impl ErrorResponse {
             RETRY_AFTER_SECONDS.to_owned(),
         )
     }
+}
+
+/// An error answer of a page outside the API's operations (the console), in the same
+/// shape as every other: `status`, a stable `code`, and a sentence for people.
+pub fn refusal(status: StatusCode, code: &str, message: impl Into<String>) -> poem::Response {
+    use poem::IntoResponse;
+    ErrorBody::new(status, code, message)
+        .with_status(status)
+        .into_response()
 }
 
 /// What a 415 says.

@@ -139,9 +139,11 @@ impl HealthApi {
     /// `supahook_spool_depth`, `supahook_spool_oldest_age_seconds`,
     /// `supahook_spool_drained_total`, `supahook_spool_set_aside_total` (deliveries
     /// the database refused for good, kept in the spool's `set_aside` table),
-    /// `supahook_spool_full_total` (deliveries refused because the spool was full) and
+    /// `supahook_spool_full_total` (deliveries refused because the spool was full),
     /// `supahook_database_refusals_total` (connections the database refused for a
-    /// reason that will not pass by itself, such as a wrong password).
+    /// reason that will not pass by itself, such as a wrong password) and
+    /// `supahook_last_delivery_timestamp_seconds` by source (the Unix time at which
+    /// each hook last had a delivery applied or spooled).
     #[oai(path = "/metrics", method = "get", operation_id = "metrics")]
     async fn metrics(&self, state: Data<&Arc<AppState>>) -> MetricsResponse {
         let mirroring = &state.mirroring;
@@ -161,7 +163,7 @@ impl HealthApi {
 
 /// Readiness from what the service keeps: the database's state and, in `open` mode,
 /// whether the spool can be written.
-fn readiness_status(database: &DatabaseState, spool: Option<bool>) -> &'static str {
+pub(super) fn readiness_status(database: &DatabaseState, spool: Option<bool>) -> &'static str {
     match (database, spool) {
         (DatabaseState::Up, _) => "ok",
         (_, Some(true)) => "degraded",
@@ -169,7 +171,7 @@ fn readiness_status(database: &DatabaseState, spool: Option<bool>) -> &'static s
     }
 }
 
-fn oldest_age(spool: &crate::spool::Spool) -> Option<f64> {
+pub(super) fn oldest_age(spool: &crate::spool::Spool) -> Option<f64> {
     let oldest = spool.oldest_at()?;
     Some((chrono::Utc::now() - oldest).num_milliseconds().max(0) as f64 / 1000.0)
 }

@@ -133,6 +133,7 @@ impl HooksApi {
     async fn custom_access_token(
         &self,
         state: Data<&Arc<AppState>>,
+        request: &poem::Request,
         /// A new id on every attempt, part of the signed content.
         #[oai(name = "webhook-id")]
         webhook_id: Header<Option<String>>,
@@ -149,7 +150,7 @@ impl HooksApi {
         let admitted = signed::admit(&state.verifier, headers, TOLERANCE)?;
         let hook = signed::receive(admitted, body).await?;
         let started = std::time::Instant::now();
-        let handled = hook.deliver(&state.mirroring).await?;
+        let handled = hook.deliver(&state, request.headers()).await?;
         let claims = CustomAccessTokenInput::claims_text(hook.bytes())?;
         let outcome = handled.as_str().to_owned();
         if !state.token_claims.is_on() {
@@ -178,8 +179,10 @@ impl HooksApi {
     /// Supabase Auth calls this before it saves a new user. When a sign-up policy is
     /// set (`SUPAHOOK_ALLOWED_EMAIL_DOMAINS`, `SUPAHOOK_BLOCKED_EMAIL_DOMAINS`), a refused
     /// sign-up gets a 200 answer with an `error` object, which Supabase Auth shows the user.
-    /// For email, phone, anonymous and invite sign-ups the user is mirrored at once;
-    /// OAuth, OIDC, SAML and Web3 sign-ups carry a temporary id, so nothing is written.
+    /// For email, phone, anonymous and invite sign-ups the user is mirrored at once as
+    /// `provisional`: the sign-up can still fail in Supabase after this hook, so the
+    /// user waits for another source to confirm it (see `GET /v1/users/{id}`). OAuth,
+    /// OIDC, SAML and Web3 sign-ups carry a temporary id, so nothing is written.
     #[oai(
         path = "/hooks/before-user-created",
         method = "post",
@@ -188,6 +191,7 @@ impl HooksApi {
     async fn before_user_created(
         &self,
         state: Data<&Arc<AppState>>,
+        request: &poem::Request,
         /// A new id on every attempt, part of the signed content.
         #[oai(name = "webhook-id")]
         webhook_id: Header<Option<String>>,
@@ -212,15 +216,19 @@ impl HooksApi {
             return Ok(HookAnswerResponse::refuse(refusal.0));
         }
         Ok(HookAnswerResponse::go_on(
-            hook.deliver(&state.mirroring).await?,
+            hook.deliver(&state, request.headers()).await?,
         ))
     }
 
     /// After user created hook
     ///
-    /// Supabase Auth calls this after a new user is committed (self-hosted Auth, enabled
-    /// with `GOTRUE_HOOK_AFTER_USER_CREATED_*`). supahook upserts the user as stored,
-    /// ordered by its `updated_at`.
+    /// Supabase Auth calls this after a new user is committed, and again on every OAuth
+    /// sign-in (harmless: a repeat is `unchanged`). Enabled on hosted projects through
+    /// the Management API (`hook_after_user_created_*`), on self-hosted Auth with
+    /// `GOTRUE_HOOK_AFTER_USER_CREATED_*`. supahook upserts the user as stored, ordered
+    /// by its `updated_at`.
+    /// An invited user's call carries `user_metadata: {}` (blanked by Supabase Auth):
+    /// then the names and metadata supahook holds are kept.
     #[oai(
         path = "/hooks/after-user-created",
         method = "post",
@@ -229,6 +237,7 @@ impl HooksApi {
     async fn after_user_created(
         &self,
         state: Data<&Arc<AppState>>,
+        request: &poem::Request,
         /// A new id on every attempt, part of the signed content.
         #[oai(name = "webhook-id")]
         webhook_id: Header<Option<String>>,
@@ -245,7 +254,7 @@ impl HooksApi {
         let admitted = signed::admit(&state.verifier, headers, TOLERANCE)?;
         let hook = signed::receive(admitted, body).await?;
         Ok(HookAnswerResponse::go_on(
-            hook.deliver(&state.mirroring).await?,
+            hook.deliver(&state, request.headers()).await?,
         ))
     }
 }

@@ -6,18 +6,20 @@
 //! only the verified bytes; then hand the delivery to the mirroring use-case
 //! ([`Received::deliver`]). A handler may check the parsed event between the last two.
 
-use super::ErrorResponse;
 use super::body::HeldBody;
+use super::console::{DeliveryDetail, kept_body, kept_headers};
 use super::raw_json::RawJson;
+use super::{AppState, ErrorResponse};
 use crate::events::{
     self, AfterUserCreatedInput, AuthUsersChange, BeforeUserCreatedInput, CustomAccessTokenInput,
     Delivery, ParseError,
 };
-use crate::mirroring::{Handled, Mirroring};
+use crate::mirroring::Handled;
 use crate::signature::{Admitted, SignatureError, SignedHeaders, Verifier, admit_bearer};
+use poem::http::HeaderMap;
 use poem_openapi::param::Header;
 use serde::de::DeserializeOwned;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The Standard Webhooks headers as a handler extracted them.
 pub(super) fn headers<'a>(
@@ -65,6 +67,7 @@ pub(super) async fn receive<T: SignedEvent>(
     admitted: Admitted<'_, '_>,
     body: RawJson<T>,
 ) -> Result<Received<T>, ErrorResponse> {
+    let arrival = Arrival::now();
     let bytes = body.read(&admitted).await?;
     let verified = admitted.verify(&bytes)?;
     let event = events::parse::<T>(&verified)?;
@@ -73,6 +76,7 @@ pub(super) async fn receive<T: SignedEvent>(
         event,
         webhook_id,
         body: bytes,
+        arrival,
     })
 }
 
@@ -107,6 +111,22 @@ pub(super) struct Received<T> {
     pub event: T,
     webhook_id: String,
     body: HeldBody,
+    arrival: Arrival,
+}
+
+/// When a delivery's body began to be read.
+struct Arrival {
+    at: chrono::DateTime<chrono::Utc>,
+    started: Instant,
+}
+
+impl Arrival {
+    fn now() -> Self {
+        Self {
+            at: chrono::Utc::now(),
+            started: Instant::now(),
+        }
+    }
 }
 
 impl<T: SignedEvent> Received<T> {
@@ -115,9 +135,26 @@ impl<T: SignedEvent> Received<T> {
         &self.body
     }
 
-    /// Applies the change the event asks for to the mirror.
-    pub async fn deliver(&self, mirroring: &Mirroring) -> Result<Handled, ErrorResponse> {
+    /// Applies the change the event asks for to the mirror, and keeps the delivery,
+    /// with its `headers` (never the signature), among the console's recent ones.
+    pub async fn deliver(
+        &self,
+        state: &AppState,
+        headers: &HeaderMap,
+    ) -> Result<Handled, ErrorResponse> {
         let delivery = self.event.delivery(&self.webhook_id)?;
-        Ok(mirroring.apply(&delivery).await?)
+        let handled = state.mirroring.apply(&delivery).await?;
+        state.console.recent.record(DeliveryDetail {
+            idempotency_key: delivery.idempotency_key,
+            hook: delivery.hook.as_str(),
+            user_id: delivery.change.user_id(),
+            outcome: handled.as_str(),
+            received_at: self.arrival.at,
+            duration: self.arrival.started.elapsed(),
+            headers: kept_headers(headers),
+            body: kept_body(&self.body),
+            body_len: self.body.len(),
+        });
+        Ok(handled)
     }
 }

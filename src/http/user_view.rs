@@ -80,6 +80,25 @@ pub struct UserView {
     /// When the user was deleted in Supabase.
     #[oai(nullable)]
     pub deleted_at: Option<DateTime<Utc>>,
+    /// `true` while only before-user-created has spoken of the user: its sign-up can
+    /// still fail in Supabase after that hook. Any other source (a token, the
+    /// `auth.users` trigger or a Database Webhook, after-user-created, a frontend sync,
+    /// reconcile) confirms it for good. Provisional users are left out of
+    /// `GET /v1/users` unless `provisional=true`, and removed after
+    /// `SUPAHOOK_PROVISIONAL_GRACE_SECONDS` when nothing confirmed them.
+    pub provisional: bool,
+    /// Supabase bans the user until then (a ban without end is a time far ahead);
+    /// `null` when not banned. A time in the past means the ban is over.
+    #[oai(nullable)]
+    pub banned_until: Option<DateTime<Utc>>,
+    /// Whether the user signs in through SSO. In `auth.users` an email is unique only
+    /// among users that are not SSO users, so an SSO user may share one.
+    pub is_sso_user: bool,
+    /// The user's email is one the sign-up policy (`SUPAHOOK_ALLOWED_EMAIL_DOMAINS`,
+    /// `SUPAHOOK_BLOCKED_EMAIL_DOMAINS`) refuses: Supabase created or changed it by a
+    /// path that never asks before-user-created (an admin, an email change, an
+    /// anonymous user adding an email). The user is mirrored, not removed.
+    pub policy_violation: bool,
     /// When supahook first mirrored the user.
     pub created_at: DateTime<Utc>,
     /// When the mirror row last changed.
@@ -123,6 +142,10 @@ impl From<UserDetails> for UserView {
             source_updated_at,
             activity_updated_at,
             deleted_at,
+            provisional,
+            banned_until,
+            is_sso_user,
+            policy_violation,
             created_at,
             updated_at,
         } = stored.user;
@@ -146,6 +169,10 @@ impl From<UserDetails> for UserView {
             source_updated_at,
             activity_updated_at,
             deleted_at,
+            provisional,
+            banned_until,
+            is_sso_user,
+            policy_violation,
             created_at,
             updated_at,
             profile: stored.profile.map(Into::into),

@@ -72,8 +72,8 @@ impl UsersApi {
 
     /// List mirrored users
     ///
-    /// Users in id order, page by page. Pass each page's `next_cursor` as `cursor` to
-    /// get the next one. Paging by id returns every user that exists while you page
+    /// Users in id order, page by page, without provisional users unless
+    /// `provisional=true`. Pass each page's `next_cursor` as `cursor` to get the next one. Paging by id returns every user that exists while you page
     /// exactly once, however many users are added meanwhile (users added meanwhile
     /// appear when their id sorts after the cursor).
     #[oai(path = "/v1/users", method = "get", operation_id = "listUsers")]
@@ -97,6 +97,10 @@ impl UsersApi {
         deleted: Query<Option<bool>>,
         /// Only users whose mirror row changed at or after this time (RFC 3339).
         updated_since: Query<Option<DateTime<Utc>>>,
+        /// `true`: list provisional users too (each with `provisional: true`), the
+        /// users only before-user-created has spoken of. Absent or `false`: only
+        /// users Supabase confirmed.
+        provisional: Query<Option<bool>>,
     ) -> Result<ListUsersResponse, ErrorResponse> {
         token.check(&state)?;
         let limit = limit.0.unwrap_or(DEFAULT_PAGE_SIZE) as usize;
@@ -104,6 +108,7 @@ impl UsersApi {
             email: email.0,
             deleted: deleted.0,
             updated_since: updated_since.0,
+            provisional: provisional.0.unwrap_or(false),
         };
         let mut users = state
             .storage

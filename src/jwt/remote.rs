@@ -2,15 +2,21 @@
 //! the settings allow), cached, and fetched again when it grows old or a token names a
 //! key it does not hold. Redirects are not followed.
 //!
-//! A token with an unknown `kid` costs at most one fetch per [`RemoteKeys::min_interval`],
-//! however many such tokens arrive, so forged key ids cannot make supahook hammer the
-//! key endpoint. A failed fetch keeps the keys already known.
+//! The key set is fetched at most once per [`RemoteKeys::min_interval`], however many
+//! tokens with unknown `kid`s arrive, so forged key ids cannot make supahook hammer the
+//! key endpoint. A token whose `kid` the set does not hold while that limit holds (a
+//! key rotated in moments after the last fetch) waits for the next allowed fetch and
+//! is checked against what it brings, never waiting more than [`MAX_WAIT`] in all;
+//! requests waiting together share that one fetch, and a request never waits for a
+//! second one. Waiting costs no work: only the sync endpoint verifies access tokens,
+//! no Supabase hook does. A failed fetch keeps the keys already known.
 
 use super::TokenError;
-use super::keys::{KeySet, VerificationKey};
+use super::keys::{IgnoredKey, KeySet, VerificationKey};
 use jsonwebtoken::Algorithm;
 use std::sync::RwLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tokio::time::Instant;
 
 /// How long one fetch of the key set may take.
 pub const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
@@ -18,6 +24,8 @@ pub const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 pub const MAX_AGE: Duration = Duration::from_secs(600);
 /// The least time between two fetches.
 pub const MIN_INTERVAL: Duration = Duration::from_secs(5);
+/// The longest a token waits for the key set: the rate limit and the fetch together.
+pub const MAX_WAIT: Duration = Duration::from_secs(5);
 /// The largest key set document read.
 const MAX_DOCUMENT_BYTES: usize = 256 * 1024;
 
@@ -36,6 +44,10 @@ struct Cache {
     keys: KeySet,
     fetched_at: Option<Instant>,
     attempted_at: Option<Instant>,
+    /// How many fetches have ended, well or not.
+    attempts: u64,
+    /// The ignored keys already reported, so that each refetch does not repeat them.
+    reported: Vec<IgnoredKey>,
 }
 
 impl Cache {
@@ -43,9 +55,19 @@ impl Cache {
         self.fetched_at.is_some_and(|t| t.elapsed() < MAX_AGE)
     }
 
-    fn may_fetch(&self, min_interval: Duration) -> bool {
-        self.attempted_at
-            .is_none_or(|t| t.elapsed() >= min_interval)
+    /// When a request that the fresh set could not answer, and that began after `seen`
+    /// fetches had ended, should fetch; `None` when it should answer from what is known.
+    fn next_fetch(&self, min_interval: Duration, seen: u64, holds_key: bool) -> Option<Instant> {
+        let allowed = self.attempted_at.map(|t| t + min_interval);
+        match allowed {
+            None => Some(Instant::now()),
+            // A fetch ended while this request waited its turn: its keys are the answer.
+            Some(_) if self.attempts != seen => None,
+            Some(at) if at <= Instant::now() => Some(at),
+            // An old set that holds the key serves until a fetch is allowed.
+            Some(_) if holds_key => None,
+            Some(at) => Some(at),
+        }
     }
 }
 
@@ -62,7 +84,8 @@ impl RemoteKeys {
     }
 
     /// The keys that may verify a token of `algorithm` naming `kid`, fetching the
-    /// set first when it is old or does not hold `kid` (at most once per interval).
+    /// set first when it is old or does not hold `kid` (at most once per interval,
+    /// waiting for the next allowed fetch for at most [`MAX_WAIT`]).
     pub async fn candidates(
         &self,
         kid: Option<&str>,
@@ -71,26 +94,61 @@ impl RemoteKeys {
         if let Some(found) = self.fresh(kid, algorithm) {
             return Ok(found);
         }
-        let _turn = self.fetching.lock().await;
+        let deadline = Instant::now() + MAX_WAIT;
+        let seen = self.read().attempts;
+        let Ok(_turn) = tokio::time::timeout_at(deadline, self.fetching.lock()).await else {
+            return self.known(kid, algorithm);
+        };
         // Another request may have fetched while this one waited.
         if let Some(found) = self.fresh(kid, algorithm) {
             return Ok(found);
         }
-        let may_fetch = self.read().may_fetch(self.min_interval);
-        if may_fetch {
-            self.write().attempted_at = Some(Instant::now());
-            match self.fetch().await {
-                Ok(keys) => {
-                    tracing::info!(keys = keys.len(), "fetched the JSON Web Key Set");
-                    let mut cache = self.write();
-                    cache.keys = keys;
-                    cache.fetched_at = Some(Instant::now());
-                }
-                Err(reason) => {
-                    tracing::warn!(reason = %reason, "could not fetch the JSON Web Key Set")
-                }
+        let next = {
+            let cache = self.read();
+            // A kid the set holds for another algorithm is no key a fetch would bring.
+            let holds_key =
+                !cache.keys.candidates(kid, algorithm).is_empty() || cache.keys.names(kid);
+            cache.next_fetch(self.min_interval, seen, holds_key)
+        };
+        if let Some(at) = next.filter(|at| *at < deadline) {
+            tokio::time::sleep_until(at).await;
+            self.refetch(deadline).await;
+        }
+        self.known(kid, algorithm)
+    }
+
+    /// Fetches the set, giving up at `deadline`, and keeps what it brings.
+    async fn refetch(&self, deadline: Instant) {
+        self.write().attempted_at = Some(Instant::now());
+        let fetched = match tokio::time::timeout_at(deadline, self.fetch()).await {
+            Ok(fetched) => fetched,
+            Err(_) => Err(format!(
+                "no answer within the {} s a token may wait",
+                MAX_WAIT.as_secs()
+            )),
+        };
+        let mut cache = self.write();
+        cache.attempts += 1;
+        match fetched {
+            Ok(keys) => {
+                tracing::info!(keys = keys.len(), "fetched the JSON Web Key Set");
+                keys.report_ignored(&cache.reported);
+                cache.reported = keys.ignored().to_vec();
+                cache.keys = keys;
+                cache.fetched_at = Some(Instant::now());
+            }
+            Err(reason) => {
+                tracing::warn!(reason = %reason, "could not fetch the JSON Web Key Set")
             }
         }
+    }
+
+    /// What the known set holds for the token; unavailable before the first fetch.
+    fn known(
+        &self,
+        kid: Option<&str>,
+        algorithm: Algorithm,
+    ) -> Result<Vec<VerificationKey>, TokenError> {
         let cache = self.read();
         if cache.fetched_at.is_none() {
             return Err(TokenError::KeysUnavailable);
@@ -140,5 +198,53 @@ impl RemoteKeys {
         self.cache
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const INTERVAL: Duration = Duration::from_secs(5);
+
+    fn fetched(ago: Duration) -> Cache {
+        Cache {
+            attempted_at: Some(Instant::now() - ago),
+            attempts: 1,
+            ..Cache::default()
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_first_request_fetches_at_once() {
+        let now = Instant::now();
+        assert_eq!(Cache::default().next_fetch(INTERVAL, 0, false), Some(now));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_unknown_kid_within_the_interval_waits_for_its_end() {
+        let cache = fetched(Duration::from_secs(1));
+        let at = cache.next_fetch(INTERVAL, 1, false).unwrap();
+        assert_eq!(at - Instant::now(), Duration::from_secs(4));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_that_saw_a_fetch_end_while_it_waited_fetches_no_more() {
+        let cache = fetched(Duration::from_secs(1));
+        assert_eq!(cache.next_fetch(INTERVAL, 0, false), None);
+        assert_eq!(
+            fetched(Duration::from_secs(9)).next_fetch(INTERVAL, 0, false),
+            None
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_old_set_holding_the_key_serves_until_a_fetch_is_allowed() {
+        assert_eq!(
+            fetched(Duration::from_secs(1)).next_fetch(INTERVAL, 1, true),
+            None
+        );
+        let late = fetched(Duration::from_secs(6));
+        assert!(late.next_fetch(INTERVAL, 1, true).unwrap() <= Instant::now());
     }
 }

@@ -5,7 +5,13 @@
 //! and sign-in times, which only full snapshots of the `auth.users` row carry. Each
 //! family holds the snapshot with the greatest version; at equal versions the greater
 //! content wins, so that no arrival order can matter. `auth_created_at` never changes
-//! upstream and is the earliest one seen.
+//! upstream and is the earliest one seen; `is_sso_user` never changes either and
+//! holds once any snapshot says so. A user is provisional while every snapshot
+//! applied to it is provisional (only before-user-created spoke of it).
+//!
+//! An invited user's after-user-created carries `user_metadata: {}`, blanked in
+//! memory by Supabase Auth: its identity counts as older than any other snapshot's
+//! (the epoch), so it fills a new row and never blanks the names another source gave.
 
 use super::MirrorUser;
 use crate::events::{Activity, UserRecord};
@@ -25,6 +31,7 @@ type IdentityKey = (
 
 /// The activity content a snapshot carries, in the order ties are broken.
 type ActivityKey = (
+    Option<DateTime<Utc>>,
     Option<DateTime<Utc>>,
     Option<DateTime<Utc>>,
     Option<DateTime<Utc>>,
@@ -57,6 +64,7 @@ fn activity_of_record(a: &Activity) -> ActivityKey {
         a.email_confirmed_at,
         a.phone_confirmed_at,
         a.last_sign_in_at,
+        a.banned_until,
     )
 }
 
@@ -65,7 +73,17 @@ fn activity_of_user(u: &MirrorUser) -> ActivityKey {
         u.email_confirmed_at,
         u.phone_confirmed_at,
         u.last_sign_in_at,
+        u.banned_until,
     )
+}
+
+/// The version of the identity a snapshot carries: its own, or the epoch when the
+/// source blanked `user_metadata`.
+fn identity_version(r: &UserRecord) -> DateTime<Utc> {
+    match r.metadata_blanked {
+        true => DateTime::UNIX_EPOCH,
+        false => r.version,
+    }
 }
 
 /// A fingerprint of the identity a snapshot carries: equal for equal identities.
@@ -121,8 +139,7 @@ impl Freshness {
     }
 
     fn of(stored: &MirrorUser, incoming: &UserRecord) -> Self {
-        let identity = incoming
-            .version
+        let identity = identity_version(incoming)
             .cmp(&stored.source_updated_at)
             .then_with(|| identity_of_record(incoming).cmp(&identity_of_user(stored)));
         let activity =
@@ -151,7 +168,7 @@ pub(super) fn merge(stored: &MirrorUser, incoming: &UserRecord) -> (MirrorUser, 
 fn merge_with(stored: &MirrorUser, incoming: &UserRecord, fresh: Freshness) -> MirrorUser {
     let mut next = stored.clone();
     if fresh.identity == Ordering::Greater {
-        next.source_updated_at = incoming.version;
+        next.source_updated_at = identity_version(incoming);
         next.email = incoming.email.clone();
         next.phone = incoming.phone.clone();
         next.first_name = incoming.name.first.clone();
@@ -170,7 +187,10 @@ fn merge_with(stored: &MirrorUser, incoming: &UserRecord, fresh: Freshness) -> M
         next.email_confirmed_at = activity.email_confirmed_at;
         next.phone_confirmed_at = activity.phone_confirmed_at;
         next.last_sign_in_at = activity.last_sign_in_at;
+        next.banned_until = activity.banned_until;
     }
+    next.provisional = stored.provisional && incoming.provisional;
+    next.is_sso_user = stored.is_sso_user || incoming.is_sso_user == Some(true);
     next.auth_created_at = match (stored.auth_created_at, incoming.auth_created_at) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
@@ -179,7 +199,8 @@ fn merge_with(stored: &MirrorUser, incoming: &UserRecord, fresh: Freshness) -> M
 }
 
 impl MirrorUser {
-    /// A user with nothing known yet but its id, versioned at the epoch, created at `now`.
+    /// A user with nothing known yet but its id, versioned at the epoch, created at
+    /// `now`; provisional, since nothing has confirmed it.
     pub fn blank(id: uuid::Uuid, now: DateTime<Utc>) -> Self {
         MirrorUser {
             id,
@@ -201,6 +222,10 @@ impl MirrorUser {
             source_updated_at: DateTime::UNIX_EPOCH,
             activity_updated_at: None,
             deleted_at: None,
+            provisional: true,
+            banned_until: None,
+            is_sso_user: false,
+            policy_violation: false,
             created_at: now,
             updated_at: now,
         }

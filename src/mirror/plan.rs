@@ -1,7 +1,7 @@
 //! What one change does to one user: the decision that storage executes.
 
 use super::merge::{merge, same_content};
-use super::{DeleteMode, MirrorUser, Outcome, Profile, new_user};
+use super::{DeleteMode, MirrorUser, Outcome, Profile, SignUpPolicy, new_user};
 use crate::events::{Deletion, UserChange, UserRecord};
 use chrono::{DateTime, Utc};
 
@@ -118,27 +118,101 @@ pub struct Decision {
     pub profile: Option<ProfileWrite>,
     /// Store the tombstone with these values.
     pub tombstone: Option<Tombstone>,
+    /// The change gave the user an email the sign-up policy refuses.
+    pub flagged: bool,
 }
 
 impl Decision {
+    /// Whether carrying it out leaves every row as it is: the change holds nothing
+    /// the user's state does not already hold, so any later state, which only ever
+    /// holds more, would decide the same.
+    pub fn writes_nothing(&self) -> bool {
+        self.user == UserWrite::Keep && self.profile.is_none() && self.tombstone.is_none()
+    }
+
     fn nothing(outcome: Outcome) -> Self {
         Self {
             outcome,
             user: UserWrite::Keep,
             profile: None,
             tombstone: None,
+            flagged: false,
+        }
+    }
+
+    /// The provisional user's row goes, with its profile; no tombstone, since
+    /// Supabase never had the user.
+    fn forget(current: &Current) -> Self {
+        match &current.user {
+            Some(user) if user.provisional => Self {
+                user: UserWrite::Remove,
+                ..Self::nothing(Outcome::Deleted)
+            },
+            _ => Self::nothing(Outcome::Unchanged),
         }
     }
 }
 
-/// Decides what `change` does to a user in state `current`, at time `now`.
+/// Decides what `change` does to a user in state `current`, at time `now`, with
+/// deletes per `mode`, flagging an email `policy` refuses.
+///
+/// A provisional user (see [`MirrorUser::provisional`]) that reconcile finds
+/// missing upstream, or that nothing confirmed before its grace period ended, is
+/// removed; a confirmed user missing upstream was deleted there. Every other
+/// change is [`plan_change`]'s.
+pub fn plan(
+    current: &Current,
+    change: &UserChange,
+    mode: DeleteMode,
+    policy: &SignUpPolicy,
+    now: DateTime<Utc>,
+) -> Decision {
+    let removal;
+    let change = match change {
+        UserChange::Unconfirmed {
+            mirrored_before, ..
+        } => {
+            let expired = current
+                .user
+                .as_ref()
+                .is_some_and(|u| u.created_at < *mirrored_before);
+            return match expired {
+                true => Decision::forget(current),
+                false => Decision::nothing(Outcome::Unchanged),
+            };
+        }
+        UserChange::Missing(_) if current.user.as_ref().is_some_and(|u| u.provisional) => {
+            return Decision::forget(current);
+        }
+        UserChange::Missing(id) => {
+            removal = UserChange::Delete(Box::new(Deletion {
+                id: *id,
+                at: None,
+                removed: true,
+                last: None,
+            }));
+            &removal
+        }
+        change => change,
+    };
+    let mut decision = plan_change(current, change, mode, now);
+    if let UserWrite::Insert(user) | UserWrite::Update(user) = &mut decision.user {
+        let refused = policy.check(user.email.as_deref()).is_err();
+        let was = current.user.as_ref().is_some_and(|u| u.policy_violation);
+        user.policy_violation = refused;
+        decision.flagged = refused && !was;
+    }
+    decision
+}
+
+/// Decides what an upsert or a delete does to a user in state `current`, at time `now`.
 ///
 /// Deletes are final and their earliest time is kept. A snapshot (an upsert, or the
 /// last real state a delete carries) merges family by family, newest version wins,
 /// also into a user already deleted, so that a delete arriving before the user's
 /// other events ends in the same row. In [`DeleteMode::Hard`] a user removed from
 /// `auth.users` has no row at all.
-pub fn plan(
+fn plan_change(
     current: &Current,
     change: &UserChange,
     mode: DeleteMode,
@@ -147,7 +221,9 @@ pub fn plan(
     let (snapshot, deletion): (Option<&UserRecord>, Option<&Deletion>) = match change {
         UserChange::Upsert(record) => (Some(record), None),
         UserChange::Delete(deletion) => (deletion.last.as_ref(), Some(deletion)),
-        UserChange::Skip(_) => return Decision::nothing(Outcome::Skipped),
+        UserChange::Missing(_) | UserChange::Unconfirmed { .. } | UserChange::Skip(_) => {
+            return Decision::nothing(Outcome::Skipped);
+        }
     };
     let before = current.deletion();
     let after = match (before, deletion) {
@@ -179,6 +255,7 @@ pub fn plan(
             user,
             profile: None,
             tombstone,
+            flagged: false,
         };
     }
 
@@ -196,9 +273,12 @@ pub fn plan(
                 ..Decision::nothing(outcome)
             };
         };
+        let new = new_user(snapshot, now);
         let user = MirrorUser {
             deleted_at,
-            ..new_user(snapshot, now)
+            // Only a user Supabase had can be deleted there.
+            provisional: new.provisional && deleted_at.is_none(),
+            ..new
         };
         return Decision {
             outcome: if deletion.is_some() {
@@ -209,6 +289,7 @@ pub fn plan(
             profile: Some(ProfileWrite::Create(Profile::seed(&user))),
             user: UserWrite::Insert(Box::new(user)),
             tombstone,
+            flagged: false,
         };
     };
 
@@ -220,6 +301,7 @@ pub fn plan(
         None => (stored.clone(), false),
     };
     next.deleted_at = deleted_at;
+    next.provisional &= deleted_at.is_none();
     let changed = !same_content(&next, stored);
     if changed {
         next.updated_at = now;
@@ -241,6 +323,7 @@ pub fn plan(
             UserWrite::Keep
         },
         tombstone,
+        flagged: false,
     }
 }
 

@@ -1,4 +1,5 @@
 mod order;
+mod sources;
 
 use super::*;
 use crate::events::{Activity, Deletion, PersonName, UserChange, UserRecord};
@@ -41,8 +42,12 @@ fn record(version: DateTime<Utc>) -> UserRecord {
             email_confirmed_at: Some(t("09:41:05.660127")),
             phone_confirmed_at: None,
             last_sign_in_at: Some(t("09:45:00")),
+            banned_until: None,
         }),
         auth_created_at: Some(t("09:30:12.118347")),
+        provisional: false,
+        metadata_blanked: false,
+        is_sso_user: Some(false),
     }
 }
 
@@ -68,6 +73,10 @@ fn stored() -> MirrorUser {
         source_updated_at: t(STORED),
         activity_updated_at: Some(t(STORED)),
         deleted_at: None,
+        provisional: false,
+        banned_until: None,
+        is_sso_user: false,
+        policy_violation: false,
         created_at: t(ROW_CREATED),
         updated_at: t(ROW_CREATED),
     }
@@ -112,7 +121,13 @@ fn deletion(at: &str, removed: bool, last: Option<UserRecord>) -> UserChange {
 
 /// The decision in soft mode at `NOW`.
 fn decide(current: &Current, change: &UserChange) -> Decision {
-    plan(current, change, DeleteMode::Soft, t(NOW))
+    plan(
+        current,
+        change,
+        DeleteMode::Soft,
+        &SignUpPolicy::default(),
+        t(NOW),
+    )
 }
 
 fn updated(decision: Decision) -> MirrorUser {
@@ -368,8 +383,15 @@ fn a_delete_first_in_soft_mode_creates_the_user_marked_deleted_from_its_last_sta
 
 #[test]
 fn in_hard_mode_a_removed_user_has_no_row_whatever_arrives() {
-    let hard =
-        |current: &Current, change: &UserChange| plan(current, change, DeleteMode::Hard, t(NOW));
+    let hard = |current: &Current, change: &UserChange| {
+        plan(
+            current,
+            change,
+            DeleteMode::Hard,
+            &SignUpPolicy::default(),
+            t(NOW),
+        )
+    };
     let removed = deletion(LATER, true, Some(record(t(STORED))));
 
     let on_row = hard(&current(), &removed);
@@ -400,6 +422,7 @@ fn in_hard_mode_a_soft_deleted_user_keeps_its_row_marked_deleted() {
         &current(),
         &deletion(LATER, false, None),
         DeleteMode::Hard,
+        &SignUpPolicy::default(),
         t(NOW),
     );
 

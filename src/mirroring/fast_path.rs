@@ -4,11 +4,19 @@
 //! Every sign-in and every refresh of every user calls the custom-access-token hook,
 //! and almost all of them carry the identity the mirror already holds. This process
 //! remembers, per user, a fingerprint of the identity it last saw in the database and
-//! its version. A token with that identity and a version at least as new changes
-//! nothing now, so it is answered at once, with no ledger row.
+//! its version. A token with that identity changes nothing now, whatever its `iat`, so
+//! it is answered at once, with no ledger row: `stale` when it is older than the
+//! remembered version, `unchanged` otherwise.
 //!
 //! Why this never skips a real change:
 //! - A token with another identity, or for a user not remembered, goes to the database.
+//! - A token older than the remembered version is older than what the database holds:
+//!   the database's version of a user only ever moves forward, and the remembered one
+//!   was read from it (or lags it, below). A token carries the identity family alone
+//!   (no activity, no creation time), so the rule finds it stale whatever identity the
+//!   database holds by now, even one another replica wrote a moment ago, and writes
+//!   nothing: refreshes of one user from several sessions, arriving out of order, need
+//!   no database. Such a token is not kept for the background write either.
 //! - What is remembered comes from this process's own writes, and other replicas
 //!   announce at commit (PostgreSQL `NOTIFY`) every change to a user's identity and
 //!   every delete, which makes this one forget the user. While the announcements cannot
@@ -87,10 +95,7 @@ impl FastPath {
         if *known.last_key == *key {
             return Some(Outcome::Duplicate);
         }
-        // An older token is stale; the database says so, and records it.
-        if record.version < known.version
-            || mirror::identity_fingerprint(record) != known.fingerprint
-        {
+        if mirror::identity_fingerprint(record) != known.fingerprint {
             return None;
         }
         self.known.insert(
@@ -100,6 +105,9 @@ impl FastPath {
                 ..known
             },
         );
+        if record.version < known.version {
+            return Some(Outcome::Stale);
+        }
         if record.version > known.version {
             let mut skipped = self.skipped.lock().unwrap_or_else(|p| p.into_inner());
             let newer = skipped
@@ -120,7 +128,8 @@ impl FastPath {
     /// Remembers the user `id` as a write that began at `generation` left it, after
     /// the delivery keyed `key`.
     pub fn remember(&self, generation: u64, id: Uuid, user: Option<&MirrorUser>, key: &str) {
-        match user.filter(|u| u.deleted_at.is_none()) {
+        // A provisional user's first token confirms it, which only the database can do.
+        match user.filter(|u| u.deleted_at.is_none() && !u.provisional) {
             Some(user) if self.generation() == generation => self.known.insert(
                 id,
                 Known {
@@ -137,6 +146,9 @@ impl FastPath {
 
     /// Takes in what the change listener says.
     pub fn notice(&self, notice: ChangeNotice) {
+        if notice == ChangeNotice::EventsRecorded {
+            return;
+        }
         self.generation.fetch_add(1, Ordering::AcqRel);
         match notice {
             ChangeNotice::Changed(id) => {
@@ -150,6 +162,7 @@ impl FastPath {
                 self.trusted.store(false, Ordering::Release);
                 self.known.clear();
             }
+            ChangeNotice::EventsRecorded => {}
         }
     }
 
@@ -193,6 +206,9 @@ mod tests {
             app_metadata: serde_json::json!({}),
             activity: None,
             auth_created_at: None,
+            provisional: false,
+            metadata_blanked: false,
+            is_sso_user: None,
         })
     }
 
@@ -243,12 +259,42 @@ mod tests {
     }
 
     #[test]
-    fn an_older_token_goes_to_the_database_which_records_it_stale() {
+    fn an_older_token_with_the_same_identity_is_stale_and_kept_for_nothing() {
+        let id = Uuid::new_v4();
+        let fast = knowing(&token(id, "a@example.com", 10));
+        let older = token(id, "a@example.com", 5);
+
+        assert_eq!(fast.answer(&older, "older"), Some(Outcome::Stale));
+        assert_eq!(
+            fast.answer(&older, "older"),
+            Some(Outcome::Duplicate),
+            "its retry"
+        );
+        assert!(fast.take_skipped().is_empty());
+    }
+
+    #[test]
+    fn an_older_token_with_another_identity_goes_to_the_database() {
         let id = Uuid::new_v4();
         let fast = knowing(&token(id, "a@example.com", 10));
 
-        assert_eq!(fast.answer(&token(id, "a@example.com", 5), "older"), None);
-        assert!(fast.take_skipped().is_empty());
+        assert_eq!(fast.answer(&token(id, "b@example.com", 5), "older"), None);
+    }
+
+    #[test]
+    fn refreshes_in_any_order_keep_only_the_newest_for_the_background_write() {
+        let id = Uuid::new_v4();
+        let fast = knowing(&token(id, "a@example.com", 10));
+
+        let answers: Vec<_> = [30, 20, 5, 40, 10, 25]
+            .into_iter()
+            .map(|second| fast.answer(&token(id, "a@example.com", second), &second.to_string()))
+            .collect();
+
+        use Outcome::{Stale, Unchanged};
+        let expected = [Unchanged, Unchanged, Stale, Unchanged, Unchanged, Unchanged];
+        assert_eq!(answers, expected.map(Some));
+        assert_eq!(fast.take_skipped(), vec![token(id, "a@example.com", 40)]);
     }
 
     #[test]

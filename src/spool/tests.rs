@@ -29,6 +29,9 @@ fn delivery(key: &str) -> Delivery {
         app_metadata: serde_json::json!({}),
         activity: None,
         auth_created_at: None,
+        provisional: true,
+        metadata_blanked: false,
+        is_sso_user: Some(true),
     };
     Delivery {
         hook: HookKind::CustomAccessToken,
@@ -271,4 +274,53 @@ async fn the_spool_and_its_log_are_created_0600() {
     assert_eq!(mode(FILE_NAME), 0o600);
     assert_eq!(mode(&format!("{FILE_NAME}-wal")), 0o600);
     std::fs::remove_dir_all(dir.parent().unwrap()).unwrap();
+}
+
+#[tokio::test]
+async fn a_set_aside_delivery_retried_goes_back_to_the_end_of_the_queue() {
+    let dir = temp_dir("retry");
+    let (spool, _) = Spool::open(&dir).unwrap();
+    spool.append(&delivery("refused")).await.unwrap();
+    spool.append(&delivery("next")).await.unwrap();
+    let refused = spool.oldest(1).await.unwrap().remove(0);
+    spool
+        .set_aside(refused.seq, "refused by a trigger".into())
+        .await
+        .unwrap();
+    let kept = spool.set_aside_entries().await.unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(
+        (kept[0].seq, kept[0].reason.as_str()),
+        (refused.seq, "refused by a trigger")
+    );
+    assert_eq!(kept[0].received_at, refused.received_at);
+
+    assert!(spool.retry_set_aside(refused.seq).await.unwrap());
+
+    assert!(spool.set_aside_entries().await.unwrap().is_empty());
+    let queue = spool.oldest(10).await.unwrap();
+    assert_eq!(keys(&queue), ["next", "refused"]);
+    assert_eq!(queue[1].received_at, refused.received_at);
+    assert_eq!(spool.depth(), 2);
+    assert!(
+        !spool.retry_set_aside(refused.seq).await.unwrap(),
+        "retried twice"
+    );
+}
+
+#[tokio::test]
+async fn a_set_aside_delivery_discarded_is_gone_and_the_queue_untouched() {
+    let dir = temp_dir("discard");
+    let (spool, _) = Spool::open(&dir).unwrap();
+    spool.append(&delivery("refused")).await.unwrap();
+    spool.append(&delivery("next")).await.unwrap();
+    let seq = spool.oldest(1).await.unwrap()[0].seq;
+    spool.set_aside(seq, "refused".into()).await.unwrap();
+
+    assert!(spool.discard_set_aside(seq).await.unwrap());
+
+    assert!(spool.set_aside_entries().await.unwrap().is_empty());
+    assert_eq!(keys(&spool.oldest(10).await.unwrap()), ["next"]);
+    assert!(!spool.discard_set_aside(seq).await.unwrap());
+    assert!(!spool.retry_set_aside(seq).await.unwrap());
 }

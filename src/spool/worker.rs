@@ -1,6 +1,6 @@
 //! The spool's one thread: every read and write of the file happens here, in order.
 
-use super::{Depth, Entry, SetAside, SpoolError, bound};
+use super::{Depth, Entry, SetAside, SpoolError, bound, set_aside};
 use crate::events::Delivery;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -37,6 +37,14 @@ pub(super) enum Command {
     },
     SetAsideEntries {
         reply: Reply<Vec<SetAside>>,
+    },
+    Retry {
+        seq: i64,
+        reply: Reply<bool>,
+    },
+    Discard {
+        seq: i64,
+        reply: Reply<bool>,
     },
 }
 
@@ -98,10 +106,19 @@ fn serve(mut conn: SqliteConnection, commands: Receiver<Command>, depth: Arc<Dep
                 let _ = reply.send(result.map(drop).map_err(failed));
             }
             Command::SetAsideEntries { reply } => {
-                let _ = reply.send(set_aside_entries(&mut conn).map_err(failed));
+                let _ = reply.send(set_aside::entries(&mut conn).map_err(failed));
+            }
+            Command::Retry { seq, reply } => {
+                let result = set_aside::retry(&mut conn, seq);
+                refresh(&mut conn, &depth);
+                let _ = reply.send(result.map_err(failed));
+            }
+            Command::Discard { seq, reply } => {
+                let result = set_aside::discard(&mut conn, seq);
+                let _ = reply.send(result.map_err(failed));
             }
             Command::SetAside { seq, reason, reply } => {
-                let result = set_aside(&mut conn, seq, &reason);
+                let result = set_aside::set_aside(&mut conn, seq, &reason);
                 refresh(&mut conn, &depth);
                 let _ = reply.send(result.map(drop).map_err(failed));
             }
@@ -216,7 +233,7 @@ fn oldest(conn: &mut SqliteConnection, limit: usize) -> QueryResult<Vec<Entry>> 
                     error.column()
                 );
                 tracing::error!(seq = row.seq, reason, "spooled delivery set aside");
-                set_aside(conn, row.seq, &reason)?;
+                set_aside::set_aside(conn, row.seq, &reason)?;
             }
         }
     }
@@ -233,24 +250,6 @@ fn remove(conn: &mut SqliteConnection, seqs: &[i64]) -> QueryResult<usize> {
                 .execute(conn)?;
         }
         Ok(gone)
-    })
-}
-
-/// Moves one entry to `set_aside`; returns how many left the queue (0 or 1).
-fn set_aside(conn: &mut SqliteConnection, seq: i64, reason: &str) -> QueryResult<usize> {
-    conn.immediate_transaction(|conn| {
-        diesel::sql_query(
-            "INSERT OR REPLACE INTO set_aside \
-             SELECT seq, received_at, hook, idempotency_key, delivery, ?, ? \
-             FROM spooled WHERE seq = ?",
-        )
-        .bind::<Text, _>(reason)
-        .bind::<BigInt, _>(Utc::now().timestamp_micros())
-        .bind::<BigInt, _>(seq)
-        .execute(conn)?;
-        diesel::sql_query("DELETE FROM spooled WHERE seq = ?")
-            .bind::<BigInt, _>(seq)
-            .execute(conn)
     })
 }
 
@@ -284,28 +283,4 @@ fn refresh(conn: &mut SqliteConnection, depth: &Depth) {
         Ok(used) => depth.used.store(used, Ordering::Relaxed),
         Err(error) => tracing::warn!(error = %error, "cannot measure the spool's size"),
     }
-}
-
-#[derive(QueryableByName)]
-struct SetAsideRow {
-    #[diesel(sql_type = Text)]
-    idempotency_key: String,
-    #[diesel(sql_type = Text)]
-    hook: String,
-    #[diesel(sql_type = Text)]
-    reason: String,
-}
-
-fn set_aside_entries(conn: &mut SqliteConnection) -> QueryResult<Vec<SetAside>> {
-    let rows: Vec<SetAsideRow> =
-        diesel::sql_query("SELECT idempotency_key, hook, reason FROM set_aside ORDER BY seq")
-            .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|row| SetAside {
-            idempotency_key: row.idempotency_key,
-            hook: row.hook,
-            reason: row.reason,
-        })
-        .collect())
 }

@@ -9,10 +9,11 @@
 use super::StorageError;
 use crate::events::UserChange;
 use crate::mirror::{
-    self, Current, Decision, DeleteMode, MirrorUser, Outcome, Profile, ProfileWrite, Tombstone,
-    UserWrite,
+    self, Current, Decision, DeleteMode, EventTypes, MirrorUser, Outcome, Profile, ProfileWrite,
+    SignUpPolicy, Tombstone, UserWrite,
 };
 use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use uuid::Uuid;
@@ -49,10 +50,14 @@ pub struct Batch<'a> {
     pub requests: &'a [Request<'a>],
     /// What a deletion does to the user's row.
     pub mode: DeleteMode,
+    /// The sign-up policy: a user given an email it refuses is flagged.
+    pub policy: &'a SignUpPolicy,
     /// The time the transaction writes.
     pub now: DateTime<Utc>,
     /// Whether it commits; `false` rolls it back, reporting the outcomes only.
     pub commit: bool,
+    /// The lifecycle event types recorded in the outbox with the changes.
+    pub events: EventTypes,
 }
 
 /// What applying one request did.
@@ -62,6 +67,28 @@ pub struct Applied {
     pub outcome: Outcome,
     /// The user's row after the transaction, `None` when it has none.
     pub user: Option<MirrorUser>,
+    /// The change gave the user an email the sign-up policy refuses.
+    pub flagged: bool,
+    /// How many lifecycle events the change recorded.
+    pub events: usize,
+}
+
+/// A lifecycle event to record in the outbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxEvent {
+    /// The event id, the same wherever and however often its change is applied.
+    pub id: Uuid,
+    /// The event type, e.g. `user.created`.
+    pub kind: &'static str,
+    /// The user concerned.
+    pub user_id: Uuid,
+    /// Its place among the user's events of this transaction, from 1: its sequence is
+    /// the user's last recorded sequence plus this.
+    pub offset: i64,
+    /// When it was recorded (the transaction's time).
+    pub recorded_at: DateTime<Utc>,
+    /// The event's `data`: `{"user": …, "changed": […]}`.
+    pub data: Value,
 }
 
 /// The users' state and the ledger, as read by [`MirrorTx::lock_and_read`].
@@ -103,6 +130,8 @@ pub enum Op<'a> {
     /// Tell other processes, at commit, that this user's identity changed or that it
     /// is gone, so that they forget what they remember of it.
     Announce(Uuid),
+    /// Record a lifecycle event in the outbox, and tell listeners at commit.
+    Event(&'a OutboxEvent),
 }
 
 /// The two steps of one transaction on a backend.
@@ -133,8 +162,10 @@ pub async fn batch<T: MirrorTx>(
     let Batch {
         requests,
         mode,
+        policy,
         now,
         commit,
+        events: recorded,
     } = batch;
     let mut ids: Vec<Uuid> = requests.iter().filter_map(|r| r.change.user_id()).collect();
     ids.sort_unstable();
@@ -150,6 +181,8 @@ pub async fn batch<T: MirrorTx>(
     let mut applied = Vec::with_capacity(requests.len());
     let mut decisions: Vec<Option<(Uuid, Decision, bool, bool)>> =
         Vec::with_capacity(requests.len());
+    let mut outbox: Vec<Vec<OutboxEvent>> = Vec::with_capacity(requests.len());
+    let mut offsets: HashMap<Uuid, i64> = HashMap::new();
     for request in requests {
         let duplicate = request
             .ledger
@@ -167,25 +200,41 @@ pub async fn batch<T: MirrorTx>(
             applied.push(Applied {
                 outcome,
                 user: None,
+                flagged: false,
+                events: 0,
             });
             decisions.push(None);
+            outbox.push(Vec::new());
             continue;
         };
-        let decision = mirror::plan(current, request.change, mode, now);
+        let decision = mirror::plan(current, request.change, mode, policy, now);
         let had_tombstone = current.tombstone.is_some();
         let before = current.user.as_ref().map(identity);
+        let previous = (!recorded.is_empty()).then(|| current.clone());
         *current = current.after(&decision);
         let announce = before.is_some() && before != current.user.as_ref().map(identity);
+        let made = match previous {
+            Some(previous) => {
+                let origin = request.ledger.map(|l| l.key);
+                let offset = offsets.entry(id).or_default();
+                outbox_events(&previous, current, recorded, origin, now, offset)
+            }
+            None => Vec::new(),
+        };
         applied.push(Applied {
             outcome: decision.outcome,
             user: current.user.clone(),
+            flagged: decision.flagged,
+            events: made.len(),
         });
+        outbox.push(made);
         decisions.push(Some((id, decision, had_tombstone, announce)));
     }
 
     let mut ops = Vec::new();
     let mut announced = HashSet::new();
-    for ((request, decided), done) in requests.iter().zip(&decisions).zip(&applied) {
+    let done = requests.iter().zip(&decisions).zip(&applied).zip(&outbox);
+    for (((request, decided), done), events) in done {
         let Some((id, decision, had_tombstone, announce)) = decided else {
             continue;
         };
@@ -196,9 +245,45 @@ pub async fn batch<T: MirrorTx>(
         if let Some(ledger) = request.ledger {
             ops.push(Op::Record(ledger, done.outcome));
         }
+        ops.extend(events.iter().map(Op::Event));
     }
     tx.write_and_commit(&ops, commit).await?;
     Ok(applied)
+}
+
+/// The outbox rows of the step from `before` to `after` (see [`mirror::lifecycle`]);
+/// `origin` is the delivery's idempotency key, `offset` counts the user's events of the
+/// transaction so far.
+fn outbox_events(
+    before: &Current,
+    after: &Current,
+    recorded: EventTypes,
+    origin: Option<&str>,
+    now: DateTime<Utc>,
+    offset: &mut i64,
+) -> Vec<OutboxEvent> {
+    let events = mirror::lifecycle(before, after, recorded);
+    let Some(first) = events.first() else {
+        return Vec::new();
+    };
+    let origin = match origin {
+        Some(key) => key.to_owned(),
+        None => mirror::keyless_origin(first.user_id, after),
+    };
+    events
+        .into_iter()
+        .map(|event| {
+            *offset += 1;
+            OutboxEvent {
+                id: mirror::event_id(&origin, event.kind),
+                kind: event.kind.as_str(),
+                user_id: event.user_id,
+                offset: *offset,
+                recorded_at: now,
+                data: json!({ "user": event.user, "changed": event.changed }),
+            }
+        })
+        .collect()
 }
 
 /// What other processes may remember of a user: its identity, while it is not deleted.

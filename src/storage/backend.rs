@@ -18,9 +18,11 @@ use super::apply::{Applied, Batch};
 use super::postgres::PgStore;
 use super::read::{DeliveryCursor, DeliveryFilter, DeliveryRecord, ProfileChanges};
 use super::read::{ProfileClaim, UserDetails, UserFilter};
+use super::revert::{RevertPlan, Reverted};
 use super::sqlite::SqliteStore;
-use super::{ChangeNotice, Database, PoolStatus, StorageError, StoredUser};
+use super::{ChangeNotice, Database, PoolStatus, RecordedEvent, StorageError, StoredUser};
 use crate::infra::pg_connect::Refusal;
+use crate::mirror::Current;
 use chrono::{DateTime, Utc};
 use enum_dispatch::enum_dispatch;
 use futures_util::future::BoxFuture;
@@ -32,7 +34,7 @@ use uuid::Uuid;
 /// The storage backend in use; it does what [`Backend`] and [`Queries`] say, on the
 /// backend it holds. [`Storage::open`] picks it from the database URL.
 #[derive(Clone)]
-#[enum_dispatch(Backend, Queries)]
+#[enum_dispatch(Backend, Queries, OutboxQueries)]
 pub enum Storage {
     /// PostgreSQL, the production backend.
     Postgres(PgStore),
@@ -59,6 +61,16 @@ pub trait Backend {
     /// Applies pending migrations and returns the versions applied, oldest first;
     /// safe to run from several replicas at once.
     async fn migrate(&self) -> Result<Vec<String>, StorageError>;
+
+    /// Reverts applied migrations as `plan` says, running their `down.sql` newest
+    /// first in one transaction, and reports what each removed. When a step would
+    /// drop a table or column that holds data and `drop_data` is false, nothing is
+    /// changed and the report says so ([`Reverted::applied`]).
+    async fn revert(&self, plan: &RevertPlan, drop_data: bool) -> Result<Reverted, StorageError>;
+
+    /// The versions of the migrations not applied yet, oldest first; reads only, on a
+    /// connection of its own, so it also answers on a database never migrated.
+    async fn pending_migrations(&self) -> Result<Vec<String>, StorageError>;
 
     /// Tells `notice` about the users other processes change, through the task returned
     /// for the caller to run; `None` when the backend needs no task to know.
@@ -92,6 +104,10 @@ pub trait Backend {
     /// The most transactions that can apply deliveries at once.
     fn writers(&self) -> usize;
 
+    /// The most changes a reconciliation should write in one transaction, so that
+    /// deliveries arriving meanwhile still get through within their budget.
+    fn reconcile_batch(&self) -> usize;
+
     /// The connection pool's state, for metrics.
     fn pool_status(&self) -> PoolStatus;
 
@@ -100,6 +116,13 @@ pub trait Backend {
 
     /// Applies `batch` in one transaction (see [`apply::batch`](super::apply::batch)).
     async fn batch(&self, batch: Batch<'_>) -> Result<Vec<Applied>, StorageError>;
+
+    /// Each user's state as last committed, in the order of `ids`, read in one query
+    /// and without the users' locks: enough to know that a change would write
+    /// nothing, since a later state only ever holds more (see [`crate::mirror`]).
+    /// A change that would write goes through [`batch`](Self::batch), which reads
+    /// again under the locks.
+    async fn read_current(&self, ids: &[Uuid]) -> Result<Vec<Current>, StorageError>;
 }
 
 /// What both backends do with the same SQL: the mirror and the ledger read, a
@@ -144,6 +167,15 @@ pub trait Queries {
         created_before: DateTime<Utc>,
     ) -> Result<Vec<Uuid>, StorageError>;
 
+    /// Ids of provisional users mirrored before `created_before`, in id order, after
+    /// `after`, at most `limit`.
+    async fn provisional_user_ids(
+        &self,
+        after: Option<Uuid>,
+        limit: usize,
+        created_before: DateTime<Utc>,
+    ) -> Result<Vec<Uuid>, StorageError>;
+
     /// Applies an edit of the application-owned fields in one transaction, creating
     /// the profile when the user has none; `false` when there is no such user.
     async fn edit_profile(
@@ -167,10 +199,42 @@ pub trait Queries {
         }
     }
 
+    /// Where an incremental reconciliation of the source database `source` starts:
+    /// the time from which its every change is mirrored, as last recorded.
+    async fn reconcile_mark(&self, source: &str) -> Result<Option<DateTime<Utc>>, StorageError>;
+
+    /// Records that every change of `source` since `changed_since` is mirrored.
+    async fn set_reconcile_mark(
+        &self,
+        source: &str,
+        changed_since: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StorageError>;
+
+    /// When the newest delivery through `hook` (`custom-access-token`, ...) was
+    /// received, from the ledger; `None` when it holds none.
+    async fn last_delivery(&self, hook: &str) -> Result<Option<DateTime<Utc>>, StorageError>;
+
     /// Removes ledger rows received before `received_before`; returns how many.
     /// A key only has to outlive the retries and replays of its delivery.
     async fn forget_deliveries(
         &self,
         received_before: DateTime<Utc>,
     ) -> Result<usize, StorageError>;
+}
+
+/// The outbox of lifecycle events, read and pruned with the same SQL on both backends.
+#[enum_dispatch]
+pub trait OutboxQueries {
+    /// At most `limit` recorded events with positions after `after`, in position order:
+    /// the order their transactions committed in.
+    async fn list_events(
+        &self,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StorageError>;
+
+    /// Removes events recorded before `recorded_before`, except each user's last one
+    /// (which carries the user's sequence on); returns how many.
+    async fn forget_events(&self, recorded_before: DateTime<Utc>) -> Result<usize, StorageError>;
 }

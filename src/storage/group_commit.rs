@@ -11,9 +11,18 @@
 //! time, so one bad delivery, or one held user, fails alone.
 
 use super::apply::{Applied, Batch, LedgerEntry, Request};
-use super::{Backend, Storage, StorageError};
+use super::{Backend, EventBell, Storage, StorageError};
 use crate::events::Delivery;
-use crate::mirror::DeleteMode;
+use crate::mirror::{DeleteMode, EventTypes, SignUpPolicy};
+
+/// What a delete does to a row, which emails are flagged, which lifecycle events are
+/// recorded, and the bell rung after they are.
+struct Rules {
+    mode: DeleteMode,
+    policy: Arc<SignUpPolicy>,
+    events: EventTypes,
+    bell: EventBell,
+}
 use chrono::Utc;
 use std::sync::Arc;
 use tokio::sync::{Semaphore, mpsc, oneshot};
@@ -36,10 +45,25 @@ pub struct GroupCommit {
 }
 
 impl GroupCommit {
-    /// Starts `writers` writers over `storage`; needs a Tokio runtime.
-    pub fn start(storage: Storage, mode: DeleteMode, writers: usize) -> Self {
+    /// Starts `writers` writers over `storage`, deleting per `mode` and flagging the
+    /// emails `policy` refuses; needs a Tokio runtime. Each transaction records
+    /// lifecycle events of the types in `events`, and rings `bell` after a commit that
+    /// recorded some.
+    pub fn start(
+        storage: Storage,
+        mode: DeleteMode,
+        policy: Arc<SignUpPolicy>,
+        writers: usize,
+        events: (EventTypes, EventBell),
+    ) -> Self {
         let (queue, jobs) = mpsc::channel(QUEUE);
-        tokio::spawn(dispatch(jobs, storage, mode, writers.max(1)));
+        let rules = Rules {
+            mode,
+            policy,
+            events: events.0,
+            bell: events.1,
+        };
+        tokio::spawn(dispatch(jobs, storage, Arc::new(rules), writers.max(1)));
         Self { queue }
     }
 
@@ -58,7 +82,7 @@ impl GroupCommit {
 async fn dispatch(
     mut jobs: mpsc::Receiver<Job>,
     storage: Storage,
-    mode: DeleteMode,
+    rules: Arc<Rules>,
     writers: usize,
 ) {
     let free = Arc::new(Semaphore::new(writers));
@@ -69,8 +93,9 @@ async fn dispatch(
         };
         let batch = gather(first, &mut jobs);
         let storage = storage.clone();
+        let rules = rules.clone();
         tokio::spawn(async move {
-            run(&storage, mode, batch).await;
+            run(&storage, &rules, batch).await;
             drop(writer);
         });
     }
@@ -88,9 +113,9 @@ fn gather<T>(first: T, waiting: &mut mpsc::Receiver<T>) -> Vec<T> {
     batch
 }
 
-async fn run(storage: &Storage, mode: DeleteMode, batch: Vec<Job>) {
+async fn run(storage: &Storage, rules: &Rules, batch: Vec<Job>) {
     let started = std::time::Instant::now();
-    let applied = apply(storage, mode, &batch).await;
+    let applied = apply(storage, rules, &batch).await;
     crate::telemetry::write_batch(batch.len(), started.elapsed());
     match applied {
         Ok(results) => {
@@ -100,7 +125,7 @@ async fn run(storage: &Storage, mode: DeleteMode, batch: Vec<Job>) {
         }
         // A lock held elsewhere concerns one user: the others need not fail with it.
         Err(error) if batch.len() > 1 && error.is_lock_conflict() => {
-            one_at_a_time(storage, mode, batch, &error).await;
+            one_at_a_time(storage, rules, batch, &error).await;
         }
         Err(StorageError::Unavailable(reason)) => {
             for job in batch {
@@ -114,27 +139,27 @@ async fn run(storage: &Storage, mode: DeleteMode, batch: Vec<Job>) {
                 let _ = job.reply.send(Err(error));
             }
         }
-        Err(error) => one_at_a_time(storage, mode, batch, &error).await,
+        Err(error) => one_at_a_time(storage, rules, batch, &error).await,
     }
 }
 
 /// Applies each delivery of a batch that failed with `error` in a transaction of its
 /// own, so that whatever failed it fails alone.
-async fn one_at_a_time(storage: &Storage, mode: DeleteMode, batch: Vec<Job>, error: &StorageError) {
+async fn one_at_a_time(storage: &Storage, rules: &Rules, batch: Vec<Job>, error: &StorageError) {
     tracing::warn!(
         deliveries = batch.len(),
         reason = crate::infra::error_chain::describe(error),
         "a write transaction failed; applying its deliveries one at a time"
     );
     for job in batch {
-        let result = apply(storage, mode, std::slice::from_ref(&job)).await;
+        let result = apply(storage, rules, std::slice::from_ref(&job)).await;
         let _ = job.reply.send(result.map(|mut r| r.remove(0)));
     }
 }
 
 async fn apply(
     storage: &Storage,
-    mode: DeleteMode,
+    rules: &Rules,
     batch: &[Job],
 ) -> Result<Vec<Applied>, StorageError> {
     let now = crate::events::to_micros(Utc::now());
@@ -156,11 +181,19 @@ async fn apply(
         .collect();
     let batch = Batch {
         requests: &requests,
-        mode,
+        mode: rules.mode,
+        policy: &rules.policy,
         now,
         commit: true,
+        events: rules.events,
     };
-    storage.batch(batch).await
+    let applied = storage.batch(batch).await;
+    if let Ok(applied) = &applied
+        && applied.iter().any(|a| a.events > 0)
+    {
+        rules.bell.ring();
+    }
+    applied
 }
 
 #[cfg(test)]

@@ -5,8 +5,8 @@
 //! only each user's own operations must keep theirs (a profile needs its user row, a
 //! delete undoes an insert). So a user's first operation goes in round 0, its second in
 //! round 1, and so on; within a round every user appears at most once and operations
-//! of one kind form one group. Ledger rows and announcements concern no user row and
-//! come last. Running the groups in order has the same effect as running the
+//! of one kind form one group. Ledger rows, announcements and outbox events concern no
+//! user row and come last, events in the order given (each user's in sequence). Running the groups in order has the same effect as running the
 //! operations in order.
 
 use super::apply::Op;
@@ -51,7 +51,7 @@ fn user_of(op: &Op<'_>) -> Option<Uuid> {
         | Op::FollowProfile { id, .. }
         | Op::InsertTombstone(id, _)
         | Op::UpdateTombstone(id, _) => Some(id),
-        Op::Record(..) | Op::Announce(_) => None,
+        Op::Record(..) | Op::Announce(_) | Op::Event(_) => None,
     }
 }
 
@@ -67,6 +67,7 @@ fn kind(op: &Op<'_>) -> u8 {
         Op::InsertTombstone(..) => 6,
         Op::Record(..) => 7,
         Op::Announce(_) => 8,
+        Op::Event(_) => 9,
     }
 }
 

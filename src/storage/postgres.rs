@@ -4,19 +4,23 @@ mod bulk;
 mod changes;
 mod claims;
 mod load;
+mod occupied;
 mod read;
 mod rows;
 mod schema;
 mod statements;
 mod tx;
 
-use statements::{CHANGES_CHANNEL, CLAIMS_CHANNEL};
+use load::{CurrentRow, ReadCurrent};
+use statements::{CHANGES_CHANNEL, CLAIMS_CHANNEL, EVENTS_CHANNEL};
 use tx::PgTx;
 
 use super::apply;
 use super::apply::{Applied, Batch};
-use super::{Backend, ChangeNotice, ChangeWatch, Database, PoolStatus, StorageError};
+use super::revert::{self, RevertPlan, Reverted};
+use super::{Backend, ChangeNotice, ChangeWatch, Database, PoolStatus, SchemaName, StorageError};
 use crate::infra::pg_connect::{PgTarget, Refusal};
+use crate::mirror::Current;
 use diesel::{ConnectionError, ConnectionResult};
 use diesel_async::pooled_connection::deadpool::{Object, Pool, PoolError};
 use diesel_async::pooled_connection::{
@@ -31,6 +35,11 @@ use uuid::Uuid;
 
 const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
+/// Every column of supahook's tables in its schema, for a revert to see what each
+/// step removes.
+const CATALOG: &str = "SELECT table_name::text AS table_name, column_name::text AS column_name \
+                       FROM information_schema.columns WHERE table_schema = current_schema()";
+
 /// Replicas starting together take this advisory lock so only one migrates at a time.
 const MIGRATION_LOCK_KEY: i64 = 0x7375_7061_686f_6f6b; // "supahook"
 
@@ -41,18 +50,22 @@ pub struct PgStore {
     pool: Pool<AsyncPgConnection>,
     /// Names this process in change announcements.
     replica: Arc<str>,
+    /// Where supahook's tables are: every connection's `search_path`.
+    schema: Arc<SchemaName>,
 }
 
 impl PgStore {
     /// Builds the pool; connections are opened on first use.
     /// The URL is checked here, so a bad one stops the start before anything else.
-    pub fn new(url: &str, pool_size: usize) -> Result<Self, StorageError> {
+    pub fn new(url: &str, pool_size: usize, schema: SchemaName) -> Result<Self, StorageError> {
         let target = Arc::new(
             PgTarget::parse(url).map_err(|e| StorageError::Config(format!("DATABASE_URL: {e}")))?,
         );
+        let schema = Arc::new(schema);
         let mut config = ManagerConfig::<AsyncPgConnection>::default();
-        let for_pool = target.clone();
-        config.custom_setup = Box::new(move |_url| connect_warm(for_pool.clone()).boxed());
+        let (for_pool, in_schema) = (target.clone(), schema.clone());
+        config.custom_setup =
+            Box::new(move |_url| connect_warm(for_pool.clone(), in_schema.clone()).boxed());
         // A broken connection shows itself on first use, where it is reported as the
         // database being unavailable; a test query at every checkout would cost a round trip.
         config.recycling_method = RecyclingMethod::Fast;
@@ -66,7 +79,23 @@ impl PgStore {
             target,
             pool,
             replica: Uuid::new_v4().simple().to_string().into(),
+            schema,
         })
+    }
+
+    /// A connection of its own for migrations, holding the migration lock, in a
+    /// schema that exists: pooled connections prepare statements on tables that only
+    /// exist once migrated.
+    /// Its statements have no time limit: a migration, or a revert counting the rows
+    /// it would drop, may take longer on a large table than a delivery's statements.
+    async fn migration_conn(&self) -> Result<AsyncPgConnection, StorageError> {
+        let mut conn = super::checkout(connect(self.target.clone(), &self.schema)).await?;
+        conn.batch_execute("SET statement_timeout = 0").await?;
+        diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
+            .execute(&mut conn)
+            .await?;
+        occupied::create_schema(&mut conn, &self.schema).await?;
+        Ok(conn)
     }
 
     async fn conn(&self) -> Result<Object<AsyncPgConnection>, StorageError> {
@@ -88,11 +117,21 @@ impl PgStore {
 }
 
 impl Backend for PgStore {
+    /// With a schema other than `public`, both name it: a spool written for one
+    /// schema is never drained into another.
     fn about(&self) -> Database {
-        Database {
-            backend: "postgres",
-            shown: self.target.describe(),
-            identity: self.target.identity(),
+        let (shown, identity) = (self.target.describe(), self.target.identity());
+        match self.schema.is_public() {
+            true => Database {
+                backend: "postgres",
+                shown,
+                identity,
+            },
+            false => Database {
+                backend: "postgres",
+                shown: format!("{shown}, schema {}", self.schema),
+                identity: format!("{identity}?schema={}", self.schema),
+            },
         }
     }
 
@@ -101,17 +140,29 @@ impl Backend for PgStore {
     }
 
     async fn migrate(&self) -> Result<Vec<String>, StorageError> {
-        // Its own connection: pooled connections prepare statements on tables that
-        // only exist once migrated.
-        let mut conn = super::checkout(connect(self.target.clone())).await?;
-        diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
-            .execute(&mut conn)
-            .await?;
-        let (mut conn, result) = super::run_migrations(conn, MIGRATIONS);
+        let mut conn = self.migration_conn().await?;
+        let (mut conn, result) = match occupied::check(&mut conn, &self.schema).await {
+            Ok(()) => super::run_migrations(conn, MIGRATIONS),
+            Err(error) => (conn, Err(error)),
+        };
         diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))
             .execute(&mut conn)
             .await?;
         result
+    }
+
+    async fn revert(&self, plan: &RevertPlan, drop_data: bool) -> Result<Reverted, StorageError> {
+        let conn = self.migration_conn().await?;
+        let (mut conn, result) = revert::run(conn, MIGRATIONS, plan, drop_data, CATALOG);
+        diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))
+            .execute(&mut conn)
+            .await?;
+        result
+    }
+
+    async fn pending_migrations(&self) -> Result<Vec<String>, StorageError> {
+        let conn = super::checkout(connect(self.target.clone(), &self.schema)).await?;
+        super::pending_migrations(conn, MIGRATIONS)
     }
 
     /// The task that listens for the users other replicas change (see [`changes::listen`]).
@@ -120,15 +171,19 @@ impl Backend for PgStore {
         notice: Arc<dyn Fn(ChangeNotice) + Send + Sync>,
     ) -> Option<ChangeWatch> {
         let replica = self.replica.clone();
-        let foreign = move |payload: &str| changes::foreign_change(payload, &replica);
-        Some(changes::listen(self.target.clone(), CHANGES_CHANNEL, foreign, notice).boxed())
+        let told = move |channel: &str, payload: &str| match channel {
+            EVENTS_CHANNEL => Some(ChangeNotice::EventsRecorded),
+            _ => changes::foreign_change(payload, &replica).map(ChangeNotice::Changed),
+        };
+        let channels = &[CHANGES_CHANNEL, EVENTS_CHANNEL];
+        Some(changes::listen(self.target.clone(), channels, told, notice).boxed())
     }
 
     /// The task that listens on `supahook_claims` (see [`changes::listen`]); every
     /// replica's own announcements count, its profile edits included.
     fn watch_claims(&self, notice: Arc<dyn Fn(ChangeNotice) + Send + Sync>) -> Option<ChangeWatch> {
-        let user = |payload: &str| payload.trim().parse().ok();
-        Some(changes::listen(self.target.clone(), CLAIMS_CHANNEL, user, notice).boxed())
+        let user = |_: &str, payload: &str| payload.trim().parse().ok().map(ChangeNotice::Changed);
+        Some(changes::listen(self.target.clone(), &[CLAIMS_CHANNEL], user, notice).boxed())
     }
 
     async fn claims_query(
@@ -155,6 +210,12 @@ impl Backend for PgStore {
     /// One per pooled connection.
     fn writers(&self) -> usize {
         self.pool.status().max_size
+    }
+
+    /// 500: each kind of row is one statement, and a transaction locks only the
+    /// users it writes, so deliveries for other users never wait for it.
+    fn reconcile_batch(&self) -> usize {
+        500
     }
 
     fn pool_status(&self) -> PoolStatus {
@@ -213,6 +274,14 @@ impl Backend for PgStore {
         }
         result
     }
+
+    async fn read_current(&self, ids: &[Uuid]) -> Result<Vec<Current>, StorageError> {
+        let conn = self.conn().await?;
+        let rows = ReadCurrent { ids, keys: &[] }
+            .load::<CurrentRow>(&mut &*conn)
+            .await?;
+        Ok(load::loaded(ids, rows).users)
+    }
 }
 
 /// How long a transaction may take before its connection is given up: as long as the
@@ -231,17 +300,28 @@ const SESSION_LIMITS: &str = "SET statement_timeout = '1500ms'; \
                               SET lock_timeout = '1000ms'; \
                               SET idle_in_transaction_session_timeout = '5s';";
 
-async fn connect(target: Arc<PgTarget>) -> ConnectionResult<AsyncPgConnection> {
+/// Opens a connection with [`SESSION_LIMITS`] and supahook's schema as its
+/// `search_path`, set in the same round trip: statements name tables unqualified, so
+/// this one setting places every one of them, at no cost per statement.
+async fn connect(
+    target: Arc<PgTarget>,
+    schema: &SchemaName,
+) -> ConnectionResult<AsyncPgConnection> {
     let mut conn = target.connect().await?;
-    conn.batch_execute(SESSION_LIMITS)
-        .await
-        .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
+    conn.batch_execute(&format!(
+        "{SESSION_LIMITS} SET search_path TO \"{schema}\";"
+    ))
+    .await
+    .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
     Ok(conn)
 }
 
 /// A pooled connection: [`connect`], then every hot statement prepared.
-async fn connect_warm(target: Arc<PgTarget>) -> ConnectionResult<AsyncPgConnection> {
-    let conn = connect(target).await?;
+async fn connect_warm(
+    target: Arc<PgTarget>,
+    schema: Arc<SchemaName>,
+) -> ConnectionResult<AsyncPgConnection> {
+    let conn = connect(target, &schema).await?;
     tx::warm_up(&conn)
         .await
         .map_err(|e| ConnectionError::BadConnection(format!("cannot prepare statements: {e}")))?;

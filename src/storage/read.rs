@@ -76,6 +76,8 @@ pub struct UserFilter {
     pub deleted: Option<bool>,
     /// Only users whose mirror row changed at or after this time.
     pub updated_since: Option<DateTime<Utc>>,
+    /// List provisional users too (see [`MirrorUser::provisional`]); left out otherwise.
+    pub provisional: bool,
 }
 
 /// Which ledger rows a listing returns; every filter given must hold.
@@ -85,6 +87,10 @@ pub struct DeliveryFilter {
     pub outcome: Option<String>,
     /// The endpoint, such as `custom-access-token`.
     pub hook: Option<String>,
+    /// The user concerned.
+    pub user_id: Option<Uuid>,
+    /// The one delivery with this idempotency key.
+    pub idempotency_key: Option<String>,
 }
 
 /// Where a newest-first listing of deliveries goes on: after this row.

@@ -26,6 +26,43 @@ macro_rules! read_queries {
         $(, lock: $lock:ident)?
         $(, announce: $announce:path)? $(,)?
     ) => {
+        /// Which users [`user_ids`](Self::user_ids) lists.
+        enum Which {
+            /// Not marked deleted.
+            Live,
+            /// Provisional.
+            Provisional,
+        }
+
+        impl $store {
+            /// Ids of the users `which` names mirrored before `created_before`, in id
+            /// order, after `after`, at most `limit`.
+            async fn user_ids(
+                &self,
+                which: Which,
+                after: Option<::uuid::Uuid>,
+                limit: usize,
+                created_before: ::chrono::DateTime<::chrono::Utc>,
+            ) -> Result<Vec<::uuid::Uuid>, $crate::storage::StorageError> {
+                let mut conn = self.conn().await?;
+                let mut query = users::table
+                    .filter(users::created_at.lt(($time)(created_before)))
+                    .select(users::id)
+                    .order(users::id)
+                    .limit(limit as i64)
+                    .into_boxed();
+                query = match which {
+                    Which::Live => query.filter(users::deleted_at.is_null()),
+                    Which::Provisional => query.filter(users::provisional.eq(true)),
+                };
+                if let Some(after) = after {
+                    query = query.filter(users::id.gt(Id::from(after)));
+                }
+                let ids: Vec<Id> = query.load(&mut conn).await.map_err($error)?;
+                Ok(ids.into_iter().map(Into::into).collect())
+            }
+        }
+
         impl $crate::storage::Queries for $store {
             async fn edit_profile(
                 &self,
@@ -131,6 +168,9 @@ macro_rules! read_queries {
                 if let Some(since) = filter.updated_since {
                     query = query.filter(users::updated_at.ge(($time)(since)));
                 }
+                if !filter.provisional {
+                    query = query.filter(users::provisional.eq(false));
+                }
                 let rows: Vec<(UserRow, Option<$crate::storage::rows::ProfileDetailsRow>)> =
                     query.load(&mut conn).await.map_err($error)?;
                 Ok(rows
@@ -165,6 +205,12 @@ macro_rules! read_queries {
                 }
                 if let Some(hook) = &filter.hook {
                     query = query.filter(e::hook.eq(hook));
+                }
+                if let Some(user) = filter.user_id {
+                    query = query.filter(e::user_id.eq(Id::from(user)));
+                }
+                if let Some(key) = &filter.idempotency_key {
+                    query = query.filter(e::idempotency_key.eq(key));
                 }
                 let rows: Vec<DeliveryRow> = query.load(&mut conn).await.map_err($error)?;
                 Ok(rows.into_iter().map(Into::into).collect())
@@ -205,19 +251,68 @@ macro_rules! read_queries {
                 limit: usize,
                 created_before: ::chrono::DateTime<::chrono::Utc>,
             ) -> Result<Vec<::uuid::Uuid>, $crate::storage::StorageError> {
+                self.user_ids(Which::Live, after, limit, created_before).await
+            }
+
+            async fn provisional_user_ids(
+                &self,
+                after: Option<::uuid::Uuid>,
+                limit: usize,
+                created_before: ::chrono::DateTime<::chrono::Utc>,
+            ) -> Result<Vec<::uuid::Uuid>, $crate::storage::StorageError> {
+                self.user_ids(Which::Provisional, after, limit, created_before).await
+            }
+
+            async fn reconcile_mark(
+                &self,
+                source: &str,
+            ) -> Result<Option<::chrono::DateTime<::chrono::Utc>>, $crate::storage::StorageError> {
                 let mut conn = self.conn().await?;
-                let mut query = users::table
-                    .filter(users::deleted_at.is_null())
-                    .filter(users::created_at.lt(($time)(created_before)))
-                    .select(users::id)
-                    .order(users::id)
-                    .limit(limit as i64)
-                    .into_boxed();
-                if let Some(after) = after {
-                    query = query.filter(users::id.gt(Id::from(after)));
-                }
-                let ids: Vec<Id> = query.load(&mut conn).await.map_err($error)?;
-                Ok(ids.into_iter().map(Into::into).collect())
+                reconcile_marks::table
+                    .find(source)
+                    .select(reconcile_marks::changed_since)
+                    .first(&mut conn)
+                    .await
+                    .optional()
+                    .map_err($error)
+            }
+
+            async fn last_delivery(
+                &self,
+                hook: &str,
+            ) -> Result<Option<::chrono::DateTime<::chrono::Utc>>, $crate::storage::StorageError> {
+                use webhook_events::dsl as e;
+                let mut conn = self.conn().await?;
+                e::webhook_events
+                    .filter(e::hook.eq(hook))
+                    .select(e::received_at)
+                    .order(e::received_at.desc())
+                    .first(&mut conn)
+                    .await
+                    .optional()
+                    .map_err($error)
+            }
+
+            async fn set_reconcile_mark(
+                &self,
+                source: &str,
+                changed_since: ::chrono::DateTime<::chrono::Utc>,
+                now: ::chrono::DateTime<::chrono::Utc>,
+            ) -> Result<(), $crate::storage::StorageError> {
+                let mut conn = self.conn().await?;
+                let mark = (
+                    reconcile_marks::changed_since.eq(($time)(changed_since)),
+                    reconcile_marks::recorded_at.eq(($time)(now)),
+                );
+                diesel::insert_into(reconcile_marks::table)
+                    .values((reconcile_marks::source.eq(source), mark))
+                    .on_conflict(reconcile_marks::source)
+                    .do_update()
+                    .set(mark)
+                    .execute(&mut conn)
+                    .await
+                    .map(drop)
+                    .map_err($error)
             }
 
             async fn forget_deliveries(

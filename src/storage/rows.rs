@@ -37,6 +37,10 @@ pub struct UserRow<Id, Providers> {
     pub deleted_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub provisional: bool,
+    pub banned_until: Option<DateTime<Utc>>,
+    pub is_sso_user: bool,
+    pub policy_violation: bool,
 }
 
 impl<Id: Into<Uuid>, Providers: Into<Vec<String>>> From<UserRow<Id, Providers>> for MirrorUser {
@@ -61,6 +65,10 @@ impl<Id: Into<Uuid>, Providers: Into<Vec<String>>> From<UserRow<Id, Providers>> 
             source_updated_at: r.source_updated_at,
             activity_updated_at: r.activity_updated_at,
             deleted_at: r.deleted_at,
+            provisional: r.provisional,
+            banned_until: r.banned_until,
+            is_sso_user: r.is_sso_user,
+            policy_violation: r.policy_violation,
             created_at: r.created_at,
             updated_at: r.updated_at,
         }

@@ -15,8 +15,10 @@ use tx::SqliteTx;
 
 use super::apply;
 use super::apply::{Applied, Batch};
+use super::revert::{self, RevertPlan, Reverted};
 use super::{Backend, ChangeNotice, ChangeWatch, Database, PoolStatus, StorageError};
 use crate::infra::pg_connect::Refusal;
+use crate::mirror::Current;
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::prelude::*;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
@@ -28,6 +30,7 @@ use futures_util::FutureExt;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
+use uuid::Uuid;
 
 const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 
@@ -41,6 +44,11 @@ const PRAGMAS: &str = "PRAGMA busy_timeout = 1000; \
                        PRAGMA synchronous = NORMAL;";
 
 pub(super) type Conn = SyncConnectionWrapper<SqliteConnection>;
+
+/// Every column of every table in the file, for a revert to see what each step removes.
+const CATALOG: &str = "SELECT m.name AS table_name, p.name AS column_name \
+                       FROM sqlite_master AS m JOIN pragma_table_info(m.name) AS p \
+                       WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'";
 
 /// A pool of connections to one SQLite database file.
 #[derive(Clone)]
@@ -94,6 +102,30 @@ impl SqliteStore {
     async fn conn(&self) -> Result<Object<Conn>, StorageError> {
         super::checkout(self.pool.get()).await
     }
+
+    /// Runs `work` in one transaction that holds the write lock throughout, committed
+    /// when it succeeds: a second process migrating the same file waits, then finds
+    /// nothing left to do.
+    async fn holding_the_write_lock<T>(
+        &self,
+        work: impl FnOnce(Object<Conn>) -> (Object<Conn>, Result<T, StorageError>),
+    ) -> Result<T, StorageError> {
+        let mut conn = self.conn().await?;
+        conn.spawn_blocking(|c| {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")
+        })
+        .await
+        .map_err(busy)?;
+        let (mut conn, result) = work(conn);
+        let succeeded = result.is_ok();
+        conn.spawn_blocking(move |c| match succeeded {
+            true => AnsiTransactionManager::commit_transaction(c),
+            false => AnsiTransactionManager::rollback_transaction(c),
+        })
+        .await
+        .map_err(busy)?;
+        result
+    }
 }
 
 impl Backend for SqliteStore {
@@ -112,23 +144,18 @@ impl Backend for SqliteStore {
     }
 
     async fn migrate(&self) -> Result<Vec<String>, StorageError> {
-        let mut conn = self.conn().await?;
-        // Holding the write lock for the whole run makes a second process
-        // migrating the same file wait, then find nothing pending.
-        conn.spawn_blocking(|c| {
-            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")
-        })
-        .await
-        .map_err(busy)?;
-        let (mut conn, result) = super::run_migrations(conn, MIGRATIONS);
-        let succeeded = result.is_ok();
-        conn.spawn_blocking(move |c| match succeeded {
-            true => AnsiTransactionManager::commit_transaction(c),
-            false => AnsiTransactionManager::rollback_transaction(c),
-        })
-        .await
-        .map_err(busy)?;
-        result
+        self.holding_the_write_lock(|conn| super::run_migrations(conn, MIGRATIONS))
+            .await
+    }
+
+    async fn revert(&self, plan: &RevertPlan, drop_data: bool) -> Result<Reverted, StorageError> {
+        self.holding_the_write_lock(|conn| revert::run(conn, MIGRATIONS, plan, drop_data, CATALOG))
+            .await
+    }
+
+    async fn pending_migrations(&self) -> Result<Vec<String>, StorageError> {
+        let conn = self.conn().await?;
+        super::pending_migrations(conn, MIGRATIONS)
     }
 
     /// SQLite has one writing process (see the backend's notes), so it is
@@ -177,6 +204,13 @@ impl Backend for SqliteStore {
         1
     }
 
+    /// As many as a group commit of deliveries ([`super::MAX_BATCH`]): rows are
+    /// written one statement each while the database's only write lock is held, and
+    /// every delivery waits for it.
+    fn reconcile_batch(&self) -> usize {
+        super::MAX_BATCH
+    }
+
     fn pool_status(&self) -> PoolStatus {
         let status = self.pool.status();
         PoolStatus::new(status.size, status.available, status.waiting)
@@ -213,6 +247,12 @@ impl Backend for SqliteStore {
             }
         }
         result.map_err(busy)
+    }
+
+    async fn read_current(&self, ids: &[Uuid]) -> Result<Vec<Current>, StorageError> {
+        let mut conn = self.conn().await?;
+        let loaded = tx::read(&mut conn, ids, &[]).await.map_err(busy)?;
+        Ok(loaded.users)
     }
 }
 

@@ -32,8 +32,26 @@ fn handle() -> &'static PrometheusHandle {
         // Another recorder may already be installed (an embedding application's);
         // then this one stays empty rather than taking over.
         let _ = metrics::set_global_recorder(recorder);
+        export_counters_at_zero();
         handle
     })
+}
+
+/// The counters of rare events, exported at 0 from the start: Prometheus's
+/// `increase()` can only see an increase from a value it has seen, so a counter that
+/// first appeared at 1 would hide the first event from every alert on it.
+fn export_counters_at_zero() {
+    for name in [
+        "supahook_spool_set_aside_total",
+        "supahook_spool_full_total",
+        "supahook_spool_drained_total",
+        "supahook_database_refusals_total",
+    ] {
+        counter!(name).increment(0);
+    }
+    for kind in ["unavailable", "query", "migration", "config"] {
+        counter!("supahook_database_errors_total", "kind" => kind).increment(0);
+    }
 }
 
 /// How often recorded answer times are folded into the histograms between scrapes.
@@ -87,6 +105,16 @@ pub fn render(gauges: Gauges) -> String {
 pub(super) fn delivery(hook: &'static str, outcome: &'static str) {
     handle();
     counter!("supahook_deliveries_total", "hook" => hook, "outcome" => outcome).increment(1);
+}
+
+/// Sets `supahook_last_delivery_timestamp_seconds{source}` to now: a delivery from
+/// `source` (the `hook` label of `supahook_deliveries_total`) was answered, applied or
+/// spooled. An alert on its age finds a source that went silent.
+pub(super) fn last_delivery(source: &'static str) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |since| since.as_secs_f64());
+    gauge!("supahook_last_delivery_timestamp_seconds", "source" => source).set(now);
 }
 
 pub(super) fn database_error(kind: &'static str) {
@@ -166,4 +194,8 @@ pub(super) fn token_claims_failed(source: &'static str, policy: &'static str) {
 pub(super) fn token_claims_cache(hit: bool) {
     let result = if hit { "hit" } else { "miss" };
     counter!("supahook_token_claims_cache_total", "result" => result).increment(1);
+}
+
+pub(super) fn policy_violation(hook: &'static str) {
+    counter!("supahook_policy_violations_total", "hook" => hook).increment(1);
 }

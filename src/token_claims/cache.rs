@@ -107,6 +107,8 @@ impl ClaimsCache {
                 self.deaf.fetch_add(1, Ordering::AcqRel);
                 self.forget_all();
             }
+            // Lifecycle events follow changes already told as `Changed`.
+            ChangeNotice::EventsRecorded => {}
         }
     }
 }

@@ -24,6 +24,9 @@ pub struct State {
     pub last_sign_in_at: Option<Micros>,
     /// Moved by Supabase Auth's writes, not by direct SQL edits.
     pub updated_at: Micros,
+    pub banned_until: Option<Micros>,
+    /// An SSO user: set at creation, never changed.
+    pub sso: bool,
 }
 
 /// What one delivery says, in terms the reference model reads.
@@ -31,8 +34,9 @@ pub struct State {
 pub enum Said {
     /// before-user-created, at the hook's `metadata.time`.
     BeforeCreated { at: Micros, state: State },
-    /// after-user-created with the stored user.
-    AfterCreated { state: State },
+    /// after-user-created with the stored user; an invited user's carries
+    /// `user_metadata: {}`.
+    AfterCreated { state: State, invited: bool },
     /// A trigger INSERT or UPDATE at `at` (its `changed_at`).
     Row { at: Micros, state: State },
     /// custom-access-token issued at `iat` (whole seconds).
@@ -75,6 +79,10 @@ pub struct Life {
     pub ending: Ending,
     pub before_created: bool,
     pub after_created: bool,
+    /// The sign-up rolled back after before-user-created: nothing else happens.
+    pub rolled_back: bool,
+    pub invited: bool,
+    pub sso: bool,
     /// After which states a token is issued (index into the states).
     pub tokens: Vec<usize>,
 }
@@ -87,6 +95,8 @@ pub enum Step {
     ChangeEmail(usize),
     /// An admin's `UPDATE auth.users SET email = ...`: `updated_at` stays.
     SqlEmail(usize),
+    /// An admin bans the user until second `n` of its life, or (`None`) lifts the ban.
+    Ban(Option<u8>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -108,6 +118,7 @@ fn step() -> impl Strategy<Value = Step> {
         (0..NAMES.len()).prop_map(Step::Rename),
         (0..3usize).prop_map(Step::ChangeEmail),
         (0..3usize).prop_map(Step::SqlEmail),
+        prop::option::of(any::<u8>()).prop_map(Step::Ban),
     ]
 }
 
@@ -128,14 +139,27 @@ pub fn life() -> impl Strategy<Value = Life> {
         any::<bool>(),
         any::<bool>(),
         prop::collection::vec(0..6usize, 0..4),
+        (prop::bool::weighted(0.15), any::<bool>(), any::<bool>()),
     )
         .prop_map(
-            |(steps, ending, before_created, after_created, tokens)| Life {
+            |(
                 steps,
                 ending,
                 before_created,
                 after_created,
                 tokens,
+                (rolled_back, invited, sso),
+            )| {
+                Life {
+                    steps,
+                    ending,
+                    before_created: before_created || rolled_back,
+                    after_created,
+                    rolled_back,
+                    invited,
+                    sso,
+                    tokens,
+                }
             },
         )
 }
@@ -179,6 +203,8 @@ pub fn deliveries(n: usize, life: &Life, rng: &mut Rng) -> Vec<Delivery> {
         confirmed_at: None,
         last_sign_in_at: None,
         updated_at: created,
+        banned_until: None,
+        sso: life.sso,
     };
     let mut states = vec![(created, state.clone())];
     for (k, step) in life.steps.iter().enumerate() {
@@ -189,6 +215,9 @@ pub fn deliveries(n: usize, life: &Life, rng: &mut Rng) -> Vec<Delivery> {
             Step::Rename(i) => state.full_name = NAMES[i].to_owned(),
             Step::ChangeEmail(i) => state.email = format!("user{n}.{}@example.com", i + 1),
             Step::SqlEmail(i) => state.email = format!("user{n}.sql{i}@example.com"),
+            Step::Ban(until) => {
+                state.banned_until = until.map(|s| start + Micros::from(s) * SECOND)
+            }
         }
         if !matches!(step, Step::SqlEmail(_)) {
             state.updated_at = t;
@@ -213,12 +242,15 @@ pub fn deliveries(n: usize, life: &Life, rng: &mut Rng) -> Vec<Delivery> {
         let t = start - 5 * SECOND + 7;
         push(
             "/hooks/before-user-created",
-            hook_body("before-user-created", id, first, t, None),
+            hook_body("before-user-created", id, first, t, None, false),
             Said::BeforeCreated {
                 at: t,
                 state: first.clone(),
             },
         );
+    }
+    if life.rolled_back {
+        return out;
     }
     for (k, (t, s)) in states.iter().enumerate() {
         let old = (k > 0).then(|| &states[k - 1].1);
@@ -241,8 +273,18 @@ pub fn deliveries(n: usize, life: &Life, rng: &mut Rng) -> Vec<Delivery> {
         if k == 0 && life.after_created {
             push(
                 "/hooks/after-user-created",
-                hook_body("after-user-created", id, s, s.updated_at, Some(created)),
-                Said::AfterCreated { state: s.clone() },
+                hook_body(
+                    "after-user-created",
+                    id,
+                    s,
+                    s.updated_at,
+                    Some(created),
+                    life.invited,
+                ),
+                Said::AfterCreated {
+                    state: s.clone(),
+                    invited: life.invited,
+                },
             );
         }
     }
@@ -366,7 +408,8 @@ fn row(id: &str, s: &State, deleted: Option<Micros>, created: Micros) -> Value {
         "raw_user_meta_data": meta,
         "raw_app_meta_data": { "provider": "email", "providers": ["email"] },
         "email_confirmed_at": time(s.confirmed_at), "phone_confirmed_at": null,
-        "last_sign_in_at": time(s.last_sign_in_at), "is_anonymous": false, "is_sso_user": false,
+        "last_sign_in_at": time(s.last_sign_in_at), "is_anonymous": false, "is_sso_user": s.sso,
+        "banned_until": time(s.banned_until),
         "created_at": rfc3339(created), "updated_at": rfc3339(deleted.unwrap_or(s.updated_at)),
         "deleted_at": time(deleted),
     })
@@ -390,7 +433,14 @@ fn trigger_body(
     })
 }
 
-fn hook_body(name: &str, id: &str, s: &State, at: Micros, created: Option<Micros>) -> Value {
+fn hook_body(
+    name: &str,
+    id: &str,
+    s: &State,
+    at: Micros,
+    created: Option<Micros>,
+    invited: bool,
+) -> Value {
     let zero = "0001-01-01T00:00:00Z".to_owned();
     let mut user = json!({
         "id": id, "aud": "authenticated", "role": if created.is_some() { "authenticated" } else { "" },
@@ -407,6 +457,13 @@ fn hook_body(name: &str, id: &str, s: &State, at: Micros, created: Option<Micros
         if let Some(t) = s.last_sign_in_at {
             user["last_sign_in_at"] = json!(rfc3339(t));
         }
+        if let Some(t) = s.banned_until {
+            user["banned_until"] = json!(rfc3339(t));
+        }
+    }
+    if invited {
+        user["invited_at"] = json!(rfc3339(at - SECOND));
+        user["user_metadata"] = json!({});
     }
     json!({
         "metadata": { "uuid": uuid::Uuid::new_v4(), "time": rfc3339(at), "name": name, "ip_address": "203.0.113.7" },

@@ -6,6 +6,10 @@
 //! confirmation and sign-in times among the snapshots that carry them. The state
 //! just before a delete is a snapshot one microsecond before it. The creation time
 //! is the earliest one seen. In hard mode a user removed upstream has no row.
+//! A user only before-user-created spoke of is provisional. The ban comes with the
+//! confirmation and sign-in times; an SSO user is one any row snapshot says is. An
+//! invited user's after-user-created has blank metadata and its identity counts as
+//! older than every other.
 
 use super::history::{Micros, Said, State};
 
@@ -23,10 +27,19 @@ pub struct Expected {
     pub deleted_at: Option<Micros>,
     /// The profile's display name, seeded from the names.
     pub display_name: Option<String>,
+    pub provisional: bool,
+    pub banned_until: Option<Micros>,
+    pub is_sso_user: bool,
 }
 
 struct Snapshot<'a> {
     version: Micros,
+    /// The identity's version: `version`, or 0 for blanked metadata.
+    identity_version: Micros,
+    /// The metadata, and so the names, were blanked.
+    blank_names: bool,
+    /// A row of `auth.users`, which carries `is_sso_user`.
+    row: bool,
     state: &'a State,
     /// Row snapshots carry confirmation and sign-in times; tokens do not.
     activity: bool,
@@ -45,13 +58,19 @@ pub fn expected(said: &[&Said], created_at: Micros, hard: bool) -> Option<Expect
         match s {
             Said::BeforeCreated { at, state } => snapshots.push(Snapshot {
                 version: *at,
+                identity_version: *at,
+                blank_names: false,
+                row: false,
                 state,
                 activity: true,
                 blank_activity: true,
                 created_at: None,
             }),
-            Said::AfterCreated { state } => snapshots.push(Snapshot {
+            Said::AfterCreated { state, invited } => snapshots.push(Snapshot {
                 version: state.updated_at,
+                identity_version: if *invited { 0 } else { state.updated_at },
+                blank_names: *invited,
+                row: false,
                 state,
                 activity: true,
                 blank_activity: false,
@@ -59,6 +78,9 @@ pub fn expected(said: &[&Said], created_at: Micros, hard: bool) -> Option<Expect
             }),
             Said::Row { at, state } => snapshots.push(Snapshot {
                 version: *at,
+                identity_version: *at,
+                blank_names: false,
+                row: true,
                 state,
                 activity: true,
                 blank_activity: false,
@@ -66,6 +88,9 @@ pub fn expected(said: &[&Said], created_at: Micros, hard: bool) -> Option<Expect
             }),
             Said::Token { iat, state } => snapshots.push(Snapshot {
                 version: *iat,
+                identity_version: *iat,
+                blank_names: false,
+                row: false,
                 state,
                 activity: false,
                 blank_activity: false,
@@ -80,6 +105,9 @@ pub fn expected(said: &[&Said], created_at: Micros, hard: bool) -> Option<Expect
                 if let Some(state) = old {
                     snapshots.push(Snapshot {
                         version: at - 1,
+                        identity_version: at - 1,
+                        blank_names: false,
+                        row: true,
                         state,
                         activity: true,
                         blank_activity: false,
@@ -97,6 +125,9 @@ pub fn expected(said: &[&Said], created_at: Micros, hard: bool) -> Option<Expect
                 if let Some(state) = old {
                     snapshots.push(Snapshot {
                         version: at - 1,
+                        identity_version: at - 1,
+                        blank_names: false,
+                        row: true,
                         state,
                         activity: true,
                         blank_activity: false,
@@ -109,12 +140,15 @@ pub fn expected(said: &[&Said], created_at: Micros, hard: bool) -> Option<Expect
     if hard && removed {
         return None;
     }
-    let identity = snapshots.iter().max_by_key(|s| s.version)?;
+    let identity = snapshots.iter().max_by_key(|s| s.identity_version)?;
     let activity = snapshots
         .iter()
         .filter(|s| s.activity)
         .max_by_key(|s| s.version);
-    let (first_name, last_name) = split(&identity.state.full_name);
+    let (first_name, last_name) = match identity.blank_names {
+        true => (None, None),
+        false => split(&identity.state.full_name),
+    };
     let display_name = match (&first_name, &last_name) {
         (Some(f), Some(l)) => Some(format!("{f} {l}")),
         (f, _) => f.clone(),
@@ -123,7 +157,7 @@ pub fn expected(said: &[&Said], created_at: Micros, hard: bool) -> Option<Expect
         email: Some(identity.state.email.clone()),
         first_name,
         last_name,
-        identity_version: identity.version,
+        identity_version: identity.identity_version,
         confirmed_at: activity.and_then(|a| {
             (!a.blank_activity)
                 .then_some(a.state.confirmed_at)
@@ -138,6 +172,13 @@ pub fn expected(said: &[&Said], created_at: Micros, hard: bool) -> Option<Expect
         created_at: snapshots.iter().filter_map(|s| s.created_at).min(),
         deleted_at,
         display_name,
+        provisional: said.iter().all(|s| matches!(s, Said::BeforeCreated { .. })),
+        banned_until: activity.and_then(|a| {
+            (!a.blank_activity)
+                .then_some(a.state.banned_until)
+                .flatten()
+        }),
+        is_sso_user: snapshots.iter().any(|s| s.row && s.state.sso),
     })
 }
 

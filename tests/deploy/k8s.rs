@@ -2,8 +2,8 @@
 //! refers to it, and how every workload runs.
 
 use crate::{
-    assert_runs_a_subcommand, env_value, image_user, kind, manifests, named, one, pod_spec,
-    strings, text,
+    assert_runs_a_subcommand, containers, env_value, image_user, kind, manifests, named, one,
+    pod_spec, strings, text,
 };
 
 /// A Kubernetes quantity in bytes (`512Mi`, `2Gi`).
@@ -34,7 +34,6 @@ fn every_manifest_is_valid_yaml_of_a_known_kind_with_a_name() {
         "NetworkPolicy",
         "HorizontalPodAutoscaler",
         "PodDisruptionBudget",
-        "Job",
         "CronJob",
         "Ingress",
     ];
@@ -170,7 +169,7 @@ fn workloads_run_real_subcommands_as_the_images_non_root_user_with_secrets_that_
         .map(text)
         .collect();
     let mut seen = Vec::new();
-    for wanted in ["StatefulSet", "Job", "CronJob"] {
+    for wanted in ["StatefulSet", "CronJob"] {
         let workload = one(&docs, wanted);
         let pod = pod_spec(workload);
         assert_eq!(pod["securityContext"]["runAsNonRoot"], true, "{wanted}");
@@ -179,7 +178,7 @@ fn workloads_run_real_subcommands_as_the_images_non_root_user_with_secrets_that_
             Some(u64::from(user)),
             "{wanted}"
         );
-        for container in pod["containers"].as_sequence().unwrap() {
+        for container in containers(pod) {
             let hardening = &container["securityContext"];
             assert_eq!(hardening["readOnlyRootFilesystem"], true, "{wanted}");
             assert_eq!(hardening["allowPrivilegeEscalation"], false, "{wanted}");
@@ -205,5 +204,46 @@ fn workloads_run_real_subcommands_as_the_images_non_root_user_with_secrets_that_
             }
         }
     }
-    assert_eq!(seen, ["serve", "migrate", "reconcile"]);
+    assert_eq!(seen, ["migrate", "serve", "reconcile"]);
+}
+
+#[test]
+fn every_pod_of_the_statefulset_migrates_before_it_serves_with_the_same_image() {
+    let docs = manifests();
+    let pod = pod_spec(one(&docs, "StatefulSet"));
+    let init = &pod["initContainers"][0];
+    let server = &pod["containers"][0];
+
+    assert_eq!(strings(&init["args"]), ["migrate"]);
+    assert_eq!(init["image"], server["image"]);
+    assert_eq!(
+        init["env"][0], server["env"][0],
+        "the init container migrates the database the server uses"
+    );
+    assert_eq!(text(&init["env"][0]["name"]), "DATABASE_URL");
+    assert!(
+        kind(&docs, "Job").is_empty(),
+        "a separate migration Job could run after the new pods"
+    );
+}
+
+#[test]
+fn every_workload_reads_the_settings_they_must_agree_on_from_one_config_map() {
+    let docs = manifests();
+    let kustomization = one(&docs, "Kustomization");
+    let generated = &kustomization["configMapGenerator"][0];
+    assert!(
+        strings(&generated["literals"]).contains(&"SUPAHOOK_DB_SCHEMA=public".to_owned()),
+        "SUPAHOOK_DB_SCHEMA is set in one place"
+    );
+    for wanted in ["StatefulSet", "CronJob"] {
+        for container in containers(pod_spec(one(&docs, wanted))) {
+            assert_eq!(
+                container["envFrom"][0]["configMapRef"]["name"],
+                generated["name"],
+                "{wanted}: {}",
+                text(&container["name"])
+            );
+        }
+    }
 }

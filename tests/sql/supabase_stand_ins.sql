@@ -6,7 +6,7 @@
 --   * roles anon, authenticated, service_role and supabase_auth_admin (the owner of auth.users);
 --   * schema extensions with pgcrypto in it (where Supabase keeps pgcrypto);
 --   * auth.users with the columns, types, defaults and constraints of Supabase Auth;
---   * vault.decrypted_secrets as a plain, unencrypted table, plus vault.create_secret;
+--   * vault.secrets and the view vault.decrypted_secrets, unencrypted, plus vault.create_secret;
 --   * net.http_post with pg_net's signature. Instead of sending anything it records
 --     the request in net.captured_requests, with the body exactly as pg_net would
 --     send it (convert_to(body::text, 'UTF8')), decoded back to text.
@@ -91,11 +91,15 @@ create index if not exists users_is_anonymous_idx on auth.users (is_anonymous);
 alter table auth.users owner to supabase_auth_admin;
 
 -- Vault ---------------------------------------------------------------------
--- On Supabase this is a view that decrypts vault.secrets; here it is a plain table.
-create table if not exists vault.decrypted_secrets (
-  name             text primary key,
-  decrypted_secret text
+-- On Supabase, vault.secrets holds the secrets encrypted and the view
+-- vault.decrypted_secrets decrypts them; here both hold plain text.
+create table if not exists vault.secrets (
+  id     uuid primary key default pg_catalog.gen_random_uuid(),
+  name   text unique,
+  secret text not null
 );
+create or replace view vault.decrypted_secrets as
+  select id, name, secret as decrypted_secret from vault.secrets;
 
 -- Same call shape as Supabase's vault.create_secret, so setup instructions can be
 -- tried out here unchanged.

@@ -114,7 +114,7 @@ impl TestDb {
         }
     }
 
-    fn create_sqlite() -> Self {
+    pub fn create_sqlite() -> Self {
         let dir = std::env::temp_dir().join(format!("supahook_test_{}", Uuid::new_v4().simple()));
         std::fs::create_dir(&dir)
             .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
@@ -167,6 +167,38 @@ impl TestDb {
         result.unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
 
+    /// Makes the database refuse, for good, every new user with this email: a trigger
+    /// raises an error, as a failing trigger of the application's would.
+    pub async fn refuse_email(&self, email: &str) {
+        let statements = match &self.place {
+            Place::Postgres { .. } => vec![
+                format!(
+                    "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+                     IF NEW.email = '{email}' THEN RAISE EXCEPTION 'refused by a test trigger'; \
+                     END IF; RETURN NEW; END $$"
+                ),
+                "CREATE TRIGGER refuse BEFORE INSERT ON users FOR EACH ROW \
+                 EXECUTE FUNCTION refuse()"
+                    .to_owned(),
+            ],
+            Place::Sqlite { .. } => vec![format!(
+                "CREATE TRIGGER refuse BEFORE INSERT ON users WHEN NEW.email = '{email}' \
+                 BEGIN SELECT RAISE(ABORT, 'refused by a test trigger'); END"
+            )],
+        };
+        for statement in statements {
+            self.execute(&statement).await;
+        }
+    }
+
+    /// Removes what [`refuse_email`](Self::refuse_email) added.
+    pub async fn stop_refusing(&self) {
+        match &self.place {
+            Place::Postgres { .. } => self.execute("DROP TRIGGER refuse ON users").await,
+            Place::Sqlite { .. } => self.execute("DROP TRIGGER refuse").await,
+        }
+    }
+
     /// The single bigint that `sql` selects.
     pub async fn scalar(&self, sql: &str) -> i64 {
         let query = diesel::select(diesel::dsl::sql::<BigInt>(&format!("({sql})")));
@@ -175,6 +207,50 @@ impl TestDb {
             TestConn::Sqlite(mut conn) => query.get_result(&mut conn).await,
         };
         result.unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// What is wrong with the recorded lifecycle events, as `"<count> <problem>"`
+    /// lines (none when all is well): each user's events must be numbered 1..n in feed
+    /// order, start with `user.created`, have distinct ids, and the last one must show
+    /// the stored user's email and name.
+    pub async fn event_problems(&self) -> Vec<String> {
+        let checks = [
+            (
+                "users whose sequences are not 1..n",
+                "SELECT count(*) FROM (SELECT user_id, count(*) AS n, min(sequence) AS first, \
+                 max(sequence) AS last FROM outbox_events GROUP BY user_id) AS s \
+                 WHERE first <> 1 OR last <> n",
+            ),
+            (
+                "pairs of a user's events out of feed order",
+                "SELECT count(*) FROM outbox_events a JOIN outbox_events b \
+                 ON a.user_id = b.user_id AND a.sequence < b.sequence AND a.position > b.position",
+            ),
+            (
+                "first events that are not user.created",
+                "SELECT count(*) FROM outbox_events WHERE sequence = 1 AND type <> 'user.created'",
+            ),
+            (
+                "users whose last event shows another email or name than stored",
+                "SELECT count(*) FROM users u JOIN outbox_events o ON o.user_id = u.id \
+                 AND o.sequence = (SELECT max(sequence) FROM outbox_events l \
+                 WHERE l.user_id = u.id) \
+                 WHERE o.data->'user'->>'email' IS DISTINCT FROM u.email \
+                 OR o.data->'user'->>'first_name' IS DISTINCT FROM u.first_name",
+            ),
+            (
+                "repeated event ids",
+                "SELECT count(*) - count(DISTINCT id) FROM outbox_events",
+            ),
+        ];
+        let mut problems = Vec::new();
+        for (what, sql) in checks {
+            let found = self.scalar(sql).await;
+            if found != 0 {
+                problems.push(format!("{found} {what}"));
+            }
+        }
+        problems
     }
 
     /// Row counts of the three tables supahook writes, to prove nothing changed.
@@ -473,6 +549,16 @@ pub fn outcome(response: &TestResponse) -> String {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("<none>")
         .to_owned()
+}
+
+/// The user ids of a `GET /v1/users` page.
+pub fn listed_ids(page: &serde_json::Value) -> Vec<String> {
+    page["users"]
+        .as_array()
+        .expect("a page of users")
+        .iter()
+        .map(|u| u["id"].as_str().expect("an id").to_owned())
+        .collect()
 }
 
 /// Reads a response's JSON body.

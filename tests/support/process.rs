@@ -53,6 +53,16 @@ pub fn command(dir: &Path, env: &[(&str, &str)]) -> Command {
     command
 }
 
+/// Asserts that a finished command succeeded, showing its output when not.
+pub fn assert_ok(output: &Output, what: &str) {
+    assert!(
+        output.status.success(),
+        "{what} failed:\n{}{}",
+        stdout(output),
+        stderr(output)
+    );
+}
+
 /// Runs `supahook ARGS` to the end.
 pub fn run(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
     command(dir, env).args(args).output().expect("run supahook")

@@ -1,5 +1,5 @@
-//! Access tokens for tests: signed with a test HS256 secret, or with ES256 and RS256
-//! keys generated in the test and published as a JWKS over HTTP.
+//! Access tokens for tests: signed with a test HS256 secret, or with RSA, EC and
+//! Ed25519 keys generated in the test and published as a JWKS over HTTP.
 
 use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
@@ -38,13 +38,38 @@ impl TestKey {
 
     /// A new 2048-bit RSA key for RS256.
     pub fn rs256(kid: &str) -> Self {
+        Self::rsa(&[(kid, Algorithm::RS256)]).remove(0)
+    }
+
+    /// One new 2048-bit RSA key, published once per (kid, algorithm): RS256 to PS512.
+    pub fn rsa(uses: &[(&str, Algorithm)]) -> Vec<Self> {
         let private = rsa::PrivateKey::generate();
         let der = private.to_pkcs1_der().expect("encode the RSA key");
+        uses.iter()
+            .map(|(kid, algorithm)| {
+                Self::new(kid, *algorithm, EncodingKey::from_rsa_der(der.as_bytes()))
+            })
+            .collect()
+    }
+
+    /// A new P-384 key for ES384.
+    pub fn es384(kid: &str) -> Self {
+        let secret = p384::SecretKey::generate();
+        let der = secret.to_pkcs8_der().expect("encode the EC key");
         Self::new(
             kid,
-            Algorithm::RS256,
-            EncodingKey::from_rsa_der(der.as_bytes()),
+            Algorithm::ES384,
+            EncodingKey::from_ec_der(der.as_bytes()),
         )
+    }
+
+    /// A new Ed25519 key for EdDSA: 32 random bytes, in PKCS#8 v1 form.
+    pub fn ed25519(kid: &str) -> Self {
+        // The DER header of a PKCS#8 v1 Ed25519 private key (RFC 8410), then the seed.
+        let mut der = hex_bytes("302e020100300506032b657004220420");
+        der.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+        der.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+        Self::new(kid, Algorithm::EdDSA, EncodingKey::from_ed_der(&der))
     }
 
     fn new(kid: &str, algorithm: Algorithm, encoding: EncodingKey) -> Self {
@@ -157,11 +182,23 @@ impl JwksServer {
 
     /// Adds a key to the published set (a key rotation upstream).
     pub fn publish(&self, key: &TestKey) {
-        self.keys.write().unwrap().push(key.jwk.clone());
+        self.publish_jwk(key.jwk.clone());
+    }
+
+    /// Adds a JWK, as it is, to the published set.
+    pub fn publish_jwk(&self, jwk: Value) {
+        self.keys.write().unwrap().push(jwk);
     }
 
     /// How many times the set was fetched.
     pub fn fetches(&self) -> usize {
         self.fetches.load(Ordering::SeqCst)
     }
+}
+
+fn hex_bytes(hex: &str) -> Vec<u8> {
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect()
 }

@@ -65,3 +65,25 @@ pub async fn insert_users(db: &TestDb, first: u32, count: u32) {
 pub async fn user_id(db: &TestDb, n: u32) -> String {
     text(db, &format!("SELECT md5('{n}')::uuid::text")).await
 }
+
+/// Creates `role` (once per cluster) with what `postgres` holds on Supabase: ALL
+/// privileges on `auth.users` without owning it, and what the trigger's install and
+/// removal use; it can then create the trigger but not drop it.
+pub async fn role_that_does_not_own_auth_users(db: &TestDb, role: &str) {
+    let database = db.url.rsplit('/').next().unwrap().to_owned();
+    connect(db)
+        .await
+        .batch_execute(&format!(
+            "DO $$ BEGIN CREATE ROLE {role} NOLOGIN;
+             EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
+             GRANT ALL ON auth.users TO {role};
+             GRANT USAGE ON SCHEMA auth, vault, net, extensions TO {role};
+             GRANT CREATE ON DATABASE \"{database}\" TO {role};
+             GRANT SELECT, DELETE ON vault.secrets TO {role};
+             GRANT SELECT ON vault.decrypted_secrets TO {role};
+             GRANT SELECT, INSERT ON net.captured_requests TO {role};
+             GRANT USAGE ON SEQUENCE net.captured_requests_id_seq TO {role};"
+        ))
+        .await
+        .expect("create the role that does not own auth.users");
+}

@@ -1,14 +1,14 @@
 //! Helpers for Database Webhook tests: signed deliveries of `auth.users`
 //! changes, and reading the mirror back through the read API.
 
-use super::{ADMIN_TOKEN, TestApp, fixture_json, json, outcome};
+use super::{ADMIN_TOKEN, Running, TestApp, fixture_json, json, outcome};
 use serde_json::{Value, json};
 
 /// The Database Webhook endpoint.
 pub const PATH: &str = "/hooks/auth-users";
 
 /// The user as the read API returns it, `None` when unknown.
-pub async fn user(app: &TestApp, id: &str) -> Option<Value> {
+pub async fn user(app: &Running, id: &str) -> Option<Value> {
     let response = app
         .client
         .get(format!("/v1/users/{id}"))

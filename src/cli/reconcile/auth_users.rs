@@ -6,7 +6,10 @@
 use crate::events::AuthUserRow;
 use crate::infra::pg_connect::PgTarget;
 use chrono::{DateTime, Utc};
+use diesel::dsl::AsExprOf;
+use diesel::expression::{SqlLiteral, UncheckedBind};
 use diesel::prelude::*;
+use diesel::sql_types::{Bool, Nullable, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde_json::Value;
 use uuid::Uuid;
@@ -26,6 +29,8 @@ mod schema {
             created_at -> Nullable<Timestamptz>,
             updated_at -> Nullable<Timestamptz>,
             deleted_at -> Nullable<Timestamptz>,
+            banned_until -> Nullable<Timestamptz>,
+            is_sso_user -> Bool,
         }
     }
 
@@ -81,6 +86,8 @@ struct SourceRow {
     created_at: Option<DateTime<Utc>>,
     updated_at: Option<DateTime<Utc>>,
     deleted_at: Option<DateTime<Utc>>,
+    banned_until: Option<DateTime<Utc>>,
+    is_sso_user: bool,
 }
 
 impl From<SourceRow> for AuthUserRow {
@@ -98,6 +105,8 @@ impl From<SourceRow> for AuthUserRow {
             created_at: r.created_at,
             updated_at: r.updated_at,
             deleted_at: r.deleted_at,
+            banned_until: r.banned_until,
+            is_sso_user: Some(r.is_sso_user),
         }
     }
 }
@@ -117,6 +126,18 @@ pub struct AuthUsersSource {
     conn: AsyncPgConnection,
     /// Whether the signed trigger's `supahook.user_versions` table exists there.
     has_versions: bool,
+    /// Which database this is (`postgres://host:port/dbname`), whatever the URL's options.
+    identity: String,
+}
+
+/// `updated_at` (or `created_at` while it is NULL) at or after `since`. Supabase Auth
+/// moves `updated_at` on each of its own writes, sign-ins included; a direct SQL edit
+/// leaves it alone, which `supahook.user_versions` covers where the trigger runs.
+fn auth_changed_since(
+    since: DateTime<Utc>,
+) -> UncheckedBind<SqlLiteral<Bool>, AsExprOf<DateTime<Utc>, Timestamptz>> {
+    diesel::dsl::sql::<Bool>("coalesce(auth.users.updated_at, auth.users.created_at) >= ")
+        .bind::<Timestamptz, _>(since)
 }
 
 impl AuthUsersSource {
@@ -127,17 +148,56 @@ impl AuthUsersSource {
             Some(refusal) => SourceError::Refused(refusal.to_string()),
             None => SourceError::Connect(e.to_string()),
         })?;
-        let has_versions = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(
+        let has_versions = diesel::select(diesel::dsl::sql::<Bool>(
             "to_regclass('supahook.user_versions') IS NOT NULL",
         ))
         .get_result(&mut conn)
         .await?;
-        Ok(Self { conn, has_versions })
+        Ok(Self {
+            conn,
+            has_versions,
+            identity: target.identity(),
+        })
     }
 
-    /// How many rows `auth.users` holds.
-    pub async fn count(&mut self) -> Result<u64, SourceError> {
-        let n: i64 = users::table.count().get_result(&mut self.conn).await?;
+    /// Which database this is, the same whatever the URL's options or password.
+    pub fn identity(&self) -> &str {
+        &self.identity
+    }
+
+    /// The source database's clock: the time the rows read from now on were read at.
+    pub async fn now(&mut self) -> Result<DateTime<Utc>, SourceError> {
+        let now = diesel::select(diesel::dsl::sql::<Timestamptz>("clock_timestamp()"))
+            .get_result(&mut self.conn)
+            .await?;
+        Ok(now)
+    }
+
+    /// How many rows `auth.users` holds, or how many of them changed since `since`.
+    pub async fn count(&mut self, since: Option<DateTime<Utc>>) -> Result<u64, SourceError> {
+        let n: i64 = match (since, self.has_versions) {
+            (None, _) => users::table.count().get_result(&mut self.conn).await?,
+            (Some(since), false) => {
+                users::table
+                    .filter(auth_changed_since(since))
+                    .count()
+                    .get_result(&mut self.conn)
+                    .await?
+            }
+            (Some(since), true) => {
+                users::table
+                    .left_join(user_versions::table.on(user_versions::id.eq(users::id)))
+                    .filter(
+                        auth_changed_since(since).or(user_versions::changed_at
+                            .nullable()
+                            .ge(since)
+                            .assume_not_null()),
+                    )
+                    .count()
+                    .get_result(&mut self.conn)
+                    .await?
+            }
+        };
         Ok(n.max(0) as u64)
     }
 
@@ -152,37 +212,62 @@ impl AuthUsersSource {
         Ok(found.is_some())
     }
 
-    /// Up to `limit` rows with an id greater than `after`, in id order.
-    pub async fn page(
+    /// Up to `limit` ids of `auth.users` greater than `after`, in id order: the
+    /// primary key's index alone, for comparing the sets of users.
+    pub async fn ids(
         &mut self,
         after: Option<Uuid>,
         limit: usize,
-    ) -> Result<Vec<SourceUser>, SourceError> {
-        let after = after.unwrap_or(Uuid::nil());
-        if !self.has_versions {
-            let rows: Vec<SourceRow> = users::table
-                .select(SourceRow::as_select())
-                .filter(users::id.gt(after))
-                .order(users::id)
-                .limit(limit as i64)
-                .load(&mut self.conn)
-                .await?;
-            return Ok(rows
-                .into_iter()
-                .map(|row| SourceUser {
-                    row: row.into(),
-                    changed_at: None,
-                })
-                .collect());
-        }
-        let rows: Vec<(SourceRow, Option<DateTime<Utc>>)> = users::table
-            .left_join(user_versions::table.on(user_versions::id.eq(users::id)))
-            .select((SourceRow::as_select(), user_versions::changed_at.nullable()))
-            .filter(users::id.gt(after))
+    ) -> Result<Vec<Uuid>, SourceError> {
+        let ids = users::table
+            .select(users::id)
+            .filter(users::id.gt(after.unwrap_or(Uuid::nil())))
             .order(users::id)
             .limit(limit as i64)
             .load(&mut self.conn)
             .await?;
+        Ok(ids)
+    }
+
+    /// Up to `limit` rows with an id greater than `after`, in id order; with `since`,
+    /// only rows changed since then.
+    pub async fn page(
+        &mut self,
+        after: Option<Uuid>,
+        limit: usize,
+        since: Option<DateTime<Utc>>,
+    ) -> Result<Vec<SourceUser>, SourceError> {
+        let after = after.unwrap_or(Uuid::nil());
+        let rows: Vec<(SourceRow, Option<DateTime<Utc>>)> = if self.has_versions {
+            let mut query = users::table
+                .left_join(user_versions::table.on(user_versions::id.eq(users::id)))
+                .select((SourceRow::as_select(), user_versions::changed_at.nullable()))
+                .filter(users::id.gt(after))
+                .order(users::id)
+                .limit(limit as i64)
+                .into_boxed();
+            if let Some(since) = since {
+                query = query.filter(
+                    auth_changed_since(since).or(user_versions::changed_at
+                        .nullable()
+                        .ge(since)
+                        .assume_not_null()),
+                );
+            }
+            query.load(&mut self.conn).await?
+        } else {
+            let no_version = diesel::dsl::sql::<Nullable<Timestamptz>>("NULL");
+            let mut query = users::table
+                .select((SourceRow::as_select(), no_version))
+                .filter(users::id.gt(after))
+                .order(users::id)
+                .limit(limit as i64)
+                .into_boxed();
+            if let Some(since) = since {
+                query = query.filter(auth_changed_since(since));
+            }
+            query.load(&mut self.conn).await?
+        };
         Ok(rows
             .into_iter()
             .map(|(row, changed_at)| SourceUser {

@@ -1,21 +1,47 @@
 //! Repairs the mirror from `auth.users` itself, for the events pg_net dropped.
 //!
-//! Every row goes through the same use-case as a webhook, so reconciling an
-//! up-to-date mirror changes nothing.
+//! Rows are read in pages in id order (keyset), and each page goes to the use-case
+//! as one batch ([`Mirroring::reconcile`]): one read of the page's mirror rows, the
+//! rule that every delivery goes through, and transactions that write each kind of
+//! row in one statement, for the rows that changed only. Up to `concurrency` pages
+//! are applied while the next one is read. Reconciling an up-to-date mirror writes
+//! nothing.
 
 use super::auth_users::{AuthUsersSource, SourceError, SourceUser};
-use crate::events::{Deletion, UserChange, row_change, to_micros};
+use super::prune;
+use crate::events::{UserChange, row_change, to_micros};
 use crate::mirror::Outcome;
 use crate::mirroring::Mirroring;
 use crate::storage::{Queries, StorageError};
-use chrono::{DateTime, Utc};
-use futures_util::StreamExt;
-use std::collections::HashSet;
+use chrono::{DateTime, TimeDelta, Utc};
+use std::collections::{HashSet, VecDeque};
 use std::time::Duration;
+use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-/// Rows read from the source per query.
+/// Rows read from the source per query, and applied as one batch.
 pub const PAGE_SIZE: usize = 1000;
+
+/// How many times a page is tried while the database is unavailable.
+const ATTEMPTS: u32 = 5;
+
+/// How far before the last complete run an incremental run starts reading: a row
+/// written by a transaction that began before that run but committed after it read
+/// the row's page carries an `updated_at` from before the run, and Auth's clock may
+/// be a little behind the database's.
+pub const OVERLAP: TimeDelta = TimeDelta::minutes(10);
+
+/// Which rows of `auth.users` a run reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Since {
+    /// Every row.
+    Everything,
+    /// Rows changed at or after this time.
+    Time(DateTime<Utc>),
+    /// Rows changed since the last complete run, less [`OVERLAP`]; every row when
+    /// no run was recorded for this source.
+    LastRun,
+}
 
 /// How a reconciliation runs.
 #[derive(Debug, Clone, Copy)]
@@ -28,8 +54,10 @@ pub struct Options {
     /// Mirror users younger than this are never taken for deleted: they may still be
     /// signing up (before-user-created mirrors them before `auth.users` has the row).
     pub prune_grace: Duration,
-    /// Rows applied at once.
+    /// Pages applied at once.
     pub concurrency: usize,
+    /// Which rows to read.
+    pub since: Since,
 }
 
 /// What a reconciliation found and did.
@@ -51,6 +79,8 @@ pub struct Summary {
     pub pruned: u64,
     /// Rows that could not be used (for example no `updated_at` and no `created_at`).
     pub skipped: u64,
+    /// The rows read were those changed since this time; `None` when every row was read.
+    pub changed_since: Option<DateTime<Utc>>,
 }
 
 /// A reconciliation failed part-way.
@@ -76,42 +106,106 @@ impl Summary {
     }
 }
 
-/// Applies every row of `auth.users` to the mirror; `progress` is called with the
-/// number of rows done after each page.
+type Applying = JoinHandle<Result<Vec<Outcome>, StorageError>>;
+
+/// Applies the rows of `auth.users` that `options.since` selects to the mirror;
+/// `progress` is called with the number of rows done, and of rows to do, after
+/// each page. A run that
+/// read every change since the last recorded one (and wrote) is recorded, for
+/// [`Since::LastRun`].
 pub async fn run(
     source: &mut AuthUsersSource,
     mirroring: &Mirroring,
     options: Options,
-    progress: impl Fn(u64),
+    progress: impl Fn(u64, u64),
 ) -> Result<Summary, ReconcileError> {
-    let mut summary = Summary::default();
+    let storage = mirroring.storage();
+    let mark = patiently(|| storage.reconcile_mark(source.identity())).await?;
+    let since = match options.since {
+        Since::Everything => None,
+        Since::Time(time) => Some(time),
+        Since::LastRun => mark.map(|mark| mark - OVERLAP),
+    };
+    let started = source.now().await?;
+    let total = source.count(since).await?;
+    progress(0, total);
+    let mut summary = Summary {
+        changed_since: since,
+        ..Summary::default()
+    };
     let mut upstream: HashSet<Uuid> = HashSet::new();
+    let mut applying: VecDeque<Applying> = VecDeque::new();
     let mut after = None;
     loop {
-        let page = source.page(after, PAGE_SIZE).await?;
+        let page = source.page(after, PAGE_SIZE, since).await?;
         let Some(last) = page.last() else { break };
         after = Some(last.row.id);
         summary.read += page.len() as u64;
-        upstream.extend(page.iter().map(|user| user.row.id));
-        let changes: Vec<Option<UserChange>> = page.iter().map(source_change).collect();
-        let outcomes: Vec<Result<Outcome, StorageError>> =
-            futures_util::stream::iter(changes.iter())
-                .map(|change| async move {
-                    match change {
-                        Some(change) => mirroring.reconcile(change, options.dry_run).await,
-                        None => Ok(Outcome::Skipped),
-                    }
-                })
-                .buffer_unordered(options.concurrency.max(1))
-                .collect()
-                .await;
-        for outcome in outcomes {
-            summary.count(outcome?);
+        if since.is_none() {
+            upstream.extend(page.iter().map(|user| user.row.id));
         }
-        progress(summary.read);
+        let changes: Vec<UserChange> = page.iter().filter_map(source_change).collect();
+        summary.skipped += (page.len() - changes.len()) as u64;
+        while applying.len() >= options.concurrency.max(1) {
+            tally(applying.pop_front(), &mut summary).await?;
+            progress(done(&summary), total);
+        }
+        let mirroring = mirroring.clone();
+        applying.push_back(tokio::spawn(async move {
+            patiently(|| mirroring.reconcile(&changes, options.dry_run)).await
+        }));
     }
-    prune(source, mirroring, &upstream, options, &mut summary).await?;
+    while !applying.is_empty() {
+        tally(applying.pop_front(), &mut summary).await?;
+        progress(done(&summary), total);
+    }
+    if since.is_some() {
+        upstream = prune::upstream_ids(source).await?;
+    }
+    prune::run(source, mirroring, &upstream, options, &mut summary).await?;
+    let complete = since.is_none_or(|since| mark.is_some_and(|mark| since <= mark));
+    if complete && !options.dry_run {
+        let identity = source.identity();
+        patiently(|| storage.set_reconcile_mark(identity, started, Utc::now())).await?;
+    }
     Ok(summary)
+}
+
+/// Runs `operation` until it succeeds or fails otherwise than with the database
+/// unavailable (a timeout under load, a restart), at most [`ATTEMPTS`] times, waiting
+/// a little longer each time: a long run need not fail for a moment's trouble, and
+/// applying the same changes again is harmless.
+pub(super) async fn patiently<T, F: Future<Output = Result<T, StorageError>>>(
+    mut operation: impl FnMut() -> F,
+) -> Result<T, StorageError> {
+    let mut attempt = 1;
+    loop {
+        match operation().await {
+            Err(StorageError::Unavailable(reason)) if attempt < ATTEMPTS => {
+                tracing::warn!(reason, attempt, "the mirror database failed; trying again");
+                tokio::time::sleep(Duration::from_secs(attempt.into())).await;
+                attempt += 1;
+            }
+            result => return result,
+        }
+    }
+}
+
+/// Rows whose batch is done, and rows that could not be used.
+fn done(summary: &Summary) -> u64 {
+    summary.created + summary.updated + summary.unchanged + summary.stale + summary.skipped
+}
+
+/// Waits for one page's batch and counts its outcomes.
+async fn tally(batch: Option<Applying>, summary: &mut Summary) -> Result<(), ReconcileError> {
+    let Some(batch) = batch else { return Ok(()) };
+    let outcomes = batch
+        .await
+        .unwrap_or_else(|failed| std::panic::resume_unwind(failed.into_panic()))?;
+    for outcome in outcomes {
+        summary.count(outcome);
+    }
+    Ok(())
 }
 
 /// What a row read from `auth.users` asks of the mirror. Its version is the time of
@@ -124,48 +218,4 @@ fn source_change(user: &SourceUser) -> Option<UserChange> {
         None => user.row.auth_version().ok()?,
     };
     Some(row_change(&user.row, to_micros(version)))
-}
-
-/// Finds mirror users missing upstream. Users mirrored within the grace period are
-/// left alone, and each candidate is looked up once more, so a user created upstream
-/// after its page was read is not taken for a deleted one.
-async fn prune(
-    source: &mut AuthUsersSource,
-    mirroring: &Mirroring,
-    upstream: &HashSet<Uuid>,
-    options: Options,
-    summary: &mut Summary,
-) -> Result<(), ReconcileError> {
-    let grace = chrono::TimeDelta::from_std(options.prune_grace).unwrap_or(chrono::TimeDelta::MAX);
-    let mirrored_before = Utc::now()
-        .checked_sub_signed(grace)
-        .unwrap_or(DateTime::UNIX_EPOCH);
-    let mut after = None;
-    loop {
-        let ids = mirroring
-            .storage()
-            .live_user_ids(after, PAGE_SIZE, mirrored_before)
-            .await?;
-        let Some(last) = ids.last() else {
-            return Ok(());
-        };
-        after = Some(*last);
-        for id in ids.into_iter().filter(|id| !upstream.contains(id)) {
-            if source.contains(id).await? {
-                continue;
-            }
-            summary.deleted_upstream += 1;
-            if options.prune {
-                let change = UserChange::Delete(Box::new(Deletion {
-                    id,
-                    at: None,
-                    removed: true,
-                    last: None,
-                }));
-                if mirroring.reconcile(&change, options.dry_run).await? == Outcome::Deleted {
-                    summary.pruned += 1;
-                }
-            }
-        }
-    }
 }

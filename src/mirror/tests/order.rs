@@ -36,8 +36,12 @@ fn snapshot(version: u32, email: &str, activity: bool) -> UserRecord {
             email_confirmed_at: (version >= 4).then(|| t(4)),
             phone_confirmed_at: None,
             last_sign_in_at: Some(t(version)),
+            banned_until: None,
         }),
         auth_created_at: activity.then(|| t(2)),
+        provisional: false,
+        metadata_blanked: false,
+        is_sso_user: activity.then_some(false),
     }
 }
 
@@ -92,7 +96,7 @@ fn end_state(changes: &[UserChange], mode: DeleteMode) -> Current {
     let mut state = Current::default();
     for (n, change) in changes.iter().enumerate() {
         let now = t(1000 + n as u32);
-        state = state.after(&plan(&state, change, mode, now));
+        state = state.after(&plan(&state, change, mode, &SignUpPolicy::default(), now));
     }
     content(&state)
 }
@@ -156,4 +160,43 @@ fn a_removal_that_overtakes_everything_keeps_the_last_real_state_in_soft_mode() 
         Some("final")
     );
     assert_eq!((hard.user, hard.profile), (None, None));
+}
+
+fn before_created(version: u32, email: &str) -> UserRecord {
+    UserRecord {
+        provisional: true,
+        is_sso_user: None,
+        ..snapshot(version, email, true)
+    }
+}
+
+fn banned(version: u32, until: Option<u32>) -> UserRecord {
+    let mut row = snapshot(version, "ada@example.com", true);
+    row.activity.as_mut().unwrap().banned_until = until.map(t);
+    row.is_sso_user = Some(version == 3);
+    row
+}
+
+#[test]
+fn a_sign_up_confirmed_before_or_after_its_before_user_created_ends_the_same() {
+    assert_one_end_state(&[
+        upsert(before_created(1, "ada@example.com")),
+        upsert(snapshot(4, "ada@example.com", false)),
+        upsert(before_created(1, "ada@example.com")),
+    ]);
+    assert_one_end_state(&[
+        upsert(before_created(1, "ada@example.com")),
+        delete(6, false, None),
+    ]);
+}
+
+#[test]
+fn bans_unbans_and_an_sso_row_end_the_same_in_every_order() {
+    assert_one_end_state(&[
+        upsert(banned(2, None)),
+        upsert(banned(3, Some(900))),
+        upsert(banned(5, None)),
+        upsert(banned(4, Some(800))),
+        upsert(snapshot(6, "ada@example.com", false)),
+    ]);
 }

@@ -6,9 +6,11 @@
 //!
 //! [`in_groups`]: crate::storage::op_groups::in_groups
 
-use super::statements::{CHANGES_CHANNEL, Column, Time, static_query_id, write};
+use super::statements::{
+    CHANGES_CHANNEL, Column, EVENTS_CHANNEL, EVENTS_LOCK_CLASS, Time, static_query_id, write,
+};
 use crate::mirror::{MirrorUser, Outcome, Profile, Tombstone};
-use crate::storage::apply::{LedgerEntry, Op};
+use crate::storage::apply::{LedgerEntry, Op, OutboxEvent};
 use diesel::QueryResult;
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
@@ -20,7 +22,8 @@ static_query_id!(
     UpdateUsers,
     InsertProfiles,
     FollowProfiles,
-    RecordDeliveries
+    RecordDeliveries,
+    RecordEvents
 );
 
 /// Every column of `users`, one element per user.
@@ -47,6 +50,10 @@ pub struct UserColumns<'a> {
     deleted_at: Vec<Option<Time>>,
     created_at: Vec<Time>,
     updated_at: Vec<Time>,
+    provisional: Vec<bool>,
+    banned_until: Vec<Option<Time>>,
+    is_sso_user: Vec<bool>,
+    policy_violation: Vec<bool>,
 }
 
 impl<'a> UserColumns<'a> {
@@ -92,11 +99,15 @@ impl<'a> UserColumns<'a> {
             deleted_at: maybe(|u| u.deleted_at),
             created_at: each(|u| u.created_at),
             updated_at: each(|u| u.updated_at),
+            provisional: flag(|u| u.provisional),
+            banned_until: maybe(|u| u.banned_until),
+            is_sso_user: flag(|u| u.is_sso_user),
+            policy_violation: flag(|u| u.policy_violation),
         }
     }
 
     /// Every column, in the table's order.
-    fn all(&self) -> [&dyn Column; 21] {
+    fn all(&self) -> [&dyn Column; 25] {
         [
             &self.id,
             &self.email,
@@ -119,6 +130,10 @@ impl<'a> UserColumns<'a> {
             &self.deleted_at,
             &self.created_at,
             &self.updated_at,
+            &self.provisional,
+            &self.banned_until,
+            &self.is_sso_user,
+            &self.policy_violation,
         ]
     }
 }
@@ -133,17 +148,20 @@ impl QueryFragment<Pg> for InsertUsers<'_> {
             "INSERT INTO users (id, email, phone, first_name, last_name, avatar_url, \
              auth_provider, providers, is_anonymous, email_confirmed_at, phone_confirmed_at, \
              last_sign_in_at, user_metadata, app_metadata, is_onboarded, auth_created_at, \
-             source_updated_at, activity_updated_at, deleted_at, created_at, updated_at) \
+             source_updated_at, activity_updated_at, deleted_at, created_at, updated_at, \
+             provisional, banned_until, is_sso_user, policy_violation) \
              SELECT id, email, phone, first_name, last_name, avatar_url, auth_provider, \
              ARRAY(SELECT json_array_elements_text(providers::json)), is_anonymous, \
              email_confirmed_at, phone_confirmed_at, last_sign_in_at, user_metadata, \
              app_metadata, is_onboarded, auth_created_at, source_updated_at, \
-             activity_updated_at, deleted_at, created_at, updated_at \
-             FROM unnest({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}) \
+             activity_updated_at, deleted_at, created_at, updated_at, provisional, \
+             banned_until, is_sso_user, policy_violation \
+             FROM unnest({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}) \
              AS u(id, email, phone, first_name, last_name, avatar_url, auth_provider, providers, \
              is_anonymous, email_confirmed_at, phone_confirmed_at, last_sign_in_at, user_metadata, \
              app_metadata, is_onboarded, auth_created_at, source_updated_at, activity_updated_at, \
-             deleted_at, created_at, updated_at)",
+             deleted_at, created_at, updated_at, provisional, banned_until, is_sso_user, \
+             policy_violation)",
             &self.0.all(),
         )
     }
@@ -167,12 +185,15 @@ impl QueryFragment<Pg> for UpdateUsers<'_> {
              user_metadata = u.user_metadata, app_metadata = u.app_metadata, \
              auth_created_at = u.auth_created_at, source_updated_at = u.source_updated_at, \
              activity_updated_at = u.activity_updated_at, deleted_at = u.deleted_at, \
-             updated_at = u.updated_at \
-             FROM unnest({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}) \
+             updated_at = u.updated_at, provisional = u.provisional, \
+             banned_until = u.banned_until, is_sso_user = u.is_sso_user, \
+             policy_violation = u.policy_violation \
+             FROM unnest({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}) \
              AS u(id, email, phone, first_name, last_name, avatar_url, auth_provider, providers, \
              is_anonymous, email_confirmed_at, phone_confirmed_at, last_sign_in_at, user_metadata, \
              app_metadata, is_onboarded, auth_created_at, source_updated_at, activity_updated_at, \
-             deleted_at, created_at, updated_at) \
+             deleted_at, created_at, updated_at, provisional, banned_until, is_sso_user, \
+             policy_violation) \
              WHERE t.id = u.id AND t.id = ANY({})",
             &columns,
         )
@@ -412,5 +433,69 @@ impl QueryFragment<Pg> for Announce {
         out.push_sql("SELECT pg_notify('");
         out.push_sql(CHANGES_CHANNEL);
         write(&mut out, "', m) FROM unnest({}) AS m", &[&self.0])
+    }
+}
+
+/// Records lifecycle events in the outbox, each at the user's last sequence plus its
+/// offset, and says so on [`EVENTS_CHANNEL`] at commit. It first takes the events lock
+/// (held until commit), so that positions are handed out in the order the transactions
+/// commit and a reader that has seen a position never later finds a smaller one.
+pub struct RecordEvents<'a> {
+    id: Vec<Uuid>,
+    kind: Vec<&'a str>,
+    user_id: Vec<Uuid>,
+    offset: Vec<i64>,
+    recorded_at: Vec<Time>,
+    data: Vec<&'a Value>,
+}
+
+impl<'a> RecordEvents<'a> {
+    pub fn of(group: &[Op<'a>]) -> Self {
+        let events: Vec<&'a OutboxEvent> = group
+            .iter()
+            .filter_map(|op| match *op {
+                Op::Event(event) => Some(event),
+                _ => None,
+            })
+            .collect();
+        Self {
+            id: events.iter().map(|e| e.id).collect(),
+            kind: events.iter().map(|e| e.kind).collect(),
+            user_id: events.iter().map(|e| e.user_id).collect(),
+            offset: events.iter().map(|e| e.offset).collect(),
+            recorded_at: events.iter().map(|e| e.recorded_at).collect(),
+            data: events.iter().map(|e| &e.data).collect(),
+        }
+    }
+}
+
+impl QueryFragment<Pg> for RecordEvents<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql("WITH recorded AS (SELECT pg_advisory_xact_lock(");
+        out.push_bind_param::<diesel::sql_types::Integer, _>(&EVENTS_LOCK_CLASS)?;
+        write(
+            &mut out,
+            ", 0) AS turn), added AS (\
+             INSERT INTO outbox_events (id, type, user_id, sequence, recorded_at, data) \
+             SELECT e.id, e.type, e.user_id, COALESCE((SELECT max(o.sequence) \
+             FROM outbox_events o WHERE o.user_id = e.user_id), 0) + e.place, \
+             e.recorded_at, e.data \
+             FROM recorded, unnest({}, {}, {}, {}, {}, {}) WITH ORDINALITY \
+             AS e(id, type, user_id, place, recorded_at, data, n) \
+             ORDER BY e.n \
+             ON CONFLICT (id) DO NOTHING RETURNING position) \
+             SELECT pg_notify('",
+            &[
+                &self.id,
+                &self.kind,
+                &self.user_id,
+                &self.offset,
+                &self.recorded_at,
+                &self.data,
+            ],
+        )?;
+        out.push_sql(EVENTS_CHANNEL);
+        out.push_sql("', max(position)::text) FROM added HAVING count(*) > 0");
+        Ok(())
     }
 }

@@ -1,6 +1,6 @@
-//! Listens on a dedicated connection for the users announced on a channel: those
-//! other replicas change (announced at their commit), and those whose token claims
-//! changed.
+//! Listens on a dedicated connection for what is announced on channels: the users
+//! other replicas change (announced at their commit), the users whose token claims
+//! changed, and the lifecycle events any process records (`supahook_changes`).
 
 use crate::infra::pg_connect::PgTarget;
 use crate::storage::ChangeNotice;
@@ -13,24 +13,26 @@ use uuid::Uuid;
 /// How long to wait before listening again after the connection was lost.
 const RECONNECT_AFTER: Duration = Duration::from_secs(1);
 
-/// Runs until the process ends: tells `notice` about every user `user` finds in an
-/// announcement on `channel`, that it is listening, and when it lost track (the
-/// connection broke; it connects again a second later).
+/// Runs until the process ends: tells `notice` what `notice_of` makes of each
+/// announcement (its channel, its payload) on `channels`, that it is listening, and
+/// when it lost track (the connection broke; it connects again a second later).
 pub async fn listen(
     target: Arc<PgTarget>,
-    channel: &'static str,
-    user: impl Fn(&str) -> Option<Uuid>,
+    channels: &'static [&'static str],
+    notice_of: impl Fn(&str, &str) -> Option<ChangeNotice>,
     notice: Arc<dyn Fn(ChangeNotice) + Send + Sync>,
 ) {
+    let channel = channels.join(",");
+    let channel = channel.as_str();
     loop {
         match target.connect().await {
-            Ok(mut conn) => match conn.batch_execute(&format!("LISTEN {channel}")).await {
+            Ok(mut conn) => match conn.batch_execute(&listen_to(channels)).await {
                 Ok(()) => {
                     notice(ChangeNotice::Listening);
                     let mut stream = std::pin::pin!(conn.notifications_stream());
                     while let Some(Ok(message)) = stream.next().await {
-                        if let Some(id) = user(&message.payload) {
-                            notice(ChangeNotice::Changed(id));
+                        if let Some(told) = notice_of(&message.channel, &message.payload) {
+                            notice(told);
                         }
                     }
                     notice(ChangeNotice::Lost);
@@ -46,6 +48,11 @@ pub async fn listen(
         }
         tokio::time::sleep(RECONNECT_AFTER).await;
     }
+}
+
+/// `LISTEN` on each of `channels`, in one statement.
+fn listen_to(channels: &[&str]) -> String {
+    channels.iter().map(|c| format!("LISTEN {c};")).collect()
 }
 
 /// The user named by an announcement `<replica>:<user id>` from another replica.

@@ -13,11 +13,14 @@
 use super::rows::{ProfileRow, UserRow};
 use super::schema::users;
 use super::statements::{USER_LOCK_CLASS, static_query_id, write};
+use crate::mirror::{Current, Tombstone};
+use crate::storage::apply::Loaded;
 use chrono::{DateTime, Utc};
 use diesel::QueryResult;
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, Query, QueryFragment};
 use diesel::sql_types::{Bool, Integer, Nullable, Text, Timestamptz};
+use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 /// Takes each user's lock, in the order of the ids (ascending, so that two
@@ -83,7 +86,8 @@ impl QueryFragment<Pg> for ReadCurrent<'_> {
              LEFT JOIN LATERAL (SELECT id, email, phone, first_name, last_name, avatar_url, \
              auth_provider, providers, is_anonymous, email_confirmed_at, phone_confirmed_at, \
              last_sign_in_at, user_metadata, app_metadata, is_onboarded, auth_created_at, \
-             source_updated_at, activity_updated_at, deleted_at, created_at, updated_at \
+             source_updated_at, activity_updated_at, deleted_at, created_at, updated_at, \
+             provisional, banned_until, is_sso_user, policy_violation \
              FROM users WHERE users.id = i.id OFFSET 0) AS u ON true \
              LEFT JOIN LATERAL (SELECT user_id, display_name, avatar_url, created_at, updated_at \
              FROM profiles WHERE profiles.user_id = i.id OFFSET 0) AS p ON true \
@@ -95,4 +99,33 @@ impl QueryFragment<Pg> for ReadCurrent<'_> {
             &[&self.ids, &self.keys],
         )
     }
+}
+
+/// The users' states, in the order of `ids`, and the keys recorded, from the rows of
+/// [`ReadCurrent`].
+pub fn loaded(ids: &[Uuid], rows: Vec<CurrentRow>) -> Loaded {
+    let mut found: HashMap<Uuid, Current> = HashMap::with_capacity(ids.len());
+    let mut recorded = HashSet::new();
+    for (user, profile, tombstone, key) in rows {
+        if let Some(user) = user {
+            let id = user.id;
+            found.entry(id).or_default().user = Some(user.into());
+        }
+        if let Some(profile) = profile {
+            let id = profile.user_id;
+            found.entry(id).or_default().profile = Some(profile.into());
+        }
+        if let Some((id, deleted_at, removed)) = tombstone {
+            found.entry(id).or_default().tombstone = Some(Tombstone {
+                deleted_at,
+                removed,
+            });
+        }
+        recorded.extend(key);
+    }
+    let users = ids
+        .iter()
+        .map(|id| found.remove(id).unwrap_or_default())
+        .collect();
+    Loaded { users, recorded }
 }

@@ -2,8 +2,12 @@
 
 use super::PgStore;
 use super::rows::{DeliveryRow, Id, UserRow};
-use super::schema::{DELIVERY_ROW, PROFILE_DETAILS, profiles, users, webhook_events};
+use super::schema::outbox_events;
+use super::schema::{
+    DELIVERY_ROW, PROFILE_DETAILS, profiles, reconcile_marks, users, webhook_events,
+};
 use crate::storage::StorageError;
+use crate::storage::outbox::outbox_queries;
 use crate::storage::read_queries::read_queries;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -16,4 +20,11 @@ read_queries!(
     transaction: transaction,
     lock: for_update,
     announce: super::claims::announce,
+);
+
+outbox_queries!(
+    PgStore,
+    time: |t: DateTime<Utc>| t,
+    time_sql: diesel::sql_types::Timestamptz,
+    error: StorageError::from,
 );

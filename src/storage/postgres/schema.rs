@@ -23,6 +23,10 @@ diesel::table! {
         deleted_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        provisional -> Bool,
+        banned_until -> Nullable<Timestamptz>,
+        is_sso_user -> Bool,
+        policy_violation -> Bool,
     }
 }
 
@@ -55,6 +59,27 @@ diesel::table! {
         id -> Uuid,
         deleted_at -> Timestamptz,
         removed -> Bool,
+    }
+}
+
+diesel::table! {
+    reconcile_marks (source) {
+        source -> Text,
+        changed_since -> Timestamptz,
+        recorded_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    outbox_events (position) {
+        position -> BigInt,
+        id -> Uuid,
+        #[sql_name = "type"]
+        type_ -> Text,
+        user_id -> Uuid,
+        sequence -> BigInt,
+        recorded_at -> Timestamptz,
+        data -> Jsonb,
     }
 }
 

@@ -24,6 +24,14 @@ pub const CHANGES_CHANNEL: &str = "supahook_users";
 /// user whose token claims changed: `NOTIFY supahook_claims, '<user id>'`.
 pub const CLAIMS_CHANNEL: &str = "supahook_claims";
 
+/// The first key of the lock a transaction takes before it records lifecycle events,
+/// held until it commits, so that outbox positions are handed out in commit order.
+pub const EVENTS_LOCK_CLASS: i32 = 0x7375_7062;
+
+/// The channel on which a write that recorded lifecycle events says so at its commit,
+/// with the last position it recorded (`NOTIFY supahook_changes`).
+pub const EVENTS_CHANNEL: &str = "supahook_changes";
+
 /// A statement that is a fixed piece of SQL.
 #[derive(Debug, Clone, Copy, Default, QueryId)]
 pub struct Fixed<const N: u8>;
@@ -77,6 +85,7 @@ columns! {
     Time => Timestamptz,
     Option<Time> => Nullable<Timestamptz>,
     &Value => Jsonb,
+    i64 => diesel::sql_types::BigInt,
 }
 
 /// Writes `sql` with each `{}` replaced by the next column's array parameter.

@@ -9,19 +9,18 @@
 
 use super::bulk::{
     Announce, DeleteUsers, FollowProfiles, InsertProfiles, InsertUsers, RecordDeliveries,
-    UpdateUsers, UserColumns, WriteTombstones,
+    RecordEvents, UpdateUsers, UserColumns, WriteTombstones,
 };
-use super::load::{CurrentRow, LockUsers, ReadCurrent};
+use super::load::{CurrentRow, LockUsers, ReadCurrent, loaded};
 use super::statements::{Begin, Commit, Rollback};
-use crate::mirror::{Current, MirrorUser, Outcome, Profile, Tombstone};
+use crate::mirror::{MirrorUser, Outcome, Profile, Tombstone};
 use crate::storage::StorageError;
-use crate::storage::apply::{LedgerEntry, Loaded, MirrorTx, Op};
+use crate::storage::apply::{LedgerEntry, Loaded, MirrorTx, Op, OutboxEvent};
 use crate::storage::op_groups::in_groups;
 use chrono::Utc;
 use diesel::result::QueryResult;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use futures_util::future::{BoxFuture, try_join_all};
-use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 /// A transaction in progress on one connection. `replica` names this process in the
@@ -53,6 +52,7 @@ impl PgTx<'_> {
             Some(Op::UpdateTombstone(..)) => WriteTombstones::<false>::of(group).execute(&mut conn),
             Some(Op::Record(..)) => RecordDeliveries::of(group).execute(&mut conn),
             Some(Op::Announce(_)) => Announce::of(group, self.replica).execute(&mut conn),
+            Some(Op::Event(_)) => RecordEvents::of(group).execute(&mut conn),
             None => Box::pin(std::future::ready(Ok(0))),
         }
     }
@@ -65,31 +65,7 @@ impl MirrorTx for PgTx<'_> {
         let locks = LockUsers(ids).execute(&mut conn);
         let read = ReadCurrent { ids, keys }.load::<CurrentRow>(&mut conn);
         let (_, _, rows) = futures_util::try_join!(begin, locks, read)?;
-
-        let mut found: HashMap<Uuid, Current> = HashMap::with_capacity(ids.len());
-        let mut recorded = HashSet::with_capacity(keys.len());
-        for (user, profile, tombstone, key) in rows {
-            if let Some(user) = user {
-                let id = user.id;
-                found.entry(id).or_default().user = Some(user.into());
-            }
-            if let Some(profile) = profile {
-                let id = profile.user_id;
-                found.entry(id).or_default().profile = Some(profile.into());
-            }
-            if let Some((id, deleted_at, removed)) = tombstone {
-                found.entry(id).or_default().tombstone = Some(Tombstone {
-                    deleted_at,
-                    removed,
-                });
-            }
-            recorded.extend(key);
-        }
-        let users = ids
-            .iter()
-            .map(|id| found.remove(id).unwrap_or_default())
-            .collect();
-        Ok(Loaded { users, recorded })
+        Ok(loaded(ids, rows))
     }
 
     async fn write_and_commit(&mut self, ops: &[Op<'_>], commit: bool) -> Result<(), StorageError> {
@@ -127,6 +103,14 @@ pub(super) async fn warm_up(conn: &AsyncPgConnection) -> QueryResult<()> {
         user_id: Some(id),
         received_at: user.created_at,
     };
+    let event = OutboxEvent {
+        id,
+        kind: "warm-up",
+        user_id: id,
+        offset: 1,
+        recorded_at: user.created_at,
+        data: serde_json::Value::Null,
+    };
     let mut tx = PgTx {
         conn,
         replica: "warm-up",
@@ -148,6 +132,7 @@ pub(super) async fn warm_up(conn: &AsyncPgConnection) -> QueryResult<()> {
         Op::Record(entry, Outcome::Created),
         Op::DeleteUser(id),
         Op::Announce(id),
+        Op::Event(&event),
     ] {
         tx.statement(&[op]).await?;
     }

@@ -1,8 +1,12 @@
 //! The queries SQLite shares with PostgreSQL, from the [`read_queries!`] template.
 
 use super::rows::{DeliveryRow, Id, UserRow, micros};
-use super::schema::{DELIVERY_ROW, PROFILE_DETAILS, profiles, users, webhook_events};
+use super::schema::outbox_events;
+use super::schema::{
+    DELIVERY_ROW, PROFILE_DETAILS, profiles, reconcile_marks, users, webhook_events,
+};
 use super::{SqliteStore, busy};
+use crate::storage::outbox::outbox_queries;
 use crate::storage::read_queries::read_queries;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
@@ -13,4 +17,11 @@ read_queries!(
     error: busy,
     transaction: immediate_transaction,
     writer: writer,
+);
+
+outbox_queries!(
+    SqliteStore,
+    time: micros,
+    time_sql: diesel::sql_types::TimestamptzSqlite,
+    error: busy,
 );

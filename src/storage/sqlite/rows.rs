@@ -105,6 +105,10 @@ pub struct UserChanges<'a> {
     pub activity_updated_at: Option<DateTime<Utc>>,
     pub deleted_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
+    pub provisional: bool,
+    pub banned_until: Option<DateTime<Utc>>,
+    pub is_sso_user: bool,
+    pub policy_violation: bool,
 }
 
 impl<'a> From<&'a MirrorUser> for UserChanges<'a> {
@@ -128,6 +132,10 @@ impl<'a> From<&'a MirrorUser> for UserChanges<'a> {
             activity_updated_at: u.activity_updated_at.map(micros),
             deleted_at: u.deleted_at.map(micros),
             updated_at: micros(u.updated_at),
+            provisional: u.provisional,
+            banned_until: u.banned_until.map(micros),
+            is_sso_user: u.is_sso_user,
+            policy_violation: u.policy_violation,
         }
     }
 }

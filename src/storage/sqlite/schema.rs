@@ -26,6 +26,10 @@ diesel::table! {
         deleted_at -> Nullable<TimestamptzSqlite>,
         created_at -> TimestamptzSqlite,
         updated_at -> TimestamptzSqlite,
+        provisional -> Bool,
+        banned_until -> Nullable<TimestamptzSqlite>,
+        is_sso_user -> Bool,
+        policy_violation -> Bool,
     }
 }
 
@@ -58,6 +62,27 @@ diesel::table! {
         id -> Text,
         deleted_at -> TimestamptzSqlite,
         removed -> Bool,
+    }
+}
+
+diesel::table! {
+    reconcile_marks (source) {
+        source -> Text,
+        changed_since -> TimestamptzSqlite,
+        recorded_at -> TimestamptzSqlite,
+    }
+}
+
+diesel::table! {
+    outbox_events (position) {
+        position -> BigInt,
+        id -> Text,
+        #[sql_name = "type"]
+        type_ -> Text,
+        user_id -> Text,
+        sequence -> BigInt,
+        recorded_at -> TimestamptzSqlite,
+        data -> Json,
     }
 }
 

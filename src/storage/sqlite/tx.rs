@@ -6,7 +6,7 @@ use super::rows::{NewDelivery, ProfileRow, TextUuid, UserChanges, UserRow, micro
 use super::schema::{PROFILE_ROW, deleted_users, profiles, users, webhook_events};
 use crate::mirror::{Current, MirrorUser, Profile, Tombstone};
 use crate::storage::StorageError;
-use crate::storage::apply::{Loaded, MirrorTx, Op};
+use crate::storage::apply::{Loaded, MirrorTx, Op, OutboxEvent};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
@@ -91,6 +91,7 @@ impl SqliteTx<'_> {
             }
             // One writing process: nobody to tell.
             Op::Announce(_) => Ok(0),
+            Op::Event(event) => record_event(conn, event).await,
             Op::Record(entry, outcome) => {
                 diesel::insert_into(webhook_events::table)
                     .values(NewDelivery::new(entry, outcome))
@@ -102,62 +103,33 @@ impl SqliteTx<'_> {
     }
 }
 
+/// Records a lifecycle event in the outbox at the user's last sequence plus one: events
+/// are inserted one at a time in their offsets' order, so the last sequence already
+/// counts the transaction's earlier events. The one writer records in commit order, so
+/// positions are in commit order too.
+async fn record_event(conn: &mut Conn, event: &OutboxEvent) -> QueryResult<usize> {
+    use diesel::sql_types::Text;
+    diesel::sql_query(
+        "INSERT INTO outbox_events (id, type, user_id, sequence, recorded_at, data) \
+         SELECT ?, ?, ?, COALESCE(MAX(sequence), 0) + 1, ?, ? FROM outbox_events \
+         WHERE user_id = ? ON CONFLICT (id) DO NOTHING",
+    )
+    .bind::<Text, _>(TextUuid(event.id))
+    .bind::<Text, _>(event.kind)
+    .bind::<Text, _>(TextUuid(event.user_id))
+    .bind::<diesel::sql_types::TimestamptzSqlite, _>(micros(event.recorded_at))
+    .bind::<Text, _>(event.data.to_string())
+    .bind::<Text, _>(TextUuid(event.user_id))
+    .execute(conn)
+    .await
+}
+
 impl MirrorTx for SqliteTx<'_> {
     /// No per-user lock: the immediate transaction holds the database's only write
     /// lock, so no other writer can change anything meanwhile.
     async fn lock_and_read(&mut self, ids: &[Uuid], keys: &[&str]) -> Result<Loaded, StorageError> {
         self.0.batch_execute("BEGIN IMMEDIATE").await?;
-        let text_ids: Vec<TextUuid> = ids.iter().copied().map(TextUuid).collect();
-        let found: Vec<(UserRow, Option<ProfileRow>)> = users::table
-            .left_join(profiles::table)
-            .filter(users::id.eq_any(&text_ids))
-            .select((users::all_columns, PROFILE_ROW.nullable()))
-            .load(self.0)
-            .await?;
-        let tombstones: Vec<(TextUuid, DateTime<Utc>, bool)> = deleted_users::table
-            .filter(deleted_users::id.eq_any(&text_ids))
-            .select((
-                deleted_users::id,
-                deleted_users::deleted_at,
-                deleted_users::removed,
-            ))
-            .load(self.0)
-            .await?;
-        let recorded: Vec<String> = webhook_events::table
-            .filter(webhook_events::idempotency_key.eq_any(keys))
-            .select(webhook_events::idempotency_key)
-            .load(self.0)
-            .await?;
-
-        let mut rows: HashMap<Uuid, (UserRow, Option<ProfileRow>)> =
-            found.into_iter().map(|row| (row.0.id.0, row)).collect();
-        let mut tombstones: HashMap<Uuid, Tombstone> = tombstones
-            .into_iter()
-            .map(|(id, deleted_at, removed)| {
-                (
-                    id.0,
-                    Tombstone {
-                        deleted_at,
-                        removed,
-                    },
-                )
-            })
-            .collect();
-        let users = ids
-            .iter()
-            .map(|id| {
-                let (user, profile) = rows.remove(id).unzip();
-                Current {
-                    user: user.map(MirrorUser::from),
-                    profile: profile.flatten().map(Profile::from),
-                    tombstone: tombstones.remove(id),
-                }
-            })
-            .collect();
-        Ok(Loaded {
-            users,
-            recorded: recorded.into_iter().collect(),
-        })
+        read(self.0, ids, keys).await
     }
 
     async fn write_and_commit(&mut self, ops: &[Op<'_>], commit: bool) -> Result<(), StorageError> {
@@ -168,4 +140,68 @@ impl MirrorTx for SqliteTx<'_> {
         self.0.batch_execute(end).await?;
         Ok(())
     }
+}
+
+/// Each user's state, in the order of `ids`, and which of `keys` the ledger holds.
+pub(super) async fn read(
+    conn: &mut Conn,
+    ids: &[Uuid],
+    keys: &[&str],
+) -> Result<Loaded, StorageError> {
+    let text_ids: Vec<TextUuid> = ids.iter().copied().map(TextUuid).collect();
+    let found: Vec<(UserRow, Option<ProfileRow>)> = users::table
+        .left_join(profiles::table)
+        .filter(users::id.eq_any(&text_ids))
+        .select((users::all_columns, PROFILE_ROW.nullable()))
+        .load(conn)
+        .await?;
+    let tombstones: Vec<(TextUuid, DateTime<Utc>, bool)> = deleted_users::table
+        .filter(deleted_users::id.eq_any(&text_ids))
+        .select((
+            deleted_users::id,
+            deleted_users::deleted_at,
+            deleted_users::removed,
+        ))
+        .load(conn)
+        .await?;
+    let recorded: Vec<String> = match keys {
+        [] => Vec::new(),
+        keys => {
+            webhook_events::table
+                .filter(webhook_events::idempotency_key.eq_any(keys))
+                .select(webhook_events::idempotency_key)
+                .load(conn)
+                .await?
+        }
+    };
+
+    let mut rows: HashMap<Uuid, (UserRow, Option<ProfileRow>)> =
+        found.into_iter().map(|row| (row.0.id.0, row)).collect();
+    let mut tombstones: HashMap<Uuid, Tombstone> = tombstones
+        .into_iter()
+        .map(|(id, deleted_at, removed)| {
+            (
+                id.0,
+                Tombstone {
+                    deleted_at,
+                    removed,
+                },
+            )
+        })
+        .collect();
+    let users = ids
+        .iter()
+        .map(|id| {
+            let (user, profile) = rows.remove(id).unzip();
+            Current {
+                user: user.map(MirrorUser::from),
+                profile: profile.flatten().map(Profile::from),
+                tombstone: tombstones.remove(id),
+            }
+        })
+        .collect();
+    Ok(Loaded {
+        users,
+        recorded: recorded.into_iter().collect(),
+    })
 }

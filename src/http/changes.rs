@@ -1,0 +1,171 @@
+//! The feed of auth lifecycle events: `GET /v1/changes`, in commit order, with a long poll.
+
+use super::admin::AdminToken;
+use super::{ApiTags, AppState, ErrorResponse};
+use crate::storage::RecordedEvent;
+use chrono::{DateTime, Utc};
+use poem::web::Data;
+use poem_openapi::param::Query;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+use uuid::Uuid;
+
+/// The event feed API.
+pub struct ChangesApi;
+
+/// The kind of an auth lifecycle event.
+#[derive(Enum, Debug, Clone, Copy)]
+pub enum EventTypeName {
+    /// A user was mirrored for the first time; `data.changed` is empty.
+    #[oai(rename = "user.created")]
+    UserCreated,
+    /// Mirrored fields changed; `data.changed` names them (a sign-in alone is
+    /// `user.signed_in`, not an update).
+    #[oai(rename = "user.updated")]
+    UserUpdated,
+    /// The user was deleted upstream: marked deleted (soft) or its row removed (hard,
+    /// `data.user` is then its last state with `deleted_at` set).
+    #[oai(rename = "user.deleted")]
+    UserDeleted,
+    /// The email was confirmed (`email_confirmed_at` set).
+    #[oai(rename = "user.email_confirmed")]
+    EmailConfirmed,
+    /// The email changed.
+    #[oai(rename = "user.email_changed")]
+    EmailChanged,
+    /// The phone was confirmed (`phone_confirmed_at` set).
+    #[oai(rename = "user.phone_confirmed")]
+    PhoneConfirmed,
+    /// A newer `last_sign_in_at`; recorded only when `SUPAHOOK_EVENTS_TYPES` names it.
+    #[oai(rename = "user.signed_in")]
+    SignedIn,
+    /// An anonymous user became a permanent one.
+    #[oai(rename = "user.anonymous_upgraded")]
+    AnonymousUpgraded,
+    /// The profile's name or avatar followed the identity; `data.changed` names them.
+    #[oai(rename = "profile.updated")]
+    ProfileUpdated,
+}
+
+/// What an event carries.
+#[derive(Object, Debug)]
+pub struct EventData {
+    /// The user as `GET /v1/users/{id}` shows it after the change (its profile without
+    /// `settings`); for a user whose row was removed, its last state.
+    pub user: Value,
+    /// The fields that changed: user fields, or the profile's for `profile.updated`.
+    pub changed: Vec<String>,
+}
+
+/// One auth lifecycle event.
+#[derive(Object, Debug)]
+pub struct ChangeEvent {
+    /// The event id: the same however often its change was delivered and whichever
+    /// replica applied it. Deduplicate on it.
+    pub id: Uuid,
+    /// The event type.
+    #[oai(rename = "type")]
+    pub kind: EventTypeName,
+    /// When the change was committed.
+    pub timestamp: DateTime<Utc>,
+    /// The user concerned.
+    pub user_id: Uuid,
+    /// The user's events are numbered 1, 2, 3, … in the order they happened.
+    pub sequence: i64,
+    /// The user and the fields that changed.
+    pub data: EventData,
+}
+
+/// One page of the feed.
+#[derive(Object, Debug)]
+pub struct ChangePage {
+    /// Events in the order they were committed.
+    pub events: Vec<ChangeEvent>,
+    /// Pass it as `after` to read on; the same `after` when there was nothing new.
+    pub next_cursor: String,
+}
+
+/// Answers to a feed read.
+#[derive(ApiResponse)]
+pub enum ChangesResponse {
+    /// The events after the cursor (none when the wait ran out).
+    #[oai(status = 200)]
+    Ok(Json<ChangePage>),
+}
+
+impl ChangeEvent {
+    /// The event of a recorded row; `None` for a type this version does not know.
+    fn of(event: RecordedEvent) -> Option<Self> {
+        let kind = EventTypeName::from_name(&event.kind)?;
+        let changed = match event.data.get("changed") {
+            Some(Value::Array(names)) => names
+                .iter()
+                .filter_map(|n| n.as_str().map(str::to_owned))
+                .collect(),
+            _ => Vec::new(),
+        };
+        Some(Self {
+            id: event.id,
+            kind,
+            timestamp: event.recorded_at,
+            user_id: event.user_id,
+            sequence: event.sequence,
+            data: EventData {
+                user: event.data.get("user").cloned().unwrap_or(Value::Null),
+                changed,
+            },
+        })
+    }
+}
+
+impl EventTypeName {
+    fn from_name(name: &str) -> Option<Self> {
+        use poem_openapi::types::ParseFromJSON;
+        Self::parse_from_json(Some(Value::from(name))).ok()
+    }
+}
+
+#[OpenApi(tag = "ApiTags::Users")]
+impl ChangesApi {
+    /// Read the event feed
+    ///
+    /// Auth lifecycle events in the order their changes were committed, each once. Keep
+    /// `next_cursor` and pass it as `after` on the next call: delivery is at least once
+    /// (a consumer that stops before saving the cursor reads the same events again),
+    /// so deduplicate on the event `id`. With `wait`, a read that finds nothing waits up
+    /// to that many seconds for the next commit that records events.
+    #[oai(path = "/v1/changes", method = "get", operation_id = "listChanges")]
+    async fn list_changes(
+        &self,
+        state: Data<&Arc<AppState>>,
+        token: AdminToken,
+        /// The `next_cursor` of the previous read; absent (or `0`) for the oldest event kept.
+        #[oai(validator(pattern = r"^[0-9]{1,18}$"))]
+        after: Query<Option<String>>,
+        /// Events per read, 1 to 500 (100 when absent).
+        #[oai(validator(minimum(value = "1"), maximum(value = "500")))]
+        limit: Query<Option<u32>>,
+        /// Seconds to wait for events when there are none yet, 0 to 30 (0 when absent).
+        #[oai(validator(minimum(value = "0"), maximum(value = "30")))]
+        wait: Query<Option<u32>>,
+    ) -> Result<ChangesResponse, ErrorResponse> {
+        token.check(&state)?;
+        let after: i64 = match after.0.as_deref() {
+            None => 0,
+            Some(text) => text.parse().map_err(|_| {
+                ErrorResponse::invalid_parameter("after", "is not a next_cursor of this feed")
+            })?,
+        };
+        let limit = limit.0.unwrap_or(super::users::DEFAULT_PAGE_SIZE) as usize;
+        let wait = Duration::from_secs(u64::from(wait.0.unwrap_or(0)));
+        let events = state.mirroring.events_after(after, limit, wait).await?;
+        let next_cursor = events.last().map_or(after, |e| e.position).to_string();
+        Ok(ChangesResponse::Ok(Json(ChangePage {
+            events: events.into_iter().filter_map(ChangeEvent::of).collect(),
+            next_cursor,
+        })))
+    }
+}

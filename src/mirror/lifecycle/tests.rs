@@ -1,0 +1,160 @@
+use super::*;
+use crate::mirror::plan::Tombstone;
+
+fn at(time: &str) -> DateTime<Utc> {
+    format!("2026-01-15T{time}Z").parse().unwrap()
+}
+
+fn user() -> MirrorUser {
+    MirrorUser {
+        email: Some("ada@example.com".into()),
+        ..MirrorUser::blank(Uuid::from_u128(7), at("10:00:00"))
+    }
+}
+
+fn state(user: Option<MirrorUser>) -> Current {
+    let profile = user.as_ref().map(Profile::seed);
+    Current {
+        user,
+        profile,
+        tombstone: None,
+    }
+}
+
+fn kinds(events: &[LifecycleEvent]) -> Vec<&'static str> {
+    events.iter().map(|e| e.kind.as_str()).collect()
+}
+
+#[test]
+fn a_new_row_is_created_and_nothing_changed_is_nothing() {
+    let before = state(None);
+    let after = state(Some(user()));
+
+    let created = lifecycle(&before, &after, EventTypes::default());
+
+    assert_eq!(kinds(&created), ["user.created"]);
+    assert_eq!(created[0].user["email"], "ada@example.com");
+    assert_eq!(created[0].user_id, Uuid::from_u128(7));
+    assert!(lifecycle(&after, &after, EventTypes::default()).is_empty());
+    assert!(lifecycle(&before, &before, EventTypes::default()).is_empty());
+}
+
+#[test]
+fn an_update_names_its_fields_and_each_transition_has_its_event() {
+    let old = MirrorUser {
+        is_anonymous: true,
+        ..user()
+    };
+    let new = MirrorUser {
+        email: Some("ada@lovelace.org".into()),
+        first_name: Some("Ada".into()),
+        is_anonymous: false,
+        email_confirmed_at: Some(at("10:01:00")),
+        phone_confirmed_at: Some(at("10:02:00")),
+        last_sign_in_at: Some(at("10:03:00")),
+        ..user()
+    };
+    let before = state(Some(old));
+    let mut after = state(Some(new));
+    after.profile = before.profile.clone();
+    let all = EventTypes::of(EventType::ALL);
+
+    let events = lifecycle(&before, &after, all);
+
+    assert_eq!(
+        kinds(&events),
+        [
+            "user.updated",
+            "user.email_changed",
+            "user.email_confirmed",
+            "user.phone_confirmed",
+            "user.anonymous_upgraded",
+            "user.signed_in",
+        ]
+    );
+    assert_eq!(
+        events[0].changed,
+        [
+            "email",
+            "first_name",
+            "is_anonymous",
+            "email_confirmed_at",
+            "phone_confirmed_at",
+            "last_sign_in_at"
+        ]
+    );
+}
+
+#[test]
+fn a_sign_in_alone_is_no_update_and_is_recorded_only_when_asked() {
+    let before = state(Some(user()));
+    let after = state(Some(MirrorUser {
+        last_sign_in_at: Some(at("11:00:00")),
+        ..user()
+    }));
+
+    assert!(lifecycle(&before, &after, EventTypes::default()).is_empty());
+    assert_eq!(
+        kinds(&lifecycle(
+            &before,
+            &after,
+            EventTypes::of([EventType::SignedIn])
+        )),
+        ["user.signed_in"]
+    );
+}
+
+#[test]
+fn soft_and_hard_deletes_are_deletes_and_the_removed_user_is_shown_deleted() {
+    let before = state(Some(user()));
+    let soft = state(Some(MirrorUser {
+        deleted_at: Some(at("12:00:00")),
+        ..user()
+    }));
+    let hard = Current {
+        user: None,
+        profile: None,
+        tombstone: Some(Tombstone {
+            deleted_at: at("12:00:00"),
+            removed: true,
+        }),
+    };
+
+    let soft_events = lifecycle(&before, &soft, EventTypes::default());
+    let hard_events = lifecycle(&before, &hard, EventTypes::default());
+
+    assert_eq!(kinds(&soft_events), ["user.deleted"]);
+    assert_eq!(kinds(&hard_events), ["user.deleted"]);
+    assert_eq!(hard_events[0].user["deleted_at"], "2026-01-15T12:00:00Z");
+}
+
+#[test]
+fn a_profile_that_follows_the_identity_is_updated() {
+    let before = state(Some(user()));
+    let renamed = MirrorUser {
+        first_name: Some("Ada".into()),
+        ..user()
+    };
+    let after = state(Some(renamed));
+
+    let events = lifecycle(&before, &after, EventTypes::default());
+
+    assert_eq!(kinds(&events), ["user.updated", "profile.updated"]);
+    assert_eq!(events[1].changed, ["display_name"]);
+}
+
+#[test]
+fn unrecorded_types_are_left_out_and_ids_are_stable_per_origin_and_type() {
+    let before = state(None);
+    let after = state(Some(user()));
+
+    assert!(lifecycle(&before, &after, EventTypes::NONE).is_empty());
+    let a = event_id("key-1", EventType::UserCreated);
+    assert_eq!(a, event_id("key-1", EventType::UserCreated));
+    assert_ne!(a, event_id("key-1", EventType::UserUpdated));
+    assert_ne!(a, event_id("key-2", EventType::UserCreated));
+    for kind in EventType::ALL {
+        assert_eq!(EventType::parse(kind.as_str()), Some(kind));
+    }
+    assert_eq!(EventType::parse("user.exploded"), None);
+}
