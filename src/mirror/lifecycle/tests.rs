@@ -5,9 +5,11 @@ fn at(time: &str) -> DateTime<Utc> {
     format!("2026-01-15T{time}Z").parse().unwrap()
 }
 
+/// A confirmed user (one that more than before-user-created has seen).
 fn user() -> MirrorUser {
     MirrorUser {
         email: Some("ada@example.com".into()),
+        provisional: false,
         ..MirrorUser::blank(Uuid::from_u128(7), at("10:00:00"))
     }
 }
@@ -157,4 +159,21 @@ fn unrecorded_types_are_left_out_and_ids_are_stable_per_origin_and_type() {
         assert_eq!(EventType::parse(kind.as_str()), Some(kind));
     }
     assert_eq!(EventType::parse("user.exploded"), None);
+}
+
+#[test]
+fn a_provisional_user_records_nothing_until_its_confirmation_creates_it() {
+    let provisional = MirrorUser {
+        provisional: true,
+        ..user()
+    };
+    let seen = state(Some(provisional.clone()));
+
+    let signed_up = lifecycle(&state(None), &seen, EventTypes::default());
+    let confirmed = lifecycle(&seen, &state(Some(user())), EventTypes::default());
+    let forgotten = lifecycle(&seen, &state(None), EventTypes::default());
+
+    assert_eq!(kinds(&signed_up), Vec::<&str>::new());
+    assert_eq!(kinds(&confirmed), vec!["user.created"]);
+    assert_eq!(kinds(&forgotten), Vec::<&str>::new());
 }
