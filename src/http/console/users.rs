@@ -34,6 +34,7 @@ fn row(details: UserDetails) -> UserRow {
         email: user.email.unwrap_or_default(),
         name,
         deleted: user.deleted_at.is_some(),
+        provisional: user.provisional,
     }
 }
 
@@ -59,8 +60,10 @@ pub async fn search_users(
             .await
             .map(|found| found.into_iter().collect())
     } else if query.contains('@') {
+        // An operator looks for sign-ups that never completed too.
         let filter = UserFilter {
             email: Some(query.clone()),
+            provisional: true,
             ..UserFilter::default()
         };
         state.storage.list_users(&filter, None, 50).await
@@ -137,6 +140,10 @@ pub async fn show_user(state: State<'_>, request: &Request, Path(id): Path<Strin
         ("identity version", time(u.source_updated_at)),
         ("activity version", when(u.activity_updated_at)),
         ("deleted", when(u.deleted_at)),
+        ("provisional", u.provisional.to_string()),
+        ("banned until", when(u.banned_until)),
+        ("SSO user", u.is_sso_user.to_string()),
+        ("policy violation", u.policy_violation.to_string()),
         ("user_metadata", u.user_metadata.to_string()),
         ("app_metadata", u.app_metadata.to_string()),
     ];

@@ -107,6 +107,8 @@ pub struct UserRow {
     pub email: String,
     pub name: String,
     pub deleted: bool,
+    /// Seen only by before-user-created so far: a sign-up Supabase may still roll back.
+    pub provisional: bool,
 }
 
 /// The users page: the search and what it found.
