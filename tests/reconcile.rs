@@ -372,18 +372,25 @@ async fn users_missing_upstream_are_reported_and_pruned_only_when_asked() {
     assert_eq!((again.deleted_upstream, again.unchanged), (0, 5));
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_user_still_signing_up_is_not_pruned_within_the_grace_period() {
+/// A source with two users of its own, and a mirror that holds one more: a sign-up
+/// seen by before-user-created that `auth.users` does not have.
+async fn signed_up_but_not_in_auth_users() -> (TestDb, TestApp, Mirroring) {
     let source = upstream::supabase_db(false).await;
     upstream::insert_users(&source, 1, 2).await;
     let app = TestApp::spawn().await;
-    // Mirrored by before-user-created; auth.users does not have the row yet.
     app.deliver(
         "/hooks/before-user-created",
         &fixture("before-user-created.json"),
     )
     .await;
     let mirroring = mirror(&app.db).await;
+    (source, app, mirroring)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_user_still_signing_up_is_not_pruned_within_the_grace_period() {
+    // Mirrored by before-user-created; auth.users does not have the row yet.
+    let (source, app, mirroring) = signed_up_but_not_in_auth_users().await;
     let grace = Options {
         prune: true,
         prune_grace: std::time::Duration::from_secs(3600),
@@ -430,16 +437,8 @@ async fn the_cli_prints_a_summary() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_provisional_user_auth_users_never_had_is_removed_by_prune() {
-    let source = upstream::supabase_db(false).await;
-    upstream::insert_users(&source, 1, 2).await;
-    let app = TestApp::spawn().await;
     // A sign-up that rolled back after before-user-created.
-    app.deliver(
-        "/hooks/before-user-created",
-        &fixture("before-user-created.json"),
-    )
-    .await;
-    let mirroring = mirror(&app.db).await;
+    let (source, app, mirroring) = signed_up_but_not_in_auth_users().await;
     let pruning = Options {
         prune: true,
         ..OPTIONS
