@@ -48,6 +48,14 @@ pub enum EventTypeName {
     /// The profile's name or avatar followed the identity; `data.changed` names them.
     #[oai(rename = "profile.updated")]
     ProfileUpdated,
+    /// The user became banned: `banned_until` is now later than the time of the change
+    /// that set it (a ban without end is a time far ahead).
+    #[oai(rename = "user.banned")]
+    UserBanned,
+    /// The user is no longer banned: the ban was lifted, or the user's next change after
+    /// the ban ran out shows it over (a ban running out is no change by itself).
+    #[oai(rename = "user.unbanned")]
+    UserUnbanned,
 }
 
 /// What an event carries.

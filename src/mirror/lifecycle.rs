@@ -34,18 +34,23 @@ pub enum EventType {
     AnonymousUpgraded,
     /// The profile's name or avatar changed.
     ProfileUpdated,
-    // user.banned / user.unbanned: compared from `banned_until` once the mirror holds it.
+    /// The user became banned: see [`is_banned`].
+    UserBanned,
+    /// The user stopped being banned: the ban was lifted, or a change shows it ran out.
+    UserUnbanned,
 }
 
 impl EventType {
     /// Every type, in the order a change records them.
-    pub const ALL: [EventType; 9] = [
+    pub const ALL: [EventType; 11] = [
         Self::UserCreated,
         Self::UserUpdated,
         Self::EmailChanged,
         Self::EmailConfirmed,
         Self::PhoneConfirmed,
         Self::AnonymousUpgraded,
+        Self::UserBanned,
+        Self::UserUnbanned,
         Self::SignedIn,
         Self::ProfileUpdated,
         Self::UserDeleted,
@@ -63,6 +68,8 @@ impl EventType {
             Self::SignedIn => "user.signed_in",
             Self::AnonymousUpgraded => "user.anonymous_upgraded",
             Self::ProfileUpdated => "profile.updated",
+            Self::UserBanned => "user.banned",
+            Self::UserUnbanned => "user.unbanned",
         }
     }
 
@@ -140,6 +147,9 @@ pub fn lifecycle(before: &Current, after: &Current, recorded: EventTypes) -> Vec
         (None, None) => return Vec::new(),
         (None, Some(new)) => {
             found.push((EventType::UserCreated, Vec::new()));
+            if is_banned(new) {
+                found.push((EventType::UserBanned, vec!["banned_until"]));
+            }
             if new.deleted_at.is_some() {
                 found.push((EventType::UserDeleted, vec!["deleted_at"]));
             }
@@ -210,6 +220,11 @@ fn user_steps(old: &MirrorUser, new: &MirrorUser) -> Vec<(EventType, Vec<&'stati
     if old.is_anonymous && !new.is_anonymous {
         found.push((EventType::AnonymousUpgraded, vec!["is_anonymous"]));
     }
+    match (is_banned(old), is_banned(new)) {
+        (false, true) => found.push((EventType::UserBanned, vec!["banned_until"])),
+        (true, false) => found.push((EventType::UserUnbanned, vec!["banned_until"])),
+        _ => {}
+    }
     if new.last_sign_in_at > old.last_sign_in_at {
         found.push((EventType::SignedIn, vec!["last_sign_in_at"]));
     }
@@ -219,10 +234,24 @@ fn user_steps(old: &MirrorUser, new: &MirrorUser) -> Vec<(EventType, Vec<&'stati
     found
 }
 
+/// Whether `user` is banned in its own state: `banned_until` is later than the time of
+/// the `auth.users` snapshot that carried it (`activity_updated_at`), the moment
+/// Supabase said so. The change's own time, never the clock, decides, so the same
+/// deliveries make the same events on every replica and in every replay, and a user's
+/// `user.banned` and `user.unbanned` alternate. A ban that runs out changes nothing in
+/// the mirror; the next snapshot of the user (a sign-in, any edit) shows it over and
+/// records `user.unbanned`.
+pub fn is_banned(user: &MirrorUser) -> bool {
+    match (user.banned_until, user.activity_updated_at) {
+        (Some(until), Some(said_at)) => until > said_at,
+        _ => false,
+    }
+}
+
 /// The mirrored fields that differ between `old` and `new`; versions and the row's own
 /// times are not fields of the user.
 fn user_changes(old: &MirrorUser, new: &MirrorUser) -> Vec<&'static str> {
-    let fields: [(&'static str, bool); 15] = [
+    let fields: [(&'static str, bool); 16] = [
         ("email", old.email != new.email),
         ("phone", old.phone != new.phone),
         ("first_name", old.first_name != new.first_name),
@@ -249,6 +278,7 @@ fn user_changes(old: &MirrorUser, new: &MirrorUser) -> Vec<&'static str> {
             "auth_created_at",
             old.auth_created_at != new.auth_created_at,
         ),
+        ("banned_until", old.banned_until != new.banned_until),
         ("deleted_at", old.deleted_at != new.deleted_at),
     ];
     fields
@@ -292,6 +322,7 @@ pub fn user_json(user: &MirrorUser, profile: Option<&Profile>) -> Value {
         "source_updated_at": user.source_updated_at,
         "activity_updated_at": user.activity_updated_at,
         "deleted_at": user.deleted_at,
+        "banned_until": user.banned_until,
         "created_at": user.created_at,
         "updated_at": user.updated_at,
         "profile": profile.map(|p| json!({

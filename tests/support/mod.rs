@@ -212,7 +212,9 @@ impl TestDb {
     /// What is wrong with the recorded lifecycle events, as `"<count> <problem>"`
     /// lines (none when all is well): each user's events must be numbered 1..n in feed
     /// order, start with `user.created`, have distinct ids, and the last one must show
-    /// the stored user's email and name.
+    /// the stored user's email and name; `user.banned` and `user.unbanned` alternate from
+    /// a ban, and the last of them says whether the stored user is banned (its
+    /// `banned_until` later than the snapshot that carried it).
     pub async fn event_problems(&self) -> Vec<String> {
         let checks = [
             (
@@ -237,6 +239,22 @@ impl TestDb {
                  WHERE l.user_id = u.id) \
                  WHERE o.data->'user'->>'email' IS DISTINCT FROM u.email \
                  OR o.data->'user'->>'first_name' IS DISTINCT FROM u.first_name",
+            ),
+            (
+                "bans and unbans that do not alternate from a ban",
+                "SELECT count(*) FROM (SELECT type, LAG(type) OVER \
+                 (PARTITION BY user_id ORDER BY sequence) AS previous FROM outbox_events \
+                 WHERE type IN ('user.banned', 'user.unbanned')) AS b \
+                 WHERE previous = type OR (previous IS NULL AND type = 'user.unbanned')",
+            ),
+            (
+                "users banned in their stored state but not by their last ban event, or back",
+                "SELECT count(*) FROM users u WHERE NOT u.provisional AND \
+                 (CASE WHEN u.banned_until > u.activity_updated_at THEN 1 ELSE 0 END) <> \
+                 COALESCE((SELECT CASE WHEN o.type = 'user.banned' THEN 1 ELSE 0 END \
+                 FROM outbox_events o WHERE o.user_id = u.id \
+                 AND o.type IN ('user.banned', 'user.unbanned') \
+                 ORDER BY o.sequence DESC LIMIT 1), 0)",
             ),
             (
                 "repeated event ids",

@@ -177,3 +177,81 @@ fn a_provisional_user_records_nothing_until_its_confirmation_creates_it() {
     assert_eq!(kinds(&confirmed), vec!["user.created"]);
     assert_eq!(kinds(&forgotten), Vec::<&str>::new());
 }
+
+/// `user()` as the `auth.users` snapshot of `said_at` shows it, banned until `until`.
+fn seen_at(said_at: &str, until: Option<&str>) -> MirrorUser {
+    MirrorUser {
+        activity_updated_at: Some(at(said_at)),
+        banned_until: until.map(at),
+        ..user()
+    }
+}
+
+#[test]
+fn a_ban_ahead_of_its_change_bans_and_lifting_it_unbans() {
+    let free = state(Some(seen_at("10:00:00", None)));
+    let banned = state(Some(seen_at("10:01:00", Some("23:00:00"))));
+    let lifted = state(Some(seen_at("10:02:00", None)));
+
+    let ban = lifecycle(&free, &banned, EventTypes::default());
+    let lift = lifecycle(&banned, &lifted, EventTypes::default());
+
+    assert_eq!(kinds(&ban), ["user.updated", "user.banned"]);
+    assert_eq!(ban[1].changed, ["banned_until"]);
+    assert_eq!(ban[1].user["banned_until"], "2026-01-15T23:00:00Z");
+    assert_eq!(kinds(&lift), ["user.updated", "user.unbanned"]);
+}
+
+#[test]
+fn a_ban_moved_into_the_past_unbans_and_extending_one_is_only_an_update() {
+    let banned = state(Some(seen_at("10:01:00", Some("23:00:00"))));
+    let ended = state(Some(seen_at("10:02:00", Some("10:00:00"))));
+    let extended = state(Some(seen_at("10:02:00", Some("23:30:00"))));
+
+    assert_eq!(
+        kinds(&lifecycle(&banned, &ended, EventTypes::default())),
+        ["user.updated", "user.unbanned"]
+    );
+    assert_eq!(
+        kinds(&lifecycle(&banned, &extended, EventTypes::default())),
+        ["user.updated"]
+    );
+}
+
+#[test]
+fn a_ban_that_ran_out_is_over_at_the_next_snapshot_whatever_the_clock_says() {
+    // Banned until 10:05, and the next snapshot (a sign-in) comes at 10:10 with the
+    // same `banned_until`: the change's own time shows the ban over. The events are
+    // the same whenever the step is applied, replayed or compared.
+    let banned = state(Some(seen_at("10:01:00", Some("10:05:00"))));
+    let signed_in = state(Some(MirrorUser {
+        last_sign_in_at: Some(at("10:10:00")),
+        ..seen_at("10:10:00", Some("10:05:00"))
+    }));
+    let before_it_ran_out = state(Some(seen_at("10:04:00", Some("10:05:00"))));
+
+    assert_eq!(
+        kinds(&lifecycle(&banned, &signed_in, EventTypes::default())),
+        ["user.unbanned"]
+    );
+    assert!(lifecycle(&banned, &before_it_ran_out, EventTypes::default()).is_empty());
+}
+
+#[test]
+fn a_user_first_seen_banned_is_created_then_banned_and_an_old_ban_is_no_ban() {
+    let none = state(None);
+
+    let banned = lifecycle(
+        &none,
+        &state(Some(seen_at("10:01:00", Some("23:00:00")))),
+        EventTypes::default(),
+    );
+    let ran_out = lifecycle(
+        &none,
+        &state(Some(seen_at("10:01:00", Some("10:00:00")))),
+        EventTypes::default(),
+    );
+
+    assert_eq!(kinds(&banned), ["user.created", "user.banned"]);
+    assert_eq!(kinds(&ran_out), ["user.created"]);
+}
