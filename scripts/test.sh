@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the test suite against a PostgreSQL server, then the behaviour suites
-# (hooks, provisional, user_states, rejections, read_api, db_webhooks, ordering, convergence, reconcile, fast_path, group_commit, users_sync, users_api, open_mode, hostile_input, console, token_claims) again on SQLite (SUPAHOOK_TEST_BACKEND=sqlite),
+# (hooks, provisional, user_states, rejections, read_api, db_webhooks, ordering, convergence, reconcile, fast_path, group_commit, users_sync, users_api, open_mode, hostile_input, console, token_claims, event_nats) again on SQLite (SUPAHOOK_TEST_BACKEND=sqlite),
 # then the console's browser test (scripts/browser-test.sh) on the same PostgreSQL.
 #
 # Which server, in this order:
@@ -9,6 +9,9 @@
 #   3. a private throwaway cluster in a temporary directory, on a free port
 #      from 55432 up, stopped and removed when this script exits. PostgreSQL's
 #      server binaries are installed with apt-get if none are found.
+#
+# tests/event_nats.rs needs a NATS server with JetStream (`nats-server -js`) at
+# TEST_NATS_URL, nats://127.0.0.1:4222 when unset; it fails without one.
 #
 # SUPAHOOK_TEST_PRIVATE_PG=1 skips 1 and 2 and always uses a private cluster.
 # Extra arguments go to `cargo test`, e.g. `scripts/test.sh -- --nocapture`.
@@ -61,7 +64,7 @@ failed_step=""
 cargo test --locked "$@" || { status=$?; failed_step="cargo test on PostgreSQL"; }
 if [[ $status -eq 0 ]]; then
     log "running the behaviour suites again on SQLite"
-    SUPAHOOK_TEST_BACKEND=sqlite cargo test --locked --test hooks --test provisional --test user_states --test rejections --test read_api --test db_webhooks --test ordering --test convergence --test reconcile --test fast_path --test group_commit --test users_sync --test users_api --test open_mode --test hostile_input --test console --test token_claims "$@" ||
+    SUPAHOOK_TEST_BACKEND=sqlite cargo test --locked --test hooks --test provisional --test user_states --test rejections --test read_api --test db_webhooks --test ordering --test convergence --test reconcile --test fast_path --test group_commit --test users_sync --test users_api --test open_mode --test hostile_input --test console --test token_claims --test event_nats "$@" ||
         { status=$?; failed_step="the behaviour suites on SQLite"; }
 fi
 if [[ $status -eq 0 ]]; then

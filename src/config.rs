@@ -11,6 +11,7 @@ mod cors_origins;
 mod events;
 mod listen_addr;
 mod names;
+mod nats;
 mod spool_size;
 mod store_failure;
 mod token_claims;
@@ -21,6 +22,7 @@ pub use crate::telemetry::LogFormat;
 pub use connections::ConnectionLimits;
 pub use events::{DEFAULT_EVENTS_RETENTION_DAYS, EventSettings};
 pub use listen_addr::{DEFAULT_LISTEN_ADDR, ListenAddr};
+pub use nats::{DEFAULT_STREAM, DEFAULT_SUBJECT_PREFIX, NatsSettings};
 pub use secrecy::SecretString;
 pub use spool_size::DEFAULT_SPOOL_MAX_BYTES;
 pub use store_failure::{DEFAULT_BUDGET_MS, OnStoreFailure};
@@ -119,6 +121,8 @@ pub struct Settings {
     pub users_may_set_onboarded: bool,
     /// Which lifecycle events are recorded, and how long they are kept.
     pub events: EventSettings,
+    /// Where lifecycle events are published to NATS JetStream; `None` when they are not.
+    pub events_nats: Option<NatsSettings>,
 }
 
 /// The shortest bearer token accepted; shorter ones are too easy to guess.
@@ -224,6 +228,7 @@ impl Settings {
                 .unwrap_or(DEFAULT_WRITERS),
             jwt: JwtSettings::load(s)?,
             events: EventSettings::load(s)?,
+            events_nats: NatsSettings::load(s)?,
             cors_origins: s
                 .list("SUPAHOOK_CORS_ORIGINS", cors_origins::check)?
                 .unwrap_or_default(),

@@ -7,6 +7,7 @@ mod apply;
 mod backend;
 mod bell;
 mod group_commit;
+mod lease;
 mod op_groups;
 mod outbox;
 mod postgres;
@@ -21,6 +22,7 @@ pub use apply::{Applied, Batch, Request};
 pub use backend::{Backend, ChangeWatch, OutboxQueries, Queries, Storage};
 pub use bell::EventBell;
 pub use group_commit::{GroupCommit, MAX_BATCH};
+pub use lease::PublisherLease;
 pub use outbox::RecordedEvent;
 pub use read::{
     DeliveryCursor, DeliveryFilter, DeliveryRecord, ProfileChanges, ProfileClaim, ProfileDetails,

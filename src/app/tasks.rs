@@ -13,8 +13,8 @@ use tokio::task::JoinSet;
 /// mode), the database check readiness reads, the listeners for other replicas'
 /// changes (told to the fast path and the token claims) and for changed token claims,
 /// the flushing of skipped tokens, the writers, the metrics' upkeep, the pruning of the
-/// ledger and of the lifecycle events, and the removal of provisional users nothing
-/// confirmed. They run until the returned set is dropped.
+/// ledger and of the lifecycle events, their publishing to NATS when set, and the
+/// removal of provisional users nothing confirmed. They run until the returned set is dropped.
 pub(super) fn start(
     mirroring: &Mirroring,
     token_claims: &Arc<TokenClaims>,
@@ -56,6 +56,14 @@ pub(super) fn start(
                 async move { storage.forget_deliveries(before).await }
             },
         ));
+    }
+    if let Some(nats) = &settings.events_nats {
+        let publisher = crate::events_out::nats::NatsPublisher::new(
+            storage.clone(),
+            mirroring.event_bell(),
+            nats.clone(),
+        );
+        tasks.spawn(publisher.run());
     }
     if settings.events.retention_days > 0 {
         // Each user's last event is kept, to carry its sequence on.

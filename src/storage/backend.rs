@@ -14,6 +14,7 @@
     reason = "implemented and called only on concrete types, whose futures are Send"
 )]
 
+use super::PublisherLease;
 use super::apply::{Applied, Batch};
 use super::postgres::PgStore;
 use super::read::{DeliveryCursor, DeliveryFilter, DeliveryRecord, ProfileChanges};
@@ -57,6 +58,11 @@ pub trait Backend {
     /// that will not pass by itself (a wrong password, an unknown database, a failed
     /// certificate check); `None` when it answered or could not be reached.
     fn refusal(&self) -> Option<Refusal>;
+
+    /// The right to publish the outbox to NATS, when no other process holds it:
+    /// PostgreSQL's session advisory lock on a connection of its own, held while the
+    /// lease lives (its server ends it if the connection dies); SQLite has one process.
+    async fn lead_publisher(&self) -> Result<Option<PublisherLease>, StorageError>;
 
     /// Applies pending migrations and returns the versions applied, oldest first;
     /// safe to run from several replicas at once.
@@ -237,4 +243,15 @@ pub trait OutboxQueries {
     /// Removes events recorded before `recorded_before`, except each user's last one
     /// (which carries the user's sequence on); returns how many.
     async fn forget_events(&self, recorded_before: DateTime<Utc>) -> Result<usize, StorageError>;
+
+    /// The position of the last event published to the JetStream `stream` (0 before the
+    /// first), from the `nats_cursor` table.
+    async fn publisher_cursor(&self, stream: &str) -> Result<i64, StorageError>;
+
+    /// Moves the cursor of `stream` on to `position`, never back.
+    async fn advance_publisher_cursor(
+        &self,
+        stream: &str,
+        position: i64,
+    ) -> Result<(), StorageError>;
 }

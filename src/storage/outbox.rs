@@ -42,6 +42,29 @@ pub fn recorded<I: Into<Uuid>>(row: EventRow<I>) -> RecordedEvent {
     }
 }
 
+impl RecordedEvent {
+    /// The event as consumers receive it, `GET /v1/changes`' shape:
+    /// `{"id", "type", "timestamp", "user_id", "sequence", "data": {"user", "changed"}}`.
+    pub fn payload(&self) -> Value {
+        serde_json::json!({
+            "id": self.id,
+            "type": self.kind,
+            "timestamp": self.recorded_at,
+            "user_id": self.user_id,
+            "sequence": self.sequence,
+            "data": self.data,
+        })
+    }
+}
+
+/// A cursor's position read back.
+#[derive(diesel::QueryableByName)]
+pub struct CursorRow {
+    /// The position.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub position: i64,
+}
+
 /// Implements [`OutboxQueries`](crate::storage::OutboxQueries) on `$store`; `time`
 /// makes a timestamp column's value, `time_sql` is its SQL type, `error` turns a
 /// query's error into a `StorageError`.
@@ -91,6 +114,41 @@ macro_rules! outbox_queries {
                 .execute(&mut conn)
                 .await
                 .map_err($error)
+            }
+
+            async fn publisher_cursor(
+                &self,
+                stream: &str,
+            ) -> Result<i64, $crate::storage::StorageError> {
+                use diesel::sql_types::Text;
+                let mut conn = self.conn().await?;
+                let rows: Vec<$crate::storage::outbox::CursorRow> =
+                    diesel::sql_query("SELECT position FROM nats_cursor WHERE stream = $1")
+                        .bind::<Text, _>(stream)
+                        .load(&mut conn)
+                        .await
+                        .map_err($error)?;
+                Ok(rows.into_iter().next().map_or(0, |r| r.position))
+            }
+
+            async fn advance_publisher_cursor(
+                &self,
+                stream: &str,
+                position: i64,
+            ) -> Result<(), $crate::storage::StorageError> {
+                use diesel::sql_types::{BigInt, Text};
+                let mut conn = self.conn().await?;
+                diesel::sql_query(
+                    "INSERT INTO nats_cursor (stream, position) VALUES ($1, $2) \
+                     ON CONFLICT (stream) DO UPDATE SET position = excluded.position \
+                     WHERE nats_cursor.position < excluded.position",
+                )
+                .bind::<Text, _>(stream)
+                .bind::<BigInt, _>(position)
+                .execute(&mut conn)
+                .await
+                .map_err($error)?;
+                Ok(())
             }
         }
     };

@@ -3,6 +3,7 @@
 mod bulk;
 mod changes;
 mod claims;
+mod lease;
 mod load;
 mod occupied;
 mod read;
@@ -158,6 +159,10 @@ impl Backend for PgStore {
             .execute(&mut conn)
             .await?;
         result
+    }
+
+    async fn lead_publisher(&self) -> Result<Option<super::PublisherLease>, StorageError> {
+        lease::lead(self.target.clone(), &self.schema).await
     }
 
     async fn pending_migrations(&self) -> Result<Vec<String>, StorageError> {

@@ -153,6 +153,11 @@ impl Backend for SqliteStore {
             .await
     }
 
+    /// SQLite has one process (see the backend's notes): it always leads.
+    async fn lead_publisher(&self) -> Result<Option<super::PublisherLease>, StorageError> {
+        Ok(Some(super::PublisherLease::alone()))
+    }
+
     async fn pending_migrations(&self) -> Result<Vec<String>, StorageError> {
         let conn = self.conn().await?;
         super::pending_migrations(conn, MIGRATIONS)

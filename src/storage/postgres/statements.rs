@@ -28,6 +28,10 @@ pub const CLAIMS_CHANNEL: &str = "supahook_claims";
 /// held until it commits, so that outbox positions are handed out in commit order.
 pub const EVENTS_LOCK_CLASS: i32 = 0x7375_7062;
 
+/// The session advisory lock the one process publishing the outbox to NATS holds
+/// ("supanats"); a single key, apart from the two-key locks above.
+pub const PUBLISHER_LOCK_KEY: i64 = 0x7375_7061_6e61_7473;
+
 /// The channel on which a write that recorded lifecycle events says so at its commit,
 /// with the last position it recorded (`NOTIFY supahook_changes`).
 pub const EVENTS_CHANNEL: &str = "supahook_changes";

@@ -1,0 +1,208 @@
+//! Publishes the outbox to NATS JetStream: each event to `<prefix>.<type>` (e.g.
+//! `supahook.user.created`), in `position` order, once.
+//!
+//! The publisher follows the outbox from its cursor (`nats_cursor`, one row per
+//! stream) and moves the cursor on only after JetStream acknowledged every message of
+//! a batch. Each message carries the event id as `Nats-Msg-Id`, so a batch published
+//! again (a crash between the acks and the cursor's write) is dropped by the stream's
+//! duplicate window: JetStream stores it once. One process publishes at a time (the
+//! storage's [`PublisherLease`]); the others stand by and take over within
+//! [`STANDBY_RETRY`] when it stops. It wakes at each commit that records events (the
+//! event bell, rung by `NOTIFY supahook_changes` from other replicas). While NATS is
+//! down it retries with a growing pause and holds no database connection but its
+//! lease's: hooks are never held up by it.
+
+use crate::config::NatsSettings;
+use crate::storage::{
+    Backend, EventBell, OutboxQueries, PublisherLease, RecordedEvent, Storage, StorageError,
+};
+use async_nats::jetstream::{self, message::PublishMessage};
+use chrono::Utc;
+use metrics::{counter, gauge};
+use secrecy::ExposeSecret;
+use std::time::Duration;
+
+/// Events published between two moves of the cursor.
+const BATCH: usize = 100;
+
+/// How often a standby process asks for the lease.
+pub const STANDBY_RETRY: Duration = Duration::from_secs(5);
+
+/// How long the publisher waits for the bell before it looks again by itself.
+const IDLE_LOOK: Duration = Duration::from_secs(5);
+
+/// The longest pause between two attempts while NATS or the database fails.
+const MAX_PAUSE: Duration = Duration::from_secs(30);
+
+/// Why a round of publishing stopped.
+#[derive(Debug, thiserror::Error)]
+enum PublishFailure {
+    /// NATS did not take or acknowledge a message, or the stream could not be set up.
+    #[error("NATS: {0}")]
+    Nats(String),
+    /// The outbox or the cursor could not be read or written.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// Publishes recorded lifecycle events to NATS JetStream.
+pub struct NatsPublisher {
+    storage: Storage,
+    bell: EventBell,
+    settings: NatsSettings,
+}
+
+impl NatsPublisher {
+    /// A publisher of `storage`'s outbox, woken by `bell`, to where `settings` say.
+    pub fn new(storage: Storage, bell: EventBell, settings: NatsSettings) -> Self {
+        Self {
+            storage,
+            bell,
+            settings,
+        }
+    }
+
+    /// Publishes for as long as it runs: connects (retrying in the background while
+    /// NATS is unreachable), waits for the lease, and publishes while it holds it.
+    pub async fn run(self) {
+        counter!("supahook_events_nats_published_total").increment(0);
+        counter!("supahook_events_nats_failures_total").increment(0);
+        let connected = async_nats::ConnectOptions::new()
+            .retry_on_initial_connect()
+            .connect(self.settings.url.expose_secret())
+            .await;
+        let client = match connected {
+            Ok(client) => client,
+            Err(error) => {
+                tracing::error!(error = %error, "cannot publish events to NATS");
+                return;
+            }
+        };
+        let jetstream = jetstream::new(client);
+        let mut failures: u32 = 0;
+        loop {
+            let mut lease = self.lease().await;
+            match self.publish_while_leading(&jetstream, &mut lease).await {
+                Ok(()) => {
+                    failures = 0;
+                    tracing::warn!("the NATS publisher lost its database lease; standing by");
+                }
+                Err(error) => {
+                    drop(lease);
+                    failures = failures.saturating_add(1);
+                    counter!("supahook_events_nats_failures_total").increment(1);
+                    let pause = pause_after(failures);
+                    tracing::warn!(
+                        error = %error,
+                        retry_in_ms = pause.as_millis() as u64,
+                        "publishing events to NATS failed"
+                    );
+                    tokio::time::sleep(pause).await;
+                }
+            }
+        }
+    }
+
+    /// The lease, once no other process holds it.
+    async fn lease(&self) -> PublisherLease {
+        loop {
+            match self.storage.lead_publisher().await {
+                Ok(Some(lease)) => return lease,
+                Ok(None) => tracing::debug!("another process publishes events to NATS"),
+                Err(error) => tracing::debug!(error = %error, "cannot ask for the NATS lease"),
+            }
+            tokio::time::sleep(STANDBY_RETRY).await;
+        }
+    }
+
+    /// Publishes batch after batch while `lease` holds; `Ok` when it no longer does.
+    async fn publish_while_leading(
+        &self,
+        jetstream: &jetstream::Context,
+        lease: &mut PublisherLease,
+    ) -> Result<(), PublishFailure> {
+        self.ensure_stream(jetstream).await?;
+        let stream = &self.settings.stream;
+        let mut cursor = self.storage.publisher_cursor(stream).await?;
+        tracing::info!(stream, after = cursor, "publishing events to NATS");
+        loop {
+            // Listening before reading: a commit between the read and the wait still wakes.
+            let mut bell = self.bell.listen();
+            if !lease.still_held().await {
+                return Ok(());
+            }
+            let events = self.storage.list_events(cursor, BATCH).await?;
+            let behind = events.first().map_or(0.0, |e| {
+                (Utc::now() - e.recorded_at).num_milliseconds().max(0) as f64 / 1000.0
+            });
+            gauge!("supahook_events_nats_behind_seconds").set(behind);
+            let Some(last) = events.last().map(|e| e.position) else {
+                let _ = tokio::time::timeout(IDLE_LOOK, bell.changed()).await;
+                continue;
+            };
+            self.publish(jetstream, &events).await?;
+            self.storage.advance_publisher_cursor(stream, last).await?;
+            counter!("supahook_events_nats_published_total").increment(events.len() as u64);
+            cursor = last;
+        }
+    }
+
+    /// Creates the stream, capturing `<prefix>.>`, when it does not exist; an existing
+    /// one is used as it is.
+    async fn ensure_stream(&self, jetstream: &jetstream::Context) -> Result<(), PublishFailure> {
+        let config = jetstream::stream::Config {
+            name: self.settings.stream.clone(),
+            subjects: vec![format!("{}.>", self.settings.subject_prefix)],
+            ..Default::default()
+        };
+        jetstream
+            .get_or_create_stream(config)
+            .await
+            .map_err(|e| PublishFailure::Nats(format!("stream {}: {e}", self.settings.stream)))?;
+        Ok(())
+    }
+
+    /// Sends every event of the batch, in order, then waits for each acknowledgement.
+    async fn publish(
+        &self,
+        jetstream: &jetstream::Context,
+        events: &[RecordedEvent],
+    ) -> Result<(), PublishFailure> {
+        let mut acks = Vec::with_capacity(events.len());
+        for event in events {
+            let subject = format!("{}.{}", self.settings.subject_prefix, event.kind);
+            let body = serde_json::to_vec(&event.payload())
+                .map_err(|e| PublishFailure::Nats(e.to_string()))?;
+            let message = PublishMessage::build()
+                .payload(body.into())
+                .message_id(event.id.to_string());
+            let ack = jetstream
+                .send_publish(subject, message)
+                .await
+                .map_err(|e| PublishFailure::Nats(e.to_string()))?;
+            acks.push(ack);
+        }
+        for ack in acks {
+            ack.await.map_err(|e| PublishFailure::Nats(e.to_string()))?;
+        }
+        Ok(())
+    }
+}
+
+/// The pause after `failures` failures in a row: 1 s, doubling, at most [`MAX_PAUSE`].
+fn pause_after(failures: u32) -> Duration {
+    let doubled = Duration::from_secs(1).saturating_mul(1 << failures.saturating_sub(1).min(6));
+    doubled.min(MAX_PAUSE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pause_doubles_from_a_second_up_to_its_cap() {
+        let pauses: Vec<u64> = (1..=8).map(|n| pause_after(n).as_secs()).collect();
+
+        assert_eq!(pauses, [1, 2, 4, 8, 16, 30, 30, 30]);
+    }
+}

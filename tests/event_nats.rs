@@ -1,0 +1,266 @@
+//! Lifecycle events published to NATS JetStream by the real app: each event reaches
+//! `<prefix>.<type>` once, in the outbox's order; an event published again is stored
+//! once (`Nats-Msg-Id`); the publisher resumes from its cursor after a restart; on
+//! PostgreSQL one replica publishes and another takes over when it stops.
+//!
+//! Needs a NATS server with JetStream at `TEST_NATS_URL` (`nats://127.0.0.1:4222` when
+//! unset; `nats-server -js`): the suite fails when it cannot reach it. Each test uses a
+//! stream and subject prefix of its own.
+
+mod support;
+
+use async_nats::jetstream::{self, message::PublishMessage, stream::Stream};
+use std::time::{Duration, Instant};
+use supahook::storage::{OutboxQueries, RecordedEvent, Storage};
+use support::{Options, Running, TestApp, TestDb, fixture};
+
+const PATH: &str = "/hooks/auth-users";
+
+fn nats_url() -> String {
+    std::env::var("TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
+}
+
+/// A stream and subject prefix no other test run uses.
+struct Place {
+    stream: String,
+    prefix: String,
+}
+
+impl Place {
+    fn new() -> Self {
+        let tag = uuid::Uuid::new_v4().simple().to_string();
+        Self {
+            stream: format!("SUPAHOOK_TEST_{tag}"),
+            prefix: format!("supahook_test_{tag}"),
+        }
+    }
+
+    /// The app's options to publish here.
+    fn options(&self) -> Options {
+        Options {
+            env: vec![
+                ("SUPAHOOK_EVENTS_NATS_URL", nats_url()),
+                ("SUPAHOOK_EVENTS_NATS_STREAM", self.stream.clone()),
+                ("SUPAHOOK_EVENTS_NATS_SUBJECT_PREFIX", self.prefix.clone()),
+            ],
+            ..Options::default()
+        }
+    }
+}
+
+/// The test's own JetStream client.
+async fn jetstream() -> jetstream::Context {
+    let client = async_nats::connect(nats_url()).await.unwrap_or_else(|e| {
+        panic!(
+            "no NATS server at {} ({e}): start one with JetStream (`nats-server -js`) \
+             or set TEST_NATS_URL",
+            nats_url()
+        )
+    });
+    jetstream::new(client)
+}
+
+/// Delivers the signed-trigger fixtures `names`, each under a new key.
+async fn deliver(app: &Running, names: &[&str]) {
+    for name in names {
+        support::send(&app.client, PATH, &fixture(name))
+            .await
+            .assert_status_is_ok();
+    }
+}
+
+/// Every recorded event, in position order.
+async fn outbox(db: &TestDb) -> Vec<RecordedEvent> {
+    let storage = Storage::open(&db.url, 1).expect("open storage");
+    storage.list_events(0, 500).await.expect("read the outbox")
+}
+
+/// Waits until the publisher's cursor reaches the outbox's last position.
+async fn caught_up(db: &TestDb, place: &Place) {
+    let cursor = format!(
+        "SELECT COALESCE((SELECT position FROM nats_cursor WHERE stream = '{}'), 0)",
+        place.stream
+    );
+    let last = "SELECT COALESCE(max(position), 0) FROM outbox_events";
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (at, end) = (db.scalar(&cursor).await, db.scalar(last).await);
+        if at == end && end > 0 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the publisher is at {at}, the outbox at {end}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The messages the stream holds, by sequence: `(subject, Nats-Msg-Id, payload id)`.
+async fn stored(js: &jetstream::Context, place: &Place) -> Vec<(String, String, String)> {
+    let mut stream: Stream = js.get_stream(&place.stream).await.expect("the stream");
+    let count = stream.info().await.expect("stream info").state.messages;
+    let mut messages = Vec::new();
+    for sequence in 1..=count {
+        let message = stream.get_raw_message(sequence).await.expect("a message");
+        let msg_id = message
+            .headers
+            .get("Nats-Msg-Id")
+            .map(|v| v.as_str().to_owned())
+            .unwrap_or_default();
+        let payload: serde_json::Value = serde_json::from_slice(&message.payload).unwrap();
+        let id = payload["id"].as_str().unwrap_or_default().to_owned();
+        messages.push((message.subject.to_string(), msg_id, id));
+    }
+    messages
+}
+
+/// What the stream must hold for `events`: each once, in order.
+fn published(place: &Place, events: &[RecordedEvent]) -> Vec<(String, String, String)> {
+    events
+        .iter()
+        .map(|e| {
+            let id = e.id.to_string();
+            (format!("{}.{}", place.prefix, e.kind), id.clone(), id)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_event_reaches_its_subject_once_in_order() {
+    let js = jetstream().await;
+    let place = Place::new();
+    let app = TestApp::spawn_with(place.options()).await;
+
+    let names = [
+        "db-insert-auth-users.json",
+        "db-update-auth-users.json",
+        "db-update-auth-users-ban.json",
+    ];
+    deliver(&app, &names).await;
+    caught_up(&app.db, &place).await;
+
+    let events = outbox(&app.db).await;
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds.first(), Some(&"user.created"));
+    assert_eq!(kinds.last(), Some(&"user.banned"));
+    assert_eq!(stored(&js, &place).await, published(&place, &events));
+    let first = js
+        .get_stream(&place.stream)
+        .await
+        .unwrap()
+        .get_raw_message(1)
+        .await
+        .unwrap();
+    let payload: serde_json::Value = serde_json::from_slice(&first.payload).unwrap();
+    assert_eq!(payload["type"], "user.created");
+    assert_eq!(payload["sequence"], 1);
+    assert_eq!(payload["data"]["user"]["email"], "ada.lovelace@example.com");
+    js.delete_stream(&place.stream).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_event_published_again_is_stored_once() {
+    let js = jetstream().await;
+    let place = Place::new();
+    let db = TestDb::create().await;
+    let app = support::start(&db.url, place.options()).await;
+    deliver(
+        &app,
+        &["db-insert-auth-users.json", "db-update-auth-users.json"],
+    )
+    .await;
+    caught_up(&db, &place).await;
+    drop(app);
+
+    // As after a crash between JetStream's acks and the cursor's write: every event
+    // is published again, by the app and by hand.
+    db.execute("UPDATE nats_cursor SET position = 0").await;
+    let again = support::start(&db.url, place.options()).await;
+    caught_up(&db, &place).await;
+    let events = outbox(&db).await;
+    let first = &events[0];
+    let ack = js
+        .send_publish(
+            format!("{}.{}", place.prefix, first.kind),
+            PublishMessage::build()
+                .payload(serde_json::to_vec(&first.payload()).unwrap().into())
+                .message_id(first.id.to_string()),
+        )
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+
+    assert!(ack.duplicate, "JetStream took the copy as new: {ack:?}");
+    assert_eq!(stored(&js, &place).await, published(&place, &events));
+    drop(again);
+    js.delete_stream(&place.stream).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_publisher_resumes_from_its_cursor_after_a_restart() {
+    let js = jetstream().await;
+    let place = Place::new();
+    // A duplicate window of a second: past it, a message published again would be
+    // stored again, so the stream shows what the publisher sent.
+    js.create_stream(jetstream::stream::Config {
+        name: place.stream.clone(),
+        subjects: vec![format!("{}.>", place.prefix)],
+        duplicate_window: Duration::from_secs(1),
+        ..Default::default()
+    })
+    .await
+    .expect("create the stream");
+    let db = TestDb::create().await;
+    let first = support::start(&db.url, place.options()).await;
+    deliver(
+        &first,
+        &["db-insert-auth-users.json", "db-update-auth-users.json"],
+    )
+    .await;
+    caught_up(&db, &place).await;
+    drop(first);
+    // Changes made while no publisher runs.
+    let unpublished = support::start(&db.url, Options::default()).await;
+    deliver(&unpublished, &["db-delete-auth-users.json"]).await;
+    drop(unpublished);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    let resumed = support::start(&db.url, place.options()).await;
+    caught_up(&db, &place).await;
+
+    let events = outbox(&db).await;
+    assert_eq!(events.last().map(|e| e.kind.as_str()), Some("user.deleted"));
+    assert_eq!(stored(&js, &place).await, published(&place, &events));
+    drop(resumed);
+    js.delete_stream(&place.stream).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_replica_publishes_and_another_takes_over_when_it_stops() {
+    let js = jetstream().await;
+    let place = Place::new();
+    let db = TestDb::create_postgres().await;
+    let first = support::start(&db.url, place.options()).await;
+    deliver(&first, &["db-insert-auth-users.json"]).await;
+    caught_up(&db, &place).await;
+    // The first holds the lease by now; the second stands by.
+    let second = support::start(&db.url, place.options()).await;
+    deliver(&second, &["db-update-auth-users.json"]).await;
+    caught_up(&db, &place).await;
+    let leases = "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database \
+                  WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND l.granted \
+                  AND d.datname = current_database()";
+    assert_eq!(db.scalar(leases).await, 1, "publishers holding the lease");
+
+    // The publishing replica stops; the other takes over.
+    drop(first);
+    deliver(&second, &["db-update-auth-users-ban.json"]).await;
+    caught_up(&db, &place).await;
+
+    let events = outbox(&db).await;
+    assert_eq!(stored(&js, &place).await, published(&place, &events));
+    drop(second);
+    js.delete_stream(&place.stream).await.unwrap();
+}
