@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the test suite against a PostgreSQL server, then the behaviour suites
 # (hooks, provisional, user_states, rejections, read_api, db_webhooks, ordering, convergence, reconcile, fast_path, group_commit, users_sync, users_api, open_mode, hostile_input, console, token_claims, event_nats) again on SQLite (SUPAHOOK_TEST_BACKEND=sqlite),
-# then the console's browser test (scripts/browser-test.sh) on the same PostgreSQL.
+# then the console's browser test (scripts/browser-test.sh) on the same PostgreSQL, then the
+# example consumers' test (scripts/consumers-test.sh, at most 10 minutes).
 #
 # Which server, in this order:
 #   1. TEST_DATABASE_URL, if set (it must be reachable);
@@ -70,6 +71,10 @@ fi
 if [[ $status -eq 0 ]]; then
     log "running the console's browser test"
     scripts/browser-test.sh || { status=$?; failed_step="the browser test"; }
+fi
+if [[ $status -eq 0 ]]; then
+    log "running the example consumers' test"
+    timeout 600 scripts/consumers-test.sh || { status=$?; failed_step="the example consumers' test"; }
 fi
 if [[ $status -eq 0 ]]; then
     log "PASSED: every test passed on PostgreSQL and SQLite in $((SECONDS - started)) s"
