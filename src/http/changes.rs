@@ -1,12 +1,14 @@
 //! The feed of auth lifecycle events: `GET /v1/changes`, in commit order, with a long poll.
 
 use super::admin::AdminToken;
+use super::user_view::UserView;
 use super::{ApiTags, AppState, ErrorResponse};
 use crate::storage::RecordedEvent;
 use chrono::{DateTime, Utc};
 use poem::web::Data;
 use poem_openapi::param::Query;
 use poem_openapi::payload::Json;
+use poem_openapi::types::{Example, ToJSON};
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use serde_json::Value;
 use std::sync::Arc;
@@ -61,18 +63,30 @@ pub enum EventTypeName {
 /// What an event carries.
 #[derive(Object, Debug)]
 pub struct EventData {
-    /// The user as `GET /v1/users/{id}` shows it after the change (its profile without
-    /// `settings`); for a user whose row was removed, its last state.
+    /// The user after the change, with the fields of a `User` as `GET /v1/users/{id}`
+    /// shows it, its `profile` without `settings` (which the application owns). For
+    /// `user.deleted` of a removed row (`SUPAHOOK_ON_DELETE=hard`), its last state with
+    /// `deleted_at` set.
     pub user: Value,
-    /// The fields that changed: user fields, or the profile's for `profile.updated`.
+    /// The fields that changed, by their names in `user`: for `user.updated` every
+    /// changed field (`email`, `phone`, `first_name`, `last_name`, `avatar_url`,
+    /// `auth_provider`, `providers`, `is_anonymous`, `email_confirmed_at`,
+    /// `phone_confirmed_at`, `last_sign_in_at`, `user_metadata`, `app_metadata`,
+    /// `auth_created_at`, `banned_until`, `deleted_at`); for the other types the field
+    /// the event is about (`email`, `email_confirmed_at`, `phone_confirmed_at`,
+    /// `is_anonymous`, `banned_until`, `last_sign_in_at`, `deleted_at`); for
+    /// `profile.updated` the profile's (`display_name`, `avatar_url`); empty for
+    /// `user.created`.
     pub changed: Vec<String>,
 }
 
-/// One auth lifecycle event.
+/// One auth lifecycle event. Pushed webhooks and NATS messages carry the same JSON.
 #[derive(Object, Debug)]
+#[oai(example)]
 pub struct ChangeEvent {
     /// The event id: the same however often its change was delivered and whichever
-    /// replica applied it. Deduplicate on it.
+    /// replica applied it. Deduplicate on it (it is also a pushed webhook's
+    /// `webhook-id` and a NATS message's `Nats-Msg-Id`).
     pub id: Uuid,
     /// The event type.
     #[oai(rename = "type")]
@@ -81,7 +95,8 @@ pub struct ChangeEvent {
     pub timestamp: DateTime<Utc>,
     /// The user concerned.
     pub user_id: Uuid,
-    /// The user's events are numbered 1, 2, 3, … in the order they happened.
+    /// The user's events are numbered 1, 2, 3, … in the order they happened, whichever
+    /// replica applied them: sort a user's events by it.
     pub sequence: i64,
     /// The user and the fields that changed.
     pub data: EventData,
@@ -89,6 +104,7 @@ pub struct ChangeEvent {
 
 /// One page of the feed.
 #[derive(Object, Debug)]
+#[oai(example)]
 pub struct ChangePage {
     /// Events in the order they were committed.
     pub events: Vec<ChangeEvent>,
@@ -102,6 +118,35 @@ pub enum ChangesResponse {
     /// The events after the cursor (none when the wait ran out).
     #[oai(status = 200)]
     Ok(Json<ChangePage>),
+}
+
+impl Example for ChangeEvent {
+    fn example() -> Self {
+        let mut user = UserView::example().to_json().unwrap_or_default();
+        if let Some(profile) = user.get_mut("profile").and_then(Value::as_object_mut) {
+            profile.remove("settings");
+        }
+        Self {
+            id: Uuid::from_u128(0x9a0e_5c2d_41b7_4f3e_8c61_0d2f_7b5a_e913),
+            kind: EventTypeName::EmailChanged,
+            timestamp: "2026-01-15T11:15:00.2Z".parse().unwrap_or_default(),
+            user_id: UserView::example().id,
+            sequence: 4,
+            data: EventData {
+                user,
+                changed: vec!["email".into()],
+            },
+        }
+    }
+}
+
+impl Example for ChangePage {
+    fn example() -> Self {
+        Self {
+            events: vec![ChangeEvent::example()],
+            next_cursor: "1042".into(),
+        }
+    }
 }
 
 impl ChangeEvent {
@@ -145,6 +190,17 @@ impl ChangesApi {
     /// (a consumer that stops before saving the cursor reads the same events again),
     /// so deduplicate on the event `id`. With `wait`, a read that finds nothing waits up
     /// to that many seconds for the next commit that records events.
+    ///
+    /// Each event is `{"id", "type", "timestamp", "user_id", "sequence", "data":
+    /// {"user", "changed"}}`: `type` says what happened (see `EventTypeName`), `data.user`
+    /// is the user after the change and `data.changed` the fields that changed. One
+    /// change may record several events (an email change is `user.updated` then
+    /// `user.email_changed`), in the order `user.created`, `user.updated`,
+    /// `user.email_changed`, `user.email_confirmed`, `user.phone_confirmed`,
+    /// `user.anonymous_upgraded`, `user.banned`, `user.unbanned`, `user.signed_in`,
+    /// `profile.updated`, `user.deleted`. Events are kept
+    /// `SUPAHOOK_EVENTS_RETENTION_DAYS`; a cursor older than that reads on from the
+    /// oldest event kept.
     #[oai(path = "/v1/changes", method = "get", operation_id = "listChanges")]
     async fn list_changes(
         &self,

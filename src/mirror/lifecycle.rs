@@ -322,7 +322,10 @@ pub fn user_json(user: &MirrorUser, profile: Option<&Profile>) -> Value {
         "source_updated_at": user.source_updated_at,
         "activity_updated_at": user.activity_updated_at,
         "deleted_at": user.deleted_at,
+        "provisional": user.provisional,
         "banned_until": user.banned_until,
+        "is_sso_user": user.is_sso_user,
+        "policy_violation": user.policy_violation,
         "created_at": user.created_at,
         "updated_at": user.updated_at,
         "profile": profile.map(|p| json!({
