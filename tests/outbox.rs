@@ -206,6 +206,48 @@ async fn sign_ins_are_not_recorded_by_default_and_none_records_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_ban_ahead_of_its_change_bans_lifting_it_unbans_and_a_past_one_is_no_ban() {
+    let app = TestApp::spawn().await;
+    let free = record(0, json!({}));
+    let banned = record(1, json!({ "banned_until": "2126-01-15T10:00:00+00:00" }));
+    let lifted = record(2, json!({ "banned_until": null }));
+    let ran_out = record(3, json!({ "banned_until": "2026-01-15T10:02:30+00:00" }));
+    let steps = [
+        ("INSERT", 0, free.clone(), None),
+        ("UPDATE", 1, banned.clone(), Some(free)),
+        ("UPDATE", 2, lifted.clone(), Some(banned)),
+        ("UPDATE", 3, ran_out, Some(lifted)),
+    ];
+    for (n, (kind, minute, record, old)) in steps.into_iter().enumerate() {
+        let body = change(kind, minute, record, old);
+        deliver_as(&app, &format!("msg_ban{n}"), &body).await;
+        // A repeat under another key changes nothing, so records nothing.
+        deliver_as(&app, &format!("msg_ban{n}-again"), &body).await;
+    }
+
+    let page = feed(&app, "").await;
+
+    assert_eq!(
+        kinds(&page),
+        expected(&[
+            "user.created",
+            "user.updated",
+            "user.banned",
+            "user.updated",
+            "user.unbanned",
+            "user.updated",
+        ])
+    );
+    let events = page["events"].as_array().unwrap();
+    assert_eq!(events[2]["data"]["changed"], json!(["banned_until"]));
+    assert_eq!(
+        events[2]["data"]["user"]["banned_until"],
+        "2126-01-15T10:00:00Z"
+    );
+    assert_eq!(events[5]["data"]["changed"], json!(["banned_until"]));
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_long_poll_wakes_within_100_ms_of_a_commit() {
     let app = TestApp::spawn().await;
     let waiting = Instant::now();
