@@ -1,7 +1,8 @@
 //! Lifecycle events published to NATS JetStream by the real app: each event reaches
 //! `<prefix>.<type>` once, in the outbox's order; an event published again is stored
 //! once (`Nats-Msg-Id`); the publisher resumes from its cursor after a restart; on
-//! PostgreSQL one replica publishes and another takes over when it stops.
+//! PostgreSQL one replica publishes and another takes over when it stops; while NATS is
+//! unreachable hooks are answered as ever and the events wait, published once it is back.
 //!
 //! Needs a NATS server with JetStream at `TEST_NATS_URL` (`nats://127.0.0.1:4222` when
 //! unset; `nats-server -js`): the suite fails when it cannot reach it. Each test uses a
@@ -10,9 +11,12 @@
 mod support;
 
 use async_nats::jetstream::{self, message::PublishMessage, stream::Stream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use supahook::storage::{OutboxQueries, RecordedEvent, Storage};
 use support::{Options, Running, TestApp, TestDb, fixture};
+use tokio::net::{TcpListener, TcpStream};
 
 const PATH: &str = "/hooks/auth-users";
 
@@ -37,9 +41,14 @@ impl Place {
 
     /// The app's options to publish here.
     fn options(&self) -> Options {
+        self.options_through(nats_url())
+    }
+
+    /// The app's options to publish here through the NATS server at `url`.
+    fn options_through(&self, url: String) -> Options {
         Options {
             env: vec![
-                ("SUPAHOOK_EVENTS_NATS_URL", nats_url()),
+                ("SUPAHOOK_EVENTS_NATS_URL", url),
                 ("SUPAHOOK_EVENTS_NATS_STREAM", self.stream.clone()),
                 ("SUPAHOOK_EVENTS_NATS_SUBJECT_PREFIX", self.prefix.clone()),
             ],
@@ -77,12 +86,17 @@ async fn outbox(db: &TestDb) -> Vec<RecordedEvent> {
 
 /// Waits until the publisher's cursor reaches the outbox's last position.
 async fn caught_up(db: &TestDb, place: &Place) {
+    caught_up_within(db, place, Duration::from_secs(20)).await
+}
+
+/// Waits at most `limit` until the publisher's cursor reaches the outbox's last position.
+async fn caught_up_within(db: &TestDb, place: &Place, limit: Duration) {
     let cursor = format!(
         "SELECT COALESCE((SELECT position FROM nats_cursor WHERE stream = '{}'), 0)",
         place.stream
     );
     let last = "SELECT COALESCE(max(position), 0) FROM outbox_events";
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + limit;
     loop {
         let (at, end) = (db.scalar(&cursor).await, db.scalar(last).await);
         if at == end && end > 0 {
@@ -262,5 +276,85 @@ async fn one_replica_publishes_and_another_takes_over_when_it_stops() {
     let events = outbox(&db).await;
     assert_eq!(stored(&js, &place).await, published(&place, &events));
     drop(second);
+    js.delete_stream(&place.stream).await.unwrap();
+}
+
+/// A TCP proxy in front of NATS that can be switched off: every connection through it
+/// is closed and new ones are closed at once, as when the server is down.
+struct Switch {
+    port: u16,
+    up: Arc<AtomicBool>,
+}
+
+impl Switch {
+    async fn start() -> Self {
+        let target = nats_url()
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse::<u16>().ok())
+            .expect("TEST_NATS_URL ends in a port");
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let up = Arc::new(AtomicBool::new(true));
+        let on = up.clone();
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let on = on.clone();
+                tokio::spawn(async move {
+                    if !on.load(Ordering::SeqCst) {
+                        return;
+                    }
+                    let Ok(mut server) = TcpStream::connect(("127.0.0.1", target)).await else {
+                        return;
+                    };
+                    let copy = tokio::io::copy_bidirectional(&mut client, &mut server);
+                    let off = async {
+                        while on.load(Ordering::SeqCst) {
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                        }
+                    };
+                    tokio::select! {
+                        _ = copy => {}
+                        () = off => {}
+                    }
+                });
+            }
+        });
+        Self { port, up }
+    }
+
+    fn set(&self, up: bool) {
+        self.up.store(up, Ordering::SeqCst);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn while_nats_is_down_hooks_are_answered_and_events_wait_for_it() {
+    let js = jetstream().await;
+    let place = Place::new();
+    let switch = Switch::start().await;
+    let through_switch = place.options_through(format!("nats://127.0.0.1:{}", switch.port));
+    let app = TestApp::spawn_with(through_switch).await;
+    deliver(&app, &["db-insert-auth-users.json"]).await;
+    caught_up(&app.db, &place).await;
+
+    switch.set(false);
+    // The switch closes the open connections within 20 ms.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    deliver(&app, &["db-update-auth-users.json"]).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let cursor = format!(
+        "SELECT position FROM nats_cursor WHERE stream = '{}'",
+        place.stream
+    );
+    let waiting = "SELECT count(*) FROM outbox_events WHERE position > ";
+    let held = app.db.scalar(&cursor).await;
+    assert!(app.db.scalar(&format!("{waiting}{held}")).await > 0);
+
+    switch.set(true);
+    caught_up_within(&app.db, &place, Duration::from_secs(60)).await;
+
+    let events = outbox(&app.db).await;
+    assert_eq!(stored(&js, &place).await, published(&place, &events));
     js.delete_stream(&place.stream).await.unwrap();
 }

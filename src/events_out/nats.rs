@@ -97,9 +97,28 @@ impl NatsPublisher {
                         retry_in_ms = pause.as_millis() as u64,
                         "publishing events to NATS failed"
                     );
-                    tokio::time::sleep(pause).await;
+                    self.pause(pause).await;
                 }
             }
+        }
+    }
+
+    /// Waits `pause` after a failure, keeping `supahook_events_nats_behind_seconds`
+    /// current meanwhile: the events keep waiting while NATS is down.
+    async fn pause(&self, pause: Duration) {
+        let until = tokio::time::Instant::now() + pause;
+        loop {
+            let cursor = self.storage.publisher_cursor(&self.settings.stream).await;
+            if let Ok(cursor) = cursor
+                && let Ok(oldest) = self.storage.list_events(cursor, 1).await
+            {
+                set_behind(oldest.first());
+            }
+            let left = until.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            tokio::time::sleep(left.min(IDLE_LOOK)).await;
         }
     }
 
@@ -108,7 +127,11 @@ impl NatsPublisher {
         loop {
             match self.storage.lead_publisher().await {
                 Ok(Some(lease)) => return lease,
-                Ok(None) => tracing::debug!("another process publishes events to NATS"),
+                Ok(None) => {
+                    // Another process publishes: this one is behind nothing.
+                    set_behind(None);
+                    tracing::debug!("another process publishes events to NATS")
+                }
                 Err(error) => tracing::debug!(error = %error, "cannot ask for the NATS lease"),
             }
             tokio::time::sleep(STANDBY_RETRY).await;
@@ -132,10 +155,7 @@ impl NatsPublisher {
                 return Ok(());
             }
             let events = self.storage.list_events(cursor, BATCH).await?;
-            let behind = events.first().map_or(0.0, |e| {
-                (Utc::now() - e.recorded_at).num_milliseconds().max(0) as f64 / 1000.0
-            });
-            gauge!("supahook_events_nats_behind_seconds").set(behind);
+            set_behind(events.first());
             let Some(last) = events.last().map(|e| e.position) else {
                 let _ = tokio::time::timeout(IDLE_LOOK, bell.changed()).await;
                 continue;
@@ -187,6 +207,15 @@ impl NatsPublisher {
         }
         Ok(())
     }
+}
+
+/// Sets `supahook_events_nats_behind_seconds` to the age of `oldest`, the oldest event
+/// not yet published; 0 when there is none.
+fn set_behind(oldest: Option<&RecordedEvent>) {
+    let behind = oldest.map_or(0.0, |e| {
+        (Utc::now() - e.recorded_at).num_milliseconds().max(0) as f64 / 1000.0
+    });
+    gauge!("supahook_events_nats_behind_seconds").set(behind);
 }
 
 /// The pause after `failures` failures in a row: 1 s, doubling, at most [`MAX_PAUSE`].
