@@ -2,10 +2,11 @@
 //! `supahook.user.created`), in `position` order, once.
 //!
 //! The publisher follows the outbox from its cursor (`nats_cursor`, one row per
-//! stream) and moves the cursor on only after JetStream acknowledged every message of
-//! a batch. Each message carries the event id as `Nats-Msg-Id`, so a batch published
-//! again (a crash between the acks and the cursor's write) is dropped by the stream's
-//! duplicate window: JetStream stores it once. One process publishes at a time (the
+//! stream), sends each event once JetStream acknowledged the one before (so a message
+//! lost with a connection is never overtaken), and moves the cursor on over what was
+//! acknowledged. Each message carries the event id as `Nats-Msg-Id`, so events
+//! published again (a crash between the acks and the cursor's write) are dropped by the
+//! stream's duplicate window: JetStream stores each once. One process publishes at a time (the
 //! storage's [`PublisherLease`]); the others stand by and take over within
 //! [`STANDBY_RETRY`] when it stops. It wakes at each commit that records events (the
 //! event bell, rung by `NOTIFY supahook_changes` from other replicas). While NATS is
@@ -156,14 +157,19 @@ impl NatsPublisher {
             }
             let events = self.storage.list_events(cursor, BATCH).await?;
             set_behind(events.first());
-            let Some(last) = events.last().map(|e| e.position) else {
+            if events.is_empty() {
                 let _ = tokio::time::timeout(IDLE_LOOK, bell.changed()).await;
                 continue;
-            };
-            self.publish(jetstream, &events).await?;
-            self.storage.advance_publisher_cursor(stream, last).await?;
-            counter!("supahook_events_nats_published_total").increment(events.len() as u64);
-            cursor = last;
+            }
+            let (acknowledged, published) = self.publish(jetstream, &events).await;
+            if let Some(done) = acknowledged.checked_sub(1).map(|n| &events[n]) {
+                self.storage
+                    .advance_publisher_cursor(stream, done.position)
+                    .await?;
+                counter!("supahook_events_nats_published_total").increment(acknowledged as u64);
+                cursor = done.position;
+            }
+            published?;
         }
     }
 
@@ -182,29 +188,40 @@ impl NatsPublisher {
         Ok(())
     }
 
-    /// Sends every event of the batch, in order, then waits for each acknowledgement.
+    /// Publishes the batch one event at a time, each sent once JetStream acknowledged
+    /// the one before: a message lost with a broken connection is never overtaken by a
+    /// later one, so the stream keeps the outbox's order. Returns how many were
+    /// acknowledged, and the failure that stopped the rest.
     async fn publish(
         &self,
         jetstream: &jetstream::Context,
         events: &[RecordedEvent],
+    ) -> (usize, Result<(), PublishFailure>) {
+        for (done, event) in events.iter().enumerate() {
+            if let Err(failure) = self.publish_one(jetstream, event).await {
+                return (done, Err(failure));
+            }
+        }
+        (events.len(), Ok(()))
+    }
+
+    /// Publishes `event` to `<prefix>.<type>` and waits for JetStream's acknowledgement.
+    async fn publish_one(
+        &self,
+        jetstream: &jetstream::Context,
+        event: &RecordedEvent,
     ) -> Result<(), PublishFailure> {
-        let mut acks = Vec::with_capacity(events.len());
-        for event in events {
-            let subject = format!("{}.{}", self.settings.subject_prefix, event.kind);
-            let body = serde_json::to_vec(&event.payload())
-                .map_err(|e| PublishFailure::Nats(e.to_string()))?;
-            let message = PublishMessage::build()
-                .payload(body.into())
-                .message_id(event.id.to_string());
-            let ack = jetstream
-                .send_publish(subject, message)
-                .await
-                .map_err(|e| PublishFailure::Nats(e.to_string()))?;
-            acks.push(ack);
-        }
-        for ack in acks {
-            ack.await.map_err(|e| PublishFailure::Nats(e.to_string()))?;
-        }
+        let nats = |e: &dyn std::fmt::Display| PublishFailure::Nats(e.to_string());
+        let subject = format!("{}.{}", self.settings.subject_prefix, event.kind);
+        let body = serde_json::to_vec(&event.payload()).map_err(|e| nats(&e))?;
+        let message = PublishMessage::build()
+            .payload(body.into())
+            .message_id(event.id.to_string());
+        let ack = jetstream
+            .send_publish(subject, message)
+            .await
+            .map_err(|e| nats(&e))?;
+        ack.await.map_err(|e| nats(&e))?;
         Ok(())
     }
 }
