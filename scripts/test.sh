@@ -11,8 +11,9 @@
 #      from 55432 up, stopped and removed when this script exits. PostgreSQL's
 #      server binaries are installed with apt-get if none are found.
 #
-# tests/event_nats.rs needs a NATS server with JetStream (`nats-server -js`) at
-# TEST_NATS_URL, nats://127.0.0.1:4222 when unset; it fails without one.
+# tests/event_nats.rs needs a NATS server with JetStream: TEST_NATS_URL if set (it must
+# be reachable), else nats://127.0.0.1:4222 if reachable, else a private `nats-server -js`
+# on a free port, stopped when this script exits (scripts/lib/nats.sh).
 #
 # SUPAHOOK_TEST_PRIVATE_PG=1 skips 1 and 2 and always uses a private cluster.
 # Extra arguments go to `cargo test`, e.g. `scripts/test.sh -- --nocapture`.
@@ -30,12 +31,19 @@ redact() { sed -E 's#^([a-zA-Z][a-zA-Z0-9+.-]*://[^:@/]*):[^@/]*@#\1:***@#' <<<"
 
 # shellcheck source=scripts/lib/postgres.sh
 . scripts/lib/postgres.sh
+# shellcheck source=scripts/lib/nats.sh
+. scripts/lib/nats.sh
+
+stop_servers() {
+    pg_cluster_stop
+    nats_stop
+}
+trap stop_servers EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
 
 start_private_cluster() {
-    trap pg_cluster_stop EXIT
-    trap 'exit 130' INT
-    trap 'exit 143' TERM
-    trap 'exit 129' HUP
     # Durability off: a test cluster is thrown away, and fsync only slows the suite.
     pg_cluster_start 55432 fsync=off synchronous_commit=off full_page_writes=off
     export TEST_DATABASE_URL="$PG_URL"
@@ -58,6 +66,8 @@ else
 fi
 
 log "using PostgreSQL at $(redact "$TEST_DATABASE_URL") ($which_pg)"
+nats_up
+log "using NATS at $(redact "$TEST_NATS_URL")"
 
 started=$SECONDS
 status=0
