@@ -5,13 +5,14 @@
 //! stream), sends each event once JetStream acknowledged the one before (so a message
 //! lost with a connection is never overtaken), and moves the cursor on over what was
 //! acknowledged. Each message carries the event id as `Nats-Msg-Id`, so events
-//! published again (a crash between the acks and the cursor's write) are dropped by the
-//! stream's duplicate window: JetStream stores each once. One process publishes at a time (the
-//! storage's [`PublisherLease`]); the others stand by and take over within
-//! [`STANDBY_RETRY`] when it stops. It wakes at each commit that records events (the
-//! event bell, rung by `NOTIFY supahook_changes` from other replicas). While NATS is
-//! down it retries with a growing pause and holds no database connection but its
-//! lease's: hooks are never held up by it.
+//! published again (a crash between the acks and the cursor's write) are dropped by
+//! the stream's duplicate window: JetStream stores each once.
+//!
+//! One process publishes at a time (the storage's [`PublisherLease`]); the others wait
+//! for the lease and take over when it stops. The publisher wakes at each commit that
+//! records events (the event bell, rung by `NOTIFY supahook_changes` from other
+//! replicas). While NATS is down it retries with a growing pause and holds no database
+//! connection but its lease's: hooks are never held up by it.
 
 use crate::config::NatsSettings;
 use crate::storage::{
@@ -26,7 +27,7 @@ use std::time::Duration;
 /// Events published between two moves of the cursor.
 const BATCH: usize = 100;
 
-/// How often a standby process asks for the lease.
+/// How long a process waits before asking for the lease again after it could not.
 pub const STANDBY_RETRY: Duration = Duration::from_secs(5);
 
 /// How long the publisher waits for the bell before it looks again by itself.
@@ -125,14 +126,12 @@ impl NatsPublisher {
 
     /// The lease, once no other process holds it.
     async fn lease(&self) -> PublisherLease {
+        // Until it leads, this process is behind nothing: another one publishes.
+        set_behind(None);
         loop {
             match self.storage.lead_publisher().await {
                 Ok(Some(lease)) => return lease,
-                Ok(None) => {
-                    // Another process publishes: this one is behind nothing.
-                    set_behind(None);
-                    tracing::debug!("another process publishes events to NATS")
-                }
+                Ok(None) => tracing::debug!("another process publishes events to NATS"),
                 Err(error) => tracing::debug!(error = %error, "cannot ask for the NATS lease"),
             }
             tokio::time::sleep(STANDBY_RETRY).await;

@@ -59,9 +59,11 @@ pub trait Backend {
     /// certificate check); `None` when it answered or could not be reached.
     fn refusal(&self) -> Option<Refusal>;
 
-    /// The right to publish the outbox to NATS, when no other process holds it:
-    /// PostgreSQL's session advisory lock on a connection of its own, held while the
-    /// lease lives (its server ends it if the connection dies); SQLite has one process.
+    /// The right to publish the outbox to NATS, once no other process holds it:
+    /// PostgreSQL's session advisory lock on a connection of its own, waited for in the
+    /// server and held while the lease lives (the server releases it when the
+    /// connection dies); SQLite has one process. `None` when another holds it and this
+    /// backend does not wait.
     async fn lead_publisher(&self) -> Result<Option<PublisherLease>, StorageError>;
 
     /// Applies pending migrations and returns the versions applied, oldest first;
