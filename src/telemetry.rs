@@ -140,6 +140,27 @@ pub fn token_claims_failed(source: &'static str, policy: &'static str) {
     prometheus::token_claims_failed(source, policy);
 }
 
+/// Exports the NATS publisher's counters at 0: it has started.
+pub fn nats_publisher_started() {
+    prometheus::nats_published(0);
+    prometheus::nats_failures(0);
+}
+
+/// Counts lifecycle events JetStream acknowledged.
+pub fn nats_published(count: usize) {
+    prometheus::nats_published(count);
+}
+
+/// Counts a round of publishing to NATS that failed.
+pub fn nats_failed() {
+    prometheus::nats_failures(1);
+}
+
+/// Sets how far, in seconds, the NATS publisher is behind the outbox.
+pub fn nats_behind(seconds: f64) {
+    prometheus::nats_behind(seconds);
+}
+
 /// Counts a token's claims found kept (`true`) or computed anew.
 pub fn token_claims_cache(hit: bool) {
     prometheus::token_claims_cache(hit);

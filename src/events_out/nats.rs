@@ -18,9 +18,9 @@ use crate::config::NatsSettings;
 use crate::storage::{
     Backend, EventBell, OutboxQueries, PublisherLease, RecordedEvent, Storage, StorageError,
 };
+use crate::telemetry;
 use async_nats::jetstream::{self, message::PublishMessage};
 use chrono::Utc;
-use metrics::{counter, gauge};
 use secrecy::ExposeSecret;
 use std::time::Duration;
 
@@ -67,8 +67,7 @@ impl NatsPublisher {
     /// Publishes for as long as it runs: connects (retrying in the background while
     /// NATS is unreachable), waits for the lease, and publishes while it holds it.
     pub async fn run(self) {
-        counter!("supahook_events_nats_published_total").increment(0);
-        counter!("supahook_events_nats_failures_total").increment(0);
+        telemetry::nats_publisher_started();
         let connected = async_nats::ConnectOptions::new()
             .retry_on_initial_connect()
             .connect(self.settings.url.expose_secret())
@@ -92,7 +91,7 @@ impl NatsPublisher {
                 Err(error) => {
                     drop(lease);
                     failures = failures.saturating_add(1);
-                    counter!("supahook_events_nats_failures_total").increment(1);
+                    telemetry::nats_failed();
                     let pause = pause_after(failures);
                     tracing::warn!(
                         error = %error,
@@ -165,7 +164,7 @@ impl NatsPublisher {
                 self.storage
                     .advance_publisher_cursor(stream, done.position)
                     .await?;
-                counter!("supahook_events_nats_published_total").increment(acknowledged as u64);
+                telemetry::nats_published(acknowledged);
                 cursor = done.position;
             }
             published?;
@@ -231,7 +230,7 @@ fn set_behind(oldest: Option<&RecordedEvent>) {
     let behind = oldest.map_or(0.0, |e| {
         (Utc::now() - e.recorded_at).num_milliseconds().max(0) as f64 / 1000.0
     });
-    gauge!("supahook_events_nats_behind_seconds").set(behind);
+    telemetry::nats_behind(behind);
 }
 
 /// The pause after `failures` failures in a row: 1 s, doubling, at most [`MAX_PAUSE`].

@@ -182,6 +182,18 @@ impl<E: Endpoint> Endpoint for AnswerTimerEndpoint<E> {
     }
 }
 
+pub(super) fn nats_published(count: usize) {
+    counter!("supahook_events_nats_published_total").increment(count as u64);
+}
+
+pub(super) fn nats_failures(count: u64) {
+    counter!("supahook_events_nats_failures_total").increment(count);
+}
+
+pub(super) fn nats_behind(seconds: f64) {
+    gauge!("supahook_events_nats_behind_seconds").set(seconds);
+}
+
 pub(super) fn database_refused() {
     counter!("supahook_database_refusals_total").increment(1);
 }
