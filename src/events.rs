@@ -309,6 +309,6 @@ pub(crate) fn non_empty(value: Option<&str>) -> Option<String> {
 }
 
 #[cfg(test)]
-mod properties;
+pub(crate) mod properties;
 #[cfg(test)]
 mod tests;

@@ -18,11 +18,13 @@ mod chain;
 mod merge;
 mod profile;
 mod schema;
+mod splice;
 mod webhook;
 
 pub use answer::Refusal;
 
 use crate::config::{ClaimsQuery, OnClaimsFailure, TokenClaimsSettings};
+use crate::events::ParseError;
 use crate::mirror::Outcome;
 use crate::mirroring::{Handled, Mirroring};
 use crate::storage::{Backend, ChangeNotice, Database, StorageError};
@@ -31,6 +33,7 @@ use cache::ClaimsCache;
 use chain::{Chained, Failure};
 use merge::{Additions, ChainDelta};
 use serde_json::{Map, Value};
+use splice::Prepared;
 use std::sync::Arc;
 use std::time::Instant;
 use uuid::Uuid;
@@ -42,6 +45,17 @@ pub enum TokenAnswer {
     Claims(String),
     /// A refusal, passed on in Supabase's form (a 200 answer with an `error` object).
     Refused(Refusal),
+}
+
+/// Why custom-access-token could not answer.
+#[derive(Debug, thiserror::Error)]
+pub enum AnswerError {
+    /// The database could not give what the claims need.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// The token's claims are not a JSON object.
+    #[error(transparent)]
+    Claims(#[from] ParseError),
 }
 
 /// Computes, keeps and applies what custom-access-token adds to the claims.
@@ -100,16 +114,16 @@ impl TokenClaims {
     }
 
     /// The answer to the custom-access-token delivery `event` (its raw body) about
-    /// `user`, with the event's `claims`, after mirroring it came to `handled`;
-    /// `started` is when the delivery began, for its database budget.
+    /// `user`, with the event's `claims` (their JSON text), after mirroring it came to
+    /// `handled`; `started` is when the delivery began, for its database budget.
     pub async fn answer(
         &self,
         user: Uuid,
         event: &[u8],
-        claims: Map<String, Value>,
+        claims: &str,
         handled: Handled,
         started: Instant,
-    ) -> Result<TokenAnswer, StorageError> {
+    ) -> Result<TokenAnswer, AnswerError> {
         if matches!(
             handled,
             Handled::Applied(Outcome::Created | Outcome::Updated)
@@ -117,7 +131,7 @@ impl TokenClaims {
             // The identity changed: so may whatever was computed from it.
             self.cache.forget(user);
         }
-        let additions = match self.cache.get(user) {
+        let prepared = match self.cache.get(user) {
             Some(kept) => {
                 crate::telemetry::token_claims_cache(true);
                 kept
@@ -125,19 +139,19 @@ impl TokenClaims {
             None => {
                 crate::telemetry::token_claims_cache(false);
                 let epoch = self.cache.epoch();
-                let computed = match self.compute(user, event, &claims, handled, started).await? {
+                let read = splice::read(claims)?;
+                let computed = match self.compute(user, event, &read, handled, started).await? {
                     Ok(computed) => computed,
                     Err(refusal) => return Ok(TokenAnswer::Refused(refusal)),
                 };
-                let additions = Arc::new(computed.additions);
+                let prepared = Arc::new(Prepared::new(computed.additions));
                 if computed.keep {
-                    self.cache.put(user, epoch, additions.clone());
+                    self.cache.put(user, epoch, prepared.clone());
                 }
-                additions
+                prepared
             }
         };
-        let signed = additions.apply(claims);
-        Ok(TokenAnswer::Claims(Value::Object(signed).to_string()))
+        Ok(TokenAnswer::Claims(prepared.apply(claims)?))
     }
 
     /// Calls the chained hook and runs supahook's own queries for one token.

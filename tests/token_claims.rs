@@ -324,6 +324,24 @@ async fn the_claims_query_adds_claims_and_cannot_override_supabases() {
     assert_eq!(answer["claims"]["role"], "authenticated");
     assert_eq!(answer["claims"]["aud"], "authenticated");
     only_added(&answer, &["app"], &token(1));
+
+    // The next tokens, answered from the kept claims, say the same, whatever `app`
+    // their own claims carry.
+    let kept = refresh(&app, 2).await;
+    assert_eq!(kept["claims"]["app"], answer["claims"]["app"]);
+    only_added(&kept, &["app"], &token(2));
+    let mut carrying = token(3);
+    carrying["claims"]["app"] = json!({"role": "owner"});
+    let response = support::send(
+        &app.client,
+        "/hooks/custom-access-token",
+        carrying.to_string().as_bytes(),
+    )
+    .await;
+    response.assert_status_is_ok();
+    let answer = json(response).await;
+    assert_eq!(answer["claims"]["app"], kept["claims"]["app"]);
+    only_added(&answer, &["app"], &token(3));
 }
 
 #[tokio::test(flavor = "multi_thread")]

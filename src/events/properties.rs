@@ -83,7 +83,7 @@ fn every_parser_reads_as_the_thorough_way(bytes: &[u8]) {
 }
 
 /// Any JSON value: scalars of every kind, nested arrays and objects.
-fn json() -> impl Strategy<Value = Value> {
+pub(crate) fn json() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
         Just(Value::Null),
         any::<bool>().prop_map(Value::from),

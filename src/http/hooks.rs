@@ -6,9 +6,7 @@
 
 use super::raw_json::{JsonText, RawJson};
 use super::{ApiTags, AppState, ErrorResponse, signed};
-use crate::events::{
-    AfterUserCreatedInput, BeforeUserCreatedInput, CustomAccessTokenInput, ParseError,
-};
+use crate::events::{AfterUserCreatedInput, BeforeUserCreatedInput, CustomAccessTokenInput};
 use crate::mirroring::Handled;
 use crate::signature::TOLERANCE;
 use crate::token_claims::TokenAnswer;
@@ -157,11 +155,9 @@ impl HooksApi {
             let body = [r#"{"claims":"#, &claims, "}"].concat();
             return Ok(CustomAccessTokenResponse::Ok(JsonText::new(body), outcome));
         }
-        let claims =
-            serde_json::from_str(&claims).map_err(|e| ParseError::Syntax(e.to_string()))?;
         let answer = state
             .token_claims
-            .answer(hook.event.user_id, hook.bytes(), claims, handled, started)
+            .answer(hook.event.user_id, hook.bytes(), &claims, handled, started)
             .await?;
         let body = match answer {
             TokenAnswer::Claims(claims) => [r#"{"claims":"#, &claims, "}"].concat(),

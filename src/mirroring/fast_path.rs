@@ -6,7 +6,10 @@
 //! remembers, per user, a fingerprint of the identity it last saw in the database and
 //! its version. A token with that identity changes nothing now, whatever its `iat`, so
 //! it is answered at once, with no ledger row: `stale` when it is older than the
-//! remembered version, `unchanged` otherwise.
+//! remembered version, `unchanged` otherwise. When supahook adds claims to tokens
+//! (`crate::token_claims`), those come from their own per-user cache, written into the
+//! token's claims text as it came, so such a refresh needs no database either while
+//! they are kept.
 //!
 //! Why this never skips a real change:
 //! - A token with another identity, or for a user not remembered, goes to the database.

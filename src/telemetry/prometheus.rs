@@ -3,7 +3,7 @@
 //! Counters and the answer-time histogram are recorded as things happen; the gauges
 //! (pool, spool, database) are read when Prometheus scrapes.
 
-use metrics::{counter, gauge, histogram};
+use metrics::{Counter, counter, gauge, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
 use std::sync::OnceLock;
@@ -203,9 +203,18 @@ pub(super) fn token_claims_failed(source: &'static str, policy: &'static str) {
         .increment(1);
 }
 
+/// Counted on every token: the two counters are looked up once, not per token.
 pub(super) fn token_claims_cache(hit: bool) {
-    let result = if hit { "hit" } else { "miss" };
-    counter!("supahook_token_claims_cache_total", "result" => result).increment(1);
+    static COUNTERS: OnceLock<[Counter; 2]> = OnceLock::new();
+    let [hits, misses] = COUNTERS.get_or_init(|| {
+        handle();
+        ["hit", "miss"]
+            .map(|result| counter!("supahook_token_claims_cache_total", "result" => result))
+    });
+    match hit {
+        true => hits.increment(1),
+        false => misses.increment(1),
+    }
 }
 
 pub(super) fn policy_violation(hook: &'static str) {

@@ -12,7 +12,7 @@
 //! drop moves the epoch, and a computed value is kept only if the epoch it began at
 //! is still current once it is stored.
 
-use super::merge::Additions;
+use super::splice::Prepared;
 use crate::storage::ChangeNotice;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -38,7 +38,7 @@ pub struct ClaimsCache {
 #[derive(Clone)]
 struct Entry {
     at: Instant,
-    additions: Arc<Additions>,
+    prepared: Arc<Prepared>,
 }
 
 impl ClaimsCache {
@@ -57,12 +57,12 @@ impl ClaimsCache {
     }
 
     /// The user's kept claims, while fresh.
-    pub fn get(&self, id: Uuid) -> Option<Arc<Additions>> {
+    pub fn get(&self, id: Uuid) -> Option<Arc<Prepared>> {
         if !self.usable() {
             return None;
         }
         let entry = self.entries.get(&id)?;
-        (entry.at.elapsed() < self.ttl).then_some(entry.additions)
+        (entry.at.elapsed() < self.ttl).then_some(entry.prepared)
     }
 
     /// The epoch to give [`ClaimsCache::put`] for a computation beginning now.
@@ -70,14 +70,14 @@ impl ClaimsCache {
         self.epoch.load(Ordering::Acquire)
     }
 
-    /// Keeps `additions`, computed from what was read after `epoch`, unless something
+    /// Keeps `prepared`, computed from what was read after `epoch`, unless something
     /// was dropped since.
-    pub fn put(&self, id: Uuid, epoch: u64, additions: Arc<Additions>) {
+    pub fn put(&self, id: Uuid, epoch: u64, prepared: Arc<Prepared>) {
         if !self.usable() || self.epoch() != epoch {
             return;
         }
         let at = Instant::now();
-        self.entries.insert(id, Entry { at, additions });
+        self.entries.insert(id, Entry { at, prepared });
         // A drop between the check and the insert: undo, to be safe.
         if self.epoch() != epoch {
             self.entries.remove(&id);

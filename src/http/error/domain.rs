@@ -7,6 +7,7 @@ use crate::infra::error_chain::describe;
 use crate::jwt::TokenError;
 use crate::signature::SignatureError;
 use crate::storage::StorageError;
+use crate::token_claims::AnswerError;
 use poem::http::StatusCode;
 
 /// Where a request without signature headers learns how to sign one.
@@ -68,6 +69,15 @@ impl From<ParseError> for ErrorResponse {
                 error.to_string(),
             )),
             ParseError::Shape(message) => Self::unprocessable(message),
+        }
+    }
+}
+
+impl From<AnswerError> for ErrorResponse {
+    fn from(error: AnswerError) -> Self {
+        match error {
+            AnswerError::Storage(error) => error.into(),
+            AnswerError::Claims(error) => error.into(),
         }
     }
 }
