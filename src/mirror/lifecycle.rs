@@ -142,8 +142,11 @@ pub fn lifecycle(before: &Current, after: &Current, recorded: EventTypes) -> Vec
     let mut found: Vec<(EventType, Vec<&'static str>)> = Vec::new();
     // A provisional user (seen only by before-user-created) is not yet a user: its
     // confirmation is its `user.created`, and its removal records nothing.
-    let confirmed = |c: &Current| c.user.clone().filter(|u| !u.provisional);
-    let shown = match (&confirmed(before), &confirmed(after)) {
+    fn confirmed(c: &Current) -> Option<&MirrorUser> {
+        c.user.as_ref().filter(|u| !u.provisional)
+    }
+    let (was, is) = (confirmed(before), confirmed(after));
+    match (was, is) {
         (None, None) => return Vec::new(),
         (None, Some(new)) => {
             found.push((EventType::UserCreated, Vec::new()));
@@ -153,17 +156,8 @@ pub fn lifecycle(before: &Current, after: &Current, recorded: EventTypes) -> Vec
             if new.deleted_at.is_some() {
                 found.push((EventType::UserDeleted, vec!["deleted_at"]));
             }
-            user_json(new, after.profile.as_ref())
         }
-        (Some(old), None) => {
-            found.push((EventType::UserDeleted, vec!["deleted_at"]));
-            let deleted_at = after.tombstone.map(|t| t.deleted_at).or(old.deleted_at);
-            let last = MirrorUser {
-                deleted_at,
-                ..old.clone()
-            };
-            user_json(&last, before.profile.as_ref())
-        }
+        (Some(_), None) => found.push((EventType::UserDeleted, vec!["deleted_at"])),
         (Some(old), Some(new)) => {
             found.extend(user_steps(old, new));
             if let (Some(was), Some(is)) = (&before.profile, &after.profile) {
@@ -172,8 +166,23 @@ pub fn lifecycle(before: &Current, after: &Current, recorded: EventTypes) -> Vec
                     found.push((EventType::ProfileUpdated, changed));
                 }
             }
-            user_json(new, after.profile.as_ref())
         }
+    }
+    // Most steps (a sign-in, a version move) make no event that is recorded: the user
+    // is shown only when one is.
+    found.retain(|(kind, _)| recorded.contains(*kind));
+    let shown = match (was, is) {
+        _ if found.is_empty() => return Vec::new(),
+        (_, Some(new)) => user_json(new, after.profile.as_ref()),
+        (Some(old), None) => {
+            let deleted_at = after.tombstone.map(|t| t.deleted_at).or(old.deleted_at);
+            let last = MirrorUser {
+                deleted_at,
+                ..old.clone()
+            };
+            user_json(&last, before.profile.as_ref())
+        }
+        (None, None) => return Vec::new(),
     };
     let user_id = after
         .user
@@ -184,7 +193,6 @@ pub fn lifecycle(before: &Current, after: &Current, recorded: EventTypes) -> Vec
     found.sort_by_key(|(kind, _)| EventType::ALL.iter().position(|t| t == kind));
     found
         .into_iter()
-        .filter(|(kind, _)| recorded.contains(*kind))
         .map(|(kind, changed)| LifecycleEvent {
             kind,
             user_id,

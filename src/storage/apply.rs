@@ -210,17 +210,16 @@ pub async fn batch<T: MirrorTx>(
         let decision = mirror::plan(current, request.change, mode, policy, now);
         let had_tombstone = current.tombstone.is_some();
         let before = current.user.as_ref().map(identity);
-        let previous = (!recorded.is_empty()).then(|| current.clone());
-        *current = current.after(&decision);
-        let announce = before.is_some() && before != current.user.as_ref().map(identity);
-        let made = match previous {
-            Some(previous) => {
-                let origin = request.ledger.map(|l| l.key);
-                let offset = offsets.entry(id).or_default();
-                outbox_events(&previous, current, recorded, origin, now, offset)
-            }
-            None => Vec::new(),
+        let next = current.after(&decision);
+        let announce = before.is_some() && before != next.user.as_ref().map(identity);
+        let made = if recorded.is_empty() {
+            Vec::new()
+        } else {
+            let origin = request.ledger.map(|l| l.key);
+            let offset = offsets.entry(id).or_default();
+            outbox_events(current, &next, recorded, origin, now, offset)
         };
+        *current = next;
         applied.push(Applied {
             outcome: decision.outcome,
             user: current.user.clone(),
