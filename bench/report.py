@@ -22,6 +22,14 @@ WHAT = {
     "ceiling": "pgbench: the SQL of one sign-up (bench/ceiling.sql)",
     "http-ceiling": "GET /health/live",
 }
+# The answers each hook row must get to measure what it says (Supahook-Outcome).
+EXPECTED = {
+    "signups": {"created"},
+    "refreshes": {"unchanged"},
+    "refreshes-claims": {"unchanged"},
+    "reordered-refreshes": {"unchanged", "stale"},
+    "updates": {"updated"},
+}
 
 
 def wrk_row(row, rss_kb):
@@ -46,6 +54,7 @@ def wrk_row(row, rss_kb):
         "socket_errors": int(fields["socket_errors"]),
         "exhausted_threads": int(fields["exhausted_threads"]),
         "outcomes": outcomes,
+        "unexpected": sorted(set(outcomes) - EXPECTED.get(row, set(outcomes))),
         "peak_rss_kb": int(rss_kb) if rss_kb.isdigit() else None,
     }
 
@@ -127,6 +136,8 @@ def write(meta_path, rows_path):
         if r is None:
             continue
         void = " (void: ran out of requests)" if r["exhausted_threads"] else ""
+        if r.get("unexpected"):
+            void += f" (void: answered {', '.join(r['unexpected'])})"
         out.append(
             f"| {name}{void} | {WHAT[name]} | {r['rps']:,.0f} | {ms(r['p50_us'])} | {ms(r['p99_us'])} "
             f"| {ms(r['p999_us'])} | {r['errors']:,} | {mb(r['peak_rss_kb'])} |"
