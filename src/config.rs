@@ -8,6 +8,7 @@
 mod claim_names;
 mod connections;
 mod cors_origins;
+mod event_push;
 mod events;
 mod listen_addr;
 mod names;
@@ -19,6 +20,7 @@ pub use crate::config_sources::ConfigError;
 pub use crate::jwt::{DEFAULT_AUDIENCE, JwtSettings};
 pub use crate::telemetry::LogFormat;
 pub use connections::ConnectionLimits;
+pub use event_push::{PushEndpoint, PushSettings};
 pub use events::{DEFAULT_EVENTS_RETENTION_DAYS, EventSettings};
 pub use listen_addr::{DEFAULT_LISTEN_ADDR, ListenAddr};
 pub use secrecy::SecretString;
@@ -119,6 +121,8 @@ pub struct Settings {
     pub users_may_set_onboarded: bool,
     /// Which lifecycle events are recorded, and how long they are kept.
     pub events: EventSettings,
+    /// Where recorded events are pushed as signed webhooks, and how they are retried.
+    pub push: PushSettings,
 }
 
 /// The shortest bearer token accepted; shorter ones are too easy to guess.
@@ -224,6 +228,7 @@ impl Settings {
                 .unwrap_or(DEFAULT_WRITERS),
             jwt: JwtSettings::load(s)?,
             events: EventSettings::load(s)?,
+            push: PushSettings::load(s)?,
             cors_origins: s
                 .list("SUPAHOOK_CORS_ORIGINS", cors_origins::check)?
                 .unwrap_or_default(),

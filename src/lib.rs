@@ -15,6 +15,7 @@ pub mod cli;
 pub mod config;
 pub mod config_sources;
 pub mod events;
+pub mod events_out;
 pub mod http;
 pub mod infra;
 pub mod jwt;

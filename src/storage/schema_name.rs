@@ -5,13 +5,16 @@ use std::fmt;
 
 /// The tables supahook's migrations create, besides diesel's own
 /// `__diesel_schema_migrations`. A test checks this list against the migrated schema.
-pub const TABLES: [&str; 6] = [
+pub const TABLES: [&str; 9] = [
     "users",
     "profiles",
     "webhook_events",
     "deleted_users",
     "reconcile_marks",
     "outbox_events",
+    "push_endpoints",
+    "push_deliveries",
+    "push_attempts",
 ];
 
 /// A schema name: an unquoted lower-case SQL identifier, so that it means the same
