@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 const QUEUE_BATCH: usize = 500;
 
 /// Deliveries claimed, and posted side by side, per endpoint in one step.
-const CLAIM_BATCH: usize = 32;
+const CLAIM_BATCH: usize = 16;
 
 /// How long a claim outlives the attempt's own timeout.
 const LEASE_MARGIN: Duration = Duration::from_secs(30);
@@ -34,6 +34,9 @@ const LEASE_MARGIN: Duration = Duration::from_secs(30);
 /// The most of an endpoint's answer read (and dropped), so that its connection can
 /// be used again.
 const MAX_ANSWER_BYTES: usize = 64 * 1024;
+
+/// How often recording an attempt is tried again while the database is out of reach.
+const RECORD_TRIES: u32 = 10;
 
 /// How often the endpoints' state is read for the metrics.
 const GAUGES_EVERY: Duration = Duration::from_secs(10);
@@ -171,8 +174,24 @@ impl Pusher {
             latency_ms,
             error: error.as_deref(),
         };
-        self.storage.record_push_attempt(&attempt, &step).await?;
+        self.record(&attempt, &step).await?;
         Ok(step)
+    }
+
+    /// Records an attempt, trying again while the database is briefly out of reach
+    /// (the pool busy, say): an attempt left unrecorded is made again only when its
+    /// claim runs out.
+    async fn record(&self, attempt: &PushAttempt<'_>, step: &PushStep) -> Result<(), StorageError> {
+        let mut tries = 0;
+        loop {
+            match self.storage.record_push_attempt(attempt, step).await {
+                Err(StorageError::Unavailable(_)) if tries < RECORD_TRIES => {
+                    tries += 1;
+                    tokio::time::sleep(Duration::from_millis(100) * tries).await;
+                }
+                done => return done,
+            }
+        }
     }
 
     /// Posts `event`, signed at `timestamp`: the answer, and what went wrong if anything.
