@@ -221,6 +221,46 @@ async fn an_endpoint_that_fails_five_times_then_answers_gets_every_event_in_orde
     wait_for_rows(&app.db, attempts, 20).await;
     let failed = "SELECT count(*) FROM push_attempts WHERE status = 500";
     assert_eq!(app.db.scalar(failed).await, 5, "every attempt is recorded");
+    let first = delivered[0].body["id"].as_str().unwrap();
+    let page = admin_get(
+        &app,
+        &format!("/v1/event-webhooks/attempts?event_id={first}"),
+    )
+    .await;
+    let statuses: Vec<&Value> = page["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| &a["status"])
+        .collect();
+    assert_eq!(
+        statuses.last(),
+        Some(&&json!(500)),
+        "its first attempt failed"
+    );
+    assert_eq!(
+        statuses.first(),
+        Some(&&json!(200)),
+        "its last one delivered it"
+    );
+    let endpoints = admin_get(&app, "/v1/event-webhooks/endpoints").await;
+    assert_eq!(endpoints["endpoints"][0]["url"], receiver.url);
+    assert_eq!(endpoints["endpoints"][0]["enabled"], true);
+    assert_eq!(endpoints["endpoints"][0]["outstanding"], 0);
+    let anonymous = app.client.get("/v1/event-webhooks/attempts").send().await;
+    anonymous.assert_status(poem::http::StatusCode::UNAUTHORIZED);
+}
+
+/// A successful read of the admin API at `path`.
+async fn admin_get(app: &TestApp, path: &str) -> Value {
+    let response = app
+        .client
+        .get(path)
+        .header("authorization", format!("Bearer {}", support::ADMIN_TOKEN))
+        .send()
+        .await;
+    response.assert_status_is_ok();
+    response.json().await.value().deserialize()
 }
 
 /// Waits until `count` finds `rows`, or fails.
