@@ -168,3 +168,8 @@ pub fn push_attempted(endpoint: &str, step: &crate::storage::PushStep) {
 pub fn push_endpoint_state(endpoint: &str, state: &crate::storage::PushEndpointState) {
     prometheus::push_endpoint_state(endpoint, state);
 }
+
+/// Counts lifecycle events recorded in the outbox by this process.
+pub fn events_recorded(count: usize) {
+    prometheus::events_recorded(count);
+}

@@ -234,3 +234,7 @@ pub(super) fn push_endpoint_state(endpoint: &str, state: &crate::storage::PushEn
     let disabled = if state.disabled.is_some() { 1.0 } else { 0.0 };
     gauge!("supahook_events_endpoint_disabled", "endpoint" => label).set(disabled);
 }
+
+pub(super) fn events_recorded(count: usize) {
+    counter!("supahook_events_recorded_total").increment(count as u64);
+}
