@@ -268,10 +268,12 @@ hook_row() {
 
 hook_row signups "$signup_rate"
 
-# The sign-ups again, served by a second supahook that also pushes every lifecycle
+# Confirmed sign-ups (trigger INSERTs of new users, each recording a user.created
+# event), then the same served by a second supahook that also pushes every lifecycle
 # event as a signed webhook to a receiver on loopback answering 200 at once
-# (bench/receiver.rs): what delivering events costs the sign-ups. Its sign-ups have
-# emails of their own; the first supahook idles meanwhile.
+# (bench/receiver.rs): what delivering events costs the sign-ups. The first supahook
+# idles meanwhile.
+hook_row confirmed-signups "$signup_rate"
 receiver_port=$(free_port) || exit 1
 "$receiver_bin" "127.0.0.1:$receiver_port" >"$work/receiver.log" 2>&1 &
 receiver_pid=$!
@@ -284,7 +286,7 @@ start_supahook "$events_port" supahook-events \
     SUPAHOOK_EVENTS_SECRETS="whsec_$(printf 'supahook-bench-events-key-not-a-secret' | base64 -w0)"
 events_pid=$started_pid
 app="http://127.0.0.1:$events_port" server_pid=$events_pid
-request_tag="${tag}e" hook_row signups-events "$signup_rate" signups
+request_tag="${tag}e" hook_row signups-events "$signup_rate" confirmed-signups
 sleep 2 # the last events on their way
 pushed=$(curl -fsS "http://127.0.0.1:$receiver_port/" || echo "?")
 waiting=$(sql -c "SELECT count(*) FROM push_deliveries WHERE state = 'pending'")
