@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 const QUEUE_BATCH: usize = 500;
 
 /// Deliveries claimed, and posted side by side, per endpoint in one step.
-const CLAIM_BATCH: usize = 16;
+const CLAIM_BATCH: usize = 64;
 
 /// How long a claim outlives the attempt's own timeout.
 const LEASE_MARGIN: Duration = Duration::from_secs(30);
@@ -127,23 +127,22 @@ impl Pusher {
                 .claim_push_deliveries(url, now, lease, CLAIM_BATCH)
                 .await?;
             let attempts = claims.iter().map(|claim| self.attempt(endpoint, claim));
-            let mut disabled = false;
-            for result in futures_util::future::join_all(attempts).await {
-                disabled |= matches!(result?, PushStep::Disable(_));
-            }
+            let tried = futures_util::future::join_all(attempts).await;
+            // One transaction records the whole batch: one commit, not one per event.
+            let records: Vec<(PushAttempt<'_>, PushStep)> = tried
+                .iter()
+                .map(|t| (t.record(url), t.step.clone()))
+                .collect();
+            self.record(&records).await?;
+            let disabled = tried.iter().any(|t| matches!(t.step, PushStep::Disable(_)));
             if claims.len() < CLAIM_BATCH || disabled {
                 return Ok(());
             }
         }
     }
 
-    /// Posts one claimed event and records the attempt with what it decided.
-    async fn attempt(
-        &self,
-        endpoint: &PushEndpoint,
-        claim: &PushClaim,
-    ) -> Result<PushStep, StorageError> {
-        let url = endpoint.url.as_str();
+    /// Posts one claimed event: how the attempt went and what it decided.
+    async fn attempt(&self, endpoint: &PushEndpoint, claim: &PushClaim) -> Tried {
         let attempted_at = Utc::now();
         let started = Instant::now();
         let (answer, error) = match &claim.event {
@@ -166,25 +165,23 @@ impl Pusher {
             Answer::None => None,
         };
         report(&endpoint.url, claim, status, error.as_deref(), &step);
-        let attempt = PushAttempt {
-            url,
+        Tried {
             position: claim.position,
             attempted_at,
             status,
             latency_ms,
-            error: error.as_deref(),
-        };
-        self.record(&attempt, &step).await?;
-        Ok(step)
+            error,
+            step,
+        }
     }
 
-    /// Records an attempt, trying again while the database is briefly out of reach
+    /// Records attempts, trying again while the database is briefly out of reach
     /// (the pool busy, say): an attempt left unrecorded is made again only when its
     /// claim runs out.
-    async fn record(&self, attempt: &PushAttempt<'_>, step: &PushStep) -> Result<(), StorageError> {
+    async fn record(&self, attempts: &[(PushAttempt<'_>, PushStep)]) -> Result<(), StorageError> {
         let mut tries = 0;
         loop {
-            match self.storage.record_push_attempt(attempt, step).await {
+            match self.storage.record_push_attempts(attempts).await {
                 Err(StorageError::Unavailable(_)) if tries < RECORD_TRIES => {
                     tries += 1;
                     tokio::time::sleep(Duration::from_millis(100) * tries).await;
@@ -247,6 +244,30 @@ impl Pusher {
                 }
             }
             Err(error) => tracing::debug!(error = %error, "cannot read the event endpoints' state"),
+        }
+    }
+}
+
+/// One attempt made, to record.
+struct Tried {
+    position: i64,
+    attempted_at: chrono::DateTime<Utc>,
+    status: Option<u16>,
+    latency_ms: i64,
+    error: Option<String>,
+    step: PushStep,
+}
+
+impl Tried {
+    /// The attempt to `url` as storage records it.
+    fn record<'a>(&'a self, url: &'a str) -> PushAttempt<'a> {
+        PushAttempt {
+            url,
+            position: self.position,
+            attempted_at: self.attempted_at,
+            status: self.status,
+            latency_ms: self.latency_ms,
+            error: self.error.as_deref(),
         }
     }
 }

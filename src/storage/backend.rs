@@ -276,11 +276,10 @@ pub trait PushQueries {
         limit: usize,
     ) -> Result<Vec<PushClaim>, StorageError>;
 
-    /// Records `attempt` and does what `step` says, in one transaction.
-    async fn record_push_attempt(
+    /// Records each attempt and does what its step says, all in one transaction.
+    async fn record_push_attempts(
         &self,
-        attempt: &PushAttempt<'_>,
-        step: &PushStep,
+        attempts: &[(PushAttempt<'_>, PushStep)],
     ) -> Result<(), StorageError>;
 
     /// Queues again (or for the first time) the events in `window`, due at once, with

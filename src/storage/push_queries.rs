@@ -185,20 +185,20 @@ macro_rules! push_queries {
                     .collect())
             }
 
-            async fn record_push_attempt(
+            async fn record_push_attempts(
                 &self,
-                attempt: &$crate::storage::PushAttempt<'_>,
-                step: &$crate::storage::PushStep,
+                attempts: &[($crate::storage::PushAttempt<'_>, $crate::storage::PushStep)],
             ) -> Result<(), $crate::storage::StorageError> {
                 use $crate::storage::PushStep;
                 use diesel::sql_types::{BigInt, Integer, Nullable, Text};
                 use push_deliveries::dsl as d;
                 use push_endpoints::dsl as p;
                 type Result<T> = ::std::result::Result<T, $crate::storage::StorageError>;
-                let at = ($time)(attempt.attempted_at);
                 $(let _turn = self.$writer.lock().await;)?
                 let mut conn = self.conn().await?;
                 conn.$transaction(async |conn| -> Result<()> {
+                  for (attempt, step) in attempts {
+                    let at = ($time)(attempt.attempted_at);
                     diesel::sql_query(
                         "INSERT INTO push_attempts (url, event_id, position, attempted_at, \
                          status, latency_ms, error) SELECT $1, id, position, $2, $3, $4, $5 \
@@ -245,6 +245,7 @@ macro_rules! push_queries {
                                 .await?;
                         }
                     }
+                  }
                     Ok(())
                 })
                 .await
