@@ -2,7 +2,7 @@
 //! receiver listening on loopback: every event arrives signed with the events secret,
 //! in order per user, through failures; `410` disables the endpoint; `Retry-After` is
 //! honoured; `supahook events redeliver` sends a window again; and two replicas on one
-//! PostgreSQL database deliver each event once.
+//! PostgreSQL database deliver each event once; and events still waited for are not pruned.
 
 #[path = "support/process.rs"]
 mod process;
@@ -412,4 +412,34 @@ async fn two_replicas_deliver_each_event_once() {
     for (user, sequences) in sequences_by_user(&received) {
         assert_eq!(sequences, [1, 2, 3, 4, 5], "{user}'s events in order");
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn events_an_endpoint_still_waits_for_are_not_pruned() {
+    use supahook::storage::OutboxQueries;
+    let receiver = Receiver::start(&[(500, None); 1000]).await;
+    let app = TestApp::spawn_with(pushing_to(&receiver.url)).await;
+    sign_up_and_change(&app, &user_id(1)).await;
+    receiver
+        .wait_for("a first attempt", |r| !r.is_empty())
+        .await;
+    let later = chrono::Utc::now() + chrono::TimeDelta::days(1);
+
+    let removed = app.mirroring.storage().forget_events(later).await.unwrap();
+
+    assert_eq!(removed, 0, "every event still waits for the endpoint");
+    let kept = app.db.scalar("SELECT count(*) FROM outbox_events").await;
+    assert_eq!(kept, 5);
+    let quiet = TestApp::spawn().await;
+    sign_up_and_change(&quiet, &user_id(1)).await;
+    let removed = quiet
+        .mirroring
+        .storage()
+        .forget_events(later)
+        .await
+        .unwrap();
+    assert_eq!(
+        removed, 4,
+        "without endpoints, all but the user's last event"
+    );
 }
