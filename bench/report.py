@@ -12,9 +12,11 @@ import math
 import re
 import sys
 
-ORDER = ["signups", "refreshes", "refreshes-claims", "reordered-refreshes", "updates", "ceiling", "http-ceiling"]
+ORDER = ["signups", "confirmed-signups", "signups-events", "refreshes", "refreshes-claims", "reordered-refreshes", "updates", "ceiling", "http-ceiling"]
 WHAT = {
     "signups": "POST /hooks/before-user-created, a new email sign-up each",
+    "confirmed-signups": "POST /hooks/auth-users, a trigger INSERT of a new user each",
+    "signups-events": "the same, each user.created also pushed as a signed webhook",
     "refreshes": "POST /hooks/custom-access-token, seeded users unchanged",
     "refreshes-claims": "the same with SUPAHOOK_TOKEN_CLAIMS_QUERY set, cache warm",
     "reordered-refreshes": "the same, each iat anywhere in the last minute",
@@ -25,6 +27,8 @@ WHAT = {
 # The answers each hook row must get to measure what it says (Supahook-Outcome).
 EXPECTED = {
     "signups": {"created"},
+    "confirmed-signups": {"created"},
+    "signups-events": {"created"},
     "refreshes": {"unchanged"},
     "refreshes-claims": {"unchanged"},
     "reordered-refreshes": {"unchanged", "stale"},
@@ -152,6 +156,7 @@ def write(meta_path, rows_path):
         return "n/a"
 
     out.append(f"- signups / ceiling: **{ratio('signups', 'ceiling')}**")
+    out.append(f"- signups with events / signups: **{ratio('signups-events', 'confirmed-signups')}**")
     out.append(f"- refreshes / HTTP ceiling: **{ratio('refreshes', 'http-ceiling')}**")
     out.append(f"- refreshes with claims / refreshes: **{ratio('refreshes-claims', 'refreshes')}**")
     out.append(f"- reordered refreshes / refreshes: **{ratio('reordered-refreshes', 'refreshes')}**")

@@ -16,6 +16,9 @@ KIND is one of:
   updates    POST /hooks/auth-users, signed trigger-style UPDATEs of the U seeded
              users, each with a newer `changed_at` and a new `last_sign_in_at`
   seed       the U seeded users as custom-access-token bodies, a day old
+  confirmed-signups
+             POST /hooks/auth-users, signed trigger-style INSERTs of new confirmed
+             users: sign-ups that record a user.created event each
 
 For the HTTP kinds, request i goes to the file PREFIX.(i mod T): each wrk thread
 reads its own file (bench/wrk.lua), so no request is sent twice. A file is a run
@@ -91,11 +94,11 @@ ACCESS_TOKEN = template({
 })
 
 
-def auth_users_row(updated):
+def auth_users_row(updated, email="seeded-%(n)d@example.com"):
     """The columns the signed trigger sends (it leaves out the password hash and tokens)."""
     return {
         "id": "%(uid)s", "aud": "authenticated", "role": "authenticated",
-        "email": "seeded-%(n)d@example.com", "phone": None, "created_at": "%(created)s",
+        "email": email, "phone": None, "created_at": "%(created)s",
         "deleted_at": None, "invited_at": None, "updated_at": f"%({updated})s",
         "instance_id": "00000000-0000-0000-0000-000000000000", "is_sso_user": False,
         "banned_until": None, "confirmed_at": "%(created)s", "email_change": "",
@@ -115,6 +118,13 @@ UPDATE = template({
     "type": "UPDATE", "table": "users", "schema": "auth",
     "record": auth_users_row("changed"), "old_record": auth_users_row("previous"),
     "changed_at": "%(changed)s",
+})
+
+# A confirmed sign-up as the trigger reports it: a new user, created now.
+INSERT = template({
+    "type": "INSERT", "table": "users", "schema": "auth",
+    "record": auth_users_row("created", "confirmed-%(tag)s-%(n)d@example.com"),
+    "old_record": None, "changed_at": "%(created)s",
 })
 
 
@@ -160,7 +170,8 @@ class Bodies:
         self.seeded = rfc3339(now_us - DAY_US)
 
     def path(self):
-        return {"signups": "/hooks/before-user-created", "updates": "/hooks/auth-users"}.get(
+        return {"signups": "/hooks/before-user-created", "updates": "/hooks/auth-users",
+                "confirmed-signups": "/hooks/auth-users"}.get(
             self.kind, "/hooks/custom-access-token")
 
     def body(self, i, call, new_id):
@@ -169,6 +180,8 @@ class Bodies:
         if self.kind == "signups":
             return SIGNUP % {"call": call, "now": self.now, "uid": new_id,
                              "tag": self.tag, "n": i}
+        if self.kind == "confirmed-signups":
+            return INSERT % {"uid": new_id, "n": i, "tag": self.tag, "created": self.now}
         if self.kind in ("seed", "refreshes", "refreshes-claims", "reordered-refreshes"):
             iat = {"seed": self.seeded_at,
                    "refreshes": self.seeded_at + 1 + i // self.users,
@@ -195,9 +208,14 @@ def signed_request(key, host, path, body, msg_id, timestamp):
     return head.encode() + payload
 
 
+# The kinds whose every request makes a new user.
+NEW_USERS = ("signups", "confirmed-signups")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("kind", choices=["signups", "refreshes", "refreshes-claims", "reordered-refreshes", "updates", "seed"])
+    parser.add_argument("kind", choices=["signups", "refreshes", "refreshes-claims", "reordered-refreshes", "updates", "seed",
+                                           "confirmed-signups"])
     parser.add_argument("--secret", help="v1,whsec_<base64>")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--count", type=int, default=0)
@@ -215,7 +233,7 @@ def main():
     if args.kind == "seed" or args.jsonl:
         count = args.users if args.kind == "seed" else args.count
         calls = random_uuids(count)
-        new_ids = random_uuids(count) if args.kind == "signups" else [None] * count
+        new_ids = random_uuids(count) if args.kind in NEW_USERS else [None] * count
         with open(args.out, "w") as out:
             for i in range(count):
                 out.write(bodies.body(i, calls[i], new_ids[i]) + "\n")
@@ -236,7 +254,7 @@ def write_thread_file(args, bodies, now_us, thread):
     path = bodies.path()
     indices = range(thread, args.count, args.threads)
     calls = random_uuids(len(indices))
-    new_ids = random_uuids(len(indices)) if args.kind == "signups" else [None] * len(indices)
+    new_ids = random_uuids(len(indices)) if args.kind in NEW_USERS else [None] * len(indices)
     msg_ids = os.urandom(16 * len(indices)).hex()
     with open(f"{args.out}.{thread}", "wb") as out:
         for k, i in enumerate(indices):

@@ -96,11 +96,13 @@ secret="v1,whsec_$(printf 'supahook-bench-signing-key-not-a-secret' | base64 -w0
 work=""
 server_pid=""
 claims_pid=""
+events_pid=""
+receiver_pid=""
 
 # shellcheck disable=SC2317  # called from the EXIT trap
 cleanup() {
     local pid
-    for pid in $server_pid $claims_pid; do
+    for pid in $server_pid $claims_pid $events_pid $receiver_pid; do
         kill "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
     done
@@ -121,6 +123,9 @@ else
     built_from="commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ', with local changes')"
 fi
 [[ -x $bin ]] || die "no supahook binary at $bin"
+log "building the webhook receiver (bench/receiver.rs)"
+cargo build --release --locked --quiet --example bench-receiver
+receiver_bin=${CARGO_TARGET_DIR:-target}/release/examples/bench-receiver
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/supahook-bench.XXXXXX")
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -164,7 +169,7 @@ start_supahook "$app_port" supahook
 server_pid=$started_pid
 
 tag=$(date -u +%Y%m%d%H%M%S)
-requests() { python3 bench/requests.py "$@" --secret "$secret" --host "127.0.0.1:$app_port" --users "$users" --tag "$tag"; }
+requests() { python3 bench/requests.py "$@" --secret "$secret" --host "127.0.0.1:$app_port" --users "$users" --tag "${request_tag:-$tag}"; }
 replay() {
     "$bin" replay "$1" --hook "$2" --url "$app" --secret "$secret" --concurrency "$connections" \
         >"$work/replay.log" 2>&1 || { cat "$work/replay.log" >&2; die "replaying $1 failed"; }
@@ -246,10 +251,11 @@ record() {
     log "$(python3 bench/report.py summary "$line")"
 }
 
+# hook_row ROW RATE [KIND]: the row's requests are bench/requests.py's KIND (ROW).
 hook_row() {
-    local row=$1 count=$(($2 * duration))
+    local row=$1 count=$(($2 * duration)) kind=${3:-$1}
     log "$row: writing $count signed requests"
-    requests "$row" --count "$count" --threads "$threads" --out "$work/$row"
+    requests "$kind" --count "$count" --threads "$threads" --out "$work/$row"
     sent["$row"]=$count
     before_row
     log "$row: ${duration} s, $connections connections"
@@ -261,6 +267,33 @@ hook_row() {
 }
 
 hook_row signups "$signup_rate"
+
+# Confirmed sign-ups (trigger INSERTs of new users, each recording a user.created
+# event), then the same served by a second supahook that also pushes every lifecycle
+# event as a signed webhook to a receiver on loopback answering 200 at once
+# (bench/receiver.rs): what delivering events costs the sign-ups. The first supahook
+# idles meanwhile.
+hook_row confirmed-signups "$signup_rate"
+receiver_port=$(free_port) || exit 1
+"$receiver_bin" "127.0.0.1:$receiver_port" >"$work/receiver.log" 2>&1 &
+receiver_pid=$!
+for _ in $(seq 1 50); do curl -fsS "http://127.0.0.1:$receiver_port/" >/dev/null 2>&1 && break; sleep 0.1; done
+curl -fsS "http://127.0.0.1:$receiver_port/" >/dev/null || die "the webhook receiver did not start"
+main_app=$app main_pid=$server_pid
+events_port=$(free_port) || exit 1
+start_supahook "$events_port" supahook-events \
+    SUPAHOOK_EVENTS_ENDPOINTS="http://127.0.0.1:$receiver_port/hook" \
+    SUPAHOOK_EVENTS_SECRETS="whsec_$(printf 'supahook-bench-events-key-not-a-secret' | base64 -w0)"
+events_pid=$started_pid
+app="http://127.0.0.1:$events_port" server_pid=$events_pid
+request_tag="${tag}e" hook_row signups-events "$signup_rate" confirmed-signups
+sleep 2 # the last events on their way
+pushed=$(curl -fsS "http://127.0.0.1:$receiver_port/" || echo "?")
+waiting=$(sql -c "SELECT count(*) FROM push_deliveries WHERE state = 'pending'")
+log "signups-events: the receiver took $pushed webhooks; $waiting events still waiting"
+kill "$events_pid" && wait "$events_pid" 2>/dev/null || true
+kill "$receiver_pid" && wait "$receiver_pid" 2>/dev/null || true
+app=$main_app server_pid=$main_pid events_pid="" receiver_pid=""
 
 log "ceiling: pgbench, ${duration} s, $connections clients"
 before_row

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the test suite against a PostgreSQL server, then the behaviour suites
-# (hooks, provisional, user_states, rejections, read_api, db_webhooks, ordering, convergence, reconcile, fast_path, group_commit, users_sync, users_api, open_mode, hostile_input, console, token_claims, event_nats, outbox) again on SQLite (SUPAHOOK_TEST_BACKEND=sqlite),
+# (hooks, provisional, user_states, rejections, read_api, db_webhooks, ordering, convergence, reconcile, fast_path, group_commit, users_sync, users_api, open_mode, hostile_input, console, token_claims, event_nats, outbox, event_push) again on SQLite (SUPAHOOK_TEST_BACKEND=sqlite),
 # then the console's browser test (scripts/browser-test.sh) on the same PostgreSQL, then the
 # example consumers' test (scripts/consumers-test.sh, at most 10 minutes).
 #
@@ -75,7 +75,7 @@ failed_step=""
 cargo test --locked "$@" || { status=$?; failed_step="cargo test on PostgreSQL"; }
 if [[ $status -eq 0 ]]; then
     log "running the behaviour suites again on SQLite"
-    SUPAHOOK_TEST_BACKEND=sqlite cargo test --locked --test hooks --test provisional --test user_states --test rejections --test read_api --test db_webhooks --test ordering --test convergence --test reconcile --test fast_path --test group_commit --test users_sync --test users_api --test open_mode --test hostile_input --test console --test token_claims --test event_nats --test outbox "$@" ||
+    SUPAHOOK_TEST_BACKEND=sqlite cargo test --locked --test hooks --test provisional --test user_states --test rejections --test read_api --test db_webhooks --test ordering --test convergence --test reconcile --test fast_path --test group_commit --test users_sync --test users_api --test open_mode --test hostile_input --test console --test token_claims --test event_nats --test outbox --test event_push "$@" ||
         { status=$?; failed_step="the behaviour suites on SQLite"; }
 fi
 if [[ $status -eq 0 ]]; then

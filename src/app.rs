@@ -117,7 +117,9 @@ impl App {
             users_may_set_onboarded: settings.users_may_set_onboarded,
             console: crate::http::Console::default(),
         };
-        let tasks = tasks::start(&mirroring, &token_claims, &storage, settings);
+        let pusher = crate::events_out::webhooks::Pusher::new(&settings.push, storage.clone())
+            .map_err(|e| anyhow::anyhow!("cannot set up the event endpoints: {e}"))?;
+        let tasks = tasks::start(&mirroring, &token_claims, &storage, settings, pusher);
         Ok(Self {
             endpoints: Endpoints::new(state, settings),
             background: Background { mirroring, tasks },

@@ -1,6 +1,7 @@
 //! Command-line interface: one file per subcommand.
 
 mod doctor;
+mod events;
 mod healthcheck;
 mod migrate;
 mod openapi;
@@ -68,6 +69,8 @@ pub enum Command {
     Healthcheck(healthcheck::Args),
     /// Check the Supabase side and the path to supahook end to end, one line per check.
     Doctor(doctor::Args),
+    /// Send recorded lifecycle events again to the webhook endpoints.
+    Events(events::Args),
 }
 
 impl Cli {
@@ -84,6 +87,7 @@ impl Cli {
             Some(Command::Doctor(args)) => doctor::run(self.config.as_deref(), args).await,
             Some(Command::Migrate(args)) => migrate::run(self.config.as_deref(), args).await,
             Some(Command::Spool(args)) => spool::run(self.config.as_deref(), args).await,
+            Some(Command::Events(args)) => events::run(self.config.as_deref(), args).await,
             Some(Command::Serve) | None => serve::run(self.config.as_deref()).await,
         }
     }

@@ -8,6 +8,7 @@
 mod claim_names;
 mod connections;
 mod cors_origins;
+mod event_push;
 mod events;
 mod listen_addr;
 mod names;
@@ -20,6 +21,7 @@ pub use crate::config_sources::ConfigError;
 pub use crate::jwt::{DEFAULT_AUDIENCE, JwtSettings};
 pub use crate::telemetry::LogFormat;
 pub use connections::ConnectionLimits;
+pub use event_push::{PushEndpoint, PushSettings};
 pub use events::{DEFAULT_EVENTS_RETENTION_DAYS, EventSettings};
 pub use listen_addr::{DEFAULT_LISTEN_ADDR, ListenAddr};
 pub use nats::{DEFAULT_STREAM, DEFAULT_SUBJECT_PREFIX, NatsSettings};
@@ -123,6 +125,8 @@ pub struct Settings {
     pub events: EventSettings,
     /// Where lifecycle events are published to NATS JetStream; `None` when they are not.
     pub events_nats: Option<NatsSettings>,
+    /// Where recorded events are pushed as signed webhooks, and how they are retried.
+    pub push: PushSettings,
 }
 
 /// The shortest bearer token accepted; shorter ones are too easy to guess.
@@ -229,6 +233,7 @@ impl Settings {
             jwt: JwtSettings::load(s)?,
             events: EventSettings::load(s)?,
             events_nats: NatsSettings::load(s)?,
+            push: PushSettings::load(s)?,
             cors_origins: s
                 .list("SUPAHOOK_CORS_ORIGINS", cors_origins::check)?
                 .unwrap_or_default(),

@@ -100,6 +100,27 @@ impl<'a> Sources<'a> {
         self.layered(name, |csv| comma_separated(&csv), strings, parse)
     }
 
+    /// A list whose file form may also hold tables: comma-separated strings in the
+    /// environment (each a [`toml::Value::String`]), an array in the file; parsed by
+    /// `parse`, item by item as it likes.
+    pub fn items<T, E: fmt::Display>(
+        &self,
+        name: &'static str,
+        parse: impl FnOnce(Vec<toml::Value>) -> Result<T, E>,
+    ) -> Result<Option<T>, ConfigError> {
+        let from_env = |csv: String| {
+            comma_separated(&csv)
+                .into_iter()
+                .map(toml::Value::String)
+                .collect()
+        };
+        let from_file = |value: &toml::Value| match value {
+            toml::Value::Array(items) => Ok(items.clone()),
+            _ => Err("an array"),
+        };
+        self.layered(name, from_env, from_file, parse)
+    }
+
     /// The one reader. `name` from the environment (trimmed; blank counts as unset),
     /// else its key in the file; brought to one form by `from_env` or `from_file`,
     /// then parsed, any refusal naming the setting. A file value of the wrong type is

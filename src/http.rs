@@ -9,6 +9,7 @@ mod cors;
 mod db_webhooks;
 mod deliveries;
 mod error;
+mod event_webhooks;
 mod examples;
 mod health;
 mod hooks;
@@ -89,6 +90,7 @@ type Apis = (
     profiles::ProfilesApi,
     deliveries::DeliveriesApi,
     changes::ChangesApi,
+    event_webhooks::EventWebhooksApi,
     health::HealthApi,
     SchemaFacts,
 );
@@ -127,6 +129,7 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
             profiles::ProfilesApi,
             deliveries::DeliveriesApi,
             changes::ChangesApi,
+            event_webhooks::EventWebhooksApi,
             health::HealthApi,
             SchemaFacts,
         ),

@@ -284,8 +284,8 @@ impl Mirroring {
             })
             .await
             .inspect(|applied| {
-                if applied.iter().any(|a| a.events > 0) {
-                    self.bell.ring();
+                if commit {
+                    self.bell.recorded(applied);
                 }
             })
     }

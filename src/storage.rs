@@ -11,6 +11,8 @@ mod lease;
 mod op_groups;
 mod outbox;
 mod postgres;
+pub(crate) mod push;
+mod push_queries;
 mod read;
 mod read_queries;
 mod revert;
@@ -19,11 +21,15 @@ mod schema_name;
 mod sqlite;
 
 pub use apply::{Applied, Batch, Request};
-pub use backend::{Backend, ChangeWatch, OutboxQueries, Queries, Storage};
+pub use backend::{Backend, ChangeWatch, OutboxQueries, PushQueries, Queries, Storage};
 pub use bell::EventBell;
 pub use group_commit::{GroupCommit, MAX_BATCH};
 pub use lease::PublisherLease;
 pub use outbox::RecordedEvent;
+pub use push::{
+    PushAttempt, PushAttemptFilter, PushAttemptRecord, PushClaim, PushEndpointState, PushStep,
+    RedeliverWindow,
+};
 pub use read::{
     DeliveryCursor, DeliveryFilter, DeliveryRecord, ProfileChanges, ProfileClaim, ProfileDetails,
     UserDetails, UserFilter,

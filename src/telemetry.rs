@@ -179,3 +179,18 @@ pub fn policy_violation(hook: &'static str, user_id: Uuid) {
     );
     prometheus::policy_violation(hook);
 }
+
+/// Counts one attempt to push an event to `endpoint` by what it decided.
+pub fn push_attempted(endpoint: &str, step: &crate::storage::PushStep) {
+    prometheus::push_attempted(endpoint, step);
+}
+
+/// Sets the gauges of what waits for `endpoint`.
+pub fn push_endpoint_state(endpoint: &str, state: &crate::storage::PushEndpointState) {
+    prometheus::push_endpoint_state(endpoint, state);
+}
+
+/// Counts lifecycle events recorded in the outbox by this process.
+pub fn events_recorded(count: usize) {
+    prometheus::events_recorded(count);
+}

@@ -59,13 +59,25 @@ fn the_prometheus_rule_holds_the_rules_file_groups() {
     assert_eq!(resource["kind"].as_str(), Some("PrometheusRule"));
     assert_eq!(resource["spec"]["groups"], rules["groups"]);
     let alerts = rule_exprs(&rules["groups"]);
-    assert_eq!(alerts.len(), 8);
+    assert_eq!(alerts.len(), 9);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_metric_the_rules_and_the_dashboard_name_is_exported() {
     let data_dir = std::env::temp_dir().join(format!("supahook-obs-{}", uuid::Uuid::new_v4()));
-    let app = TestApp::spawn_with(Options::open_mode(&data_dir)).await;
+    let mut options = Options::open_mode(&data_dir);
+    // An event endpoint (nothing listens there), so that its gauges are exported.
+    options.env.extend([
+        (
+            "SUPAHOOK_EVENTS_ENDPOINTS",
+            "http://127.0.0.1:9/hook".to_owned(),
+        ),
+        (
+            "SUPAHOOK_EVENTS_SECRETS",
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".to_owned(),
+        ),
+    ]);
+    let app = TestApp::spawn_with(options).await;
     let signup = app
         .deliver(
             "/hooks/before-user-created",
@@ -74,9 +86,19 @@ async fn every_metric_the_rules_and_the_dashboard_name_is_exported() {
         .await;
     signup.assert_status_is_ok();
 
-    let metrics = app.client.get("/metrics").send().await;
-    metrics.assert_status_is_ok();
-    let text = metrics.0.into_body().into_string().await.unwrap();
+    // The endpoints' gauges are set once the event worker has read their state.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let text = loop {
+        let metrics = app.client.get("/metrics").send().await;
+        metrics.assert_status_is_ok();
+        let text = metrics.0.into_body().into_string().await.unwrap();
+        if text.contains("supahook_events_oldest_undelivered_age_seconds")
+            || std::time::Instant::now() > deadline
+        {
+            break text;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
     let exported = exported(&text);
     let last = text
         .lines()

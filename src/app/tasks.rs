@@ -1,8 +1,10 @@
 //! The work that runs beside the requests, all started here.
 
 use crate::config::Settings;
+use crate::events_out::webhooks::Pusher;
 use crate::mirroring::Mirroring;
-use crate::storage::{Backend, ChangeNotice, OutboxQueries, Queries, Storage, StorageError};
+use crate::storage::StorageError;
+use crate::storage::{Backend, ChangeNotice, OutboxQueries, PushQueries, Queries, Storage};
 use crate::token_claims::TokenClaims;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -12,14 +14,16 @@ use tokio::task::JoinSet;
 /// Starts every background task of a serving app: the spool's drainer (in `open`
 /// mode), the database check readiness reads, the listeners for other replicas'
 /// changes (told to the fast path and the token claims) and for changed token claims,
-/// the flushing of skipped tokens, the writers, the metrics' upkeep, the pruning of the
-/// ledger and of the lifecycle events, their publishing to NATS when set, and the
-/// removal of provisional users nothing confirmed. They run until the returned set is dropped.
+/// the flushing of skipped tokens, the pushing of events to their endpoints, the
+/// writers, the metrics' upkeep, the pruning of the ledger and of the lifecycle events,
+/// their publishing to NATS when set, and the removal of provisional users nothing
+/// confirmed. They run until the returned set is dropped.
 pub(super) fn start(
     mirroring: &Mirroring,
     token_claims: &Arc<TokenClaims>,
     storage: &Storage,
     settings: &Settings,
+    pusher: Option<Pusher>,
 ) -> JoinSet<()> {
     let mut tasks = JoinSet::new();
     if let Some(drainer) = mirroring.spool_drainer() {
@@ -39,6 +43,9 @@ pub(super) fn start(
         tasks.spawn(listener);
     }
     tasks.spawn(mirroring.skipped_token_flusher());
+    if let Some(pusher) = pusher {
+        tasks.spawn(pusher.run(mirroring.event_bell()));
+    }
     mirroring.start_writers();
     tasks.spawn(crate::telemetry::upkeep());
     tasks.spawn(forget_unconfirmed(
@@ -73,7 +80,10 @@ pub(super) fn start(
             "lifecycle events",
             move |before| {
                 let storage = storage.clone();
-                async move { storage.forget_events(before).await }
+                async move {
+                    let history = storage.forget_push_history(before).await?;
+                    Ok(history + storage.forget_events(before).await?)
+                }
             },
         ));
     }

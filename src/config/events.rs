@@ -42,7 +42,7 @@ impl Default for EventSettings {
 }
 
 /// A list of event type names, `all`, or `none`.
-fn event_types(names: Vec<String>) -> Result<EventTypes, String> {
+pub(super) fn event_types(names: Vec<String>) -> Result<EventTypes, String> {
     match names.as_slice() {
         [only] if only == "none" => return Ok(EventTypes::NONE),
         [only] if only == "all" => return Ok(EventTypes::of(EventType::ALL)),

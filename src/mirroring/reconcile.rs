@@ -83,9 +83,7 @@ impl Mirroring {
             events: self.events,
         };
         let outcomes = |applied: Vec<crate::storage::Applied>| {
-            if applied.iter().any(|a| a.events > 0) {
-                self.bell.ring();
-            }
+            self.bell.recorded(&applied);
             applied
                 .iter()
                 .for_each(|a| super::report_flagged("reconcile", a));

@@ -22,6 +22,8 @@ use super::read::{ProfileClaim, UserDetails, UserFilter};
 use super::revert::{RevertPlan, Reverted};
 use super::sqlite::SqliteStore;
 use super::{ChangeNotice, Database, PoolStatus, RecordedEvent, StorageError, StoredUser};
+use super::{PushAttempt, PushAttemptFilter, PushAttemptRecord, PushClaim, PushEndpointState};
+use super::{PushStep, RedeliverWindow};
 use crate::infra::pg_connect::Refusal;
 use crate::mirror::Current;
 use chrono::{DateTime, Utc};
@@ -35,7 +37,7 @@ use uuid::Uuid;
 /// The storage backend in use; it does what [`Backend`] and [`Queries`] say, on the
 /// backend it holds. [`Storage::open`] picks it from the database URL.
 #[derive(Clone)]
-#[enum_dispatch(Backend, Queries, OutboxQueries)]
+#[enum_dispatch(Backend, Queries, OutboxQueries, PushQueries)]
 pub enum Storage {
     /// PostgreSQL, the production backend.
     Postgres(PgStore),
@@ -243,7 +245,8 @@ pub trait OutboxQueries {
     ) -> Result<Vec<RecordedEvent>, StorageError>;
 
     /// Removes events recorded before `recorded_before`, except each user's last one
-    /// (which carries the user's sequence on); returns how many.
+    /// (which carries the user's sequence on) and those an enabled push endpoint has not
+    /// had yet (not queued, or waiting for a retry); returns how many.
     async fn forget_events(&self, recorded_before: DateTime<Utc>) -> Result<usize, StorageError>;
 
     /// The position of the last event published to the JetStream `stream` (0 before the
@@ -256,4 +259,66 @@ pub trait OutboxQueries {
         stream: &str,
         position: i64,
     ) -> Result<(), StorageError>;
+}
+
+/// The delivery state of signed webhooks, kept with the same SQL on both backends.
+/// On PostgreSQL several replicas share the work: a claim passes rows another holds.
+#[enum_dispatch]
+pub trait PushQueries {
+    /// Makes `urls` the enabled endpoints: a new one starts after the newest recorded
+    /// event, a known one is enabled again, and any other is disabled.
+    async fn register_push_endpoints(
+        &self,
+        urls: &[&str],
+        now: DateTime<Utc>,
+    ) -> Result<(), StorageError>;
+
+    /// Queues for the endpoint `url` the next (at most `limit`) recorded events it has
+    /// not had queued, those of `types` (all when `None`), due at once; returns how many
+    /// events were looked at, `None` when the endpoint is disabled or unknown.
+    async fn queue_push_events(
+        &self,
+        url: &str,
+        types: Option<&[&str]>,
+        limit: usize,
+        now: DateTime<Utc>,
+    ) -> Result<Option<usize>, StorageError>;
+
+    /// Claims at most `limit` due deliveries to `url`, each user's earliest pending one
+    /// only, so that a user's events go out in order; they are not due again before
+    /// `lease_until` unless an attempt is recorded.
+    async fn claim_push_deliveries(
+        &self,
+        url: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<PushClaim>, StorageError>;
+
+    /// Records each attempt and does what its step says, all in one transaction.
+    async fn record_push_attempts(
+        &self,
+        attempts: &[(PushAttempt<'_>, PushStep)],
+    ) -> Result<(), StorageError>;
+
+    /// Queues again (or for the first time) the events in `window`, due at once, with
+    /// a fresh retry window; returns how many.
+    async fn requeue_push_events(
+        &self,
+        window: &RedeliverWindow<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<usize, StorageError>;
+
+    /// Every endpoint known, with what waits for it.
+    async fn push_endpoint_states(&self) -> Result<Vec<PushEndpointState>, StorageError>;
+
+    /// At most `limit` recorded attempts matching `filter`, newest first.
+    async fn list_push_attempts(
+        &self,
+        filter: &PushAttemptFilter,
+        limit: usize,
+    ) -> Result<Vec<PushAttemptRecord>, StorageError>;
+
+    /// Removes attempts made, and finished deliveries, before `before`; returns how many.
+    async fn forget_push_history(&self, before: DateTime<Utc>) -> Result<usize, StorageError>;
 }

@@ -19,6 +19,16 @@ impl EventBell {
         self.0.send_modify(|rung| *rung = rung.wrapping_add(1));
     }
 
+    /// Counts the events a commit recorded (`applied`, this process's own), and wakes
+    /// every reader when there are any.
+    pub fn recorded(&self, applied: &[super::Applied]) {
+        let events: usize = applied.iter().map(|a| a.events).sum();
+        if events > 0 {
+            crate::telemetry::events_recorded(events);
+            self.ring();
+        }
+    }
+
     /// A receiver that sees every ring from now on (`changed()` resolves at the next).
     pub fn listen(&self) -> watch::Receiver<u64> {
         self.0.subscribe()

@@ -188,10 +188,8 @@ async fn apply(
         events: rules.events,
     };
     let applied = storage.batch(batch).await;
-    if let Ok(applied) = &applied
-        && applied.iter().any(|a| a.events > 0)
-    {
-        rules.bell.ring();
+    if let Ok(applied) = &applied {
+        rules.bell.recorded(applied);
     }
     applied
 }

@@ -108,7 +108,12 @@ macro_rules! outbox_queries {
                 diesel::sql_query(
                     "DELETE FROM outbox_events WHERE recorded_at < $1 AND EXISTS \
                      (SELECT 1 FROM outbox_events later WHERE later.user_id = \
-                     outbox_events.user_id AND later.sequence > outbox_events.sequence)",
+                     outbox_events.user_id AND later.sequence > outbox_events.sequence) \
+                     AND outbox_events.position <= COALESCE((SELECT MIN(queued_through) \
+                     FROM push_endpoints WHERE disabled_at IS NULL), outbox_events.position) \
+                     AND NOT EXISTS (SELECT 1 FROM push_deliveries d JOIN push_endpoints e \
+                     ON e.url = d.url WHERE d.position = outbox_events.position \
+                     AND d.state = 'pending' AND e.disabled_at IS NULL)",
                 )
                 .bind::<$time_sql, _>(($time)(recorded_before))
                 .execute(&mut conn)

@@ -5,7 +5,7 @@ use std::fmt;
 
 /// The tables supahook's migrations create, besides diesel's own
 /// `__diesel_schema_migrations`. A test checks this list against the migrated schema.
-pub const TABLES: [&str; 7] = [
+pub const TABLES: [&str; 10] = [
     "users",
     "profiles",
     "webhook_events",
@@ -13,6 +13,9 @@ pub const TABLES: [&str; 7] = [
     "reconcile_marks",
     "outbox_events",
     "nats_cursor",
+    "push_endpoints",
+    "push_deliveries",
+    "push_attempts",
 ];
 
 /// A schema name: an unquoted lower-case SQL identifier, so that it means the same

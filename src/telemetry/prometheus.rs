@@ -220,3 +220,42 @@ pub(super) fn token_claims_cache(hit: bool) {
 pub(super) fn policy_violation(hook: &'static str) {
     counter!("supahook_policy_violations_total", "hook" => hook).increment(1);
 }
+
+pub(super) fn push_attempted(endpoint: &str, step: &crate::storage::PushStep) {
+    use crate::storage::PushStep;
+    handle();
+    let endpoint = endpoint.to_owned();
+    match step {
+        PushStep::Delivered => {
+            counter!("supahook_events_delivered_total", "endpoint" => endpoint).increment(1)
+        }
+        PushStep::Dead => {
+            counter!("supahook_events_delivery_failures_total", "endpoint" => endpoint.clone())
+                .increment(1);
+            counter!("supahook_events_dead_lettered_total", "endpoint" => endpoint).increment(1)
+        }
+        PushStep::RetryAt(_) | PushStep::Disable(_) => {
+            counter!("supahook_events_delivery_failures_total", "endpoint" => endpoint).increment(1)
+        }
+    }
+}
+
+/// The outstanding events of an endpoint, the age of the oldest (0 when none) and
+/// whether it is disabled: the age is the alert that matters, since a stuck endpoint
+/// or a stopped worker shows there first.
+pub(super) fn push_endpoint_state(endpoint: &str, state: &crate::storage::PushEndpointState) {
+    handle();
+    let age = state.oldest_outstanding.map_or(0.0, |queued| {
+        (chrono::Utc::now() - queued).num_milliseconds().max(0) as f64 / 1000.0
+    });
+    let label = endpoint.to_owned();
+    gauge!("supahook_events_outstanding", "endpoint" => label.clone())
+        .set(state.outstanding as f64);
+    gauge!("supahook_events_oldest_undelivered_age_seconds", "endpoint" => label.clone()).set(age);
+    let disabled = if state.disabled.is_some() { 1.0 } else { 0.0 };
+    gauge!("supahook_events_endpoint_disabled", "endpoint" => label).set(disabled);
+}
+
+pub(super) fn events_recorded(count: usize) {
+    counter!("supahook_events_recorded_total").increment(count as u64);
+}

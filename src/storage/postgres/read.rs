@@ -2,12 +2,13 @@
 
 use super::PgStore;
 use super::rows::{DeliveryRow, Id, UserRow};
-use super::schema::outbox_events;
 use super::schema::{
     DELIVERY_ROW, PROFILE_DETAILS, profiles, reconcile_marks, users, webhook_events,
 };
+use super::schema::{outbox_events, push_attempts, push_deliveries, push_endpoints};
 use crate::storage::StorageError;
 use crate::storage::outbox::outbox_queries;
+use crate::storage::push_queries::push_queries;
 use crate::storage::read_queries::read_queries;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -27,4 +28,14 @@ outbox_queries!(
     time: |t: DateTime<Utc>| t,
     time_sql: diesel::sql_types::Timestamptz,
     error: StorageError::from,
+);
+
+push_queries!(
+    PgStore,
+    time: |t: DateTime<Utc>| t,
+    time_sql: diesel::sql_types::Timestamptz,
+    error: StorageError::from,
+    transaction: transaction,
+    skip_locked: " FOR UPDATE SKIP LOCKED",
+    lock: for_update,
 );

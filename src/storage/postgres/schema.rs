@@ -83,6 +83,41 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    push_endpoints (url) {
+        url -> Text,
+        queued_through -> BigInt,
+        disabled_at -> Nullable<Timestamptz>,
+        disabled_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    push_deliveries (url, position) {
+        url -> Text,
+        position -> BigInt,
+        user_id -> Uuid,
+        state -> Text,
+        attempts -> Integer,
+        queued_at -> Timestamptz,
+        next_attempt_at -> Timestamptz,
+        finished_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    push_attempts (id) {
+        id -> BigInt,
+        url -> Text,
+        event_id -> Uuid,
+        position -> BigInt,
+        attempted_at -> Timestamptz,
+        status -> Nullable<Integer>,
+        latency_ms -> BigInt,
+        error -> Nullable<Text>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(users, profiles, webhook_events, deleted_users);
 
 crate::storage::rows::row_columns!();

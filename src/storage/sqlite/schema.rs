@@ -86,6 +86,41 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    push_endpoints (url) {
+        url -> Text,
+        queued_through -> BigInt,
+        disabled_at -> Nullable<TimestamptzSqlite>,
+        disabled_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    push_deliveries (url, position) {
+        url -> Text,
+        position -> BigInt,
+        user_id -> Text,
+        state -> Text,
+        attempts -> Integer,
+        queued_at -> TimestamptzSqlite,
+        next_attempt_at -> TimestamptzSqlite,
+        finished_at -> Nullable<TimestamptzSqlite>,
+    }
+}
+
+diesel::table! {
+    push_attempts (id) {
+        id -> BigInt,
+        url -> Text,
+        event_id -> Text,
+        position -> BigInt,
+        attempted_at -> TimestamptzSqlite,
+        status -> Nullable<Integer>,
+        latency_ms -> BigInt,
+        error -> Nullable<Text>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(users, profiles, webhook_events, deleted_users);
 
 crate::storage::rows::row_columns!();
