@@ -268,18 +268,26 @@ hook_row() {
 
 hook_row signups "$signup_rate"
 
-# Confirmed sign-ups (trigger INSERTs of new users, each recording a user.created
-# event), then the same served by a second supahook that also pushes every lifecycle
-# event as a signed webhook to a receiver on loopback answering 200 at once
-# (bench/receiver.rs): what delivering events costs the sign-ups. The first supahook
-# idles meanwhile.
-hook_row confirmed-signups "$signup_rate"
+# Confirmed sign-ups (trigger INSERTs of new users) three ways: served by a second
+# supahook with events off (SUPAHOOK_EVENTS_TYPES=none), by the first one, which
+# records each user.created in the outbox (the default), and by a third one that also
+# pushes every event as a signed webhook to a receiver on loopback answering 200 at
+# once (bench/receiver.rs): what recording and delivering events cost the sign-ups.
+# The first supahook idles while another serves.
+main_app=$app main_pid=$server_pid
+quiet_port=$(free_port) || exit 1
+start_supahook "$quiet_port" supahook-no-events SUPAHOOK_EVENTS_TYPES=none
+events_pid=$started_pid
+app="http://127.0.0.1:$quiet_port" server_pid=$events_pid
+request_tag="${tag}n" hook_row confirmed-signups "$signup_rate"
+kill "$events_pid" && wait "$events_pid" 2>/dev/null || true
+app=$main_app server_pid=$main_pid events_pid=""
+hook_row signups-recorded "$signup_rate" confirmed-signups
 receiver_port=$(free_port) || exit 1
 "$receiver_bin" "127.0.0.1:$receiver_port" >"$work/receiver.log" 2>&1 &
 receiver_pid=$!
 for _ in $(seq 1 50); do curl -fsS "http://127.0.0.1:$receiver_port/" >/dev/null 2>&1 && break; sleep 0.1; done
 curl -fsS "http://127.0.0.1:$receiver_port/" >/dev/null || die "the webhook receiver did not start"
-main_app=$app main_pid=$server_pid
 events_port=$(free_port) || exit 1
 start_supahook "$events_port" supahook-events \
     SUPAHOOK_EVENTS_ENDPOINTS="http://127.0.0.1:$receiver_port/hook" \
