@@ -191,15 +191,23 @@ pub fn lifecycle(before: &Current, after: &Current, recorded: EventTypes) -> Vec
         .map(|u| u.id)
         .unwrap_or_default();
     found.sort_by_key(|(kind, _)| EventType::ALL.iter().position(|t| t == kind));
-    found
+    let mut events: Vec<LifecycleEvent> = found
         .into_iter()
         .map(|(kind, changed)| LifecycleEvent {
             kind,
             user_id,
             changed,
-            user: shown.clone(),
+            user: Value::Null,
         })
-        .collect()
+        .collect();
+    // Every event shows the same user: the last takes it, the others a copy.
+    if let Some((last, others)) = events.split_last_mut() {
+        for event in others {
+            event.user = shown.clone();
+        }
+        last.user = shown;
+    }
+    events
 }
 
 /// The events of a user row that stays, from `old` to `new`.
