@@ -91,11 +91,10 @@ macro_rules! push_writes {
                 use diesel::sql_types::{BigInt, Text};
                 use outbox_events::dsl as o;
                 use push_deliveries::dsl as d;
-                let mut conn = self.conn().await?;
                 // Positions are given in commit order: every event up to `newest` is in.
                 let newest: Option<i64> = o::outbox_events
                     .select(diesel::dsl::max(o::position))
-                    .first(&mut conn)
+                    .first(&mut self.conn().await?)
                     .await
                     .map_err($error)?;
                 let Some(newest) = newest else {
@@ -103,6 +102,7 @@ macro_rules! push_writes {
                 };
                 let leased: Vec<$crate::storage::push::Position> = {
                     $(let _turn = self.$writer.lock().await;)?
+                    let mut conn = self.conn().await?;
                     diesel::sql_query($crate::storage::push::LEASE_SQL)
                         .bind::<$time_sql, _>(($time)(lease_until))
                         .bind::<Text, _>(url)
@@ -115,6 +115,7 @@ macro_rules! push_writes {
                 let Some(from) = leased.into_iter().next().map(|p| p.position) else {
                     return Ok(None);
                 };
+                let mut conn = self.conn().await?;
                 let mut query = o::outbox_events
                     .select((
                         o::position,
