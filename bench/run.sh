@@ -297,7 +297,10 @@ app="http://127.0.0.1:$events_port" server_pid=$events_pid
 request_tag="${tag}e" hook_row signups-events "$signup_rate" confirmed-signups
 sleep 2 # the last events on their way
 pushed=$(curl -fsS "http://127.0.0.1:$receiver_port/" || echo "?")
-waiting=$(sql -c "SELECT count(*) FROM push_deliveries WHERE state = 'pending'")
+# Waiting: in the retry queue, or recorded after the endpoint's cursor and not sent yet.
+waiting=$(sql -c "SELECT (SELECT count(*) FROM push_deliveries WHERE state = 'pending') \
+    + (SELECT count(*) FROM outbox_events o JOIN push_endpoints e ON o.position > e.queued_through \
+       WHERE e.disabled_at IS NULL)")
 log "signups-events: the receiver took $pushed webhooks; $waiting events still waiting"
 kill "$events_pid" && wait "$events_pid" 2>/dev/null || true
 kill "$receiver_pid" && wait "$receiver_pid" 2>/dev/null || true

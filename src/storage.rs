@@ -13,6 +13,7 @@ mod outbox;
 mod postgres;
 pub(crate) mod push;
 mod push_queries;
+mod push_writes;
 mod read;
 mod read_queries;
 mod revert;
@@ -27,8 +28,8 @@ pub use group_commit::{GroupCommit, MAX_BATCH};
 pub use lease::PublisherLease;
 pub use outbox::RecordedEvent;
 pub use push::{
-    PushAttempt, PushAttemptFilter, PushAttemptRecord, PushClaim, PushEndpointState, PushStep,
-    RedeliverWindow,
+    PushAttempt, PushAttemptFilter, PushAttemptRecord, PushBatch, PushBatchResult, PushClaim,
+    PushEndpointState, PushQueued, PushStep, RedeliverWindow,
 };
 pub use read::{
     DeliveryCursor, DeliveryFilter, DeliveryRecord, ProfileChanges, ProfileClaim, ProfileDetails,

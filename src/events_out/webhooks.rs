@@ -4,28 +4,36 @@
 //!
 //! The worker wakes at every commit that records events (the event bell, which on
 //! PostgreSQL also hears other replicas' commits) and at a short tick for retries.
-//! For each enabled endpoint it queues the events recorded since its mark, claims the
-//! due deliveries (each user's earliest pending one only, so one user's events never
-//! overtake each other; on PostgreSQL with `FOR UPDATE SKIP LOCKED`, so that replicas
-//! share the work without sending an event twice), posts them side by side, and records
-//! every attempt with what it decided ([`schedule`]). A claim is a lease: an attempt
-//! cut short by a crash is made again once it runs out.
+//! For each enabled endpoint it first sends the events recorded after the endpoint's
+//! cursor, a batch at a time under a lease on the endpoint (one replica per endpoint
+//! at once): one chain per user side by side ([`batch`]), then records every attempt
+//! in one multi-row insert, leaves only what was not delivered to the retry queue, and
+//! moves the cursor past the batch, in one transaction. Then it claims the due retries
+//! (each user's earliest pending one only, so one user's events never overtake each
+//! other; on PostgreSQL with `FOR UPDATE SKIP LOCKED`, so that replicas share the work
+//! without sending an event twice), posts them side by side, and records every attempt
+//! with what it decided ([`schedule`]). Leases and claims run out: a batch or an
+//! attempt cut short by a crash is sent again.
 
+mod batch;
 mod message;
+mod new_events;
 pub mod schedule;
 
 use crate::config::{PushEndpoint, PushSettings};
 use crate::signature::SigningKey;
+use crate::storage::RecordedEvent;
 use crate::storage::StorageError;
-use crate::storage::{EventBell, PushAttempt, PushClaim, PushQueries, PushStep, Storage};
-use chrono::{TimeDelta, Utc};
+use crate::storage::{EventBell, PushAttempt, PushQueries, PushStep, Storage};
+use chrono::{DateTime, TimeDelta, Utc};
 use schedule::{Answer, RetryPolicy};
 use std::time::{Duration, Instant};
+use uuid::Uuid;
 
-/// Events queued per endpoint in one step.
-const QUEUE_BATCH: usize = 500;
+/// New events taken per endpoint in one batch.
+const NEW_BATCH: usize = 500;
 
-/// Deliveries claimed, and posted side by side, per endpoint in one step.
+/// Deliveries claimed, and posts made side by side, per endpoint in one step.
 const CLAIM_BATCH: usize = 64;
 
 /// How long a claim outlives the attempt's own timeout.
@@ -104,21 +112,10 @@ impl Pusher {
         }
     }
 
-    /// Queues what was recorded for `endpoint`, then delivers what is due.
+    /// Sends what was recorded for `endpoint` since its cursor, then the due retries.
     async fn pass(&self, endpoint: &PushEndpoint) -> Result<(), StorageError> {
+        while self.deliver_new(endpoint).await? {}
         let url = endpoint.url.as_str();
-        let types = endpoint.types.as_deref();
-        loop {
-            match self
-                .storage
-                .queue_push_events(url, types, QUEUE_BATCH, Utc::now())
-                .await?
-            {
-                None => return Ok(()),
-                Some(n) if n < QUEUE_BATCH => break,
-                Some(_) => {}
-            }
-        }
         loop {
             let now = Utc::now();
             let lease = now + TimeDelta::from_std(self.timeout + LEASE_MARGIN).unwrap_or_default();
@@ -126,7 +123,16 @@ impl Pusher {
                 .storage
                 .claim_push_deliveries(url, now, lease, CLAIM_BATCH)
                 .await?;
-            let attempts = claims.iter().map(|claim| self.attempt(endpoint, claim));
+            let attempts = claims.iter().map(|claim| {
+                let event = claim.event.as_ref();
+                self.attempt(
+                    endpoint,
+                    claim.position,
+                    event,
+                    claim.attempts,
+                    claim.queued_at,
+                )
+            });
             let tried = futures_util::future::join_all(attempts).await;
             // One transaction records the whole batch: one commit, not one per event.
             let records: Vec<(PushAttempt<'_>, PushStep)> = tried
@@ -141,32 +147,44 @@ impl Pusher {
         }
     }
 
-    /// Posts one claimed event: how the attempt went and what it decided.
-    async fn attempt(&self, endpoint: &PushEndpoint, claim: &PushClaim) -> Tried {
+    /// Posts the event at `position` (`None` when the outbox no longer holds it), tried
+    /// `attempts` times since `queued_at`: how the attempt went and what it decided.
+    async fn attempt(
+        &self,
+        endpoint: &PushEndpoint,
+        position: i64,
+        event: Option<&RecordedEvent>,
+        attempts: i32,
+        queued_at: DateTime<Utc>,
+    ) -> Tried {
         let attempted_at = Utc::now();
         let started = Instant::now();
-        let (answer, error) = match &claim.event {
+        let (answer, error) = match event {
             Some(event) => self.post(endpoint, event, attempted_at.timestamp()).await,
             None => (Answer::None, Some("the event is no longer kept".to_owned())),
         };
         let latency_ms = started.elapsed().as_millis() as i64;
-        let step = match claim.event {
-            Some(_) => self.policy.step(
-                answer,
-                claim.attempts,
-                claim.queued_at,
-                Utc::now(),
-                jitter(),
-            ),
+        let step = match event {
+            Some(_) => self
+                .policy
+                .step(answer, attempts, queued_at, Utc::now(), jitter()),
             None => PushStep::Dead,
         };
         let status = match answer {
             Answer::Status { code, .. } => Some(code),
             Answer::None => None,
         };
-        report(&endpoint.url, claim, status, error.as_deref(), &step);
+        report(
+            &endpoint.url,
+            position,
+            attempts + 1,
+            status,
+            error.as_deref(),
+            &step,
+        );
         Tried {
-            position: claim.position,
+            position,
+            event_id: event.map(|e| e.id),
             attempted_at,
             status,
             latency_ms,
@@ -179,16 +197,7 @@ impl Pusher {
     /// (the pool busy, say): an attempt left unrecorded is made again only when its
     /// claim runs out.
     async fn record(&self, attempts: &[(PushAttempt<'_>, PushStep)]) -> Result<(), StorageError> {
-        let mut tries = 0;
-        loop {
-            match self.storage.record_push_attempts(attempts).await {
-                Err(StorageError::Unavailable(_)) if tries < RECORD_TRIES => {
-                    tries += 1;
-                    tokio::time::sleep(Duration::from_millis(100) * tries).await;
-                }
-                done => return done,
-            }
-        }
+        persist(|| self.storage.record_push_attempts(attempts)).await
     }
 
     /// Posts `event`, signed at `timestamp`: the answer, and what went wrong if anything.
@@ -248,9 +257,29 @@ impl Pusher {
     }
 }
 
+/// Runs `write`, again while the database is briefly out of reach (the pool busy,
+/// say): what is left unrecorded is sent again only once its lease runs out.
+async fn persist<F, W>(write: W) -> Result<(), StorageError>
+where
+    W: Fn() -> F,
+    F: Future<Output = Result<(), StorageError>>,
+{
+    let mut tries = 0;
+    loop {
+        match write().await {
+            Err(StorageError::Unavailable(_)) if tries < RECORD_TRIES => {
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(100) * tries).await;
+            }
+            done => return done,
+        }
+    }
+}
+
 /// One attempt made, to record.
 struct Tried {
     position: i64,
+    event_id: Option<Uuid>,
     attempted_at: chrono::DateTime<Utc>,
     status: Option<u16>,
     latency_ms: i64,
@@ -264,6 +293,7 @@ impl Tried {
         PushAttempt {
             url,
             position: self.position,
+            event_id: self.event_id,
             attempted_at: self.attempted_at,
             status: self.status,
             latency_ms: self.latency_ms,
@@ -275,14 +305,13 @@ impl Tried {
 /// Logs and counts what an attempt decided.
 fn report(
     url: &reqwest::Url,
-    claim: &PushClaim,
+    position: i64,
+    attempts: i32,
     status: Option<u16>,
     error: Option<&str>,
     step: &PushStep,
 ) {
     let endpoint = label(url);
-    let attempts = claim.attempts + 1;
-    let position = claim.position;
     match step {
         PushStep::Delivered => {
             tracing::debug!(%endpoint, position, attempts, "event delivered");

@@ -30,7 +30,9 @@ pub struct EventEndpointView {
     /// Why it was disabled; `null` while enabled.
     #[oai(nullable)]
     pub disabled_reason: Option<String>,
-    /// Events waiting for it: not delivered yet, and still within their retry window.
+    /// Events waiting in its retry queue: not delivered at the first try (or queued
+    /// again), and still within their retry window. New events on their way are not
+    /// counted.
     pub outstanding: i64,
     /// Events given up on once their retry window ran out (`supahook events redeliver`
     /// sends them again), among those still kept.

@@ -23,7 +23,7 @@ use super::revert::{RevertPlan, Reverted};
 use super::sqlite::SqliteStore;
 use super::{ChangeNotice, Database, PoolStatus, RecordedEvent, StorageError, StoredUser};
 use super::{PushAttempt, PushAttemptFilter, PushAttemptRecord, PushClaim, PushEndpointState};
-use super::{PushStep, RedeliverWindow};
+use super::{PushBatch, PushBatchResult, PushStep, RedeliverWindow};
 use crate::infra::pg_connect::Refusal;
 use crate::mirror::Current;
 use chrono::{DateTime, Utc};
@@ -273,16 +273,22 @@ pub trait PushQueries {
         now: DateTime<Utc>,
     ) -> Result<(), StorageError>;
 
-    /// Queues for the endpoint `url` the next (at most `limit`) recorded events it has
-    /// not had queued, those of `types` (all when `None`), due at once; returns how many
-    /// events were looked at, `None` when the endpoint is disabled or unknown.
-    async fn queue_push_events(
+    /// Leases to this process, until `lease_until`, the endpoint `url`'s next (at most
+    /// `limit`) recorded events after its cursor, those of `types` (all when `None`);
+    /// `None` when the endpoint is disabled or unknown, has nothing new, or another
+    /// replica holds its lease.
+    async fn lease_push_batch(
         &self,
         url: &str,
         types: Option<&[&str]>,
         limit: usize,
         now: DateTime<Utc>,
-    ) -> Result<Option<usize>, StorageError>;
+        lease_until: DateTime<Utc>,
+    ) -> Result<Option<PushBatch>, StorageError>;
+
+    /// Records a batch's attempts, queues its undelivered events for retries, moves
+    /// the endpoint's cursor past it and ends its lease, all in one transaction.
+    async fn record_push_batch(&self, result: &PushBatchResult<'_>) -> Result<(), StorageError>;
 
     /// Claims at most `limit` due deliveries to `url`, each user's earliest pending one
     /// only, so that a user's events go out in order; they are not due again before

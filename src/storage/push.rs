@@ -29,6 +29,8 @@ pub struct PushAttempt<'a> {
     pub url: &'a str,
     /// The event's place in the outbox.
     pub position: i64,
+    /// The event's id; `None` when the outbox no longer holds it (no attempt is kept then).
+    pub event_id: Option<Uuid>,
     /// When the attempt started.
     pub attempted_at: DateTime<Utc>,
     /// The HTTP status answered; `None` when no answer came.
@@ -52,12 +54,60 @@ pub struct PushClaim {
     pub event: Option<RecordedEvent>,
 }
 
+/// The next recorded events for an endpoint, leased to this process until its result
+/// is recorded (or the lease runs out, when another replica sends them again).
+#[derive(Debug, Clone)]
+pub struct PushBatch {
+    /// The endpoint's cursor when the batch was taken.
+    pub from: i64,
+    /// Where the cursor goes once the batch is recorded.
+    pub through: i64,
+    /// The events of the endpoint's types after `from`, in order, each with whether
+    /// its user has an event waiting for the endpoint (it must then wait behind it).
+    pub events: Vec<(RecordedEvent, bool)>,
+}
+
+/// A delivery left to the retry queue by a batch of new events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushQueued {
+    /// The event's place in the outbox.
+    pub position: i64,
+    /// The user concerned.
+    pub user_id: Uuid,
+    /// Attempts made so far (0 for an event that waited behind its user's).
+    pub attempts: i32,
+    /// When the next attempt is due.
+    pub next_attempt_at: DateTime<Utc>,
+    /// Dead-lettered at this time; `None` while pending.
+    pub dead_at: Option<DateTime<Utc>>,
+}
+
+/// What a batch of new events came to, recorded in one transaction.
+#[derive(Debug, Clone)]
+pub struct PushBatchResult<'a> {
+    /// The endpoint.
+    pub url: &'a str,
+    /// The cursor the batch was taken at; nothing moves if another replica moved it.
+    pub from: i64,
+    /// Where the cursor goes.
+    pub through: i64,
+    /// When the batch's deliveries left to the retry queue were queued.
+    pub queued_at: DateTime<Utc>,
+    /// Every attempt made.
+    pub attempts: Vec<PushAttempt<'a>>,
+    /// The events not delivered, with their retry schedule.
+    pub queued: Vec<PushQueued>,
+    /// Why the endpoint is disabled (it answered 410), if it is.
+    pub disable: Option<String>,
+}
+
 /// An endpoint as the database knows it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PushEndpointState {
     /// The endpoint's URL.
     pub url: String,
-    /// The outbox position up to which events were queued for it.
+    /// Its cursor: events up to this outbox position were delivered, or wait for it
+    /// among the deliveries.
     pub queued_through: i64,
     /// When and why it was disabled; `None` while enabled.
     pub disabled: Option<(DateTime<Utc>, String)>,
@@ -159,31 +209,34 @@ pub struct Position {
     pub position: i64,
 }
 
-/// Queues the outbox events of one endpoint: `$1` url, `$2` queued at, `$3` first
-/// attempt at, then the condition's own parameters.
-pub fn queue_sql(condition: &str, types: &str, update: bool) -> String {
-    let conflict = match update {
-        true => {
-            "DO UPDATE SET state = 'pending', attempts = 0, queued_at = excluded.queued_at, \
-             next_attempt_at = excluded.next_attempt_at, finished_at = NULL"
-        }
-        false => "DO NOTHING",
-    };
+/// Queues again (or for the first time) the outbox events of one endpoint: `$1` url,
+/// `$2` queued at, `$3` first attempt at, then the condition's own parameters.
+pub fn queue_sql(condition: &str, types: &str) -> String {
     format!(
         "INSERT INTO push_deliveries (url, position, user_id, state, attempts, queued_at, \
          next_attempt_at) SELECT $1, o.position, o.user_id, 'pending', 0, $2, $3 \
          FROM outbox_events o WHERE {condition} AND {types} \
-         ON CONFLICT (url, position) {conflict}"
+         ON CONFLICT (url, position) DO UPDATE SET state = 'pending', attempts = 0, \
+         queued_at = excluded.queued_at, next_attempt_at = excluded.next_attempt_at, \
+         finished_at = NULL"
     )
 }
 
-/// Claims due deliveries of `$2`, the earliest pending one of each user only, leasing
+/// Leases an enabled endpoint `$2` that has events before `$3` (the newest position)
+/// after its cursor until `$1`, unless another holds it past `$4` (now); returns its
+/// cursor.
+pub const LEASE_SQL: &str = "UPDATE push_endpoints SET lease_until = $1 WHERE url = $2 \
+     AND disabled_at IS NULL AND queued_through < $3 \
+     AND (lease_until IS NULL OR lease_until <= $4) RETURNING queued_through AS position";
+
+/// Claims due deliveries of `$2` while it is enabled, the earliest pending one of each user only, leasing
 /// them until `$1`; `$3` is now, `$4` the most to claim. `lock` is what keeps two
 /// replicas from claiming the same row (empty on SQLite, where one process writes).
 pub fn claim_sql(lock: &str) -> String {
     format!(
         "UPDATE push_deliveries SET next_attempt_at = $1 WHERE url = $2 AND position IN (\
          SELECT d.position FROM push_deliveries d WHERE d.url = $2 AND d.state = 'pending' \
+         AND EXISTS (SELECT 1 FROM push_endpoints p WHERE p.url = $2 AND p.disabled_at IS NULL) \
          AND d.next_attempt_at <= $3 AND NOT EXISTS (SELECT 1 FROM push_deliveries e \
          WHERE e.url = d.url AND e.user_id = d.user_id AND e.state = 'pending' \
          AND e.position < d.position) ORDER BY d.position LIMIT $4{lock}) RETURNING position"

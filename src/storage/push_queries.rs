@@ -4,8 +4,9 @@
 /// Implements [`PushQueries`](crate::storage::PushQueries) on `$store`: `time` makes a
 /// timestamp column's value and `time_sql` is its SQL type, `error` turns a query's
 /// error into a `StorageError`, `transaction` names the connection's write transaction,
-/// `writer` the store's lock writers queue on, `lock` the row lock of a select, and
-/// `skip_locked` the claim's locking clause (rows another replica claims are passed).
+/// `writer` the store's lock writers queue on, `skip_locked` the claim's locking
+/// clause (rows another replica claims are passed), and `multi_row` whether one
+/// insert statement takes many rows.
 macro_rules! push_queries {
     (
         $store:ty,
@@ -13,111 +14,20 @@ macro_rules! push_queries {
         time_sql: $time_sql:ty,
         error: $error:expr,
         transaction: $transaction:ident,
-        skip_locked: $skip:literal
+        skip_locked: $skip:literal,
+        multi_row: $multi_row:tt
         $(, writer: $writer:ident)?
-        $(, lock: $lock:ident)?
         $(,)?
     ) => {
         impl $crate::storage::PushQueries for $store {
-            async fn register_push_endpoints(
-                &self,
-                urls: &[&str],
-                now: ::chrono::DateTime<::chrono::Utc>,
-            ) -> Result<(), $crate::storage::StorageError> {
-                use diesel::sql_types::Text;
-                type Result<T> = ::std::result::Result<T, $crate::storage::StorageError>;
-                let urls: Vec<String> = urls.iter().map(|u| (*u).to_owned()).collect();
-                let now = ($time)(now);
-                $(let _turn = self.$writer.lock().await;)?
-                let mut conn = self.conn().await?;
-                conn.$transaction(async |conn| -> Result<()> {
-                    for url in &urls {
-                        // A new endpoint starts at the newest event; a known one is enabled again.
-                        diesel::sql_query(
-                            "INSERT INTO push_endpoints (url, queued_through) \
-                             SELECT $1, COALESCE(MAX(position), 0) FROM outbox_events WHERE TRUE \
-                             ON CONFLICT (url) DO UPDATE SET disabled_at = NULL, \
-                             disabled_reason = NULL",
-                        )
-                        .bind::<Text, _>(url)
-                        .execute(conn)
-                        .await?;
-                    }
-                    use push_endpoints::dsl as p;
-                    diesel::update(
-                        p::push_endpoints
-                            .filter(p::disabled_at.is_null())
-                            .filter(p::url.ne_all(&urls)),
-                    )
-                    .set((
-                        p::disabled_at.eq(Some(now)),
-                        p::disabled_reason.eq(Some("no longer configured")),
-                    ))
-                    .execute(conn)
-                    .await?;
-                    Ok(())
-                })
-                .await
-                .map_err($error)
-            }
-
-            async fn queue_push_events(
-                &self,
-                url: &str,
-                types: Option<&[&str]>,
-                limit: usize,
-                now: ::chrono::DateTime<::chrono::Utc>,
-            ) -> Result<Option<usize>, $crate::storage::StorageError> {
-                use diesel::sql_types::{BigInt, Text};
-                use push_endpoints::dsl as p;
-                type Result<T> = ::std::result::Result<T, $crate::storage::StorageError>;
-                let sql = $crate::storage::push::queue_sql(
-                    "o.position > $4 AND o.position <= $5",
-                    &$crate::storage::push::type_condition(types),
-                    false,
-                );
-                let now = ($time)(now);
-                $(let _turn = self.$writer.lock().await;)?
-                let mut conn = self.conn().await?;
-                conn.$transaction(async |conn| -> Result<Option<usize>> {
-                    let endpoint: Option<(i64, bool)> = p::push_endpoints
-                        .find(url)
-                        .select((p::queued_through, p::disabled_at.is_null()))
-                        $(.$lock())?
-                        .first(conn)
-                        .await
-                        .optional()?;
-                    let Some((from, true)) = endpoint else {
-                        return Ok(None);
-                    };
-                    use outbox_events::dsl as o;
-                    let positions: Vec<i64> = o::outbox_events
-                        .select(o::position)
-                        .filter(o::position.gt(from))
-                        .order(o::position)
-                        .limit(limit as i64)
-                        .load(conn)
-                        .await?;
-                    let Some(&through) = positions.last() else {
-                        return Ok(Some(0));
-                    };
-                    diesel::sql_query(sql)
-                        .bind::<Text, _>(url)
-                        .bind::<$time_sql, _>(now)
-                        .bind::<$time_sql, _>(now)
-                        .bind::<BigInt, _>(from)
-                        .bind::<BigInt, _>(through)
-                        .execute(conn)
-                        .await?;
-                    diesel::update(p::push_endpoints.find(url))
-                        .set(p::queued_through.eq(through))
-                        .execute(conn)
-                        .await?;
-                    Ok(Some(positions.len()))
-                })
-                .await
-                .map_err($error)
-            }
+            $crate::storage::push_writes::push_writes!(
+                time: $time,
+                time_sql: $time_sql,
+                error: $error,
+                transaction: $transaction,
+                multi_row: $multi_row
+                $(, writer: $writer)?
+            );
 
             async fn claim_push_deliveries(
                 &self,
@@ -252,31 +162,6 @@ macro_rules! push_queries {
                 .map_err($error)
             }
 
-            async fn requeue_push_events(
-                &self,
-                window: &$crate::storage::RedeliverWindow<'_>,
-                now: ::chrono::DateTime<::chrono::Utc>,
-            ) -> Result<usize, $crate::storage::StorageError> {
-                use diesel::sql_types::Text;
-                let sql = $crate::storage::push::queue_sql(
-                    "o.recorded_at >= $4 AND o.recorded_at < $5",
-                    &$crate::storage::push::type_condition(window.types),
-                    true,
-                );
-                let now = ($time)(now);
-                $(let _turn = self.$writer.lock().await;)?
-                let mut conn = self.conn().await?;
-                diesel::sql_query(sql)
-                    .bind::<Text, _>(window.url)
-                    .bind::<$time_sql, _>(now)
-                    .bind::<$time_sql, _>(now)
-                    .bind::<$time_sql, _>(($time)(window.since))
-                    .bind::<$time_sql, _>(($time)(window.until))
-                    .execute(&mut conn)
-                    .await
-                    .map_err($error)
-            }
-
             async fn push_endpoint_states(
                 &self,
             ) -> Result<Vec<$crate::storage::PushEndpointState>, $crate::storage::StorageError> {
@@ -361,30 +246,6 @@ macro_rules! push_queries {
                 let rows: Vec<$crate::storage::push::AttemptRow<Id, ::chrono::DateTime<::chrono::Utc>>> =
                     query.load(&mut conn).await.map_err($error)?;
                 Ok(rows.into_iter().map($crate::storage::push::attempt_record).collect())
-            }
-
-            async fn forget_push_history(
-                &self,
-                before: ::chrono::DateTime<::chrono::Utc>,
-            ) -> Result<usize, $crate::storage::StorageError> {
-                use push_attempts::dsl as a;
-                use push_deliveries::dsl as d;
-                let before = ($time)(before);
-                $(let _turn = self.$writer.lock().await;)?
-                let mut conn = self.conn().await?;
-                let attempts = diesel::delete(a::push_attempts.filter(a::attempted_at.lt(before)))
-                    .execute(&mut conn)
-                    .await
-                    .map_err($error)?;
-                let finished = diesel::delete(
-                    d::push_deliveries
-                        .filter(d::state.ne("pending"))
-                        .filter(d::finished_at.lt(before)),
-                )
-                .execute(&mut conn)
-                .await
-                .map_err($error)?;
-                Ok(attempts + finished)
             }
         }
     };

@@ -37,5 +37,5 @@ push_queries!(
     error: StorageError::from,
     transaction: transaction,
     skip_locked: " FOR UPDATE SKIP LOCKED",
-    lock: for_update,
+    multi_row: true,
 );

@@ -87,6 +87,7 @@ diesel::table! {
     push_endpoints (url) {
         url -> Text,
         queued_through -> BigInt,
+        lease_until -> Nullable<Timestamptz>,
         disabled_at -> Nullable<Timestamptz>,
         disabled_reason -> Nullable<Text>,
     }

@@ -34,5 +34,6 @@ push_queries!(
     error: busy,
     transaction: immediate_transaction,
     skip_locked: "",
+    multi_row: false,
     writer: writer,
 );

@@ -90,6 +90,7 @@ diesel::table! {
     push_endpoints (url) {
         url -> Text,
         queued_through -> BigInt,
+        lease_until -> Nullable<TimestamptzSqlite>,
         disabled_at -> Nullable<TimestamptzSqlite>,
         disabled_reason -> Nullable<Text>,
     }

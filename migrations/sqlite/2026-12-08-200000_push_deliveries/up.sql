@@ -1,15 +1,18 @@
 -- Signed webhooks carrying the outbox's lifecycle events to the configured endpoints.
--- `push_endpoints`: per endpoint URL, the outbox position up to which events were
--- queued for it, and whether it is disabled (it answered 410 Gone).
+-- `push_endpoints`: per endpoint URL, its cursor over the outbox (events up to
+-- `queued_through` were delivered, or wait in `push_deliveries`), until when a replica
+-- holds its batch of new events, and whether it is disabled (it answered 410 Gone).
 CREATE TABLE push_endpoints (
     url TEXT PRIMARY KEY,
     queued_through BIGINT NOT NULL,
+    lease_until TEXT,
     disabled_at TEXT,
     disabled_reason TEXT
 );
--- One row per event queued for an endpoint: `pending` until it is `delivered`, or
--- `dead` once its retry window ran out. A pending event holds back the user's later
--- events for the same endpoint.
+-- One row per event that was not delivered at its first attempt (or waited behind
+-- one of its user's, or was queued again by `redeliver`): `pending` until it is
+-- `delivered`, or `dead` once its retry window ran out. A pending event holds back
+-- the user's later events for the same endpoint.
 CREATE TABLE push_deliveries (
     url TEXT NOT NULL,
     position BIGINT NOT NULL,
