@@ -297,6 +297,17 @@ async fn a_410_disables_the_endpoint() {
     );
     let refused = "SELECT count(*) FROM push_attempts WHERE status = 410";
     assert_eq!(app.db.scalar(refused).await, 1, "the attempt is recorded");
+    let endpoints = admin_get(&app, "/v1/event-webhooks/endpoints").await;
+    let endpoint = &endpoints["endpoints"][0];
+    assert_eq!(endpoint["enabled"], false);
+    assert_eq!(
+        endpoint["outstanding"], 10,
+        "every event of both users waits for it, queued or after its cursor: {endpoint}"
+    );
+    assert!(
+        endpoint["oldest_outstanding_since"].is_string(),
+        "{endpoint}"
+    );
 
     let _restarted = support::start(&app.db.url, pushing_to(&receiver.url)).await;
 

@@ -30,14 +30,16 @@ pub struct EventEndpointView {
     /// Why it was disabled; `null` while enabled.
     #[oai(nullable)]
     pub disabled_reason: Option<String>,
-    /// Events waiting in its retry queue: not delivered at the first try (or queued
-    /// again), and still within their retry window. New events on their way are not
-    /// counted.
+    /// Events waiting for it: those in its retry queue (not delivered at the first
+    /// try, or queued again, and still within their retry window) and those recorded
+    /// since its last batch, whatever their type (a batch skips the types the endpoint
+    /// does not take).
     pub outstanding: i64,
     /// Events given up on once their retry window ran out (`supahook events redeliver`
     /// sends them again), among those still kept.
     pub dead_lettered: i64,
-    /// When the oldest waiting event was queued for it; `null` when none waits.
+    /// Since when the oldest waiting event has waited (queued for a retry, or recorded
+    /// when no batch took it yet); `null` when none waits.
     #[oai(nullable)]
     pub oldest_outstanding_since: Option<DateTime<Utc>>,
 }

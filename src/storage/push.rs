@@ -111,11 +111,12 @@ pub struct PushEndpointState {
     pub queued_through: i64,
     /// When and why it was disabled; `None` while enabled.
     pub disabled: Option<(DateTime<Utc>, String)>,
-    /// Events waiting for it.
+    /// Events waiting for it: in its retry queue, or recorded after its cursor.
     pub outstanding: i64,
     /// Events dead-lettered for it and still kept.
     pub dead: i64,
-    /// When the oldest event waiting for it was queued.
+    /// Since when the oldest event waiting for it has waited: when it was queued for a
+    /// retry, or recorded when it is still after the cursor.
     pub oldest_outstanding: Option<DateTime<Utc>>,
 }
 

@@ -193,6 +193,22 @@ macro_rules! push_queries {
                         .await
                         .optional()
                         .map_err($error)?;
+                    // Events recorded after the cursor wait for it too (a batch on its
+                    // way, or a worker that cannot keep up or is not running).
+                    let after_cursor = outbox_events::dsl::outbox_events
+                        .filter(outbox_events::dsl::position.gt(queued_through));
+                    let unsent: i64 = after_cursor
+                        .count()
+                        .get_result(&mut conn)
+                        .await
+                        .map_err($error)?;
+                    let oldest_unsent: Option<Time> = after_cursor
+                        .select(outbox_events::dsl::recorded_at)
+                        .order(outbox_events::dsl::position)
+                        .first(&mut conn)
+                        .await
+                        .optional()
+                        .map_err($error)?;
                     let dead: i64 = d::push_deliveries
                         .filter(d::url.eq(&url))
                         .filter(d::state.eq("dead"))
@@ -204,9 +220,12 @@ macro_rules! push_queries {
                         url,
                         queued_through,
                         disabled: disabled_at.map(|at| (at, reason.unwrap_or_default())),
-                        outstanding,
+                        outstanding: outstanding + unsent,
                         dead,
-                        oldest_outstanding: oldest,
+                        oldest_outstanding: match (oldest, oldest_unsent) {
+                            (Some(a), Some(b)) => Some(a.min(b)),
+                            (a, b) => a.or(b),
+                        },
                     });
                 }
                 Ok(states)
