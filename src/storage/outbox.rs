@@ -65,6 +65,23 @@ pub struct CursorRow {
     pub position: i64,
 }
 
+/// The columns of an [`EventRow`], in its order, with the backend's `outbox_events::dsl`
+/// imported as `o` where it is used.
+macro_rules! event_columns {
+    () => {
+        (
+            o::position,
+            o::id,
+            o::type_,
+            o::user_id,
+            o::sequence,
+            o::recorded_at,
+            o::data,
+        )
+    };
+}
+pub(crate) use event_columns;
+
 /// Implements [`OutboxQueries`](crate::storage::OutboxQueries) on `$store`; `time`
 /// makes a timestamp column's value, `time_sql` is its SQL type, `error` turns a
 /// query's error into a `StorageError`.
@@ -79,15 +96,7 @@ macro_rules! outbox_queries {
                 use outbox_events::dsl as o;
                 let mut conn = self.conn().await?;
                 let rows: Vec<$crate::storage::outbox::EventRow<Id>> = o::outbox_events
-                    .select((
-                        o::position,
-                        o::id,
-                        o::type_,
-                        o::user_id,
-                        o::sequence,
-                        o::recorded_at,
-                        o::data,
-                    ))
+                    .select($crate::storage::outbox::event_columns!())
                     .filter(o::position.gt(after))
                     .order(o::position)
                     .limit(limit as i64)

@@ -66,15 +66,7 @@ macro_rules! push_queries {
                         .map_err($error)?;
                 use outbox_events::dsl as o;
                 let events: Vec<$crate::storage::outbox::EventRow<Id>> = o::outbox_events
-                    .select((
-                        o::position,
-                        o::id,
-                        o::type_,
-                        o::user_id,
-                        o::sequence,
-                        o::recorded_at,
-                        o::data,
-                    ))
+                    .select($crate::storage::outbox::event_columns!())
                     .filter(o::position.eq_any(&positions))
                     .load(&mut conn)
                     .await

@@ -117,15 +117,7 @@ macro_rules! push_writes {
                 };
                 let mut conn = self.conn().await?;
                 let mut query = o::outbox_events
-                    .select((
-                        o::position,
-                        o::id,
-                        o::type_,
-                        o::user_id,
-                        o::sequence,
-                        o::recorded_at,
-                        o::data,
-                    ))
+                    .select($crate::storage::outbox::event_columns!())
                     .filter(o::position.gt(from))
                     .filter(o::position.le(newest))
                     .order(o::position)
