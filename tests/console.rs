@@ -30,15 +30,22 @@ async fn text(response: TestResponse) -> String {
     response.0.into_body().into_string().await.unwrap()
 }
 
-/// Signs in as a browser on the console's own page would, and returns the cookie.
-async fn sign_in(client: &Client) -> String {
-    let answer = client
+/// The sign-in form posted from the console's own origin, with `body`.
+fn sign_in_form(client: &Client, body: String) -> SignInRequest<'_> {
+    client
         .post("/console/sign-in")
         .header("host", HOST)
         .header("origin", ORIGIN)
-        .header("sec-fetch-site", "same-origin")
         .content_type("application/x-www-form-urlencoded")
-        .body(format!("token={ADMIN_TOKEN}"))
+        .body(body)
+}
+
+type SignInRequest<'a> = poem::test::TestRequestBuilder<'a, poem::endpoint::BoxEndpoint<'static>>;
+
+/// Signs in as a browser on the console's own page would, and returns the cookie.
+async fn sign_in(client: &Client) -> String {
+    let answer = sign_in_form(client, format!("token={ADMIN_TOKEN}"))
+        .header("sec-fetch-site", "same-origin")
         .send()
         .await;
     answer.assert_status(StatusCode::SEE_OTHER);
@@ -116,13 +123,7 @@ async fn without_a_session_every_page_leads_to_sign_in_and_every_script_call_is_
 async fn a_wrong_token_starts_no_session() {
     let app = TestApp::spawn().await;
 
-    let answer = app
-        .client
-        .post("/console/sign-in")
-        .header("host", HOST)
-        .header("origin", ORIGIN)
-        .content_type("application/x-www-form-urlencoded")
-        .body("token=not-the-admin-token")
+    let answer = sign_in_form(&app.client, "token=not-the-admin-token".to_owned())
         .send()
         .await;
 
@@ -135,13 +136,7 @@ async fn a_wrong_token_starts_no_session() {
 async fn a_sign_in_form_over_4_kib_is_not_read() {
     let app = TestApp::spawn().await;
 
-    let answer = app
-        .client
-        .post("/console/sign-in")
-        .header("host", HOST)
-        .header("origin", ORIGIN)
-        .content_type("application/x-www-form-urlencoded")
-        .body(format!("token={}", "x".repeat(5000)))
+    let answer = sign_in_form(&app.client, format!("token={}", "x".repeat(5000)))
         .send()
         .await;
 
@@ -159,13 +154,7 @@ async fn a_session_cookie_is_http_only_strict_and_never_holds_the_token() {
     .await
     .assert_status_is_ok();
 
-    let answer = app
-        .client
-        .post("/console/sign-in")
-        .header("host", HOST)
-        .header("origin", ORIGIN)
-        .content_type("application/x-www-form-urlencoded")
-        .body(format!("token={ADMIN_TOKEN}"))
+    let answer = sign_in_form(&app.client, format!("token={ADMIN_TOKEN}"))
         .send()
         .await;
 
